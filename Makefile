@@ -1,0 +1,32 @@
+# The two commands: `make run` serves the gateway on 127.0.0.1:8787; `make test` runs every test.
+# Both install what they need first (Debian's liblua5.4-dev and libssl-dev; the Python test tools).
+SWIFT ?= swift
+PYTHON ?= python3
+PORT ?= 8787
+HOST ?= 127.0.0.1
+
+.PHONY: run test deps system-deps python-deps build-release
+
+run: system-deps build-release
+	.build/release/switchboard --host $(HOST) --port $(PORT) --providers ./providers --scripts ./scripts
+
+build-release:
+	$(SWIFT) build -c release --product switchboard
+
+test: system-deps python-deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	$(PYTHON) -m pytest -q Tests/e2e
+
+deps: system-deps python-deps
+
+# Installs the C libraries when their headers are missing (root on Debian; sudo otherwise).
+system-deps:
+	@if [ ! -f /usr/include/lua5.4/lua.h ] || [ ! -f /usr/include/openssl/hmac.h ] || ! command -v pkg-config >/dev/null; then \
+		echo "installing liblua5.4-dev libssl-dev pkg-config"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq liblua5.4-dev libssl-dev pkg-config >/dev/null; \
+	fi
+
+python-deps:
+	@$(PYTHON) -c "import openai, pytest" 2>/dev/null || $(PYTHON) -m pip install -q -r Tests/e2e/requirements.txt

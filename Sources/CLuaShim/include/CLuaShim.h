@@ -1,0 +1,102 @@
+// C glue between the Swift host and Lua 5.4.
+//
+// Everything here exists because Swift must never be unwound by Lua's longjmp:
+// the capped allocator, the instruction hook, the sandboxed standard library,
+// the host API (`gw`) and the JSON codec are all C, and every call into Lua that
+// can raise goes through `sb_pcall`.
+#ifndef CLUASHIM_H
+#define CLUASHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <lua5.4/lua.h>
+#include <lua5.4/lualib.h>
+#include <lua5.4/lauxlib.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Deepest nesting of arrays/objects the JSON codec accepts (decode, encode and scan).
+#define SB_JSON_MAX_DEPTH 256
+
+/// Called by `gw.log(level, message)`; `context` is the pointer given to `sb_newstate`.
+typedef void (*sb_log_fn)(void *context, const char *level, const char *message, size_t length);
+
+/// Per-VM limits and accounting, owned by the VM (freed by `sb_close`).
+typedef struct sb_vmstate {
+    size_t memory_used;
+    size_t memory_limit;        ///< 0 = unlimited
+    int enforce_memory;         ///< limit applies only inside sb_pcall, so host-side pushes never raise
+    int memory_exceeded;        ///< set when an allocation was refused during the current call
+    uint64_t instructions_used;
+    uint64_t instruction_budget; ///< 0 = unlimited; counted across every coroutine of the VM
+    int budget_exceeded;
+    sb_log_fn log;
+    void *log_context;
+} sb_vmstate;
+
+/// Creates a sandboxed VM: base (without dofile/loadfile, `load` text-only), string (without dump),
+/// table, math, utf8, coroutine, the `gw` host table and a `require` that loads only registered
+/// library sources. Returns NULL if memory could not be allocated.
+lua_State *sb_newstate(size_t memory_limit, sb_log_fn log, void *log_context);
+void sb_close(lua_State *L);
+sb_vmstate *sb_state(lua_State *L);
+
+/// Loads a text chunk (binary chunks are refused) and leaves the function (or an error message)
+/// on the stack. Returns a LUA_* status.
+int sb_load(lua_State *L, const char *source, size_t length, const char *chunkname);
+
+/// Registers `source` as the library `name` for the sandboxed `require`.
+void sb_register_library(lua_State *L, const char *name, const char *source, size_t length, const char *chunkname);
+
+/// `lua_pcall` with the memory cap enforced and a fresh instruction budget for this call.
+/// On error the error value is on the stack; `sb_vmstate` says whether a limit caused it.
+int sb_pcall(lua_State *L, int nargs, int nresults, uint64_t instruction_budget);
+
+// MARK: JSON
+
+/// What the validating scan learned about a top-level JSON object, without building a tree.
+typedef struct sb_scan_info {
+    int is_object;            ///< the document is an object
+    long model_offset;        ///< byte offset of the top-level "model" string contents, or -1
+    long model_length;        ///< raw (still escaped) length of that string
+    int model_has_escapes;
+    int stream;               ///< -1 absent, 0 false, 1 true (top-level "stream")
+    long error_offset;        ///< where validation failed
+    char error[160];          ///< why it failed (empty when valid)
+} sb_scan_info;
+
+/// Validates a whole JSON document (grammar, UTF-8, nesting depth). Returns 0 if valid.
+int sb_json_scan(const char *buffer, size_t length, sb_scan_info *info);
+
+/// Decodes JSON into Lua values and pushes the result. Raises a Lua error on invalid input;
+/// call it under `sb_pcall` through `sb_json_decode_cfunction`.
+int sb_json_decode_cfunction(lua_State *L);
+/// Encodes the value at index 1 and pushes a string. Raises on unencodable values.
+int sb_json_encode_cfunction(lua_State *L);
+/// Formats a decode/scan failure position as "line L, column C (byte B)".
+void sb_json_position(const char *buffer, size_t length, long offset, char *out, size_t out_size);
+
+// MARK: Stack helpers (Lua's macros are not visible to Swift)
+
+void sb_pop(lua_State *L, int n);
+void sb_newtable(lua_State *L);
+int sb_isnil(lua_State *L, int idx);
+int sb_istable(lua_State *L, int idx);
+int sb_isstring_exact(lua_State *L, int idx);
+const char *sb_tolstring(lua_State *L, int idx, size_t *len);
+int sb_upvalueindex(int i);
+int sb_registryindex(void);
+/// Raw field access that never runs metamethods (safe outside a protected call).
+int sb_rawgetfield(lua_State *L, int idx, const char *key);
+void sb_rawsetfield(lua_State *L, int idx, const char *key);
+void sb_pushnull(lua_State *L);
+int sb_isnull(lua_State *L, int idx);
+/// Pushes a fresh table marked as a JSON array.
+void sb_newarray(lua_State *L);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,491 @@
+// VM creation, limits, sandbox and the host API (`gw`). See CLuaShim.h for why this is C.
+#include "CLuaShim.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <time.h>
+#include <sys/random.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
+// The hook fires every SB_HOOK_STEP instructions; the budget is counted in these steps so that
+// coroutines (which inherit the hook but count on their own) share one budget.
+#define SB_HOOK_STEP 1000
+
+static const char *const SB_LIBS_KEY = "switchboard.libraries";  // name -> source
+static const char *const SB_LOADED_KEY = "switchboard.loaded";   // name -> module value
+static const char *const SB_ARRAY_MT_KEY = "switchboard.json.array";
+
+// MARK: Allocator and hook
+
+static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    sb_vmstate *st = (sb_vmstate *)ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        st->memory_used -= old;
+        free(ptr);
+        return NULL;
+    }
+    if (st->enforce_memory && st->memory_limit > 0 && nsize > old &&
+        st->memory_used + (nsize - old) > st->memory_limit) {
+        st->memory_exceeded = 1;
+        return NULL;  // Lua raises LUA_ERRMEM, caught by sb_pcall
+    }
+    void *result = realloc(ptr, nsize);
+    if (result == NULL) {
+        return NULL;
+    }
+    st->memory_used = st->memory_used - old + nsize;
+    return result;
+}
+
+sb_vmstate *sb_state(lua_State *L) {
+    void *ud = NULL;
+    lua_getallocf(L, &ud);
+    return (sb_vmstate *)ud;
+}
+
+static void sb_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    sb_vmstate *st = sb_state(L);
+    st->instructions_used += SB_HOOK_STEP;
+    if (st->instruction_budget > 0 && st->instructions_used > st->instruction_budget) {
+        st->budget_exceeded = 1;
+        // From now on this thread raises at every instruction, so a script's own pcall cannot
+        // swallow the error and keep looping.
+        lua_sethook(L, sb_hook, LUA_MASKCOUNT, 1);
+        lua_Debug info;
+        char where[200] = "";
+        if (lua_getstack(L, 0, &info) && lua_getinfo(L, "Sl", &info) && info.currentline > 0) {
+            snprintf(where, sizeof where, "%s:%d: ", info.short_src, info.currentline);
+        }
+        char message[300];
+        snprintf(message, sizeof message, "%sinstruction budget of %llu exceeded (endless loop?)", where,
+                 (unsigned long long)st->instruction_budget);
+        lua_pushstring(L, message);
+        lua_error(L);
+    }
+}
+
+int sb_pcall(lua_State *L, int nargs, int nresults, uint64_t instruction_budget) {
+    sb_vmstate *st = sb_state(L);
+    st->instructions_used = 0;
+    st->instruction_budget = instruction_budget;
+    st->budget_exceeded = 0;
+    st->memory_exceeded = 0;
+    st->enforce_memory = 1;
+    lua_sethook(L, sb_hook, LUA_MASKCOUNT, SB_HOOK_STEP);
+    int status = lua_pcall(L, nargs, nresults, 0);
+    st->enforce_memory = 0;
+    if (st->budget_exceeded) lua_sethook(L, sb_hook, LUA_MASKCOUNT, SB_HOOK_STEP);
+    return status;
+}
+
+// MARK: Sandboxed base functions
+
+// `load` that accepts only text chunks given as strings.
+static int sb_lua_load(lua_State *L) {
+    size_t len = 0;
+    const char *s = luaL_checklstring(L, 1, &len);
+    const char *chunkname = luaL_optstring(L, 2, "=(load)");
+    int has_env = !lua_isnone(L, 4);
+    int status = luaL_loadbufferx(L, s, len, chunkname, "t");
+    if (status != LUA_OK) {
+        luaL_pushfail(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    if (has_env) {
+        lua_pushvalue(L, 4);
+        if (!lua_setupvalue(L, -2, 1)) {
+            lua_pop(L, 1);
+        }
+    }
+    return 1;
+}
+
+static int sb_lua_print(lua_State *L) {
+    int n = lua_gettop(L);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int i = 1; i <= n; i++) {
+        if (i > 1) luaL_addchar(&b, '\t');
+        luaL_tolstring(L, i, NULL);
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    size_t len = 0;
+    const char *msg = lua_tolstring(L, -1, &len);
+    sb_vmstate *st = sb_state(L);
+    if (st->log) st->log(st->log_context, "info", msg, len);
+    return 0;
+}
+
+// `require(name)`: only libraries the host registered (providers/lib/*.lua), loaded in text mode.
+static int sb_lua_require(lua_State *L) {
+    const char *name = luaL_checkstring(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, SB_LOADED_KEY);
+    lua_getfield(L, -1, name);
+    if (!lua_isnil(L, -1)) return 1;
+    lua_pop(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, SB_LIBS_KEY);
+    lua_getfield(L, -1, name);
+    if (!lua_istable(L, -1)) {
+        return luaL_error(L, "module '%s' not found (require loads only providers/lib/%s.lua)", name, name);
+    }
+    lua_rawgeti(L, -1, 1);
+    lua_rawgeti(L, -2, 2);
+    size_t len = 0;
+    const char *src = lua_tolstring(L, -2, &len);
+    const char *chunkname = lua_tostring(L, -1);
+    if (luaL_loadbufferx(L, src, len, chunkname, "t") != LUA_OK) {
+        return lua_error(L);
+    }
+    lua_pushstring(L, name);
+    lua_call(L, 1, 1);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushboolean(L, 1);
+    }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -7, name);  // loaded[name] = module
+    return 1;
+}
+
+void sb_register_library(lua_State *L, const char *name, const char *source, size_t length, const char *chunkname) {
+    lua_getfield(L, LUA_REGISTRYINDEX, SB_LIBS_KEY);
+    lua_createtable(L, 2, 0);
+    lua_pushlstring(L, source, length);
+    lua_rawseti(L, -2, 1);
+    lua_pushstring(L, chunkname);
+    lua_rawseti(L, -2, 2);
+    lua_setfield(L, -2, name);
+    lua_pop(L, 1);
+}
+
+// MARK: Host API (gw)
+
+static int gw_log(lua_State *L) {
+    const char *level = luaL_checkstring(L, 1);
+    size_t len = 0;
+    const char *msg = luaL_tolstring(L, 2, &len);
+    sb_vmstate *st = sb_state(L);
+    if (st->log) st->log(st->log_context, level, msg, len);
+    return 0;
+}
+
+static int gw_time(lua_State *L) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+    return 1;
+}
+
+static int gw_monotonic_ms(lua_State *L) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (lua_Number)ts.tv_sec * 1e3 + (lua_Number)ts.tv_nsec / 1e6);
+    return 1;
+}
+
+static int gw_uuid(lua_State *L) {
+    unsigned char b[16];
+    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
+        return luaL_error(L, "gw.uuid: no randomness available");
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    char out[37];
+    snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    lua_pushlstring(L, out, 36);
+    return 1;
+}
+
+static int gw_hex(lua_State *L) {
+    size_t len = 0;
+    const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &len);
+    static const char digits[] = "0123456789abcdef";
+    luaL_Buffer b;
+    char *out = luaL_buffinitsize(L, &b, len * 2);
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[s[i] >> 4];
+        out[2 * i + 1] = digits[s[i] & 15];
+    }
+    luaL_pushresultsize(&b, len * 2);
+    return 1;
+}
+
+static int gw_sha256(lua_State *L) {
+    size_t len = 0;
+    const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &len);
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(s, len, digest);
+    lua_pushlstring(L, (const char *)digest, sizeof digest);
+    return 1;
+}
+
+static int gw_hmac_sha256(lua_State *L) {
+    size_t klen = 0, mlen = 0;
+    const char *key = luaL_checklstring(L, 1, &klen);
+    const unsigned char *msg = (const unsigned char *)luaL_checklstring(L, 2, &mlen);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int dlen = 0;
+    if (HMAC(EVP_sha256(), key, (int)klen, msg, mlen, digest, &dlen) == NULL) {
+        return luaL_error(L, "gw.hmac_sha256 failed");
+    }
+    lua_pushlstring(L, (const char *)digest, dlen);
+    return 1;
+}
+
+static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static int b64_encode_with(lua_State *L, const char *alphabet, int pad) {
+    size_t len = 0;
+    const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &len);
+    size_t outlen = 4 * ((len + 2) / 3);
+    luaL_Buffer b;
+    char *out = luaL_buffinitsize(L, &b, outlen);
+    size_t o = 0;
+    size_t i = 0;
+    for (; i + 2 < len; i += 3) {
+        uint32_t v = ((uint32_t)s[i] << 16) | ((uint32_t)s[i + 1] << 8) | s[i + 2];
+        out[o++] = alphabet[(v >> 18) & 63];
+        out[o++] = alphabet[(v >> 12) & 63];
+        out[o++] = alphabet[(v >> 6) & 63];
+        out[o++] = alphabet[v & 63];
+    }
+    if (i < len) {
+        uint32_t v = (uint32_t)s[i] << 16;
+        if (i + 1 < len) v |= (uint32_t)s[i + 1] << 8;
+        out[o++] = alphabet[(v >> 18) & 63];
+        out[o++] = alphabet[(v >> 12) & 63];
+        if (i + 1 < len) {
+            out[o++] = alphabet[(v >> 6) & 63];
+        } else if (pad) {
+            out[o++] = '=';
+        }
+        if (pad) out[o++] = '=';
+    }
+    luaL_pushresultsize(&b, o);
+    return 1;
+}
+
+static int gw_b64_encode(lua_State *L) { return b64_encode_with(L, B64, 1); }
+static int gw_b64url_encode(lua_State *L) { return b64_encode_with(L, B64URL, 0); }
+
+static int b64_value(unsigned char c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+}
+
+// Accepts both alphabets, with or without padding; whitespace is skipped. Invalid input -> nil, message.
+static int gw_b64_decode(lua_State *L) {
+    size_t len = 0;
+    const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &len);
+    luaL_Buffer b;
+    char *out = luaL_buffinitsize(L, &b, (len / 4 + 1) * 3);
+    size_t o = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    int padding = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = s[i];
+        if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+        if (c == '=') { padding++; continue; }
+        int v = b64_value(c);
+        if (v < 0 || padding) {
+            luaL_pushresultsize(&b, 0);
+            lua_pop(L, 1);
+            luaL_pushfail(L);
+            lua_pushfstring(L, "invalid base64 at byte %d", (int)i);
+            return 2;
+        }
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (char)((acc >> bits) & 0xff);
+        }
+    }
+    luaL_pushresultsize(&b, o);
+    return 1;
+}
+
+static int gw_json_array(lua_State *L) {
+    if (lua_isnoneornil(L, 1)) {
+        lua_newtable(L);
+    } else {
+        luaL_checktype(L, 1, LUA_TTABLE);
+        lua_settop(L, 1);
+    }
+    lua_getfield(L, LUA_REGISTRYINDEX, SB_ARRAY_MT_KEY);
+    lua_setmetatable(L, -2);
+    return 1;
+}
+
+static int gw_json_is_array(lua_State *L) {
+    int result = 0;
+    if (lua_getmetatable(L, 1)) {
+        lua_getfield(L, LUA_REGISTRYINDEX, SB_ARRAY_MT_KEY);
+        result = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+    }
+    lua_pushboolean(L, result);
+    return 1;
+}
+
+static void sb_open_gw(lua_State *L) {
+    lua_newtable(L);  // gw
+
+    static const luaL_Reg root[] = {
+        {"log", gw_log},
+        {"time", gw_time},
+        {"monotonic_ms", gw_monotonic_ms},
+        {"uuid", gw_uuid},
+        {"hex", gw_hex},
+        {"sha256", gw_sha256},
+        {"hmac_sha256", gw_hmac_sha256},
+        {NULL, NULL},
+    };
+    luaL_setfuncs(L, root, 0);
+
+    lua_newtable(L);
+    lua_pushcfunction(L, gw_b64_encode); lua_setfield(L, -2, "encode");
+    lua_pushcfunction(L, gw_b64_decode); lua_setfield(L, -2, "decode");
+    lua_pushcfunction(L, gw_b64url_encode); lua_setfield(L, -2, "url_encode");
+    lua_setfield(L, -2, "base64");
+
+    lua_newtable(L);
+    lua_pushcfunction(L, sb_json_encode_cfunction); lua_setfield(L, -2, "encode");
+    lua_pushcfunction(L, sb_json_decode_cfunction); lua_setfield(L, -2, "decode");
+    lua_pushcfunction(L, gw_json_array); lua_setfield(L, -2, "array");
+    lua_pushcfunction(L, gw_json_is_array); lua_setfield(L, -2, "is_array");
+    lua_pushlightuserdata(L, NULL); lua_setfield(L, -2, "null");
+    lua_setfield(L, -2, "json");
+
+    lua_setglobal(L, "gw");
+}
+
+// MARK: State
+
+static void sb_remove_global(lua_State *L, const char *name) {
+    lua_pushnil(L);
+    lua_setglobal(L, name);
+}
+
+static int sb_open_all(lua_State *L) {
+    static const luaL_Reg libs[] = {
+        {LUA_GNAME, luaopen_base},
+        {LUA_STRLIBNAME, luaopen_string},
+        {LUA_TABLIBNAME, luaopen_table},
+        {LUA_MATHLIBNAME, luaopen_math},
+        {LUA_UTF8LIBNAME, luaopen_utf8},
+        {LUA_COLIBNAME, luaopen_coroutine},
+        {NULL, NULL},
+    };
+    for (const luaL_Reg *lib = libs; lib->func; lib++) {
+        luaL_requiref(L, lib->name, lib->func, 1);
+        lua_pop(L, 1);
+    }
+    sb_remove_global(L, "dofile");
+    sb_remove_global(L, "loadfile");
+    lua_getglobal(L, LUA_STRLIBNAME);
+    lua_pushnil(L);
+    lua_setfield(L, -2, "dump");
+    lua_pop(L, 1);
+    lua_register(L, "load", sb_lua_load);
+    lua_register(L, "print", sb_lua_print);
+    lua_register(L, "require", sb_lua_require);
+
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, SB_LIBS_KEY);
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, SB_LOADED_KEY);
+    lua_newtable(L);
+    lua_pushstring(L, "json.array");
+    lua_setfield(L, -2, "__name");
+    lua_setfield(L, LUA_REGISTRYINDEX, SB_ARRAY_MT_KEY);
+
+    sb_open_gw(L);
+    return 0;
+}
+
+lua_State *sb_newstate(size_t memory_limit, sb_log_fn log, void *log_context) {
+    sb_vmstate *st = calloc(1, sizeof *st);
+    if (st == NULL) return NULL;
+    st->memory_limit = memory_limit;
+    st->log = log;
+    st->log_context = log_context;
+    lua_State *L = lua_newstate(sb_alloc, st);
+    if (L == NULL) {
+        free(st);
+        return NULL;
+    }
+    lua_gc(L, LUA_GCGEN, 0, 0);
+    lua_pushcfunction(L, sb_open_all);
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+        lua_close(L);
+        free(st);
+        return NULL;
+    }
+    lua_sethook(L, sb_hook, LUA_MASKCOUNT, SB_HOOK_STEP);
+    return L;
+}
+
+void sb_close(lua_State *L) {
+    if (L == NULL) return;
+    sb_vmstate *st = sb_state(L);
+    lua_close(L);
+    free(st);
+}
+
+int sb_load(lua_State *L, const char *source, size_t length, const char *chunkname) {
+    sb_vmstate *st = sb_state(L);
+    st->enforce_memory = 1;
+    int status = luaL_loadbufferx(L, source, length, chunkname, "t");
+    st->enforce_memory = 0;
+    return status;
+}
+
+// MARK: Stack helpers
+
+void sb_pop(lua_State *L, int n) { lua_pop(L, n); }
+void sb_newtable(lua_State *L) { lua_newtable(L); }
+int sb_isnil(lua_State *L, int idx) { return lua_isnoneornil(L, idx); }
+int sb_istable(lua_State *L, int idx) { return lua_istable(L, idx); }
+int sb_isstring_exact(lua_State *L, int idx) { return lua_type(L, idx) == LUA_TSTRING; }
+const char *sb_tolstring(lua_State *L, int idx, size_t *len) { return lua_tolstring(L, idx, len); }
+int sb_upvalueindex(int i) { return lua_upvalueindex(i); }
+int sb_registryindex(void) { return LUA_REGISTRYINDEX; }
+
+int sb_rawgetfield(lua_State *L, int idx, const char *key) {
+    idx = lua_absindex(L, idx);
+    lua_pushstring(L, key);
+    return lua_rawget(L, idx);
+}
+
+void sb_rawsetfield(lua_State *L, int idx, const char *key) {
+    idx = lua_absindex(L, idx);
+    lua_pushstring(L, key);
+    lua_insert(L, -2);
+    lua_rawset(L, idx);
+}
+
+void sb_pushnull(lua_State *L) { lua_pushlightuserdata(L, NULL); }
+int sb_isnull(lua_State *L, int idx) {
+    return lua_type(L, idx) == LUA_TLIGHTUSERDATA && lua_touserdata(L, idx) == NULL;
+}
+
+void sb_newarray(lua_State *L) {
+    lua_newtable(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, SB_ARRAY_MT_KEY);
+    lua_setmetatable(L, -2);
+}

@@ -1,0 +1,117 @@
+import Foundation
+/// Decides whether a client-supplied `x-portkey-custom-host` may be used as an upstream base URL.
+///
+/// Loopback is allowed (local models, tests). Link-local and cloud metadata addresses, the other
+/// private ranges, URLs carrying credentials and non-http(s) schemes are refused unless an operator
+/// allow-list names the host. Host names are checked as written; names that resolve to private
+/// addresses are not caught here (that needs resolution at connect time).
+public struct CustomHostPolicy: Sendable {
+    /// Hosts (lowercase, without port) an operator allows regardless of the rules.
+    public var allowedHosts: Set<String>
+
+    public init(allowedHosts: Set<String> = []) {
+        self.allowedHosts = Set(allowedHosts.map { $0.lowercased() })
+    }
+
+    /// Returns the normalized base URL (no trailing slash) or throws a 400 explaining the refusal.
+    public func validate(_ raw: String) throws(GatewayError) -> String {
+        let value = raw.trimmingWhitespace()
+        func refuse(_ reason: String) -> GatewayError {
+            .invalidHeader("x-portkey-custom-host", "\(reason) (got '\(value)')")
+        }
+        guard let schemeEnd = value.range(of: "://") else {
+            throw refuse("expected an absolute http:// or https:// URL")
+        }
+        let scheme = value[..<schemeEnd.lowerBound].lowercased()
+        guard scheme == "http" || scheme == "https" else {
+            throw refuse("only http and https are allowed")
+        }
+        let rest = value[schemeEnd.upperBound...]
+        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        let authority = rest[..<authorityEnd]
+        if authority.contains("@") {
+            throw refuse("credentials in the URL are not allowed")
+        }
+        if rest[authorityEnd...].contains(where: { $0 == "?" || $0 == "#" }) {
+            throw refuse("a custom host cannot carry a query or fragment")
+        }
+        guard let host = Self.host(of: authority), !host.isEmpty else {
+            throw refuse("the URL has no host")
+        }
+        if !allowedHosts.contains(host) {
+            if let problem = Self.forbiddenReason(host: host) { throw refuse(problem) }
+        }
+        var normalized = scheme + "://" + authority + rest[authorityEnd...]
+        while normalized.hasSuffix("/") { normalized.removeLast() }
+        return normalized
+    }
+
+    /// The lowercase host of an authority (`host:port`, `[v6]:port`), without brackets.
+    static func host<S: StringProtocol>(of authority: S) -> String? {
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            return authority[authority.index(after: authority.startIndex)..<close].lowercased()
+        }
+        if let colon = authority.lastIndex(of: ":") {
+            let port = authority[authority.index(after: colon)...]
+            guard !port.isEmpty, port.allSatisfy(\.isNumber) else { return nil }
+            return authority[..<colon].lowercased()
+        }
+        return authority.lowercased()
+    }
+
+    /// Why a host is refused, or nil when it is acceptable.
+    static func forbiddenReason(host: String) -> String? {
+        if host == "localhost" || host.hasSuffix(".localhost") { return nil }
+        if host == "metadata.google.internal" || host == "metadata" || host.hasSuffix(".internal") {
+            return "cloud metadata hosts are not allowed"
+        }
+        if let v4 = IPv4(host) {
+            if v4.a == 127 { return nil }
+            if v4.a == 169 && v4.b == 254 { return "link-local and metadata addresses (169.254.0.0/16) are not allowed" }
+            if v4.a == 10 || (v4.a == 172 && (16...31).contains(v4.b)) || (v4.a == 192 && v4.b == 168) {
+                return "private network addresses are not allowed unless an operator allows the host"
+            }
+            if v4.a == 100 && (64...127).contains(v4.b) { return "shared address space (100.64.0.0/10) is not allowed" }
+            if v4.a == 0 || v4.a >= 224 { return "this address range is not allowed" }
+            return nil
+        }
+        if host.contains(":") {
+            if host == "::1" { return nil }
+            if host == "::" { return "the unspecified address is not allowed" }
+            if host.hasPrefix("fe8") || host.hasPrefix("fe9") || host.hasPrefix("fea") || host.hasPrefix("feb") {
+                return "link-local addresses are not allowed"
+            }
+            if host.hasPrefix("fc") || host.hasPrefix("fd") { return "private network addresses are not allowed" }
+            if host.hasPrefix("::ffff:") { return forbiddenReason(host: String(host.dropFirst(7))) }
+            if host.hasPrefix("fd00:ec2") { return "cloud metadata addresses are not allowed" }
+            return nil
+        }
+        return nil
+    }
+
+    struct IPv4 {
+        var a: Int, b: Int, c: Int, d: Int
+        init?(_ text: String) {
+            let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count == 4 else { return nil }
+            var values: [Int] = []
+            for part in parts {
+                guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isNumber), let v = Int(part), v <= 255 else {
+                    return nil
+                }
+                values.append(v)
+            }
+            (a, b, c, d) = (values[0], values[1], values[2], values[3])
+        }
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var view = Substring(self)
+        while let first = view.first, first.isWhitespace { view.removeFirst() }
+        while let last = view.last, last.isWhitespace { view.removeLast() }
+        return String(view)
+    }
+}

@@ -1,0 +1,294 @@
+public import AsyncHTTPClient
+public import HTTPTypes
+public import LuaRuntime
+public import Logging
+public import NIOCore
+import NIOHTTP1
+import Foundation
+
+/// The OpenAI-style endpoints the gateway knows, plus passthrough for any other `/v1/*` path.
+public enum Endpoint: String, Sendable {
+    case chatCompletions = "chat/completions"
+    case completions = "completions"
+    case embeddings = "embeddings"
+    case models = "models"
+    case passthrough = "passthrough"
+}
+
+/// One client request, as the HTTP layer hands it over.
+public struct IncomingRequest: Sendable {
+    public var endpoint: Endpoint
+    public var method: HTTPRequest.Method
+    /// Path after `/v1`, e.g. `/chat/completions`.
+    public var path: String
+    /// Raw query without `?`.
+    public var query: String
+    public var headers: HTTPFields
+    public var body: ByteBuffer?
+
+    public init(endpoint: Endpoint, method: HTTPRequest.Method, path: String, query: String, headers: HTTPFields,
+                body: ByteBuffer?) {
+        self.endpoint = endpoint
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// What goes back to the client.
+public struct GatewayResponse: Sendable {
+    public enum Body: Sendable {
+        case buffer(ByteBuffer)
+        /// An upstream event stream, forwarded chunk by chunk as it arrives.
+        case stream(HTTPClientResponse.Body)
+    }
+
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: Body
+}
+
+/// Tunables of the proxy path.
+public struct GatewaySettings: Sendable {
+    public var maxRequestBodyBytes: Int
+    public var maxResponseBodyBytes: Int
+    public var hostPolicy: CustomHostPolicy
+
+    public init(maxRequestBodyBytes: Int = 32 * 1024 * 1024, maxResponseBodyBytes: Int = 64 * 1024 * 1024,
+                hostPolicy: CustomHostPolicy = CustomHostPolicy()) {
+        self.maxRequestBodyBytes = maxRequestBodyBytes
+        self.maxResponseBodyBytes = maxResponseBodyBytes
+        self.hostPolicy = hostPolicy
+    }
+}
+
+/// Routes one request to its provider: reads the Portkey headers, validates the body without
+/// decoding it, lets the provider script build the upstream request, sends it and maps failures to
+/// OpenAI-shaped errors.
+public struct Gateway: Sendable {
+    public let scripts: ScriptHost
+    public let upstream: UpstreamClient
+    public let settings: GatewaySettings
+    let logger: Logger
+
+    public init(scripts: ScriptHost, upstream: UpstreamClient, settings: GatewaySettings, logger: Logger) {
+        self.scripts = scripts
+        self.upstream = upstream
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Handles a request; errors are thrown as ``GatewayError`` with the trace id already decided.
+    public func handle(_ request: IncomingRequest, options: RequestOptions) async throws(GatewayError) -> GatewayResponse {
+        let generation = scripts.current
+        guard let providerID = options.provider else { throw .missingProvider() }
+        guard let provider = generation.providers[providerID] else {
+            throw .unknownProvider(providerID, known: generation.providerIDs)
+        }
+        if request.endpoint != .passthrough && !provider.endpoints.contains(request.endpoint.rawValue) {
+            throw .unsupportedEndpoint(provider: providerID, endpoint: request.endpoint.rawValue,
+                                       supported: provider.endpoints)
+        }
+        let scan = try validateBody(request)
+
+        let context = PrepareContext(
+            endpoint: request.endpoint.rawValue, method: request.method.rawValue, path: request.path,
+            query: request.query, customHost: options.customHost, apiKey: options.apiKey, model: scan?.model,
+            settings: options.settings,
+            body: provider.decodesBody ? request.body.map { Array($0.readableBytesView) } : nil)
+        let plan: PreparedRequest
+        do {
+            plan = try generation.prepare(provider: providerID, context: context)
+        } catch {
+            if case .raised = error.kind {} else {
+                logger.error("provider script failed", metadata: ["provider": "\(providerID)", "error": "\(error.message)"])
+            }
+            throw .script(error)
+        }
+
+        var outbound = HTTPClientRequest(url: plan.url)
+        outbound.method = HTTPMethod(rawValue: plan.method ?? request.method.rawValue)
+        outbound.headers = upstreamHeaders(request: request, options: options, plan: plan)
+        if let body = plan.body {
+            outbound.body = .bytes(ByteBuffer(bytes: body))
+        } else if let body = request.body, body.readableBytes > 0 {
+            outbound.body = .bytes(body)
+        }
+
+        let deadline: NIODeadline = options.timeoutMilliseconds.map { .now() + .milliseconds(Int64($0)) }
+            ?? .now() + upstream.readTimeout
+        let response: HTTPClientResponse
+        do {
+            response = try await upstream.http.execute(outbound, deadline: deadline, logger: logger)
+        } catch {
+            throw mapUpstreamError(error, provider: providerID, url: plan.url, options: options)
+        }
+
+        var headers = responseHeaders(response.headers)
+        let isEventStream = response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
+        if isEventStream && (200..<300).contains(Int(response.status.code)) {
+            return GatewayResponse(status: Int(response.status.code), headers: headers, body: .stream(response.body))
+        }
+
+        var body: ByteBuffer
+        do {
+            body = try await collect(response.body, deadline: options.timeoutMilliseconds.map { _ in deadline })
+        } catch let error as GatewayError {
+            throw error
+        } catch {
+            throw mapUpstreamError(error, provider: providerID, url: plan.url, options: options)
+        }
+        let status = Int(response.status.code)
+        if !(200..<300).contains(status) {
+            if let normalized = UpstreamErrorBody.normalize(status: status, body: body, provider: providerID) {
+                body = normalized
+                headers.removeAll { $0.0 == "content-type" }
+                headers.append(("content-type", "application/json"))
+            }
+        }
+        return GatewayResponse(status: status, headers: headers, body: .buffer(body))
+    }
+
+    /// Rejects malformed JSON before anything goes upstream, without building a tree.
+    func validateBody(_ request: IncomingRequest) throws(GatewayError) -> JSONScan? {
+        let needsJSON: Bool
+        switch request.endpoint {
+        case .chatCompletions, .completions, .embeddings:
+            needsJSON = true
+        case .models:
+            return nil
+        case .passthrough:
+            guard let body = request.body, body.readableBytes > 0,
+                  request.headers[.contentType]?.lowercased().contains("json") == true else { return nil }
+            needsJSON = false
+        }
+        guard let body = request.body, body.readableBytes > 0 else {
+            if needsJSON {
+                throw GatewayError(status: 400, type: "invalid_request_error",
+                                   message: "the request body is empty; expected a JSON object", code: "invalid_json")
+            }
+            return nil
+        }
+        let result = body.withUnsafeReadableBytes { bytes in Result { () throws(JSONScan.Failure) in try JSONScan.scan(bytes) } }
+        switch result {
+        case .success(let scan):
+            if needsJSON && !scan.isObject { throw .bodyNotObject() }
+            return scan
+        case .failure(let failure):
+            throw .invalidJSON(failure)
+        }
+    }
+
+    /// Headers that never travel between hops.
+    static let hopByHop: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
+        "content-length", "host", "proxy-authorization", "proxy-authenticate",
+    ]
+
+    func upstreamHeaders(request: IncomingRequest, options: RequestOptions, plan: PreparedRequest) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        let planned = Set(plan.headers.map(\.name))
+        func copy(_ name: String) {
+            guard !name.hasPrefix("x-portkey-"), !Self.hopByHop.contains(name), !planned.contains(name),
+                  let fieldName = HTTPField.Name(name) else { return }
+            for value in request.headers[values: fieldName] { headers.add(name: name, value: value) }
+        }
+        if request.endpoint == .passthrough {
+            // Passthrough keeps the client's headers, minus its key (the provider's auth replaces it).
+            for field in request.headers {
+                let name = field.name.canonicalName
+                if name == "authorization" || name == "accept-encoding" || name == "cookie" { continue }
+                if headers.contains(name: name) { continue }
+                copy(name)
+            }
+        } else {
+            copy("content-type")
+            copy("accept")
+        }
+        for name in options.forwardHeaders where !headers.contains(name: name) { copy(name) }
+        if request.body != nil && !headers.contains(name: "content-type") && plan.body == nil {
+            headers.add(name: "content-type", value: "application/json")
+        }
+        if plan.body != nil {
+            headers.replaceOrAdd(name: "content-type", value: "application/json")
+        }
+        for header in plan.headers { headers.replaceOrAdd(name: header.name, value: header.value) }
+        return headers
+    }
+
+    func responseHeaders(_ upstream: HTTPHeaders) -> [(String, String)] {
+        var result: [(String, String)] = []
+        result.reserveCapacity(upstream.count)
+        for (name, value) in upstream {
+            let lower = name.lowercased()
+            if Self.hopByHop.contains(lower) || lower == "date" || lower == "server" || lower == "set-cookie"
+                || lower.hasPrefix("x-portkey-") {
+                continue
+            }
+            result.append((lower, value))
+        }
+        return result
+    }
+
+    func collect(_ body: HTTPClientResponse.Body, deadline: NIODeadline?) async throws -> ByteBuffer {
+        let limit = settings.maxResponseBodyBytes
+        guard let deadline else { return try await body.collect(upTo: limit) }
+        let remaining = deadline - .now()
+        return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask { try await body.collect(upTo: limit) }
+            group.addTask {
+                try await Task.sleep(nanoseconds: UInt64(max(0, remaining.nanoseconds)))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let buffer = first else {
+                throw HTTPClientError.deadlineExceeded
+            }
+            return buffer
+        }
+    }
+
+    func mapUpstreamError(_ error: any Error, provider: String, url: String, options: RequestOptions) -> GatewayError {
+        let host = Self.origin(of: url)
+        if let error = error as? HTTPClientError {
+            let seconds = upstream.readTimeout.nanoseconds / 1_000_000_000
+            if error == .deadlineExceeded {
+                if let ms = options.timeoutMilliseconds { return .requestTimeout(milliseconds: ms) }
+                return .upstreamTimeout(provider: provider, seconds: seconds)
+            }
+            if error == .readTimeout { return .upstreamTimeout(provider: provider, seconds: seconds) }
+            if error == .connectTimeout {
+                return .upstreamUnreachable(provider: provider, host: host, reason: "connection timed out")
+            }
+            if error == .remoteConnectionClosed {
+                return .upstreamBroken(provider: provider, reason: "the connection closed before a complete response")
+            }
+            if error == .invalidURL || error == .emptyHost || error == .emptyScheme {
+                return GatewayError(status: 502, type: "upstream_error",
+                                    message: "provider '\(provider)' built an invalid upstream URL (\(host))",
+                                    code: "invalid_upstream_url")
+            }
+        }
+        if error is NIOTooManyBytesError {
+            return .upstreamBroken(provider: provider, reason: "response larger than \(settings.maxResponseBodyBytes) bytes")
+        }
+        let text = "\(error)"
+        if text.contains("connectRefused") || text.contains("Connection refused") {
+            return .upstreamUnreachable(provider: provider, host: host, reason: "connection refused")
+        }
+        if text.contains("Connection reset") || text.contains("ECONNRESET") || text.contains("ioOnClosedChannel") {
+            return .upstreamBroken(provider: provider, reason: "the connection was reset")
+        }
+        return .upstreamUnreachable(provider: provider, host: host, reason: String(text.prefix(300)))
+    }
+
+    /// `scheme://host[:port]` of a URL, so messages never echo paths or query keys.
+    static func origin(of url: String) -> String {
+        guard let schemeEnd = url.range(of: "://") else { return "(invalid URL)" }
+        let rest = url[schemeEnd.upperBound...]
+        let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        return String(url[..<schemeEnd.upperBound]) + rest[..<end].split(separator: "@").last.map(String.init)!
+    }
+}

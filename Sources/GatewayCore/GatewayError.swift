@@ -1,0 +1,154 @@
+public import LuaRuntime
+
+/// An error the gateway answers itself, always rendered in OpenAI's error shape
+/// `{"error":{"message","type","param","code"}}` so every OpenAI client surfaces it.
+public struct GatewayError: Error, Sendable, CustomStringConvertible {
+    public var status: Int
+    public var type: String
+    public var message: String
+    public var param: String?
+    public var code: String?
+    /// Extra response headers (e.g. `Allow` on 405).
+    public var headers: [(String, String)] = []
+
+    public init(status: Int, type: String, message: String, param: String? = nil, code: String? = nil) {
+        self.status = status
+        self.type = type
+        self.message = message
+        self.param = param
+        self.code = code
+    }
+
+    public var description: String { "\(status) \(type): \(message)" }
+
+    /// The JSON body.
+    public var body: [UInt8] {
+        var out = #"{"error":{"message":"#
+        out += JSONText.quote(message)
+        out += #","type":"# + JSONText.quote(type)
+        out += #","param":"# + (param.map(JSONText.quote) ?? "null")
+        out += #","code":"# + (code.map(JSONText.quote) ?? "null")
+        out += "}}"
+        return Array(out.utf8)
+    }
+}
+
+extension GatewayError {
+    public static func missingProvider() -> GatewayError {
+        GatewayError(
+            status: 400, type: "invalid_request_error",
+            message: "missing the x-portkey-provider header: name the provider to route to, e.g. 'x-portkey-provider: openai'",
+            param: "x-portkey-provider", code: "missing_provider")
+    }
+
+    public static func unknownProvider(_ id: String, known: [String]) -> GatewayError {
+        GatewayError(
+            status: 400, type: "invalid_request_error",
+            message: "unknown provider '\(id)' in x-portkey-provider; known providers: \(known.joined(separator: ", "))",
+            param: "x-portkey-provider", code: "unknown_provider")
+    }
+
+    public static func unsupportedEndpoint(provider: String, endpoint: String, supported: Set<String>) -> GatewayError {
+        let list = supported.sorted().map { "/v1/" + $0 }.joined(separator: ", ")
+        return GatewayError(
+            status: 400, type: "invalid_request_error",
+            message: "provider '\(provider)' does not support /v1/\(endpoint); it supports: \(list.isEmpty ? "none" : list)",
+            code: "unsupported_endpoint")
+    }
+
+    public static func invalidHeader(_ name: String, _ reason: String) -> GatewayError {
+        GatewayError(status: 400, type: "invalid_request_error", message: "invalid \(name) header: \(reason)",
+                     param: name, code: "invalid_header")
+    }
+
+    public static func invalidJSON(_ failure: JSONScan.Failure) -> GatewayError {
+        GatewayError(
+            status: 400, type: "invalid_request_error",
+            message: "the request body is not valid JSON: \(failure.reason) at \(failure.position)",
+            code: "invalid_json")
+    }
+
+    public static func bodyNotObject() -> GatewayError {
+        GatewayError(status: 400, type: "invalid_request_error",
+                     message: "the request body must be a JSON object", code: "invalid_json")
+    }
+
+    public static func bodyTooLarge(limit: Int) -> GatewayError {
+        GatewayError(status: 413, type: "invalid_request_error",
+                     message: "the request body is larger than the gateway's limit of \(limit) bytes",
+                     code: "request_too_large")
+    }
+
+    public static func notFound(method: String, path: String) -> GatewayError {
+        GatewayError(status: 404, type: "invalid_request_error",
+                     message: "no route for \(method) \(path); see GET /v1/models and the README for the endpoints",
+                     code: "unknown_route")
+    }
+
+    public static func methodNotAllowed(method: String, path: String, allowed: [String]) -> GatewayError {
+        var error = GatewayError(
+            status: 405, type: "invalid_request_error",
+            message: "\(method) is not allowed on \(path); use \(allowed.joined(separator: " or "))",
+            code: "method_not_allowed")
+        error.headers = [("allow", allowed.joined(separator: ", "))]
+        return error
+    }
+
+    public static func upstreamUnreachable(provider: String, host: String, reason: String) -> GatewayError {
+        GatewayError(status: 502, type: "upstream_error",
+                     message: "could not reach provider '\(provider)' at \(host): \(reason)",
+                     code: "upstream_unreachable")
+    }
+
+    public static func upstreamTimeout(provider: String, seconds: Int64) -> GatewayError {
+        GatewayError(status: 504, type: "timeout_error",
+                     message: "provider '\(provider)' did not answer within \(seconds) s (the gateway's upstream timeout)",
+                     code: "upstream_timeout")
+    }
+
+    public static func requestTimeout(milliseconds: Int) -> GatewayError {
+        GatewayError(status: 408, type: "timeout_error",
+                     message: "request timed out after \(milliseconds) ms (x-portkey-request-timeout)",
+                     code: "request_timeout")
+    }
+
+    public static func upstreamBroken(provider: String, reason: String) -> GatewayError {
+        GatewayError(status: 502, type: "upstream_error",
+                     message: "provider '\(provider)' sent a broken response: \(reason)", code: "upstream_error")
+    }
+
+    /// A script failure: structured errors keep the script's status; everything else is a 500
+    /// `script_error` naming the file.
+    public static func script(_ error: LuaError) -> GatewayError {
+        if case .raised(let status, let type, let code) = error.kind {
+            return GatewayError(status: status, type: type ?? "invalid_request_error", message: error.message,
+                                code: code)
+        }
+        return GatewayError(status: 500, type: "script_error", message: error.message, code: "script_error")
+    }
+}
+
+/// Minimal JSON string quoting for the few bodies the gateway writes itself.
+public enum JSONText {
+    public static func quote(_ text: String) -> String {
+        var out = "\""
+        out.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,78 @@
+public import HTTPTypes
+import Foundation
+
+/// What the Portkey-compatible `x-portkey-*` headers and `Authorization` say about one request.
+public struct RequestOptions: Sendable {
+    public var provider: String?
+    /// The provider key from `Authorization: Bearer <key>`.
+    public var apiKey: String?
+    /// Validated base URL replacing the provider's default.
+    public var customHost: String?
+    /// Lowercased names of incoming headers to copy upstream.
+    public var forwardHeaders: [String]
+    /// `x-portkey-request-timeout` in milliseconds.
+    public var timeoutMilliseconds: Int?
+    public var traceID: String
+    /// Provider settings: every other `x-portkey-<name>` header as `name_with_underscores`.
+    public var settings: [(String, String)]
+
+    /// Headers the gateway reads itself (never settings, never forwarded).
+    static let reserved: Set<String> = [
+        "x-portkey-provider", "x-portkey-custom-host", "x-portkey-forward-headers", "x-portkey-request-timeout",
+        "x-portkey-trace-id", "x-portkey-config", "x-portkey-api-key", "x-portkey-metadata",
+        "x-portkey-virtual-key", "x-portkey-cache-force-refresh", "x-portkey-retry-count",
+    ]
+
+    public static func parse(_ headers: HTTPFields, policy: CustomHostPolicy) throws(GatewayError) -> RequestOptions {
+        var provider: String?
+        var customHost: String?
+        var forward: [String] = []
+        var timeout: Int?
+        var traceID: String?
+        var settings: [(String, String)] = []
+        var apiKey: String?
+
+        for field in headers {
+            let name = field.name.canonicalName  // lowercase
+            if name == "authorization" {
+                let value = field.value
+                if value.count > 7, value.prefix(7).lowercased() == "bearer " {
+                    apiKey = String(value.dropFirst(7)).trimmingWhitespace()
+                } else {
+                    apiKey = value.trimmingWhitespace()
+                }
+                continue
+            }
+            guard name.hasPrefix("x-portkey-") else { continue }
+            let value = field.value.trimmingWhitespace()
+            switch name {
+            case "x-portkey-provider":
+                provider = value.lowercased()
+            case "x-portkey-custom-host":
+                if !value.isEmpty { customHost = try policy.validate(value) }
+            case "x-portkey-forward-headers":
+                forward = value.split(separator: ",").map { String($0).trimmingWhitespace().lowercased() }.filter { !$0.isEmpty }
+            case "x-portkey-request-timeout":
+                guard let ms = Int(value), ms > 0 else {
+                    throw GatewayError.invalidHeader(name, "expected a positive number of milliseconds, got '\(value)'")
+                }
+                timeout = ms
+            case "x-portkey-trace-id":
+                guard value.utf8.count <= 256 else { throw GatewayError.invalidHeader(name, "longer than 256 bytes") }
+                traceID = value
+            default:
+                if !reserved.contains(name) {
+                    settings.append((name.dropFirst(10).replacingOccurrences(of: "-", with: "_"), value))
+                }
+            }
+        }
+        if let key = apiKey, key.isEmpty { apiKey = nil }
+        return RequestOptions(
+            provider: provider, apiKey: apiKey, customHost: customHost, forwardHeaders: forward,
+            timeoutMilliseconds: timeout, traceID: traceID ?? Self.newTraceID(), settings: settings)
+    }
+
+    static func newTraceID() -> String {
+        UUID().uuidString.lowercased()
+    }
+}

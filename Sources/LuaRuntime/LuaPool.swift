@@ -1,0 +1,62 @@
+import Synchronization
+
+/// A fixed set of Lua VMs, each behind its own lock, so concurrent requests run scripts in parallel
+/// with no lock serializing them all.
+///
+/// A caller takes the first free VM starting from a rotating index; only when every VM is busy does
+/// it wait on one. Script calls are short and bounded by the instruction budget, so the wait is too.
+final class LuaPool: Sendable {
+    private final class Slot: Sendable {
+        let vm: Mutex<LuaVM>
+        init(_ vm: LuaVM) { self.vm = Mutex(vm) }
+    }
+
+    private let slots: [Slot]
+    private let cursor = Atomic<Int>(0)
+
+    init(vms: [LuaVM]) {
+        precondition(!vms.isEmpty, "a Lua pool needs at least one VM")
+        self.slots = vms.map(Slot.init)
+    }
+
+    var count: Int { slots.count }
+
+    /// Runs `body` with exclusive use of one VM.
+    func withVM<T>(_ body: (LuaVM) throws(LuaError) -> T) throws(LuaError) -> T {
+        let start = cursor.wrappingAdd(1, ordering: .relaxed).oldValue
+        for offset in 0..<slots.count {
+            let slot = slots[(start &+ offset) % slots.count]
+            let outcome: Result<T, LuaError>? = slot.vm.withLockIfAvailable { vm in
+                do throws(LuaError) {
+                    return .success(try body(vm))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            if let outcome { return try outcome.get() }
+        }
+        let outcome: Result<T, LuaError> = slots[start % slots.count].vm.withLock { vm in
+            do throws(LuaError) {
+                return .success(try body(vm))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try outcome.get()
+    }
+
+    /// Runs `body` on every VM in turn (used while building a generation).
+    func forEachVM(_ body: (LuaVM) throws(LuaError) -> Void) throws(LuaError) {
+        for slot in slots {
+            let outcome: Result<Void, LuaError> = slot.vm.withLock { vm in
+                do throws(LuaError) {
+                    try body(vm)
+                    return .success(())
+                } catch {
+                    return .failure(error)
+                }
+            }
+            try outcome.get()
+        }
+    }
+}

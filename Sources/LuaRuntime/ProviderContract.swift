@@ -1,0 +1,64 @@
+/// What a provider script declares about itself (read once when a generation loads).
+public struct ProviderInfo: Sendable, Equatable {
+    /// The provider id: the script's file name without `.lua`.
+    public var id: String
+    /// Human-readable name (`name` in the script), defaulting to the id.
+    public var name: String
+    /// Default base URL including the API version path; a custom host replaces exactly this.
+    public var baseURL: String?
+    /// Standard endpoints the provider serves ("chat/completions", "completions", "embeddings", "models").
+    public var endpoints: Set<String>
+    /// Whether a request without a provider key is refused before going upstream.
+    public var requiresKey: Bool
+    /// Whether `prepare` wants the request body decoded into `ctx.body`.
+    public var decodesBody: Bool
+    /// The script's path, e.g. `providers/groq.lua`.
+    public var file: String
+}
+
+/// The request facts a provider's `prepare(ctx)` receives.
+public struct PrepareContext: Sendable {
+    public var endpoint: String
+    public var method: String
+    /// Path after the client's `/v1` prefix, e.g. `/chat/completions`.
+    public var path: String
+    /// Raw query without `?`.
+    public var query: String
+    public var customHost: String?
+    public var apiKey: String?
+    public var model: String?
+    /// Provider settings from `x-portkey-*` headers or a config target.
+    public var settings: [(String, String)]
+    /// The request body, decoded into `ctx.body` only for providers that declare `decode_body`.
+    public var body: [UInt8]?
+
+    public init(
+        endpoint: String, method: String, path: String, query: String, customHost: String?, apiKey: String?,
+        model: String?, settings: [(String, String)], body: [UInt8]? = nil
+    ) {
+        self.endpoint = endpoint
+        self.method = method
+        self.path = path
+        self.query = query
+        self.customHost = customHost
+        self.apiKey = apiKey
+        self.model = model
+        self.settings = settings
+        self.body = body
+    }
+}
+
+/// The upstream request a provider's `prepare` returned.
+public struct PreparedRequest: Sendable, Equatable {
+    public var url: String
+    /// Overrides the client's method when set.
+    public var method: String?
+    public var headers: [Header]
+    /// Replacement body; nil means the client's bytes pass through untouched.
+    public var body: [UInt8]?
+
+    public struct Header: Sendable, Equatable {
+        public var name: String
+        public var value: String
+    }
+}

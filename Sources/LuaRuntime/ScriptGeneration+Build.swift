@@ -1,0 +1,180 @@
+import CLuaShim
+public import Logging
+
+/// Every problem found while building a generation, each naming its file.
+public struct GenerationError: Error, Sendable, CustomStringConvertible {
+    public var problems: [LuaError]
+    public var description: String { problems.map(\.message).joined(separator: "\n") }
+}
+
+private let providersKey = "switchboard.providers"
+private let scriptsKey = "switchboard.scripts"
+
+extension ScriptGeneration {
+    /// Builds a generation: every VM loads every library, provider and script; any failure anywhere
+    /// rejects the whole generation, so a broken file never replaces a working one.
+    public static func build(
+        number: Int, sources: ScriptSources, vmCount: Int, limits: LuaLimits, logger: Logger
+    ) throws(GenerationError) -> ScriptGeneration {
+        var problems: [LuaError] = []
+        for file in sources.providers where !isValidID(file.name) {
+            problems.append(LuaError(
+                kind: .invalidScript, script: file.displayPath,
+                message: "\(file.displayPath): provider ids (file names) use only a-z, 0-9, '-', '_' and '.'"))
+        }
+        var vms: [LuaVM] = []
+        var catalog: [String: ProviderInfo] = [:]
+        for index in 0..<max(1, vmCount) {
+            let vm: LuaVM
+            do throws(LuaError) {
+                vm = try LuaVM(limits: limits, logger: logger)
+            } catch {
+                throw GenerationError(problems: [error])
+            }
+            let vmProblems = load(sources, into: vm, recordInto: &catalog, record: index == 0)
+            if index == 0 {
+                problems.append(contentsOf: vmProblems)
+                if !problems.isEmpty { throw GenerationError(problems: problems) }
+            } else if !vmProblems.isEmpty {
+                throw GenerationError(problems: vmProblems)
+            }
+            vms.append(vm)
+        }
+        return ScriptGeneration(
+            number: number, providers: catalog, scripts: sources.scripts.map(\.displayPath),
+            libraries: sources.libraries.map(\.name), pool: LuaPool(vms: vms))
+    }
+
+    private static func isValidID(_ id: String) -> Bool {
+        guard let first = id.utf8.first, first != UInt8(ascii: "."), first != UInt8(ascii: "-") else { return false }
+        return id.utf8.allSatisfy { byte in
+            (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2D || byte == 0x5F
+                || byte == 0x2E
+        }
+    }
+
+    /// Loads everything into one VM and returns the problems found. With `catalog`, also records
+    /// what each provider declares.
+    private static func load(
+        _ sources: ScriptSources, into vm: LuaVM, recordInto catalog: inout [String: ProviderInfo], record: Bool
+    ) -> [LuaError] {
+        let L = vm.state
+        var problems: [LuaError] = []
+        for library in sources.libraries {
+            vm.registerLibrary(name: library.name, source: library.source, chunkName: library.displayPath)
+        }
+        sb_newtable(L)
+        let providers = lua_gettop(L)
+        for file in sources.providers {
+            do throws(LuaError) {
+                try vm.runChunk(source: file.source, chunkName: file.displayPath)
+                guard sb_istable(L, -1) != 0 else {
+                    sb_pop(L, 1)
+                    throw LuaError(kind: .invalidScript, script: file.displayPath,
+                                   message: "\(file.displayPath): a provider script must return a table")
+                }
+                guard vm.hasFunction(-1, "prepare") else {
+                    sb_pop(L, 1)
+                    throw LuaError(kind: .invalidScript, script: file.displayPath,
+                                   message: "\(file.displayPath): the provider table has no prepare(ctx) function")
+                }
+                if record {
+                    catalog[file.name] = ProviderInfo(
+                        id: file.name,
+                        name: vm.field(-1, "name") ?? file.name,
+                        baseURL: vm.field(-1, "base_url"),
+                        endpoints: Set(vm.stringList(-1, "endpoints") ?? []),
+                        requiresKey: vm.booleanField(-1, "requires_key") ?? true,
+                        decodesBody: vm.booleanField(-1, "decode_body") ?? false,
+                        file: file.displayPath)
+                }
+                sb_rawsetfield(L, providers, file.name)
+            } catch {
+                problems.append(error)
+            }
+        }
+        sb_rawsetfield(L, sb_registryindex(), providersKey)
+
+        sb_newtable(L)
+        let scripts = lua_gettop(L)
+        for file in sources.scripts {
+            do throws(LuaError) {
+                try vm.runChunk(source: file.source, chunkName: file.displayPath)
+                guard sb_istable(L, -1) != 0 else {
+                    sb_pop(L, 1)
+                    throw LuaError(kind: .invalidScript, script: file.displayPath,
+                                   message: "\(file.displayPath): a script must return a table")
+                }
+                sb_rawsetfield(L, scripts, file.name)
+            } catch {
+                problems.append(error)
+            }
+        }
+        sb_rawsetfield(L, sb_registryindex(), scriptsKey)
+        return problems
+    }
+}
+
+extension ScriptGeneration {
+    /// Runs the provider's `prepare(ctx)` and returns the upstream request it built.
+    public func prepare(provider id: String, context: PrepareContext) throws(LuaError) -> PreparedRequest {
+        guard let info = providers[id] else {
+            throw LuaError(kind: .invalidScript, message: "unknown provider '\(id)'")
+        }
+        return try pool.withVM { vm throws(LuaError) in try vm.callPrepare(info: info, context: context) }
+    }
+}
+
+extension LuaVM {
+    fileprivate func callPrepare(info: ProviderInfo, context: PrepareContext) throws(LuaError) -> PreparedRequest {
+        let L = state
+        let base = lua_gettop(L)
+        defer { lua_settop(L, base) }
+        sb_rawgetfield(L, sb_registryindex(), providersKey)
+        sb_rawgetfield(L, -1, info.id)
+        sb_rawgetfield(L, -1, "prepare")
+
+        lua_createtable(L, 0, 10)
+        setField("endpoint", context.endpoint)
+        setField("method", context.method)
+        setField("path", context.path)
+        setField("query", context.query)
+        setField("custom_host", context.customHost)
+        setField("api_key", context.apiKey)
+        setField("model", context.model)
+        lua_createtable(L, 0, Int32(context.settings.count))
+        for (key, value) in context.settings { setField(key, value) }
+        sb_rawsetfield(L, -2, "settings")
+        if info.decodesBody, let body = context.body {
+            try decodeJSON(body, script: info.file)
+            sb_rawsetfield(L, -2, "body")
+        }
+
+        try call(arguments: 1, results: 1, script: info.file)
+        guard sb_istable(L, -1) != 0 else {
+            throw LuaError(kind: .runtime, script: info.file,
+                           message: "\(info.file): prepare(ctx) must return a table with url and headers")
+        }
+        guard let url = field(-1, "url") else {
+            throw LuaError(kind: .runtime, script: info.file, message: "\(info.file): prepare(ctx) returned no url")
+        }
+        var headers: [PreparedRequest.Header] = []
+        if sb_rawgetfield(L, -1, "headers") == LUA_TTABLE {
+            for (name, value) in stringMap(at: -1) {
+                headers.append(.init(name: name.lowercased(), value: value))
+            }
+        }
+        sb_pop(L, 1)
+        var body: [UInt8]?
+        switch sb_rawgetfield(L, -1, "body") {
+        case LUA_TSTRING:
+            body = bytes(at: -1)
+        case LUA_TTABLE:
+            body = try encodeJSON(at: -1, script: info.file)
+        default:
+            break
+        }
+        sb_pop(L, 1)
+        return PreparedRequest(url: url, method: field(-1, "method"), headers: headers, body: body)
+    }
+}

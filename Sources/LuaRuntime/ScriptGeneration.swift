@@ -1,0 +1,91 @@
+import CLuaShim
+import Foundation
+import Logging
+
+/// A complete, validated set of provider and middleware scripts loaded into a pool of VMs.
+///
+/// A generation is immutable once built. Requests hold a reference to the generation they started
+/// on, so a reload can publish a new one while old requests finish; the VMs close when the last
+/// reference goes away.
+public final class ScriptGeneration: Sendable {
+    public let number: Int
+    /// Providers by id.
+    public let providers: [String: ProviderInfo]
+    /// Middleware and route scripts found in the scripts folder, by path.
+    public let scripts: [String]
+    /// Library modules available to `require`, by name.
+    public let libraries: [String]
+    let pool: LuaPool
+
+    /// Sorted provider ids, for listings and error messages.
+    public var providerIDs: [String] { providers.keys.sorted() }
+
+    init(number: Int, providers: [String: ProviderInfo], scripts: [String], libraries: [String], pool: LuaPool) {
+        self.number = number
+        self.providers = providers
+        self.scripts = scripts
+        self.libraries = libraries
+        self.pool = pool
+    }
+
+    public var vmCount: Int { pool.count }
+}
+
+/// The files a generation is built from.
+public struct ScriptSources: Sendable {
+    public struct File: Sendable {
+        /// Name used by the gateway: provider id, library name or script name.
+        public var name: String
+        /// Path shown in messages, e.g. `providers/groq.lua`.
+        public var displayPath: String
+        public var source: String
+    }
+
+    public var providers: [File] = []
+    public var libraries: [File] = []
+    public var scripts: [File] = []
+
+    public init(providers: [File] = [], libraries: [File] = [], scripts: [File] = []) {
+        self.providers = providers
+        self.libraries = libraries
+        self.scripts = scripts
+    }
+
+    /// Reads `*.lua` from the providers folder (and its `lib/`) and the scripts folder.
+    public static func read(providersDirectory: String, scriptsDirectory: String?) throws(LuaError) -> ScriptSources {
+        var sources = ScriptSources()
+        sources.providers = try readFolder(providersDirectory, label: "providers")
+        sources.libraries = try readFolder(providersDirectory + "/lib", label: "providers/lib", optional: true)
+        if let scriptsDirectory {
+            sources.scripts = try readFolder(scriptsDirectory, label: "scripts", optional: true)
+        }
+        return sources
+    }
+
+    private static func readFolder(_ path: String, label: String, optional: Bool = false) throws(LuaError) -> [File] {
+        let manager = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard manager.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            if optional { return [] }
+            throw LuaError(kind: .invalidScript, message: "\(label) folder not found: \(path)")
+        }
+        let names: [String]
+        do {
+            names = try manager.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".lua") }.sorted()
+        } catch {
+            throw LuaError(kind: .invalidScript, message: "cannot list \(path): \(error.localizedDescription)")
+        }
+        var files: [File] = []
+        for name in names {
+            let display = "\(label)/\(name)"
+            guard let data = manager.contents(atPath: path + "/" + name) else {
+                throw LuaError(kind: .invalidScript, script: display, message: "\(display): cannot read file")
+            }
+            guard let source = String(data: data, encoding: .utf8) else {
+                throw LuaError(kind: .invalidScript, script: display, message: "\(display): not valid UTF-8 text")
+            }
+            files.append(File(name: String(name.dropLast(4)), displayPath: display, source: source))
+        }
+        return files
+    }
+}

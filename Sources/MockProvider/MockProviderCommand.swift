@@ -1,0 +1,70 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// `MockProvider --host 127.0.0.1 --port 9000 --threads N`
+///
+/// Binds, prints exactly one `MockProvider listening on http://HOST:PORT` line (tests parse it to
+/// learn the port when `--port 0` asked the OS for a free one), then serves until SIGINT or SIGTERM.
+struct MockProviderCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "MockProvider",
+        abstract: "A fast fake OpenAI / Anthropic / Gemini upstream for tests and benchmarks."
+    )
+
+    @Option(help: "Address to bind.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to bind; 0 picks a free port.")
+    var port = 9000
+
+    @Option(help: "Event loop threads; defaults to the number of cores.")
+    var threads = System.coreCount
+
+    func validate() throws {
+        guard (0...65_535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let server = try ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(MockHTTPHandler())
+                }
+            }
+            .bind(host: host, port: port)
+            .wait()
+
+        let boundPort = server.localAddress?.port ?? port
+        FileHandle.standardOutput.write(Data("MockProvider listening on http://\(host):\(boundPort)\n".utf8))
+
+        let signals = Self.onTermination {
+            server.close(promise: nil)
+        }
+        try server.closeFuture.wait()
+        signals.forEach { $0.cancel() }
+        try group.syncShutdownGracefully()
+    }
+
+    /// Installs SIGINT/SIGTERM handlers that run `action` once; the sources must stay alive.
+    private static func onTermination(_ action: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { signalNumber in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler(handler: action)
+            source.resume()
+            return source
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import GatewayCore
+import GatewayServer
+import Hummingbird
+import Logging
+import LuaRuntime
+import NIOCore
+import NIOPosix
+
+/// Runs the gateway.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the gateway (the default command).")
+
+    @Option(name: .customLong("host"), help: "Address to listen on. (env: SWITCHBOARD_HOST, default: 127.0.0.1)")
+    var hostFlag: String?
+
+    @Option(name: .customLong("port"), help: "Port to listen on; 0 picks a free one. (env: SWITCHBOARD_PORT, default: 8787)")
+    var portFlag: Int?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. (env: SWITCHBOARD_LOG_LEVEL, default: info)")
+    var logLevelFlag: String?
+
+    @Option(name: .customLong("max-body-size"), help: "Largest request body in bytes; larger ones get 413. (env: SWITCHBOARD_MAX_BODY_SIZE, default: 33554432)")
+    var maxBodyFlag: Int?
+
+    @Option(name: .customLong("upstream-timeout"), help: "Seconds an upstream may stay silent before a 504. (env: SWITCHBOARD_UPSTREAM_TIMEOUT, default: 600)")
+    var upstreamTimeoutFlag: Int?
+
+    @Option(name: .customLong("allow-host"), help: "Host a client's x-portkey-custom-host may name even when it is private; repeatable. (env: SWITCHBOARD_ALLOW_HOSTS, comma-separated)")
+    var allowHostFlags: [String] = []
+
+    @OptionGroup var scriptOptions: ScriptOptions
+
+    func run() async throws {
+        let levelText = try setting(logLevelFlag, "SWITCHBOARD_LOG_LEVEL", "info")
+        let level = try logLevel(levelText, source: logLevelFlag == nil ? "SWITCHBOARD_LOG_LEVEL" : "--log-level")
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = {
+            var logger = Logger(label: "switchboard")
+            logger.logLevel = level
+            return logger
+        }()
+
+        let host = try setting(hostFlag, "SWITCHBOARD_HOST", "127.0.0.1")
+        let port = try setting(portFlag, "SWITCHBOARD_PORT", 8787, range: 0...65535)
+        let maxBody = try setting(maxBodyFlag, "SWITCHBOARD_MAX_BODY_SIZE", 32 * 1024 * 1024, range: 1...Int(Int32.max))
+        let upstreamTimeout = try setting(upstreamTimeoutFlag, "SWITCHBOARD_UPSTREAM_TIMEOUT", 600, range: 1...86_400)
+        var allowed = allowHostFlags
+        if allowed.isEmpty, let env = ProcessInfo.processInfo.environment["SWITCHBOARD_ALLOW_HOSTS"] {
+            allowed = env.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+
+        let providers = try scriptOptions.providers
+        let scripts = try scriptOptions.scripts
+        let scriptHost: ScriptHost
+        do {
+            scriptHost = try ScriptHost(
+                locations: .init(providers: providers, scripts: scripts), limits: try scriptOptions.limits,
+                vmCount: try scriptOptions.vmCount, logger: logger)
+        } catch {
+            logger.critical("cannot start: scripts failed to load\n\(error)")
+            throw ExitCode(78)
+        }
+        let generation = scriptHost.current
+        for id in generation.providerIDs {
+            let info = generation.providers[id]!
+            logger.info("loaded provider \(id) from \(info.file)", metadata: ["base_url": "\(info.baseURL ?? "-")"])
+        }
+        for script in generation.scripts { logger.info("loaded script \(script)") }
+        logger.info("loaded \(generation.providers.count) providers, \(generation.libraries.count) libraries and \(generation.scripts.count) scripts into \(generation.vmCount) Lua VMs")
+
+        let group = MultiThreadedEventLoopGroup.singleton
+        let upstream = UpstreamClient(eventLoopGroup: group, readTimeout: .seconds(Int64(upstreamTimeout)))
+        let gateway = Gateway(
+            scripts: scriptHost, upstream: upstream,
+            settings: GatewaySettings(maxRequestBodyBytes: maxBody, hostPolicy: CustomHostPolicy(allowedHosts: Set(allowed))),
+            logger: logger)
+        let app = Application(
+            responder: GatewayResponder(gateway: gateway, logger: logger),
+            configuration: .init(address: .hostname(host, port: port), serverName: nil),
+            onServerRunning: { channel in
+                let address = channel.localAddress
+                let shown = "http://\(address?.ipAddress ?? host):\(address?.port ?? port)"
+                logger.info("switchboard listening on \(shown)")
+            },
+            eventLoopGroupProvider: .shared(group),
+            logger: logger)
+        do {
+            try await app.runService()
+        } catch {
+            try? await upstream.shutdown()
+            throw error
+        }
+        try await upstream.shutdown()
+    }
+}

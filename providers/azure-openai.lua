@@ -1,0 +1,108 @@
+-- providers/azure-openai.lua — Azure OpenAI Service
+-- Docs: https://learn.microsoft.com/azure/ai-services/openai/reference
+--       https://learn.microsoft.com/rest/api/azureopenai/models/list
+-- Auth: api-key: <key>   (the client's Authorization: Bearer <key> value, sent without "Bearer")
+-- Endpoints: chat/completions, completions, embeddings, models.
+-- URL shape:
+--   https://{resource}.openai.azure.com/openai/deployments/{deployment}{path}?api-version={v}
+--   for the per-deployment paths (chat/completions, completions, embeddings, images/*,
+--   audio/*), and https://{resource}.openai.azure.com/openai{path}?api-version={v} for
+--   everything else (models -> /openai/models, files, batches, fine_tuning, ...).
+--   x-portkey-custom-host replaces "https://{resource}.openai.azure.com/openai".
+-- Settings (header form / routing-config form):
+--   resource    x-portkey-azure-resource-name   / resource_name   (required unless custom host)
+--   deployment  x-portkey-azure-deployment-id   / deployment_id   (required for deployment paths)
+--   api version x-portkey-azure-api-version     / api_version     (default 2024-10-21)
+-- Quirks: 2024-10-21 is the latest dated GA api-version of both the inference and the
+--   authoring data plane (Models - List is documented for it). An api-version already in the
+--   client's query string wins. Entra ID / managed-identity auth (Portkey's azureAuthMode) is
+--   not implemented: only key auth via api-key.
+local compat = require("openai_compatible")
+
+local DEFAULT_API_VERSION = "2024-10-21"
+
+local provider = compat.provider {
+  name = "Azure OpenAI",
+  base_url = "https://{resource}.openai.azure.com/openai",
+  auth_header = "api-key",
+  auth_prefix = "",
+  endpoints = { "chat/completions", "completions", "embeddings", "models" },
+}
+
+-- Paths Azure serves per deployment, under /openai/deployments/{deployment}.
+local DEPLOYMENT_PATHS = {
+  ["/chat/completions"] = true,
+  ["/completions"] = true,
+  ["/embeddings"] = true,
+  ["/images/generations"] = true,
+  ["/images/edits"] = true,
+  ["/audio/speech"] = true,
+  ["/audio/transcriptions"] = true,
+  ["/audio/translations"] = true,
+}
+
+-- First non-empty string among the named settings.
+local function setting(settings, ...)
+  for i = 1, select("#", ...) do
+    local v = settings[select(i, ...)]
+    if type(v) == "string" and v ~= "" then
+      return v
+    end
+  end
+  return nil
+end
+
+local default_prepare = provider.prepare
+
+function provider.prepare(ctx)
+  -- Default prepare sets the api-key header and rejects a missing key.
+  local req = default_prepare(ctx)
+  local settings = ctx.settings or {}
+
+  local base = ctx.custom_host
+  if not base then
+    local resource = setting(settings, "azure_resource_name", "resource_name")
+    if not resource then
+      error(compat.bad_request(
+        "azure-openai needs x-portkey-azure-resource-name (config: resource_name) "
+          .. "or x-portkey-custom-host"))
+    end
+    if not resource:match("^[%w%-]+$") then
+      error(compat.bad_request(
+        "azure-openai: x-portkey-azure-resource-name may contain only letters, digits and '-'"))
+    end
+    base = "https://" .. resource .. ".openai.azure.com/openai"
+  end
+
+  local version = setting(settings, "azure_api_version", "api_version") or DEFAULT_API_VERSION
+  if not version:match("^[%w%.%-]+$") then
+    error(compat.bad_request("azure-openai: invalid x-portkey-azure-api-version"))
+  end
+
+  local path = ctx.path
+  if DEPLOYMENT_PATHS[path] then
+    local deployment = setting(settings, "azure_deployment_id", "deployment_id")
+    if not deployment then
+      error(compat.bad_request(
+        "azure-openai needs x-portkey-azure-deployment-id (config: deployment_id) for " .. path))
+    end
+    if not deployment:match("^[%w%._%-]+$") then
+      error(compat.bad_request(
+        "azure-openai: x-portkey-azure-deployment-id may contain only letters, digits, '.', '_' and '-'"))
+    end
+    path = "/deployments/" .. deployment .. path
+  end
+
+  local query = ctx.query or ""
+  if not ("&" .. query):find("&api%-version=") then
+    if query ~= "" then
+      query = query .. "&"
+    end
+    query = query .. "api-version=" .. version
+  end
+
+  req.url = compat.join_url(base, path, query)
+  return req
+end
+
+return provider

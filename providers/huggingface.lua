@@ -1,0 +1,45 @@
+-- providers/huggingface.lua — Hugging Face (Inference Providers router, or a TGI endpoint)
+-- Docs: https://huggingface.co/docs/inference-providers/index
+--       https://huggingface.co/docs/text-generation-inference/messages_api
+-- Auth: Authorization: Bearer <HF token> (fine-grained token with "Make calls to Inference
+--   Providers" for the router; endpoint token for a dedicated Inference Endpoint).
+-- Endpoints: chat/completions, completions, embeddings, models.
+--   - Router (default, https://router.huggingface.co/v1): chat/completions and models.
+--     A model id may carry a provider suffix, e.g. "openai/gpt-oss-120b:cerebras".
+--   - TGI / Inference Endpoint via custom host: TGI (>= 1.4) serves /v1/chat/completions,
+--     /v1/completions and /v1/models; a TEI endpoint serves /v1/embeddings.
+-- Custom host: write the endpoint root, e.g.
+--   x-portkey-custom-host: https://xyz.us-east-1.aws.endpoints.huggingface.cloud
+--   A host already ending in /v1 is used as is; any other gets /v1 appended (Portkey appends
+--   /v1/chat/completions to the endpoint root the same way).
+-- Quirks: Portkey's x-portkey-huggingface-base-url is NOT read here: it would bypass the
+--   host's custom-host validation; use x-portkey-custom-host instead. The old serverless host
+--   api-inference.huggingface.co (Portkey's default) has been replaced by the router.
+local compat = require("openai_compatible")
+
+local provider = compat.provider {
+  name = "Hugging Face",
+  base_url = "https://router.huggingface.co/v1",
+  endpoints = { "chat/completions", "completions", "embeddings", "models" },
+}
+
+-- TGI and friends serve the OpenAI API under /v1 of the endpoint root.
+local function with_v1(host)
+  local base = host:gsub("/+$", "")
+  if base:sub(-3) ~= "/v1" then
+    base = base .. "/v1"
+  end
+  return base
+end
+
+local default_prepare = provider.prepare
+
+function provider.prepare(ctx)
+  local req = default_prepare(ctx)
+  if ctx.custom_host then
+    req.url = compat.join_url(with_v1(ctx.custom_host), ctx.path, ctx.query)
+  end
+  return req
+end
+
+return provider

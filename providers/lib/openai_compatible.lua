@@ -1,0 +1,68 @@
+-- Shared helper for providers that speak OpenAI's API: a provider is its base URL, its auth header
+-- and the endpoints it serves. The request body passes through byte for byte (no decode).
+--
+--   local compat = require("openai_compatible")
+--   return compat.provider { name = "Groq", base_url = "https://api.groq.com/openai/v1" }
+local M = {}
+
+local STANDARD = { "chat/completions", "completions", "embeddings", "models" }
+
+-- An error the gateway turns into an HTTP response: error(compat.bad_request("..."))
+function M.bad_request(message)
+  return { status = 400, type = "invalid_request_error", message = message }
+end
+
+function M.unauthorized(message)
+  return { status = 401, type = "authentication_error", code = "missing_api_key", message = message }
+end
+
+-- Joins a base URL, a path that starts with "/" and an optional raw query.
+function M.join_url(base, path, query)
+  if base:sub(-1) == "/" then base = base:sub(1, -2) end
+  local url = base .. path
+  if query and query ~= "" then
+    url = url .. (url:find("?", 1, true) and "&" or "?") .. query
+  end
+  return url
+end
+
+-- The auth headers for a key, per the provider's spec.
+function M.auth_headers(spec, key)
+  local headers = {}
+  if spec.extra_headers then
+    for name, value in pairs(spec.extra_headers) do headers[name] = value end
+  end
+  if key and key ~= "" then
+    headers[spec.auth_header or "authorization"] = (spec.auth_prefix or "Bearer ") .. key
+  end
+  return headers
+end
+
+-- Refuses a request that needs a key and has none, naming the header to send.
+function M.require_key(spec, ctx)
+  if spec.requires_key ~= false and (ctx.api_key == nil or ctx.api_key == "") then
+    error(M.unauthorized((spec.name or "this provider") ..
+      " needs an API key: send it as 'Authorization: Bearer <key>'"))
+  end
+end
+
+-- Builds a provider table from a spec (see providers/README.md for the fields).
+function M.provider(spec)
+  local p = {}
+  for k, v in pairs(spec) do p[k] = v end
+  p.endpoints = spec.endpoints or STANDARD
+  p.requires_key = spec.requires_key ~= false
+
+  function p.prepare(ctx)
+    M.require_key(spec, ctx)
+    local base = ctx.custom_host or spec.base_url
+    if not base then
+      error(M.bad_request((spec.name or "this provider") .. " has no default URL: set x-portkey-custom-host"))
+    end
+    return { url = M.join_url(base, ctx.path, ctx.query), headers = M.auth_headers(spec, ctx.api_key) }
+  end
+
+  return p
+end
+
+return M

@@ -1,0 +1,44 @@
+-- providers/lmstudio.lua — LM Studio (local server; OpenAI-compatible API under /v1)
+-- Docs: https://lmstudio.ai/docs/api/openai-api
+-- Auth: none by default; with "Require Authentication" on, the client's key is forwarded
+--   as Authorization: Bearer <LM Studio API token>.
+-- Endpoints: chat/completions, completions, embeddings, models (also /v1/responses as
+--   passthrough).
+-- Base URL: http://localhost:1234/v1 (LM Studio's default port 1234).
+-- Custom host: a host ending in /v1 is used as is, any other gets /v1 appended, so
+--   x-portkey-custom-host: http://gpu-box:1234 and http://gpu-box:1234/v1 both work.
+-- Quirks: Portkey's gateway has no separate LM Studio id (its users point the openai
+--   provider at LM Studio). Passthrough paths starting with /api/ go to the server root, so
+--   LM Studio's native REST API is reachable: /v1/api/v1/models -> http://localhost:1234/api/v1/models.
+local compat = require("openai_compatible")
+
+local DEFAULT_ROOT = "http://localhost:1234"
+
+local provider = compat.provider {
+  name = "LM Studio",
+  base_url = DEFAULT_ROOT .. "/v1",
+  requires_key = false,
+  endpoints = { "chat/completions", "completions", "embeddings", "models" },
+}
+
+-- Server root: the host without trailing slashes and without a trailing /v1.
+local function server_root(host)
+  local root = host:gsub("/+$", "")
+  root = root:gsub("/v1$", "")
+  return root
+end
+
+local default_prepare = provider.prepare
+
+function provider.prepare(ctx)
+  local req = default_prepare(ctx)
+  local root = server_root(ctx.custom_host or DEFAULT_ROOT)
+  local base = root .. "/v1"
+  if ctx.endpoint == "passthrough" and ctx.path:sub(1, 5) == "/api/" then
+    base = root
+  end
+  req.url = compat.join_url(base, ctx.path, ctx.query)
+  return req
+end
+
+return provider

@@ -1,0 +1,22 @@
+-- OpenAI — https://platform.openai.com/docs/api-reference
+-- Auth: Authorization: Bearer <key>. Optional organization/project headers come from
+-- x-portkey-openai-organization / x-portkey-openai-project.
+local compat = require("openai_compatible")
+
+local provider = compat.provider {
+  name = "OpenAI",
+  base_url = "https://api.openai.com/v1",
+}
+
+local prepare = provider.prepare
+function provider.prepare(ctx)
+  local request = prepare(ctx)
+  local settings = ctx.settings
+  local organization = settings.openai_organization or settings.organization
+  local project = settings.openai_project or settings.project
+  if organization then request.headers["openai-organization"] = organization end
+  if project then request.headers["openai-project"] = project end
+  return request
+end
+
+return provider
