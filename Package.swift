@@ -101,14 +101,10 @@ let package = Package(
         ),
         .testTarget(
             name: "GatewayCoreTests",
-            dependencies: ["GatewayCore"],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "GatewayServerTests",
             dependencies: [
-                "GatewayServer",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "GatewayCore",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,0 +1,83 @@
+import Foundation
+import HTTPTypes
+import NIOCore
+import Testing
+@testable import GatewayCore
+
+/// Portkey-compatible header handling.
+@Suite struct RequestOptionsTests {
+    func parse(_ pairs: [(String, String)]) throws(GatewayError) -> RequestOptions {
+        var fields = HTTPFields()
+        for (name, value) in pairs { fields.append(HTTPField(name: HTTPField.Name(name)!, value: value)) }
+        return try RequestOptions.parse(fields, policy: CustomHostPolicy())
+    }
+
+    @Test func readsProviderKeyAndSettings() throws {
+        let options = try parse([
+            ("X-Portkey-Provider", "OpenAI"), ("Authorization", "Bearer  sk-123 "),
+            ("x-portkey-azure-resource-name", "res"), ("x-portkey-azure-deployment-id", "dep"),
+            ("x-portkey-forward-headers", "X-Custom, openai-beta ,"), ("x-portkey-request-timeout", "1500"),
+            ("x-portkey-trace-id", "trace-1"), ("x-portkey-config", "{}"),
+        ])
+        #expect(options.provider == "openai")
+        #expect(options.apiKey == "sk-123")
+        #expect(options.forwardHeaders == ["x-custom", "openai-beta"])
+        #expect(options.timeoutMilliseconds == 1500)
+        #expect(options.traceID == "trace-1")
+        #expect(options.settings.map(\.0) == ["azure_resource_name", "azure_deployment_id"])
+        #expect(options.settings.map(\.1) == ["res", "dep"])
+    }
+
+    @Test func generatesATraceIDAndAcceptsARawKey() throws {
+        let a = try parse([("authorization", "raw-key")])
+        let b = try parse([])
+        #expect(a.apiKey == "raw-key")
+        #expect(b.apiKey == nil)
+        #expect(a.traceID.count == 36)
+        #expect(a.traceID != b.traceID)
+    }
+
+    @Test func rejectsBadTimeoutAndCustomHost() {
+        for value in ["soon", "-5", "0"] {
+            let error = #expect(throws: GatewayError.self) { try parse([("x-portkey-request-timeout", value)]) }
+            #expect(error?.param == "x-portkey-request-timeout")
+        }
+        let host = #expect(throws: GatewayError.self) { try parse([("x-portkey-custom-host", "http://169.254.169.254")]) }
+        #expect(host?.status == 400)
+    }
+}
+
+/// Errors the gateway writes itself, and upstream errors it reshapes.
+@Suite struct ErrorShapeTests {
+    func object(_ bytes: [UInt8]) throws -> [String: Any] {
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+        return try #require(root["error"] as? [String: Any])
+    }
+
+    @Test func gatewayErrorsAreOpenAIShaped() throws {
+        let error = GatewayError(status: 400, type: "invalid_request_error", message: "bad \"quote\"\n\u{1}", param: "p")
+        let body = try object(error.body)
+        #expect(body["message"] as? String == "bad \"quote\"\n\u{1}")
+        #expect(body["type"] as? String == "invalid_request_error")
+        #expect(body["param"] as? String == "p")
+        #expect(body["code"] is NSNull)
+    }
+
+    @Test func upstreamErrorsAreNormalized() throws {
+        let openAI = ByteBuffer(string: #"{"error":{"message":"Rate limit","type":"requests","code":"rate_limit"}}"#)
+        #expect(UpstreamErrorBody.normalize(status: 429, body: openAI, provider: "openai") == nil)
+
+        let detail = try #require(UpstreamErrorBody.normalize(status: 422, body: ByteBuffer(string: #"{"detail":"bad model"}"#), provider: "x"))
+        let d = try object(Array(detail.readableBytesView))
+        #expect(d["message"] as? String == "provider 'x' returned HTTP 422: bad model")
+        #expect(d["type"] as? String == "invalid_request_error")
+
+        let text = try #require(UpstreamErrorBody.normalize(status: 503, body: ByteBuffer(string: "upstream overloaded\n"), provider: "y"))
+        let t = try object(Array(text.readableBytesView))
+        #expect(t["message"] as? String == "provider 'y' returned HTTP 503: upstream overloaded")
+        #expect(t["type"] as? String == "server_error")
+
+        let stringError = try #require(UpstreamErrorBody.normalize(status: 401, body: ByteBuffer(string: #"{"error":"Invalid key"}"#), provider: "z"))
+        #expect(try object(Array(stringError.readableBytesView))["message"] as? String == "provider 'z' returned HTTP 401: Invalid key")
+    }
+}
