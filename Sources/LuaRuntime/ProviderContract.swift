@@ -14,6 +14,9 @@ public struct ProviderInfo: Sendable, Equatable {
     public var decodesBody: Bool
     /// The script's path, e.g. `providers/groq.lua`.
     public var file: String
+
+    /// What a provider serves when its script does not say.
+    public static let standardEndpoints = ["chat/completions", "completions", "embeddings", "models"]
 }
 
 /// The request facts a provider's `prepare(ctx)` receives.

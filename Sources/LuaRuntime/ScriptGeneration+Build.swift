@@ -83,7 +83,7 @@ extension ScriptGeneration {
                         id: file.name,
                         name: vm.field(-1, "name") ?? file.name,
                         baseURL: vm.field(-1, "base_url"),
-                        endpoints: Set(vm.stringList(-1, "endpoints") ?? []),
+                        endpoints: Set(vm.stringList(-1, "endpoints") ?? ProviderInfo.standardEndpoints),
                         requiresKey: vm.booleanField(-1, "requires_key") ?? true,
                         decodesBody: vm.booleanField(-1, "decode_body") ?? false,
                         file: file.displayPath)

@@ -1,0 +1,208 @@
+"""Raw HTTP through the gateway: the README example, headers, passthrough, and every gateway error."""
+import json
+import socket
+import subprocess
+import time
+
+from http_helpers import CHAT, call, openai_headers
+
+
+def test_readme_curl_example_verbatim(gateway, mock):
+    # The issue's example, plus the custom host that points it at the mock.
+    command = [
+        "curl", "-s", "-i", gateway.url + "/v1/chat/completions",
+        "-H", "x-portkey-provider: openai", "-H", "Authorization: Bearer sk-example",
+        "-H", "Content-Type: application/json",
+        "-H", f"x-portkey-custom-host: {mock.url}/v1",
+        "-d", '{"messages":[{"role":"user","content":"Say this is test."}],"max_tokens":20,"model":"gpt-4"}',
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, timeout=30).stdout
+    head, _, body = output.replace("\r\n", "\n").partition("\n\n")
+    assert head.startswith("HTTP/1.1 200")
+    assert json.loads(body)["choices"][0]["message"]["content"] == "This is a test."
+
+
+def test_liveness(gateway):
+    for path in ["/", "/health"]:
+        reply = call("GET", gateway.url + path)
+        assert reply.status == 200 and reply.json() == {"status": "ok"}
+
+
+def test_what_reaches_upstream(gateway, mock):
+    body = '{"model":"gpt-4",  "messages":[{"role":"user","content":"caf\\u00e9 \u00e9"}], "mock":{"echo":true}, "z":1.50}'
+    reply = call("POST", gateway.url + "/v1/chat/completions?api-version=1", headers=openai_headers(
+        mock, **{"x-portkey-forward-headers": "x-tenant, x-portkey-provider", "X-Tenant": "acme",
+                 "X-Not-Forwarded": "no", "x-portkey-trace-id": "trace-abc", "x-portkey-openai-project": "proj"}),
+        body=body)
+    assert reply.status == 200
+    echo = reply.json()
+    assert echo["path"] == "/v1/chat/completions"
+    assert echo["query"] == "api-version=1"
+    assert echo["body"] == body, "the body must pass through byte for byte"
+    upstream = echo["headers"]
+    assert upstream["authorization"] == "Bearer sk-test"
+    assert upstream["x-tenant"] == "acme"
+    assert upstream["openai-project"] == "proj"
+    assert "x-not-forwarded" not in upstream
+    assert not [h for h in upstream if h.startswith("x-portkey-")], upstream
+    assert reply.headers["x-portkey-trace-id"] == "trace-abc"
+    assert reply.headers["x-portkey-provider"] == "openai"
+
+
+def test_passthrough_forwards_method_query_body_and_headers(gateway, mock):
+    reply = call("PUT", gateway.url + "/v1/echo/files/abc?limit=2&order=desc", headers={
+        "x-portkey-provider": "openai", "Authorization": "Bearer sk-pass", "x-portkey-custom-host": mock.url + "/v1",
+        "Content-Type": "text/plain", "X-Extra": "1"}, body="plain text, not JSON")
+    assert reply.status == 200
+    echo = reply.json()
+    assert echo["method"] == "PUT"
+    assert echo["path"] == "/v1/echo/files/abc"
+    assert echo["query"] == "limit=2&order=desc"
+    assert echo["body"] == "plain text, not JSON"
+    assert echo["headers"]["x-extra"] == "1"
+    assert echo["headers"]["authorization"] == "Bearer sk-pass"
+    assert echo["headers"]["content-type"] == "text/plain"
+
+
+def test_missing_provider_header(gateway):
+    reply = call("POST", gateway.url + "/v1/chat/completions", body=CHAT)
+    assert reply.status == 400
+    assert "x-portkey-provider" in reply.error()["message"]
+
+
+def test_unknown_provider_lists_known_ids(gateway):
+    reply = call("POST", gateway.url + "/v1/chat/completions", headers={"x-portkey-provider": "nope"}, body=CHAT)
+    assert reply.status == 400
+    message = reply.error()["message"]
+    for known in ["openai", "groq", "azure-openai", "ollama"]:
+        assert known in message
+
+
+def test_invalid_json_gets_position(gateway, mock):
+    reply = call("POST", gateway.url + "/v1/chat/completions", headers=openai_headers(mock),
+                 body='{"model": "gpt-4",\n "messages": [}')
+    assert reply.status == 400
+    error = reply.error()
+    assert error["code"] == "invalid_json"
+    assert "line 2, column 15" in error["message"]
+
+
+def test_non_object_and_empty_bodies(gateway, mock):
+    assert call("POST", gateway.url + "/v1/chat/completions", headers=openai_headers(mock), body="[1]").status == 400
+    assert call("POST", gateway.url + "/v1/embeddings", headers=openai_headers(mock), body="").status == 400
+
+
+def test_body_over_limit_is_413(launch, mock):
+    small = launch(env={"SWITCHBOARD_MAX_BODY_SIZE": "4096"})
+    big = {"model": "gpt-4", "messages": [{"role": "user", "content": "x" * 5000}]}
+    reply = call("POST", small.url + "/v1/chat/completions", headers=openai_headers(mock), body=big)
+    assert reply.status == 413
+    assert "4096" in reply.error()["message"]
+    assert call("POST", small.url + "/v1/chat/completions", headers=openai_headers(mock), body=CHAT).status == 200
+
+
+def test_unknown_route_and_wrong_method(gateway):
+    reply = call("GET", gateway.url + "/nope")
+    assert reply.status == 404 and reply.error()["code"] == "unknown_route"
+    reply = call("GET", gateway.url + "/v1/chat/completions")
+    assert reply.status == 405 and reply.headers["allow"] == "POST"
+    reply = call("DELETE", gateway.url + "/v1/models")
+    assert reply.status == 405 and reply.headers["allow"] == "GET"
+    assert call("POST", gateway.url + "/health").status == 405
+
+
+def test_upstream_unreachable_is_502(gateway):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    reply = call("POST", gateway.url + "/v1/chat/completions", headers={
+        "x-portkey-provider": "openai", "Authorization": "Bearer k",
+        "x-portkey-custom-host": f"http://127.0.0.1:{port}/v1"}, body=CHAT)
+    assert reply.status == 502
+    error = reply.error()
+    assert error["code"] == "upstream_unreachable"
+    assert f"127.0.0.1:{port}" in error["message"]
+
+
+def test_request_timeout_header_is_408(gateway, mock):
+    started = time.monotonic()
+    reply = call("POST", gateway.url + "/v1/chat/completions",
+                 headers=openai_headers(mock, **{"x-portkey-request-timeout": "300"}),
+                 body={**CHAT, "mock": {"latency_ms": 5000}})
+    assert reply.status == 408
+    assert reply.error()["type"] == "timeout_error"
+    assert time.monotonic() - started < 4.5
+
+
+def test_upstream_timeout_is_504(launch, mock):
+    impatient = launch("--upstream-timeout", "1")
+    reply = call("POST", impatient.url + "/v1/chat/completions", headers=openai_headers(mock),
+                 body={**CHAT, "mock": {"latency_ms": 3000}})
+    assert reply.status == 504
+    assert reply.error()["code"] == "upstream_timeout"
+
+
+def test_upstream_errors_keep_status_and_become_openai_shaped(gateway, mock):
+    reply = call("POST", gateway.url + "/v1/chat/completions", headers=openai_headers(mock),
+                 body={**CHAT, "mock": {"status": 503, "error_format": "text"}})
+    assert reply.status == 503
+    assert "returned HTTP 503" in reply.error()["message"]
+    reply = call("POST", gateway.url + "/v1/chat/completions", headers=openai_headers(mock),
+                 body={**CHAT, "mock": {"status": 400}})
+    assert reply.status == 400
+    assert reply.error()["code"] == "mock_400", "OpenAI-shaped upstream errors pass through unchanged"
+
+
+def test_custom_host_refusals(gateway):
+    for host in ["http://169.254.169.254/v1", "http://10.1.2.3/v1", "file:///etc/passwd", "http://u:p@example.com"]:
+        reply = call("POST", gateway.url + "/v1/chat/completions", headers={
+            "x-portkey-provider": "openai", "Authorization": "Bearer k", "x-portkey-custom-host": host}, body=CHAT)
+        assert reply.status == 400, host
+        assert reply.error()["param"] == "x-portkey-custom-host"
+
+
+def test_operator_allow_list(gateway, launch, mock):
+    # 0.0.0.0 is refused by default; on Linux connecting to it reaches this machine, so the allowed
+    # case still only talks to the local mock.
+    host = "http://0.0.0.0:" + mock.url.rsplit(":", 1)[1] + "/v1"
+    headers = {"x-portkey-provider": "openai", "Authorization": "Bearer k", "x-portkey-custom-host": host}
+    assert call("POST", gateway.url + "/v1/chat/completions", headers=headers, body=CHAT).status == 400
+    allowing = launch("--allow-host", "0.0.0.0")
+    reply = call("POST", allowing.url + "/v1/chat/completions", headers=headers, body=CHAT)
+    assert reply.status == 200, reply.body
+
+
+def test_missing_key_is_401(gateway, mock):
+    reply = call("POST", gateway.url + "/v1/chat/completions", headers={
+        "x-portkey-provider": "openai", "x-portkey-custom-host": mock.url + "/v1"}, body=CHAT)
+    assert reply.status == 401
+    assert "Authorization: Bearer" in reply.error()["message"]
+
+
+def test_unsupported_endpoint_for_provider(gateway, mock):
+    reply = call("POST", gateway.url + "/v1/embeddings", headers={
+        **openai_headers(mock), "x-portkey-provider": "groq"}, body={"model": "m", "input": "x"})
+    assert reply.status == 400
+    assert "does not support /v1/embeddings" in reply.error()["message"]
+
+
+def test_stream_events_arrive_as_they_are_produced(gateway, mock):
+    """The first event must reach the client long before the paced upstream stream ends."""
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", int(gateway.url.rsplit(":", 1)[1]), timeout=30)
+    body = json.dumps({**CHAT, "stream": True, "mock": {"chunks": 5, "interval_ms": 400}})
+    started = time.monotonic()
+    conn.request("POST", "/v1/chat/completions", body=body, headers=openai_headers(mock))
+    response = conn.getresponse()
+    assert response.status == 200
+    assert response.getheader("content-type").startswith("text/event-stream")
+    first = response.readline()
+    first_at = time.monotonic() - started
+    rest = response.read().decode()
+    total = time.monotonic() - started
+    conn.close()
+    assert first.startswith(b"data: {")
+    assert rest.rstrip().endswith("data: [DONE]")
+    # The upstream needs >= 2 s for its paced events; a buffering gateway would deliver at the end.
+    assert total >= 2.0
+    assert first_at < total - 1.0, (first_at, total)
