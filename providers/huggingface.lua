@@ -17,29 +17,9 @@
 --   api-inference.huggingface.co (Portkey's default) has been replaced by the router.
 local compat = require("openai_compatible")
 
-local provider = compat.provider {
+return compat.provider {
   name = "Hugging Face",
   base_url = "https://router.huggingface.co/v1",
+  custom_host_path = "/v1",
   endpoints = { "chat/completions", "completions", "embeddings", "models" },
 }
-
--- TGI and friends serve the OpenAI API under /v1 of the endpoint root.
-local function with_v1(host)
-  local base = host:gsub("/+$", "")
-  if base:sub(-3) ~= "/v1" then
-    base = base .. "/v1"
-  end
-  return base
-end
-
-local default_prepare = provider.prepare
-
-function provider.prepare(ctx)
-  local req = default_prepare(ctx)
-  if ctx.custom_host then
-    req.url = compat.join_url(with_v1(ctx.custom_host), ctx.path, ctx.query)
-  end
-  return req
-end
-
-return provider

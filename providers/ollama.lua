@@ -13,33 +13,11 @@
 --   reachable through the gateway: /v1/api/tags -> http://localhost:11434/api/tags.
 local compat = require("openai_compatible")
 
-local DEFAULT_ROOT = "http://localhost:11434"
-
-local provider = compat.provider {
+return compat.provider {
   name = "Ollama",
-  base_url = DEFAULT_ROOT .. "/v1",
+  base_url = "http://localhost:11434/v1",
   requires_key = false,
+  custom_host_path = "/v1",
+  root_passthrough = "/api/",
   endpoints = { "chat/completions", "completions", "embeddings", "models" },
 }
-
--- Server root: the host without trailing slashes and without a trailing /v1.
-local function server_root(host)
-  local root = host:gsub("/+$", "")
-  root = root:gsub("/v1$", "")
-  return root
-end
-
-local default_prepare = provider.prepare
-
-function provider.prepare(ctx)
-  local req = default_prepare(ctx)
-  local root = server_root(ctx.custom_host or DEFAULT_ROOT)
-  local base = root .. "/v1"
-  if ctx.endpoint == "passthrough" and ctx.path:sub(1, 5) == "/api/" then
-    base = root
-  end
-  req.url = compat.join_url(base, ctx.path, ctx.query)
-  return req
-end
-
-return provider

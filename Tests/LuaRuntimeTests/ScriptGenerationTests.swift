@@ -145,3 +145,25 @@ import Testing
         }
     }
 }
+
+/// The shared helper's custom-host rules, through the providers that use them.
+@Suite struct CompatHelperTests {
+    @Test func customHostPathAndRootPassthrough() throws {
+        let sources = try ScriptSources.read(providersDirectory: ScriptGenerationTests.providersFolder, scriptsDirectory: nil)
+        let generation = try ScriptGeneration.build(number: 1, sources: sources, vmCount: 1, limits: LuaLimits(), logger: Logger(label: "t"))
+        func url(_ provider: String, _ host: String?, endpoint: String = "chat/completions", path: String = "/chat/completions") throws -> String {
+            try generation.prepare(provider: provider, context: PrepareContext(
+                endpoint: endpoint, method: "POST", path: path, query: "", customHost: host, apiKey: "k", model: nil,
+                settings: [])).url
+        }
+        #expect(try url("ollama", "http://127.0.0.1:11434") == "http://127.0.0.1:11434/v1/chat/completions")
+        #expect(try url("ollama", "http://127.0.0.1:11434/v1") == "http://127.0.0.1:11434/v1/chat/completions")
+        #expect(try url("ollama", nil, endpoint: "passthrough", path: "/api/tags") == "http://localhost:11434/api/tags")
+        #expect(try url("lmstudio", "http://box:1234/v1", endpoint: "passthrough", path: "/api/v0/models") == "http://box:1234/api/v0/models")
+        #expect(try url("huggingface", "https://x.endpoints.huggingface.cloud") == "https://x.endpoints.huggingface.cloud/v1/chat/completions")
+        #expect(try url("huggingface", nil) == "https://router.huggingface.co/v1/chat/completions")
+        #expect(try url("sambanova", "https://samba.example.com/v1/") == "https://samba.example.com/v1/chat/completions")
+        // Providers without custom_host_path use the custom host exactly as given.
+        #expect(try url("groq", "http://127.0.0.1:1/openai/v1") == "http://127.0.0.1:1/openai/v1/chat/completions")
+    }
+}

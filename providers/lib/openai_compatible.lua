@@ -46,6 +46,26 @@ function M.require_key(spec, ctx)
   end
 end
 
+-- The base URL for a request. A custom host replaces spec.base_url; with spec.custom_host_path
+-- (e.g. "/v1") a custom host written as the server root gets that path appended, so both
+-- "http://host:11434" and "http://host:11434/v1" work. With spec.root_passthrough (e.g. "/api/"),
+-- passthrough paths starting with it go to the server root instead (a local server's native API).
+function M.base_url(spec, ctx)
+  local base = ctx.custom_host or spec.base_url
+  if not base then return nil end
+  base = base:gsub("/+$", "")
+  local suffix = spec.custom_host_path
+  if suffix and ctx.custom_host and base:sub(-#suffix) ~= suffix then
+    base = base .. suffix
+  end
+  local root_prefix = spec.root_passthrough
+  if suffix and root_prefix and ctx.endpoint == "passthrough" and ctx.path:sub(1, #root_prefix) == root_prefix
+      and base:sub(-#suffix) == suffix then
+    base = base:sub(1, -#suffix - 1)
+  end
+  return base
+end
+
 -- Builds a provider table from a spec (see providers/README.md for the fields).
 function M.provider(spec)
   local p = {}
@@ -55,7 +75,7 @@ function M.provider(spec)
 
   function p.prepare(ctx)
     M.require_key(spec, ctx)
-    local base = ctx.custom_host or spec.base_url
+    local base = M.base_url(spec, ctx)
     if not base then
       error(M.bad_request((spec.name or "this provider") .. " has no default URL: set x-portkey-custom-host"))
     end
