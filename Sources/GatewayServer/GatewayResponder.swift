@@ -109,10 +109,19 @@ public struct GatewayResponder: HTTPResponder {
         case .stream(let upstream):
             let provider = options.provider ?? "provider"
             let logger = self.logger
+            let traceID = options.traceID
             return Response(status: status, headers: headers, body: ResponseBody { writer in
                 do {
                     for try await chunk in upstream {
-                        try await writer.write(chunk)
+                        do {
+                            try await writer.write(chunk)
+                        } catch {
+                            // The client went away. Leaving the loop drops the upstream body, which
+                            // makes AsyncHTTPClient cancel the upstream request.
+                            logger.info("client disconnected mid-stream; upstream request cancelled",
+                                        metadata: ["provider": "\(provider)", "trace_id": "\(traceID)"])
+                            return
+                        }
                     }
                 } catch {
                     // Bytes already reached the client, so the status cannot change: end the stream

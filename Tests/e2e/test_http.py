@@ -206,3 +206,15 @@ def test_stream_events_arrive_as_they_are_produced(gateway, mock):
     # The upstream needs >= 2 s for its paced events; a buffering gateway would deliver at the end.
     assert total >= 2.0
     assert first_at < total - 1.0, (first_at, total)
+
+
+def test_client_disconnect_cancels_the_upstream_stream(launch, mock):
+    """A client that hangs up mid-stream must not leave the upstream request running."""
+    gateway = launch()
+    conn = socket.create_connection(("127.0.0.1", int(gateway.url.rsplit(":", 1)[1])), timeout=10)
+    body = json.dumps({**CHAT, "stream": True, "mock": {"chunks": 200, "interval_ms": 50}})
+    headers = "".join(f"{k}: {v}\r\n" for k, v in openai_headers(mock).items())
+    conn.sendall(f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n{headers}Content-Length: {len(body)}\r\n\r\n{body}".encode())
+    assert b"data: {" in conn.recv(4096)
+    conn.close()
+    gateway.wait_for(r"client disconnected mid-stream; upstream request cancelled", timeout=10)
