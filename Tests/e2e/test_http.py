@@ -215,6 +215,10 @@ def test_client_disconnect_cancels_the_upstream_stream(launch, mock):
     body = json.dumps({**CHAT, "stream": True, "mock": {"chunks": 200, "interval_ms": 50}})
     headers = "".join(f"{k}: {v}\r\n" for k, v in openai_headers(mock).items())
     conn.sendall(f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n{headers}Content-Length: {len(body)}\r\n\r\n{body}".encode())
-    assert b"data: {" in conn.recv(4096)
+    received = b""
+    while b"data: {" not in received:
+        chunk = conn.recv(4096)
+        assert chunk, "the stream ended before its first event"
+        received += chunk
     conn.close()
     gateway.wait_for(r"client disconnected mid-stream; upstream request cancelled", timeout=10)
