@@ -33,6 +33,11 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var scriptOptions: ScriptOptions
 
     func run() async throws {
+        // Run Swift concurrency's jobs on NIO's event loops, so a request's handler, its upstream
+        // call and its response writes stay on one thread instead of hopping between the
+        // cooperative pool and the event loops. Only possible before any task has used the global
+        // executor, which is why it is the first thing `serve` does.
+        let onEventLoops = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         let levelText = try setting(logLevelFlag, "SWITCHBOARD_LOG_LEVEL", "info")
         let level = try logLevel(levelText, source: logLevelFlag == nil ? "SWITCHBOARD_LOG_LEVEL" : "--log-level")
         LoggingSystem.bootstrap { label in
@@ -72,6 +77,7 @@ struct Serve: AsyncParsableCommand {
             logger.info("loaded provider \(id) from \(info.file)", metadata: ["base_url": "\(info.baseURL ?? "-")"])
         }
         for script in generation.scripts { logger.info("loaded script \(script)") }
+        logger.info("Swift concurrency runs on \(onEventLoops ? "the NIO event loops" : "its default thread pool")")
         logger.info("loaded \(generation.providers.count) providers, \(generation.libraries.count) libraries and \(generation.scripts.count) scripts into \(generation.vmCount) Lua VMs")
 
         let group = MultiThreadedEventLoopGroup.singleton
