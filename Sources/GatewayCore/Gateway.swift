@@ -1,4 +1,3 @@
-public import AsyncHTTPClient
 public import HTTPTypes
 public import LuaRuntime
 public import Logging
@@ -42,7 +41,7 @@ public struct GatewayResponse: Sendable {
     public enum Body: Sendable {
         case buffer(ByteBuffer)
         /// An upstream event stream, forwarded chunk by chunk as it arrives.
-        case stream(HTTPClientResponse.Body)
+        case stream(AsyncThrowingStream<ByteBuffer, any Error>)
     }
 
     public var status: Int
@@ -108,47 +107,40 @@ public struct Gateway: Sendable {
             throw .script(error)
         }
 
-        var outbound = HTTPClientRequest(url: plan.url)
-        outbound.method = HTTPMethod(rawValue: plan.method ?? request.method.rawValue)
-        outbound.headers = upstreamHeaders(request: request, options: options, plan: plan)
-        if let body = plan.body {
-            outbound.body = .bytes(ByteBuffer(bytes: body))
-        } else if let body = request.body, body.readableBytes > 0 {
-            outbound.body = .bytes(body)
+        guard let url = UpstreamURL(plan.url) else {
+            throw GatewayError(status: 502, type: "upstream_error",
+                               message: "provider '\(providerID)' built an invalid upstream URL (\(Self.origin(of: plan.url)))",
+                               code: "invalid_upstream_url")
         }
+        let method = plan.method.map { HTTPMethod(rawValue: $0) } ?? HTTPMethod(rawValue: request.method.rawValue)
+        var body = request.body
+        if let replacement = plan.body { body = ByteBuffer(bytes: replacement) }
+        let outbound = UpstreamRequest(
+            method: method, url: url, headers: upstreamHeaders(request: request, options: options, plan: plan), body: body)
 
-        let deadline: NIODeadline = options.timeoutMilliseconds.map { .now() + .milliseconds(Int64($0)) }
-            ?? .now() + upstream.readTimeout
-        let response: HTTPClientResponse
+        let deadline = options.timeoutMilliseconds.map { NIODeadline.now() + .milliseconds(Int64($0)) }
+        let response: UpstreamResponse
         do {
-            response = try await upstream.http.execute(outbound, deadline: deadline, logger: logger)
+            response = try await upstream.execute(outbound, deadline: deadline, maxBodyBytes: settings.maxResponseBodyBytes)
         } catch {
-            throw mapUpstreamError(error, provider: providerID, url: plan.url, options: options)
+            throw mapUpstreamError(error, provider: providerID, url: url, options: options)
         }
 
-        var headers = responseHeaders(response.headers)
-        let isEventStream = response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
-        if isEventStream && (200..<300).contains(Int(response.status.code)) {
-            return GatewayResponse(status: Int(response.status.code), headers: headers, body: .stream(response.body))
-        }
-
-        var body: ByteBuffer
-        do {
-            body = try await collect(response.body, deadline: options.timeoutMilliseconds.map { _ in deadline })
-        } catch let error as GatewayError {
-            throw error
-        } catch {
-            throw mapUpstreamError(error, provider: providerID, url: plan.url, options: options)
-        }
-        let status = Int(response.status.code)
-        if !(200..<300).contains(status) {
-            if let normalized = UpstreamErrorBody.normalize(status: status, body: body, provider: providerID) {
-                body = normalized
-                headers.removeAll { $0.0 == "content-type" }
-                headers.append(("content-type", "application/json"))
+        var headers = responseHeaders(response.head.headers)
+        let status = response.head.status
+        switch response {
+        case .stream(_, let stream):
+            return GatewayResponse(status: status, headers: headers, body: .stream(stream))
+        case .complete(_, var bytes):
+            if !(200..<300).contains(status) {
+                if let normalized = UpstreamErrorBody.normalize(status: status, body: bytes, provider: providerID) {
+                    bytes = normalized
+                    headers.removeAll { $0.0 == "content-type" }
+                    headers.append(("content-type", "application/json"))
+                }
             }
+            return GatewayResponse(status: status, headers: headers, body: .buffer(bytes))
         }
-        return GatewayResponse(status: status, headers: headers, body: .buffer(body))
     }
 
     /// Rejects malformed JSON before anything goes upstream, without building a tree.
@@ -232,56 +224,29 @@ public struct Gateway: Sendable {
         return result
     }
 
-    func collect(_ body: HTTPClientResponse.Body, deadline: NIODeadline?) async throws -> ByteBuffer {
-        let limit = settings.maxResponseBodyBytes
-        guard let deadline else { return try await body.collect(upTo: limit) }
-        let remaining = deadline - .now()
-        return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
-            group.addTask { try await body.collect(upTo: limit) }
-            group.addTask {
-                try await Task.sleep(nanoseconds: UInt64(max(0, remaining.nanoseconds)))
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let buffer = first else {
-                throw HTTPClientError.deadlineExceeded
-            }
-            return buffer
+    func mapUpstreamError(_ error: any Error, provider: String, url: UpstreamURL, options: RequestOptions) -> GatewayError {
+        let seconds = upstream.readTimeout.nanoseconds / 1_000_000_000
+        guard let error = error as? UpstreamError else {
+            return .upstreamUnreachable(provider: provider, host: url.origin, reason: String("\(error)".prefix(300)))
         }
-    }
-
-    func mapUpstreamError(_ error: any Error, provider: String, url: String, options: RequestOptions) -> GatewayError {
-        let host = Self.origin(of: url)
-        if let error = error as? HTTPClientError {
-            let seconds = upstream.readTimeout.nanoseconds / 1_000_000_000
-            if error == .deadlineExceeded {
-                if let ms = options.timeoutMilliseconds { return .requestTimeout(milliseconds: ms) }
-                return .upstreamTimeout(provider: provider, seconds: seconds)
-            }
-            if error == .readTimeout { return .upstreamTimeout(provider: provider, seconds: seconds) }
-            if error == .connectTimeout {
-                return .upstreamUnreachable(provider: provider, host: host, reason: "connection timed out")
-            }
-            if error == .remoteConnectionClosed {
-                return .upstreamBroken(provider: provider, reason: "the connection closed before a complete response")
-            }
-            if error == .invalidURL || error == .emptyHost || error == .emptyScheme {
-                return GatewayError(status: 502, type: "upstream_error",
-                                    message: "provider '\(provider)' built an invalid upstream URL (\(host))",
-                                    code: "invalid_upstream_url")
-            }
+        switch error.kind {
+        case .deadline:
+            return .requestTimeout(milliseconds: options.timeoutMilliseconds ?? 0)
+        case .readTimeout:
+            return .upstreamTimeout(provider: provider, seconds: seconds)
+        case .connectTimeout:
+            return .upstreamUnreachable(provider: provider, host: url.origin, reason: "connection timed out")
+        case .connect, .tls:
+            return .upstreamUnreachable(provider: provider, host: url.origin, reason: error.detail)
+        case .closed:
+            return .upstreamBroken(provider: provider, reason: "the connection closed before a complete response")
+        case .tooLarge:
+            return .upstreamBroken(provider: provider, reason: error.detail)
+        case .invalidURL:
+            return GatewayError(status: 502, type: "upstream_error",
+                                message: "provider '\(provider)' built an invalid upstream URL (\(url.origin))",
+                                code: "invalid_upstream_url")
         }
-        if error is NIOTooManyBytesError {
-            return .upstreamBroken(provider: provider, reason: "response larger than \(settings.maxResponseBodyBytes) bytes")
-        }
-        let text = "\(error)"
-        if text.contains("connectRefused") || text.contains("Connection refused") {
-            return .upstreamUnreachable(provider: provider, host: host, reason: "connection refused")
-        }
-        if text.contains("Connection reset") || text.contains("ECONNRESET") || text.contains("ioOnClosedChannel") {
-            return .upstreamBroken(provider: provider, reason: "the connection was reset")
-        }
-        return .upstreamUnreachable(provider: provider, host: host, reason: String(text.prefix(300)))
     }
 
     /// `scheme://host[:port]` of a URL, so messages never echo paths or query keys.

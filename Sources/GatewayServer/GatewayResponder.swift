@@ -2,7 +2,6 @@ public import GatewayCore
 public import Hummingbird
 import HTTPTypes
 public import Logging
-import AsyncHTTPClient
 import NIOCore
 
 /// The gateway's HTTP front: one responder that dispatches on the path itself, so unknown routes
@@ -116,8 +115,8 @@ public struct GatewayResponder: HTTPResponder {
                         do {
                             try await writer.write(chunk)
                         } catch {
-                            // The client went away. Leaving the loop drops the upstream body, which
-                            // makes AsyncHTTPClient cancel the upstream request.
+                            // The client went away. Leaving the loop ends the upstream stream, which
+                            // closes the upstream connection: the upstream request is cancelled.
                             logger.info("client disconnected mid-stream; upstream request cancelled",
                                         metadata: ["provider": "\(provider)", "trace_id": "\(traceID)"])
                             return

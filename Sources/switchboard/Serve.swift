@@ -99,9 +99,9 @@ struct Serve: AsyncParsableCommand {
         do {
             try await app.runService()
         } catch {
-            try? await upstream.shutdown()
+            await upstream.shutdown()
             throw error
         }
-        try await upstream.shutdown()
+        await upstream.shutdown()
     }
 }

@@ -1,0 +1,191 @@
+import NIOCore
+import NIOHTTP1
+
+/// Drives one request/response exchange at a time on a pooled HTTP/1.1 connection.
+///
+/// Lives on its channel's event loop. A non-streaming response is collected here and handed over
+/// in one promise completion; an event stream is handed over at its head and then fed chunk by
+/// chunk into an `AsyncThrowingStream` as bytes arrive.
+final class UpstreamConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    /// What the handler is doing for the current exchange.
+    private enum State {
+        case idle
+        /// Request sent; waiting for the head.
+        case awaitingHead(Exchange)
+        /// Collecting a complete body.
+        case collecting(Exchange, UpstreamHead, ByteBuffer)
+        /// Forwarding an event stream.
+        case streaming(AsyncThrowingStream<ByteBuffer, any Error>.Continuation, keepAlive: Bool)
+        /// Past a failure; the connection is closing.
+        case closed
+    }
+
+    struct Exchange {
+        var promise: EventLoopPromise<UpstreamResponse>
+        /// Runs when the connection fails before any response byte on a reused connection, so the
+        /// request can be retried on a fresh one (the server closed an idle keep-alive connection).
+        var retry: (() -> Void)?
+        var maxBodyBytes: Int
+        var deadline: Scheduled<Void>?
+        var keepAlive: Bool
+    }
+
+    private var state: State = .idle
+    /// Called with `true` when the exchange ended and the connection can be reused.
+    var onExchangeEnd: ((Bool) -> Void)?
+    private var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    /// Sends a request; the promise completes with the response or an ``UpstreamError``.
+    func start(_ request: UpstreamRequest, exchange: Exchange) {
+        guard let context, case .idle = state else {
+            exchange.promise.fail(UpstreamError(.closed, "connection not ready"))
+            return
+        }
+        var exchange = exchange
+        exchange.keepAlive = !(request.headers.first(name: "connection")?.lowercased() == "close")
+        state = .awaitingHead(exchange)
+        var headers = request.headers
+        if !headers.contains(name: "host") { headers.add(name: "host", value: request.url.hostHeader) }
+        headers.remove(name: "content-length")
+        headers.remove(name: "transfer-encoding")
+        let bodyLength = request.body?.readableBytes ?? 0
+        if bodyLength > 0 || request.method == .POST || request.method == .PUT || request.method == .PATCH {
+            headers.add(name: "content-length", value: String(bodyLength))
+        }
+        let head = HTTPRequestHead(version: .http1_1, method: request.method, uri: request.url.target, headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if let body = request.body, body.readableBytes > 0 {
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    /// Fails the current exchange (deadline passed) and closes the connection.
+    func expire(_ error: UpstreamError) {
+        fail(error, allowRetry: false)
+        context?.close(promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let response):
+            guard case .awaitingHead(var exchange) = state else { return }
+            exchange.retry = nil
+            let head = UpstreamHead(status: Int(response.status.code), headers: response.headers)
+            let keepAlive = exchange.keepAlive && response.isKeepAlive
+            exchange.keepAlive = keepAlive
+            let isEventStream = response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
+            if isEventStream && (200..<300).contains(head.status) {
+                exchange.deadline?.cancel()
+                let channel = context.channel
+                let (stream, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
+                continuation.onTermination = { reason in
+                    // The consumer stopped early (the client left): cancel the upstream request.
+                    if case .cancelled = reason { channel.close(promise: nil) }
+                }
+                state = .streaming(continuation, keepAlive: keepAlive)
+                exchange.promise.succeed(.stream(head, stream))
+            } else {
+                let capacity = response.headers.first(name: "content-length").flatMap(Int.init) ?? 1024
+                let buffer = context.channel.allocator.buffer(capacity: min(max(capacity, 0), exchange.maxBodyBytes))
+                state = .collecting(exchange, head, buffer)
+            }
+        case .body(var chunk):
+            switch state {
+            case .collecting(let exchange, let head, var buffer):
+                if buffer.readableBytes + chunk.readableBytes > exchange.maxBodyBytes {
+                    fail(UpstreamError(.tooLarge, "response larger than \(exchange.maxBodyBytes) bytes"), allowRetry: false)
+                    context.close(promise: nil)
+                    return
+                }
+                state = .idle  // drop the reference so the buffer stays uniquely owned while appending
+                buffer.writeBuffer(&chunk)
+                state = .collecting(exchange, head, buffer)
+            case .streaming(let continuation, _):
+                continuation.yield(chunk)
+            default:
+                break
+            }
+        case .end:
+            switch state {
+            case .collecting(let exchange, let head, let buffer):
+                exchange.deadline?.cancel()
+                state = .idle
+                exchange.promise.succeed(.complete(head, buffer))
+                finishExchange(context: context, reusable: exchange.keepAlive)
+            case .streaming(let continuation, let keepAlive):
+                state = .idle
+                continuation.finish()
+                finishExchange(context: context, reusable: keepAlive)
+            default:
+                break
+            }
+        }
+    }
+
+    private func finishExchange(context: ChannelHandlerContext, reusable: Bool) {
+        if reusable {
+            onExchangeEnd?(true)
+        } else {
+            state = .closed
+            onExchangeEnd?(false)
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        fail(UpstreamError(.closed, "the connection closed before the response was complete"), allowRetry: true)
+        state = .closed
+        onExchangeEnd?(false)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        let upstreamError = error as? UpstreamError ?? UpstreamError(.closed, "\(error)")
+        fail(upstreamError, allowRetry: true)
+        state = .closed
+        context.close(promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            if case .idle = state {
+                context.close(promise: nil)  // an idle pooled connection past its time
+            } else {
+                fail(UpstreamError(.readTimeout, "no data from the upstream within the read timeout"), allowRetry: false)
+                context.close(promise: nil)
+            }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private func fail(_ error: UpstreamError, allowRetry: Bool) {
+        switch state {
+        case .awaitingHead(let exchange):
+            exchange.deadline?.cancel()
+            state = .closed
+            if allowRetry, let retry = exchange.retry {
+                retry()
+            } else {
+                exchange.promise.fail(error)
+            }
+        case .collecting(let exchange, _, _):
+            exchange.deadline?.cancel()
+            state = .closed
+            exchange.promise.fail(error)
+        case .streaming(let continuation, _):
+            state = .closed
+            continuation.finish(throwing: error)
+        case .idle, .closed:
+            break
+        }
+    }
+}

@@ -1,0 +1,142 @@
+public import NIOCore
+public import NIOHTTP1
+
+/// One request to an upstream provider.
+public struct UpstreamRequest: Sendable {
+    public var method: HTTPMethod
+    public var url: UpstreamURL
+    public var headers: HTTPHeaders
+    public var body: ByteBuffer?
+
+    public init(method: HTTPMethod, url: UpstreamURL, headers: HTTPHeaders, body: ByteBuffer?) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// What came back: a collected body, or an event stream whose chunks arrive as the upstream sends them.
+public enum UpstreamResponse: Sendable {
+    case complete(UpstreamHead, ByteBuffer)
+    case stream(UpstreamHead, AsyncThrowingStream<ByteBuffer, any Error>)
+
+    public var head: UpstreamHead {
+        switch self {
+        case .complete(let head, _), .stream(let head, _): return head
+        }
+    }
+}
+
+public struct UpstreamHead: Sendable {
+    public var status: Int
+    public var headers: HTTPHeaders
+}
+
+/// Why an upstream exchange failed.
+public struct UpstreamError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// The connection could not be made (refused, unreachable, DNS).
+        case connect
+        case connectTimeout
+        /// The request deadline (x-portkey-request-timeout) passed.
+        case deadline
+        /// The upstream was silent for longer than the read timeout.
+        case readTimeout
+        /// The connection closed or reset before the response was complete.
+        case closed
+        case tooLarge
+        case invalidURL
+        case tls
+    }
+
+    public var kind: Kind
+    public var detail: String
+
+    public init(_ kind: Kind, _ detail: String) {
+        self.kind = kind
+        self.detail = detail
+    }
+
+    public var description: String { "\(kind): \(detail)" }
+}
+
+/// An absolute http(s) URL split the way a connection pool needs it.
+public struct UpstreamURL: Sendable, Hashable {
+    public var isTLS: Bool
+    public var host: String
+    public var port: Int
+    /// Path and query, starting with `/`.
+    public var target: String
+
+    /// `scheme://host[:port]`, for messages that must not echo paths or keys.
+    public var origin: String {
+        let bracketed = host.contains(":") ? "[\(host)]" : host
+        let defaultPort = isTLS ? 443 : 80
+        return (isTLS ? "https://" : "http://") + bracketed + (port == defaultPort ? "" : ":\(port)")
+    }
+
+    /// The Host header value.
+    public var hostHeader: String {
+        let bracketed = host.contains(":") ? "[\(host)]" : host
+        return port == (isTLS ? 443 : 80) ? bracketed : "\(bracketed):\(port)"
+    }
+
+    public init(isTLS: Bool, host: String, port: Int, target: String) {
+        self.isTLS = isTLS
+        self.host = host
+        self.port = port
+        self.target = target
+    }
+
+    /// Parses `http(s)://host[:port][/path][?query]`; nil for anything else.
+    public init?(_ text: String) {
+        let utf8 = text.utf8
+        let isTLS: Bool
+        var rest: Substring
+        if utf8.starts(with: "https://".utf8) {
+            isTLS = true
+            rest = Substring(text).dropFirst(8)
+        } else if utf8.starts(with: "http://".utf8) {
+            isTLS = false
+            rest = Substring(text).dropFirst(7)
+        } else {
+            return nil
+        }
+        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        let authority = rest[..<authorityEnd]
+        rest = rest[authorityEnd...]
+        if let hash = rest.firstIndex(of: "#") { rest = rest[..<hash] }
+        guard !authority.isEmpty, !authority.contains("@") else { return nil }
+        var host: Substring
+        var port = isTLS ? 443 : 80
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+            let after = authority[authority.index(after: close)...]
+            if after.hasPrefix(":") {
+                guard let p = Int(after.dropFirst()), (1...65535).contains(p) else { return nil }
+                port = p
+            } else if !after.isEmpty {
+                return nil
+            }
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = authority[..<colon]
+            guard let p = Int(authority[authority.index(after: colon)...]), (1...65535).contains(p) else { return nil }
+            port = p
+        } else {
+            host = authority
+        }
+        guard !host.isEmpty else { return nil }
+        self.isTLS = isTLS
+        self.host = String(host)
+        self.port = port
+        if rest.isEmpty {
+            self.target = "/"
+        } else if rest.hasPrefix("?") {
+            self.target = "/" + rest
+        } else {
+            self.target = String(rest)
+        }
+    }
+}

@@ -1,0 +1,1 @@
+print("LoadGen is being written")

@@ -1,0 +1,1 @@
+print("Microbench is being written")

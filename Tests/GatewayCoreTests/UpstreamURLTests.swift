@@ -1,0 +1,30 @@
+import Testing
+@testable import GatewayCore
+
+/// Splitting provider URLs for the connection pool.
+@Suite struct UpstreamURLTests {
+    @Test func parsesSchemesHostsPortsAndTargets() throws {
+        let a = try #require(UpstreamURL("https://api.openai.com/v1/chat/completions?x=1"))
+        #expect(a.isTLS && a.host == "api.openai.com" && a.port == 443)
+        #expect(a.target == "/v1/chat/completions?x=1")
+        #expect(a.origin == "https://api.openai.com")
+        #expect(a.hostHeader == "api.openai.com")
+
+        let b = try #require(UpstreamURL("http://127.0.0.1:9000"))
+        #expect(!b.isTLS && b.port == 9000 && b.target == "/")
+        #expect(b.hostHeader == "127.0.0.1:9000")
+
+        let c = try #require(UpstreamURL("http://[::1]:8080/v1?q"))
+        #expect(c.host == "::1" && c.port == 8080 && c.target == "/v1?q")
+        #expect(c.origin == "http://[::1]:8080")
+
+        #expect(UpstreamURL("http://h?only=query")?.target == "/?only=query")
+        #expect(UpstreamURL("http://h/p#frag")?.target == "/p")
+    }
+
+    @Test(arguments: ["ftp://h/x", "http://", "http://:80/x", "http://h:0/", "http://h:99999/", "http://u:p@h/",
+                      "http://[::1/x", "https://h:port/", "//h/x", "h/x"])
+    func rejects(text: String) {
+        #expect(UpstreamURL(text) == nil, "\(text)")
+    }
+}
