@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 /// Decides whether a client-supplied `x-portkey-custom-host` may be used as an upstream base URL.
 ///
 /// Loopback is allowed (local models, tests). Link-local and cloud metadata addresses, the other
@@ -8,6 +9,8 @@ import Foundation
 public struct CustomHostPolicy: Sendable {
     /// Hosts (lowercase, without port) an operator allows regardless of the rules.
     public var allowedHosts: Set<String>
+    /// Clients send the same few custom hosts over and over; remember recent verdicts.
+    private let verdicts = VerdictCache()
 
     public init(allowedHosts: Set<String> = []) {
         self.allowedHosts = Set(allowedHosts.map { $0.lowercased() })
@@ -15,6 +18,13 @@ public struct CustomHostPolicy: Sendable {
 
     /// Returns the normalized base URL (no trailing slash) or throws a 400 explaining the refusal.
     public func validate(_ raw: String) throws(GatewayError) -> String {
+        if let known = verdicts.lookup(raw) { return try known.get() }
+        let verdict = Result { () throws(GatewayError) in try check(raw) }
+        verdicts.store(raw, verdict)
+        return try verdict.get()
+    }
+
+    private func check(_ raw: String) throws(GatewayError) -> String {
         let value = raw.trimmingWhitespace()
         func refuse(_ reason: String) -> GatewayError {
             .invalidHeader("x-portkey-custom-host", "\(reason) (got '\(value)')")
@@ -103,6 +113,24 @@ public struct CustomHostPolicy: Sendable {
                 values.append(v)
             }
             (a, b, c, d) = (values[0], values[1], values[2], values[3])
+        }
+    }
+}
+
+/// A small bounded memo of custom-host verdicts, shared by copies of a policy.
+private final class VerdictCache: Sendable {
+    private let entries = Mutex<[String: Result<String, GatewayError>]>([:])
+    private static let capacity = 1024
+
+    func lookup(_ key: String) -> Result<String, GatewayError>? {
+        entries.withLock { $0[key] }
+    }
+
+    func store(_ key: String, _ verdict: Result<String, GatewayError>) {
+        guard key.utf8.count <= 512 else { return }
+        entries.withLock { entries in
+            if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+            entries[key] = verdict
         }
     }
 }

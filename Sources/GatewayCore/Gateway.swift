@@ -1,5 +1,5 @@
 public import HTTPTypes
-public import LuaRuntime
+import LuaRuntime
 public import Logging
 public import NIOCore
 import NIOHTTP1

@@ -1,5 +1,5 @@
 import Foundation
-public import NIOCore
+import NIOCore
 
 /// Makes upstream error bodies OpenAI-shaped, so clients parse them like any OpenAI error.
 enum UpstreamErrorBody {
