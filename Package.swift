@@ -77,6 +77,7 @@ let package = Package(
                 "GatewayServer",
                 "GatewayCore",
                 "LuaRuntime",
+                "CLuaShim",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <stdio.h>
 #include <time.h>
+#include <malloc.h>
 #include <sys/random.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -488,4 +489,8 @@ void sb_newarray(lua_State *L) {
     lua_newtable(L);
     lua_getfield(L, LUA_REGISTRYINDEX, SB_ARRAY_MT_KEY);
     lua_setmetatable(L, -2);
+}
+
+int sb_release_free_memory(void) {
+    return malloc_trim(0);
 }

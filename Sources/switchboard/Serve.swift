@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLuaShim
 import Foundation
 import GatewayCore
 import GatewayServer
@@ -96,6 +97,15 @@ struct Serve: AsyncParsableCommand {
             },
             eventLoopGroupProvider: .shared(group),
             logger: logger)
+        // After a burst (thousands of streams) glibc keeps the freed heap; hand it back every few
+        // seconds so an idle gateway returns to its idle footprint.
+        let trimmer = Task.detached {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(5))
+                _ = sb_release_free_memory()
+            }
+        }
+        defer { trimmer.cancel() }
         do {
             try await app.runService()
         } catch {

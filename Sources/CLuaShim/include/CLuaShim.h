@@ -96,6 +96,12 @@ int sb_isnull(lua_State *L, int idx);
 /// Pushes a fresh table marked as a JSON array.
 void sb_newarray(lua_State *L);
 
+// MARK: Process memory
+
+/// Returns freed heap memory to the kernel (glibc's malloc_trim), so RSS falls back after a load
+/// spike instead of staying at its peak. Returns 1 if memory was released.
+int sb_release_free_memory(void);
+
 #ifdef __cplusplus
 }
 #endif
