@@ -99,9 +99,11 @@ let package = Package(
         ),
         // Benchmark tools (bench/run): a load generator for paced streams and fixed-rate latency,
         // and micro-benchmarks of the JSON codec and the Lua provider call.
+        .target(name: "BenchSupport", swiftSettings: swiftSettings),
         .executableTarget(
             name: "LoadGen",
             dependencies: [
+                "BenchSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -112,6 +114,7 @@ let package = Package(
         .executableTarget(
             name: "Microbench",
             dependencies: [
+                "BenchSupport",
                 "LuaRuntime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

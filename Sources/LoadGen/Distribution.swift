@@ -1,3 +1,4 @@
+import BenchSupport
 import NIOCore
 
 /// Exact percentiles over every sample of a run (nanoseconds in, milliseconds out).
@@ -25,9 +26,9 @@ struct Distribution {
     /// `{"p50":…, …, "max":…}`; values are null when there were no samples.
     func json(_ percentiles: [Double]) -> JSONValue {
         var fields: [(String, JSONValue)] = percentiles.map { p in
-            ("p\(Self.label(p))", JSONValue(percentile(p)))
+            ("p\(Self.label(p))", JSONValue.measurement(percentile(p)))
         }
-        fields.append(("max", JSONValue(max)))
+        fields.append(("max", JSONValue.measurement(max)))
         return .object(fields)
     }
 

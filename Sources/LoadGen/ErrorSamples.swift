@@ -1,3 +1,4 @@
+import BenchSupport
 import NIOCore
 
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import BenchSupport
 import ArgumentParser
 import NIOCore
 import NIOPosix
@@ -79,14 +80,14 @@ struct RateCommand: ParsableCommand {
         let achieved = elapsed > 0 ? Double(totals.completed) / elapsed : 0
         if common.json {
             return JSONValue.object([
-                ("rate", .number(rate)),
+                ("rate", .measurement(rate)),
                 ("sent", .int(totals.sent)),
                 ("completed", .int(totals.completed)),
                 ("errors", .int(totals.errors)),
                 ("error_samples", totals.errorSamples.json),
-                ("achieved_rps", .number(achieved)),
+                ("achieved_rps", .measurement(achieved)),
                 ("latency_ms", latency.json([50, 90, 99])),
-                ("duration_s", .number(elapsed)),
+                ("duration_s", .measurement(elapsed)),
                 ("connections_peak", .int(totals.peakConnections)),
                 ("loadgen_lag_ms", lag.json([99])),
             ]).text

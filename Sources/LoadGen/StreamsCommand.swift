@@ -1,3 +1,4 @@
+import BenchSupport
 import ArgumentParser
 import NIOCore
 import NIOPosix
@@ -76,7 +77,7 @@ struct StreamsCommand: ParsableCommand {
                 ("events", .int(totals.events)),
                 ("ttfe_ms", ttfe.json([50, 90, 99])),
                 ("gap_ms", gaps.json([50, 99])),
-                ("duration_s", .number(duration)),
+                ("duration_s", .measurement(duration)),
                 ("loadgen_lag_ms", lag.json([99])),
             ]).text
         }

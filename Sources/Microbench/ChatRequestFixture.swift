@@ -1,3 +1,4 @@
+import BenchSupport
 /// A realistic ~10 KB OpenAI chat/completions request, identical on every run.
 ///
 /// Real gateway traffic is mostly prose in `messages` plus a tools array of nested JSON Schema, so

@@ -2,8 +2,8 @@
 ///
 /// The benchmark document must be byte-for-byte the same on every run, so it cannot come from a
 /// Swift `Dictionary` (iteration order is seeded per process) or from `JSONSerialization` (whose
-/// output is what we measure against). The same type writes the `--json` report.
-enum JSONValue {
+/// output is what we measure against). LoadGen and Microbench write their `--json` reports with it.
+public enum JSONValue: Sendable {
     case null
     case bool(Bool)
     case int(Int)
@@ -13,7 +13,7 @@ enum JSONValue {
     case object([(String, JSONValue)])
 
     /// Compact JSON text: no whitespace, non-ASCII written as UTF-8, control characters escaped.
-    var text: String {
+    public var text: String {
         var out = ""
         write(to: &out)
         return out
@@ -71,11 +71,27 @@ extension JSONValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, Expre
     ExpressibleByFloatLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral,
     ExpressibleByDictionaryLiteral
 {
-    init(nilLiteral: ()) { self = .null }
-    init(booleanLiteral value: Bool) { self = .bool(value) }
-    init(integerLiteral value: Int) { self = .int(value) }
-    init(floatLiteral value: Double) { self = .double(value) }
-    init(stringLiteral value: String) { self = .string(value) }
-    init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
-    init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(elements) }
+    public init(nilLiteral: ()) { self = .null }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(integerLiteral value: Int) { self = .int(value) }
+    public init(floatLiteral value: Double) { self = .double(value) }
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(elements) }
+}
+
+extension JSONValue {
+    /// A measurement in milliseconds, rounded to the microsecond so reports stay readable; whole
+    /// numbers print without a fraction (`2000`), and a missing value (no samples) prints `null`.
+    public static func measurement(_ value: Double?) -> JSONValue {
+        guard let value, value.isFinite else { return .null }
+        let rounded = Self.rounded(value)
+        if rounded == rounded.rounded(), abs(rounded) < 1e15 { return .int(Int(rounded)) }
+        return .double(rounded)
+    }
+
+    /// Rounds to three decimals (a microsecond when the unit is milliseconds).
+    public static func rounded(_ value: Double) -> Double {
+        (value * 1000).rounded() / 1000
+    }
 }
