@@ -45,6 +45,16 @@ extension ScriptGeneration {
             libraries: sources.libraries.map(\.name), pool: LuaPool(vms: vms))
     }
 
+    /// Runs a file and leaves the table it returned on the stack, or throws naming the file.
+    private static func runTable(_ file: ScriptSources.File, in vm: LuaVM, kind: String) throws(LuaError) {
+        try vm.runChunk(source: file.source, chunkName: file.displayPath)
+        guard sb_istable(vm.state, -1) != 0 else {
+            sb_pop(vm.state, 1)
+            throw LuaError(kind: .invalidScript, script: file.displayPath,
+                           message: "\(file.displayPath): \(kind) must return a table")
+        }
+    }
+
     private static func isValidID(_ id: String) -> Bool {
         guard let first = id.utf8.first, first != UInt8(ascii: "."), first != UInt8(ascii: "-") else { return false }
         return id.utf8.allSatisfy { byte in
@@ -67,12 +77,7 @@ extension ScriptGeneration {
         let providers = lua_gettop(L)
         for file in sources.providers {
             do throws(LuaError) {
-                try vm.runChunk(source: file.source, chunkName: file.displayPath)
-                guard sb_istable(L, -1) != 0 else {
-                    sb_pop(L, 1)
-                    throw LuaError(kind: .invalidScript, script: file.displayPath,
-                                   message: "\(file.displayPath): a provider script must return a table")
-                }
+                try runTable(file, in: vm, kind: "a provider script")
                 guard vm.hasFunction(-1, "prepare") else {
                     sb_pop(L, 1)
                     throw LuaError(kind: .invalidScript, script: file.displayPath,
@@ -99,12 +104,7 @@ extension ScriptGeneration {
         let scripts = lua_gettop(L)
         for file in sources.scripts {
             do throws(LuaError) {
-                try vm.runChunk(source: file.source, chunkName: file.displayPath)
-                guard sb_istable(L, -1) != 0 else {
-                    sb_pop(L, 1)
-                    throw LuaError(kind: .invalidScript, script: file.displayPath,
-                                   message: "\(file.displayPath): a script must return a table")
-                }
+                try runTable(file, in: vm, kind: "a script")
                 sb_rawsetfield(L, scripts, file.name)
             } catch {
                 problems.append(error)
