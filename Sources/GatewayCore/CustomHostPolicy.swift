@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
 /// Decides whether a client-supplied `x-portkey-custom-host` may be used as an upstream base URL.
 ///
@@ -29,7 +29,7 @@ public struct CustomHostPolicy: Sendable {
         func refuse(_ reason: String) -> GatewayError {
             .invalidHeader("x-portkey-custom-host", "\(reason) (got '\(value)')")
         }
-        guard let schemeEnd = value.range(of: "://") else {
+        guard let schemeEnd = value.firstRange(of: "://") else {
             throw refuse("expected an absolute http:// or https:// URL")
         }
         let scheme = value[..<schemeEnd.lowerBound].lowercased()

@@ -3,7 +3,7 @@ import LuaRuntime
 public import Logging
 public import NIOCore
 import NIOHTTP1
-import Foundation
+import FoundationEssentials
 
 /// The OpenAI-style endpoints the gateway knows, plus passthrough for any other `/v1/*` path.
 public enum Endpoint: String, Sendable {
@@ -251,7 +251,7 @@ public struct Gateway: Sendable {
 
     /// `scheme://host[:port]` of a URL, so messages never echo paths or query keys.
     static func origin(of url: String) -> String {
-        guard let schemeEnd = url.range(of: "://") else { return "(invalid URL)" }
+        guard let schemeEnd = url.firstRange(of: "://") else { return "(invalid URL)" }
         let rest = url[schemeEnd.upperBound...]
         let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
         return String(url[..<schemeEnd.upperBound]) + rest[..<end].split(separator: "@").last.map(String.init)!

@@ -1,5 +1,5 @@
 public import HTTPTypes
-import Foundation
+import FoundationEssentials
 
 /// What the Portkey-compatible `x-portkey-*` headers and `Authorization` say about one request.
 public struct RequestOptions: Sendable {
@@ -62,7 +62,7 @@ public struct RequestOptions: Sendable {
                 traceID = value
             default:
                 if !reserved.contains(name) {
-                    settings.append((name.dropFirst(10).replacingOccurrences(of: "-", with: "_"), value))
+                    settings.append((String(name.dropFirst(10).replacing("-", with: "_")), value))
                 }
             }
         }

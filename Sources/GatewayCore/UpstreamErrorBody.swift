@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import NIOCore
 
 /// Makes upstream error bodies OpenAI-shaped, so clients parse them like any OpenAI error.
@@ -9,23 +9,21 @@ enum UpstreamErrorBody {
         var message: String?
         var type: String?
         var code: String?
-        if let object = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any] {
-            if let error = object["error"] as? [String: Any], error["message"] is String {
-                return nil  // already {"error":{"message":...}}
-            }
-            if let error = object["error"] as? [String: Any] {
-                message = (error["message"] as? String) ?? (error["msg"] as? String)
-                type = error["type"] as? String ?? error["status"] as? String
-            } else if let error = object["error"] as? String {
+        if let object = try? JSONDecoder().decode([String: LooseJSON].self, from: bytes) {
+            if case .object(let error)? = object["error"] {
+                if case .string? = error["message"] { return nil }  // already {"error":{"message":...}}
+                message = error["message"]?.text ?? error["msg"]?.text
+                type = error["type"]?.text ?? error["status"]?.text
+            } else if case .string(let error)? = object["error"] {
                 message = error
             }
-            message = message ?? object["message"] as? String ?? object["detail"] as? String
-                ?? (object["detail"]).map { "\($0)" }
-            type = type ?? object["type"] as? String
-            if let c = object["code"] { code = "\(c)" }
+            message = message ?? object["message"]?.text ?? object["detail"]?.text
+            type = type ?? object["type"]?.text
+            code = object["code"]?.text
         } else {
-            let text = String(decoding: bytes.prefix(2000), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            message = text.isEmpty ? nil : text
+            let text = String(decoding: bytes.prefix(2000), as: UTF8.self)
+            let trimmed = String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+            message = trimmed.isEmpty ? nil : trimmed
         }
         let error = GatewayError(
             status: status, type: type ?? Self.type(for: status),
@@ -41,6 +39,51 @@ enum UpstreamErrorBody {
         case 408, 504: return "timeout_error"
         case 429: return "rate_limit_error"
         default: return status >= 500 ? "server_error" : "upstream_error"
+        }
+    }
+}
+
+/// Any JSON value, decoded only as far as error normalization needs.
+enum LooseJSON: Decodable {
+    case string(String)
+    case number(Double)
+    case bool(Bool)
+    case null
+    case array([LooseJSON])
+    case object([String: LooseJSON])
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode([LooseJSON].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: LooseJSON].self))
+        }
+    }
+
+    subscript(key: String) -> LooseJSON? {
+        if case .object(let members) = self { return members[key] }
+        return nil
+    }
+
+    /// A short human-readable rendering (strings as is, numbers without a needless ".0").
+    var text: String? {
+        switch self {
+        case .string(let value): return value
+        case .number(let value): return value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+        case .bool(let value): return String(value)
+        case .null: return nil
+        case .array(let values): return "[" + values.compactMap(\.text).joined(separator: ", ") + "]"
+        case .object(let members):
+            return "{" + members.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.text ?? "null")" }.joined(separator: ", ") + "}"
         }
     }
 }

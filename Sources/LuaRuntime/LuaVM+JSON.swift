@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import CLuaShim
 
 extension LuaVM {
@@ -97,10 +97,6 @@ public struct JSONScan: Sendable {
     /// Resolves escapes in an already validated JSON string body (rare for model names).
     private static func unescape(_ raw: String) -> String {
         let quoted = "\"" + raw + "\""
-        if let data = quoted.data(using: .utf8),
-           let value = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) as? String {
-            return value
-        }
-        return raw
+        return (try? JSONDecoder().decode(String.self, from: Data(quoted.utf8))) ?? raw
     }
 }

@@ -1,5 +1,5 @@
 import CLuaShim
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// A complete, validated set of provider and middleware scripts loaded into a pool of VMs.
@@ -64,16 +64,12 @@ public struct ScriptSources: Sendable {
 
     private static func readFolder(_ path: String, label: String, optional: Bool = false) throws(LuaError) -> [File] {
         let manager = FileManager.default
-        var isDirectory: ObjCBool = false
-        guard manager.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            if optional { return [] }
-            throw LuaError(kind: .invalidScript, message: "\(label) folder not found: \(path)")
-        }
         let names: [String]
         do {
             names = try manager.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".lua") }.sorted()
         } catch {
-            throw LuaError(kind: .invalidScript, message: "cannot list \(path): \(error.localizedDescription)")
+            if optional && !manager.fileExists(atPath: path) { return [] }
+            throw LuaError(kind: .invalidScript, message: "\(label) folder not found or not readable: \(path)")
         }
         var files: [File] = []
         for name in names {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import CLuaShim
-import Foundation
+import FoundationEssentials
 import GatewayCore
 import GatewayServer
 import Hummingbird
@@ -58,7 +58,7 @@ struct Serve: AsyncParsableCommand {
         let upstreamTimeout = try setting(upstreamTimeoutFlag, "SWITCHBOARD_UPSTREAM_TIMEOUT", 600, range: 1...86_400)
         var allowed = allowHostFlags
         if allowed.isEmpty, let env = ProcessInfo.processInfo.environment["SWITCHBOARD_ALLOW_HOSTS"] {
-            allowed = env.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            allowed = env.split(separator: ",").map { String($0.filter { !$0.isWhitespace }) }.filter { !$0.isEmpty }
         }
 
         let providers = try scriptOptions.providers

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import LuaRuntime
 import Logging
 
@@ -52,7 +52,7 @@ func setting(_ flag: Int?, _ variable: String, _ fallback: Int, range: ClosedRan
     let source: String
     if let flag {
         value = flag
-        source = "--" + variable.dropFirst("SWITCHBOARD_".count).lowercased().replacingOccurrences(of: "_", with: "-")
+        source = "--" + variable.dropFirst("SWITCHBOARD_".count).lowercased().replacing("_", with: "-")
     } else if let text = ProcessInfo.processInfo.environment[variable], !text.isEmpty {
         guard let parsed = Int(text) else {
             throw ValidationError("\(variable) must be a whole number, got '\(text)'")
