@@ -222,3 +222,13 @@ def test_client_disconnect_cancels_the_upstream_stream(launch, mock):
         received += chunk
     conn.close()
     gateway.wait_for(r"client disconnected mid-stream; upstream request cancelled", timeout=10)
+
+
+def test_head_passthrough_then_reuse_of_the_pooled_connection(gateway, mock):
+    """A HEAD answer has headers but no body; the pooled upstream connection must stay usable."""
+    headers = {"x-portkey-provider": "openai", "Authorization": "Bearer k", "x-portkey-custom-host": mock.url + "/v1"}
+    for _ in range(3):
+        head = call("HEAD", gateway.url + "/v1/echo", headers=headers, timeout=5)
+        assert head.status == 200 and head.body == b""
+        after = call("GET", gateway.url + "/v1/models", headers=headers, timeout=5)
+        assert after.status == 200 and after.json()["object"] == "list"
