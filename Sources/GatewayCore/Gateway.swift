@@ -254,6 +254,7 @@ public struct Gateway: Sendable {
         guard let schemeEnd = url.firstRange(of: "://") else { return "(invalid URL)" }
         let rest = url[schemeEnd.upperBound...]
         let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
-        return String(url[..<schemeEnd.upperBound]) + rest[..<end].split(separator: "@").last.map(String.init)!
+        let host = rest[..<end].split(separator: "@").last.map(String.init) ?? ""
+        return String(url[..<schemeEnd.upperBound]) + host
     }
 }

@@ -28,3 +28,14 @@ import Testing
         #expect(UpstreamURL(text) == nil, "\(text)")
     }
 }
+
+/// Messages about a broken upstream URL show only its origin, and never crash on odd input.
+@Suite struct OriginTests {
+    @Test func originHidesPathQueryAndCredentials() {
+        #expect(Gateway.origin(of: "https://api.example.com/v1/x?key=secret") == "https://api.example.com")
+        #expect(Gateway.origin(of: "http://user:pw@h:81/p") == "http://h:81")
+        #expect(Gateway.origin(of: "http://") == "http://")
+        #expect(Gateway.origin(of: "http://@/x") == "http://")
+        #expect(Gateway.origin(of: "no scheme") == "(invalid URL)")
+    }
+}

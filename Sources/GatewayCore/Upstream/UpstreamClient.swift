@@ -114,6 +114,12 @@ private final class LoopPool: @unchecked Sendable {
         job.client.connect(job.request.url, on: eventLoop).whenComplete { result in
             switch result {
             case .success(let channel):
+                // A pooled connection that closes while idle (server timeout, reset) must not stay
+                // in the idle list, or dead channels pile up under live ones.
+                let key = job.request.url.key
+                channel.closeFuture.whenComplete { _ in
+                    self.idle[key]?.removeAll { $0 === channel }
+                }
                 guard let handler = try? channel.pipeline.syncOperations.handler(type: UpstreamConnectionHandler.self) else {
                     job.promise.fail(UpstreamError(.connect, "connection pipeline incomplete"))
                     channel.close(promise: nil)
