@@ -142,4 +142,11 @@ extension String {
         while let last = view.last, last.isWhitespace { view.removeLast() }
         return String(view)
     }
+
+    /// ASCII lowercase; returns `self` without allocating when nothing is uppercase (header names
+    /// from clients are usually lowercase already).
+    public func asciiLowercased() -> String {
+        guard utf8.contains(where: { $0 >= 65 && $0 <= 90 }) else { return self }
+        return String(decoding: utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
+    }
 }

@@ -1,8 +1,7 @@
-public import HTTPTypes
 import LuaRuntime
 public import Logging
 public import NIOCore
-import NIOHTTP1
+public import NIOHTTP1
 import FoundationEssentials
 
 /// The OpenAI-style endpoints the gateway knows, plus passthrough for any other `/v1/*` path.
@@ -17,15 +16,15 @@ public enum Endpoint: String, Sendable {
 /// One client request, as the HTTP layer hands it over.
 public struct IncomingRequest: Sendable {
     public var endpoint: Endpoint
-    public var method: HTTPRequest.Method
+    public var method: HTTPMethod
     /// Path after `/v1`, e.g. `/chat/completions`.
     public var path: String
     /// Raw query without `?`.
     public var query: String
-    public var headers: HTTPFields
+    public var headers: HTTPHeaders
     public var body: ByteBuffer?
 
-    public init(endpoint: Endpoint, method: HTTPRequest.Method, path: String, query: String, headers: HTTPFields,
+    public init(endpoint: Endpoint, method: HTTPMethod, path: String, query: String, headers: HTTPHeaders,
                 body: ByteBuffer?) {
         self.endpoint = endpoint
         self.method = method
@@ -112,7 +111,7 @@ public struct Gateway: Sendable {
                                message: "provider '\(providerID)' built an invalid upstream URL (\(Self.origin(of: plan.url)))",
                                code: "invalid_upstream_url")
         }
-        let method = plan.method.map { HTTPMethod(rawValue: $0) } ?? HTTPMethod(rawValue: request.method.rawValue)
+        let method = plan.method.map { HTTPMethod(rawValue: $0) } ?? request.method
         var body = request.body
         if let replacement = plan.body { body = ByteBuffer(bytes: replacement) }
         let outbound = UpstreamRequest(
@@ -153,7 +152,7 @@ public struct Gateway: Sendable {
             return nil
         case .passthrough:
             guard let body = request.body, body.readableBytes > 0,
-                  request.headers[.contentType]?.lowercased().contains("json") == true else { return nil }
+                  request.headers.first(name: "content-type")?.lowercased().contains("json") == true else { return nil }
             needsJSON = false
         }
         guard let body = request.body, body.readableBytes > 0 else {
@@ -183,14 +182,13 @@ public struct Gateway: Sendable {
         var headers = HTTPHeaders()
         let planned = Set(plan.headers.map(\.name))
         func copy(_ name: String) {
-            guard !name.hasPrefix("x-portkey-"), !Self.hopByHop.contains(name), !planned.contains(name),
-                  let fieldName = HTTPField.Name(name) else { return }
-            for value in request.headers[values: fieldName] { headers.add(name: name, value: value) }
+            guard !name.hasPrefix("x-portkey-"), !Self.hopByHop.contains(name), !planned.contains(name) else { return }
+            for value in request.headers[name] { headers.add(name: name, value: value) }
         }
         if request.endpoint == .passthrough {
             // Passthrough keeps the client's headers, minus its key (the provider's auth replaces it).
-            for field in request.headers {
-                let name = field.name.canonicalName
+            for (rawName, _) in request.headers {
+                let name = rawName.asciiLowercased()
                 if name == "authorization" || name == "accept-encoding" || name == "cookie" { continue }
                 if headers.contains(name: name) { continue }
                 copy(name)
@@ -242,6 +240,9 @@ public struct Gateway: Sendable {
             return .upstreamBroken(provider: provider, reason: "the connection closed before a complete response")
         case .tooLarge:
             return .upstreamBroken(provider: provider, reason: error.detail)
+        case .cancelled:
+            return GatewayError(status: 499, type: "request_cancelled",
+                                message: "the client closed the connection before the response", code: "client_closed_request")
         case .invalidURL:
             return GatewayError(status: 502, type: "upstream_error",
                                 message: "provider '\(provider)' built an invalid upstream URL (\(url.origin))",

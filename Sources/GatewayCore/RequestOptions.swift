@@ -1,4 +1,4 @@
-public import HTTPTypes
+public import NIOHTTP1
 import FoundationEssentials
 
 /// What the Portkey-compatible `x-portkey-*` headers and `Authorization` say about one request.
@@ -23,7 +23,7 @@ public struct RequestOptions: Sendable {
         "x-portkey-virtual-key", "x-portkey-cache-force-refresh", "x-portkey-retry-count",
     ]
 
-    public static func parse(_ headers: HTTPFields, policy: CustomHostPolicy) throws(GatewayError) -> RequestOptions {
+    public static func parse(_ headers: HTTPHeaders, policy: CustomHostPolicy) throws(GatewayError) -> RequestOptions {
         var provider: String?
         var customHost: String?
         var forward: [String] = []
@@ -32,10 +32,10 @@ public struct RequestOptions: Sendable {
         var settings: [(String, String)] = []
         var apiKey: String?
 
-        for field in headers {
-            let name = field.name.canonicalName  // lowercase
+        for (rawName, rawValue) in headers {
+            let name = rawName.asciiLowercased()
             if name == "authorization" {
-                let value = field.value
+                let value = rawValue
                 if value.count > 7, value.prefix(7).lowercased() == "bearer " {
                     apiKey = String(value.dropFirst(7)).trimmingWhitespace()
                 } else {
@@ -44,7 +44,7 @@ public struct RequestOptions: Sendable {
                 continue
             }
             guard name.hasPrefix("x-portkey-") else { continue }
-            let value = field.value.trimmingWhitespace()
+            let value = rawValue.trimmingWhitespace()
             switch name {
             case "x-portkey-provider":
                 provider = value.lowercased()
@@ -73,6 +73,6 @@ public struct RequestOptions: Sendable {
     }
 
     static func newTraceID() -> String {
-        UUID().uuidString.lowercased()
+        TraceID.next()
     }
 }

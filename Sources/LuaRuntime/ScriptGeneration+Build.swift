@@ -161,6 +161,16 @@ extension LuaVM {
         var headers: [PreparedRequest.Header] = []
         if sb_rawgetfield(L, -1, "headers") == LUA_TTABLE {
             for (name, value) in stringMap(at: -1) {
+                // The upstream client writes headers unvalidated: a script must not smuggle a line
+                // break (header injection) or a name HTTP cannot carry.
+                guard Self.isToken(name) else {
+                    throw LuaError(kind: .runtime, script: info.file,
+                                   message: "\(info.file): prepare(ctx) returned an invalid header name \(name.debugDescription)")
+                }
+                guard !value.utf8.contains(where: { $0 == 13 || $0 == 10 || $0 == 0 }) else {
+                    throw LuaError(kind: .runtime, script: info.file,
+                                   message: "\(info.file): header '\(name)' returned by prepare(ctx) contains a line break or NUL")
+                }
                 headers.append(.init(name: name.lowercased(), value: value))
             }
         }
@@ -176,5 +186,18 @@ extension LuaVM {
         }
         sb_pop(L, 1)
         return PreparedRequest(url: url, method: field(-1, "method"), headers: headers, body: body)
+    }
+
+    /// An HTTP field name: one or more `tchar`s (RFC 9110 §5.6.2).
+    static func isToken(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"):
+                return true
+            default:
+                return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+            }
+        }
     }
 }

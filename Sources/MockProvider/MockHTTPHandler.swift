@@ -69,6 +69,7 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if pending != nil { ProcessCounters.shared.countAbandoned() }  // closed while we still owed bytes
         stop()
         context.fireChannelInactive()
     }

@@ -9,11 +9,22 @@ final class ProcessCounters: Sendable {
     static let shared = ProcessCounters()
 
     private let requests = Atomic<Int>(0)
+    private let abandoned = Atomic<Int>(0)
     private let failFirst = Mutex<[String: Int]>([:])
 
     /// Counts one more request and returns the new total (1 for the first request).
     func nextRequestNumber() -> Int {
         requests.wrappingAdd(1, ordering: .relaxed).newValue
+    }
+
+    var requestCount: Int { requests.load(ordering: .relaxed) }
+
+    /// Exchanges whose client (the gateway) closed the connection before the reply was complete:
+    /// how tests see that a client's disconnect really cancelled the upstream request.
+    var abandonedCount: Int { abandoned.load(ordering: .relaxed) }
+
+    func countAbandoned() {
+        abandoned.wrappingAdd(1, ordering: .relaxed)
     }
 
     /// Counts one more request carrying `key` and returns how many have been seen so far,

@@ -12,6 +12,8 @@ enum Route: Sendable {
     case countMessageTokens
     case gemini(model: String, action: GeminiAction)
     case echo
+    /// `GET /mock/stats`: the process counters, for tests that check what reached the upstream.
+    case stats
     case methodNotAllowed(Dialect)
     case notFound(Dialect)
 
@@ -32,6 +34,7 @@ enum Route: Sendable {
         case "/v1/messages/count_tokens": self = post(.countMessageTokens, .anthropic)
         case "/v1/models": self = method == .GET ? .listModels : .methodNotAllowed(.openAI)
         case "/v1/echo": self = .echo
+        case "/mock/stats": self = method == .GET ? .stats : .methodNotAllowed(.openAI)
         default:
             if path.hasPrefix("/v1/echo/") {
                 self = .echo

@@ -9,8 +9,13 @@ import NIOHTTP1
 /// tests, and keeping it here keeps the endpoints ignorant of faults.
 enum Router {
     static func reply(for request: MockRequest, allocator: ByteBufferAllocator) -> Reply {
-        let number = ProcessCounters.shared.nextRequestNumber()
         let route = Route(method: request.head.method, path: request.path)
+        if case .stats = route {
+            let counters = ProcessCounters.shared
+            return .json(allocator.buffer(
+                string: #"{"requests":\#(counters.requestCount),"abandoned":\#(counters.abandonedCount)}"#))
+        }
+        let number = ProcessCounters.shared.nextRequestNumber()
         var controls = MockControls(headers: request.head.headers)
 
         var json: JSONBody?

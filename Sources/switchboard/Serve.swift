@@ -3,11 +3,12 @@ import CLuaShim
 import FoundationEssentials
 import GatewayCore
 import GatewayServer
-import Hummingbird
 import Logging
 import LuaRuntime
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
+import UnixSignals
 
 /// Runs the gateway.
 struct Serve: AsyncParsableCommand {
@@ -87,16 +88,14 @@ struct Serve: AsyncParsableCommand {
             scripts: scriptHost, upstream: upstream,
             settings: GatewaySettings(maxRequestBodyBytes: maxBody, hostPolicy: CustomHostPolicy(allowedHosts: Set(allowed))),
             logger: logger)
-        let app = Application(
-            responder: GatewayResponder(gateway: gateway, logger: logger),
-            configuration: .init(address: .hostname(host, port: port), serverName: nil),
-            onServerRunning: { channel in
-                let address = channel.localAddress
-                let shown = "http://\(address?.ipAddress ?? host):\(address?.port ?? port)"
-                logger.info("switchboard listening on \(shown)")
-            },
-            eventLoopGroupProvider: .shared(group),
-            logger: logger)
+        let server = GatewayHTTPServer(
+            configuration: .init(host: host, port: port, maxRequestBodyBytes: maxBody),
+            gateway: gateway, group: group, logger: logger,
+            onListening: { address in
+                logger.info("switchboard listening on http://\(address.ipAddress ?? host):\(address.port ?? port)")
+            })
+        let services = ServiceGroup(configuration: .init(
+            services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         // After a burst (thousands of streams) glibc keeps the freed heap; hand it back every few
         // seconds so an idle gateway returns to its idle footprint.
         let trimmer = Task.detached {
@@ -107,7 +106,7 @@ struct Serve: AsyncParsableCommand {
         }
         defer { trimmer.cancel() }
         do {
-            try await app.runService()
+            try await services.run()
         } catch {
             await upstream.shutdown()
             throw error

@@ -1,5 +1,5 @@
 import Foundation
-import HTTPTypes
+import NIOHTTP1
 import NIOCore
 import Testing
 @testable import GatewayCore
@@ -7,8 +7,8 @@ import Testing
 /// Portkey-compatible header handling.
 @Suite struct RequestOptionsTests {
     func parse(_ pairs: [(String, String)]) throws(GatewayError) -> RequestOptions {
-        var fields = HTTPFields()
-        for (name, value) in pairs { fields.append(HTTPField(name: HTTPField.Name(name)!, value: value)) }
+        var fields = HTTPHeaders()
+        for (name, value) in pairs { fields.add(name: name, value: value) }
         return try RequestOptions.parse(fields, policy: CustomHostPolicy())
     }
 
@@ -35,6 +35,26 @@ import Testing
         #expect(b.apiKey == nil)
         #expect(a.traceID.count == 36)
         #expect(a.traceID != b.traceID)
+    }
+
+    @Test func generatedTraceIDsAreDistinctVersion4UUIDs() {
+        var seen = Set<String>()
+        for _ in 0..<20_000 {
+            let id = TraceID.next()
+            let bytes = Array(id.utf8)
+            #expect(bytes.count == 36)
+            for (index, byte) in bytes.enumerated() {
+                if [8, 13, 18, 23].contains(index) {
+                    #expect(byte == UInt8(ascii: "-"), "\(id)")
+                } else {
+                    #expect((48...57).contains(byte) || (97...102).contains(byte), "\(id)")
+                }
+            }
+            #expect(bytes[14] == UInt8(ascii: "4"), "version nibble in \(id)")
+            #expect("89ab".utf8.contains(bytes[19]), "variant nibble in \(id)")
+            seen.insert(id)
+        }
+        #expect(seen.count == 20_000)
     }
 
     @Test func rejectsBadTimeoutAndCustomHost() {

@@ -208,13 +208,31 @@ def test_stream_events_arrive_as_they_are_produced(gateway, mock):
     assert first_at < total - 1.0, (first_at, total)
 
 
+def abandoned_upstream_requests(mock):
+    """How many exchanges the mock saw its client (the gateway) abandon before the reply ended."""
+    return call("GET", mock.url + "/mock/stats").json()["abandoned"]
+
+
+def wait_for_abandoned(mock, at_least, timeout):
+    deadline = time.monotonic() + timeout
+    while abandoned_upstream_requests(mock) < at_least:
+        assert time.monotonic() < deadline, "the gateway kept the upstream request running after the client left"
+        time.sleep(0.05)
+
+
+def raw_request(gateway, mock, body):
+    """Sends a chat request on a raw socket, so the test decides when the client hangs up."""
+    conn = socket.create_connection(("127.0.0.1", int(gateway.url.rsplit(":", 1)[1])), timeout=10)
+    headers = "".join(f"{k}: {v}\r\n" for k, v in openai_headers(mock).items())
+    conn.sendall(f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n{headers}Content-Length: {len(body)}\r\n\r\n{body}".encode())
+    return conn
+
+
 def test_client_disconnect_cancels_the_upstream_stream(launch, mock):
     """A client that hangs up mid-stream must not leave the upstream request running."""
     gateway = launch()
-    conn = socket.create_connection(("127.0.0.1", int(gateway.url.rsplit(":", 1)[1])), timeout=10)
-    body = json.dumps({**CHAT, "stream": True, "mock": {"chunks": 200, "interval_ms": 50}})
-    headers = "".join(f"{k}: {v}\r\n" for k, v in openai_headers(mock).items())
-    conn.sendall(f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n{headers}Content-Length: {len(body)}\r\n\r\n{body}".encode())
+    before = abandoned_upstream_requests(mock)
+    conn = raw_request(gateway, mock, json.dumps({**CHAT, "stream": True, "mock": {"chunks": 200, "interval_ms": 50}}))
     received = b""
     while b"data: {" not in received:
         chunk = conn.recv(4096)
@@ -222,6 +240,37 @@ def test_client_disconnect_cancels_the_upstream_stream(launch, mock):
         received += chunk
     conn.close()
     gateway.wait_for(r"client disconnected mid-stream; upstream request cancelled", timeout=10)
+    # 200 events x 50 ms would run 10 s; the mock must see the gateway hang up long before.
+    wait_for_abandoned(mock, before + 1, timeout=3)
+
+
+def test_client_disconnect_cancels_a_pending_upstream_request(gateway, mock):
+    """A client that hangs up while the provider is still thinking cancels the upstream call."""
+    before = abandoned_upstream_requests(mock)
+    conn = raw_request(gateway, mock, json.dumps({**CHAT, "mock": {"latency_ms": 8000}}))
+    time.sleep(0.3)
+    conn.close()
+    wait_for_abandoned(mock, before + 1, timeout=3)
+    # The gateway is unharmed and its pool still works.
+    reply = call("POST", gateway.url + "/v1/chat/completions", headers=openai_headers(mock), body=json.dumps(CHAT))
+    assert reply.status == 200
+
+
+def test_malformed_http_gets_a_400_in_openai_shape(gateway):
+    conn = socket.create_connection(("127.0.0.1", int(gateway.url.rsplit(":", 1)[1])), timeout=10)
+    conn.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n")
+    received = b""
+    while True:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        received += chunk
+    conn.close()
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400")
+    assert b"connection: close" in head.lower()
+    error = json.loads(body)["error"]
+    assert error["code"] == "bad_http_request" and "malformed HTTP request" in error["message"]
 
 
 def test_head_passthrough_then_reuse_of_the_pooled_connection(gateway, mock):
@@ -232,3 +281,32 @@ def test_head_passthrough_then_reuse_of_the_pooled_connection(gateway, mock):
         assert head.status == 200 and head.body == b""
         after = call("GET", gateway.url + "/v1/models", headers=headers, timeout=5)
         assert after.status == 200 and after.json()["object"] == "list"
+
+
+def test_pipelined_requests_are_answered_in_order(gateway, mock):
+    """Requests sent back to back before any answer (HTTP/1.1 pipelining) get their answers in order."""
+    bodies = [json.dumps({**CHAT, "mock": {"echo": True, "latency_ms": latency}, "n": index})
+              for index, latency in enumerate([300, 0, 100, 0])]
+    headers = "".join(f"{k}: {v}\r\n" for k, v in openai_headers(mock).items())
+    wire = "".join(f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n{headers}Content-Length: {len(b)}\r\n\r\n{b}"
+                   for b in bodies)
+    wire += "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    conn = socket.create_connection(("127.0.0.1", int(gateway.url.rsplit(":", 1)[1])), timeout=10)
+    conn.sendall(wire.encode())
+    received = b""
+    while True:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        received += chunk
+    conn.close()
+    answers = []
+    rest = received
+    while rest:
+        head, _, rest = rest.partition(b"\r\n\r\n")
+        length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+        answers.append((head.split(b"\r\n")[0], json.loads(rest[:length])))
+        rest = rest[length:]
+    assert [status for status, _ in answers] == [b"HTTP/1.1 200 OK"] * 5
+    assert [json.loads(echo["body"])["n"] for _, echo in answers[:4]] == [0, 1, 2, 3]
+    assert answers[4][1] == {"status": "ok"}

@@ -48,6 +48,8 @@ public struct UpstreamError: Error, Sendable, CustomStringConvertible {
         case tooLarge
         case invalidURL
         case tls
+        /// The caller went away before the response head arrived.
+        case cancelled
     }
 
     public var kind: Kind

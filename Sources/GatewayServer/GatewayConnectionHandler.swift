@@ -1,0 +1,378 @@
+import GatewayCore
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// One client connection. Runs on its event loop: collects a request, answers what the listener
+/// answers itself, and hands the rest to the gateway in a task that stays on this loop.
+///
+/// Pipelined requests (sent before the previous response ended) wait in a backlog and are served
+/// in order. Unlike NIO's `HTTPServerPipelineHandler`, this keeps reading while a response is
+/// pending, and stops only when the backlog grows past a bound: withholding reads on every
+/// request cost two `epoll_ctl` calls per request (interest off, then on again).
+final class GatewayConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// Bytes of pipelined requests held before reading stops.
+    static let backlogLimit = 1 << 20
+
+    private struct Pending {
+        var head: HTTPRequestHead
+        var endpoint: Endpoint
+        var path: String
+        var query: String
+        var body: ByteBuffer?
+    }
+
+    private enum State {
+        case idle
+        case receiving(Pending)
+        /// The answer is known; the body is read and dropped.
+        case answering(ImmediateResponse)
+        /// Already answered (e.g. 413) and closing; the rest of the body is dropped.
+        case discarding
+        /// The gateway is working on the request, or its response is being written.
+        case responding
+    }
+
+    private let shared: ConnectionShared
+    private var state = State.idle
+    private var context: ChannelHandlerContext?
+    private var requestHead: HTTPRequestHead?
+    private var keepAlive = true
+    private var task: Task<Void, Never>?
+    private var writabilityWaiters: [CheckedContinuation<Void, Never>] = []
+    private var backlog = CircularBuffer<HTTPServerRequestPart>()
+    private var backlogBytes = 0
+    private var readPending = false
+
+    init(shared: ConnectionShared) {
+        self.shared = shared
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        switch state {
+        case .discarding:
+            return
+        case .responding:
+            backlog.append(part)
+            backlogBytes += Self.size(of: part)
+        case .idle, .receiving, .answering:
+            if backlog.isEmpty {
+                process(part, context: context)
+            } else {
+                backlog.append(part)
+                backlogBytes += Self.size(of: part)
+            }
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if backlogBytes >= Self.backlogLimit {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// Serves pipelined requests that arrived while the previous response was being written.
+    private func drainBacklog(context: ChannelHandlerContext) {
+        while let part = backlog.first {
+            switch state {
+            case .idle, .receiving, .answering:
+                backlog.removeFirst()
+                backlogBytes -= Self.size(of: part)
+                process(part, context: context)
+            case .responding, .discarding:
+                return
+            }
+        }
+        if readPending && backlogBytes < Self.backlogLimit {
+            readPending = false
+            context.read()
+        }
+    }
+
+    private static func size(of part: HTTPServerRequestPart) -> Int {
+        switch part {
+        case .head(let head): 256 + head.uri.utf8.count
+        case .body(let chunk): chunk.readableBytes
+        case .end: 0
+        }
+    }
+
+    private func process(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
+        case .head(let head):
+            received(head, context: context)
+        case .body(var chunk):
+            guard case .receiving(var pending) = state else { return }
+            state = .responding  // drop the enum's reference so appending does not copy the buffer
+            let size = (pending.body?.readableBytes ?? 0) + chunk.readableBytes
+            if size > shared.maxRequestBodyBytes {
+                rejectTooLarge(context: context)
+                return
+            }
+            if pending.body == nil {
+                pending.body = chunk
+            } else {
+                pending.body!.writeBuffer(&chunk)
+            }
+            state = .receiving(pending)
+        case .end:
+            switch state {
+            case .receiving(let pending):
+                state = .responding
+                dispatch(pending, context: context)
+            case .answering(let response):
+                state = .responding
+                write(response, context: context)
+            case .discarding, .idle, .responding:
+                break
+            }
+        }
+    }
+
+    private func received(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        requestHead = head
+        keepAlive = head.isKeepAlive
+        switch Route.resolve(method: head.method, uri: head.uri) {
+        case .answer(let response):
+            state = .answering(response)
+        case .gateway(let endpoint, let path, let query):
+            if let length = head.headers.first(name: "content-length").flatMap(Int.init),
+               length > shared.maxRequestBodyBytes {
+                rejectTooLarge(context: context)
+                return
+            }
+            if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
+                                      promise: nil)
+            }
+            state = .receiving(Pending(head: head, endpoint: endpoint, path: path, query: query, body: nil))
+        }
+    }
+
+    /// 413 now, without reading a body we will not use; the connection closes after it.
+    private func rejectTooLarge(context: ChannelHandlerContext) {
+        keepAlive = false
+        let error = GatewayError.bodyTooLarge(limit: shared.maxRequestBodyBytes)
+        write(.error(error, traceID: requestHead?.headers.first(name: "x-portkey-trace-id")), context: context)
+    }
+
+    private func dispatch(_ pending: Pending, context: ChannelHandlerContext) {
+        let gateway = shared.gateway
+        let options: RequestOptions
+        do {
+            options = try RequestOptions.parse(pending.head.headers, policy: gateway.settings.hostPolicy)
+        } catch {
+            write(.error(error, traceID: pending.head.headers.first(name: "x-portkey-trace-id")), context: context)
+            return
+        }
+        let incoming = IncomingRequest(
+            endpoint: pending.endpoint, method: pending.head.method, path: pending.path, query: pending.query,
+            headers: pending.head.headers, body: pending.body)
+        let loop = context.eventLoop
+        let channel = context.channel
+        let this = NIOLoopBound(self, eventLoop: loop)
+        let logger = shared.logger
+        task = Task {
+            let response: GatewayResponse
+            do throws(GatewayError) {
+                response = try await gateway.handle(incoming, options: options)
+            } catch {
+                loop.onLoop { this.value.finish(.error(error, traceID: options.traceID, provider: options.provider)) }
+                return
+            }
+            guard case .stream(let stream) = response.body else {
+                loop.onLoop { this.value.finish(response, options: options) }
+                return
+            }
+            loop.onLoop { this.value.startStream(response, options: options) }
+            let provider = options.provider ?? "provider"
+            var failure: (any Error)?
+            do {
+                for try await chunk in stream {
+                    if !channel.isWritable {
+                        await withCheckedContinuation { waiter in loop.onLoop { this.value.waitForWritability(waiter) } }
+                    }
+                    if Task.isCancelled { break }
+                    loop.onLoop { this.value.writeStreamChunk(chunk) }
+                }
+            } catch {
+                failure = error
+            }
+            if Task.isCancelled {
+                // The client went away (its connection closed and cancelled this task); ending the
+                // iteration ended the upstream stream, which closes the upstream connection: the
+                // upstream request is cancelled. Whatever the stream reported after that is moot.
+                logger.info("client disconnected mid-stream; upstream request cancelled",
+                            metadata: ["provider": "\(provider)", "trace_id": "\(options.traceID)"])
+                return
+            }
+            guard let failure else {
+                loop.onLoop { this.value.endStream(with: nil) }
+                return
+            }
+            // Bytes already reached the client, so the status cannot change: end the stream with an
+            // error event in OpenAI's shape, which the SDKs raise as an APIError.
+            logger.warning("upstream stream failed", metadata: ["provider": "\(provider)", "error": "\(failure)"])
+            let error = GatewayError.upstreamBroken(provider: provider, reason: "the stream was interrupted")
+            var event = ByteBuffer(string: "data: ")
+            event.writeBytes(error.body)
+            event.writeString("\n\n")
+            loop.onLoop { [event] in this.value.endStream(with: event) }
+        }
+    }
+
+    // MARK: Writing (on the event loop)
+
+    private func finish(_ response: ImmediateResponse) {
+        guard let context else { return }
+        write(response, context: context)
+    }
+
+    private func finish(_ response: GatewayResponse, options: RequestOptions) {
+        guard let context, case .buffer(let body) = response.body else { return }
+        write(ImmediateResponse(status: response.status, headers: decorated(response.headers, options), body: body),
+              context: context)
+    }
+
+    private func write(_ response: ImmediateResponse, context: ChannelHandlerContext) {
+        var head = responseHead(status: response.status, headers: response.headers)
+        head.headers.replaceOrAdd(name: "content-length", value: String(response.body.readableBytes))
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if requestHead?.method != .HEAD && response.body.readableBytes > 0 {
+            context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+        }
+        end(context: context)
+    }
+
+    private func startStream(_ response: GatewayResponse, options: RequestOptions) {
+        guard let context else { return }
+        if requestHead?.version.minor == 0 { keepAlive = false }  // HTTP/1.0: the body ends at close
+        let head = responseHead(status: response.status, headers: decorated(response.headers, options))
+        context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
+    }
+
+    private func writeStreamChunk(_ chunk: ByteBuffer) {
+        context?.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(chunk))), promise: nil)
+    }
+
+    private func endStream(with last: ByteBuffer?) {
+        guard let context else { return }
+        if let last { context.write(wrapOutboundOut(.body(.byteBuffer(last))), promise: nil) }
+        end(context: context)
+    }
+
+    private func end(context: ChannelHandlerContext) {
+        task = nil
+        if keepAlive {
+            state = .idle
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            drainBacklog(context: context)
+        } else {
+            state = .discarding
+            backlog.removeAll()
+            backlogBytes = 0
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    private func responseHead(status: Int, headers: [(String, String)]) -> HTTPResponseHead {
+        var fields = HTTPHeaders(headers)
+        let version = requestHead?.version ?? .http1_1
+        if !keepAlive {
+            fields.replaceOrAdd(name: "connection", value: "close")
+        } else if version.minor == 0 {
+            fields.replaceOrAdd(name: "connection", value: "keep-alive")
+        }
+        return HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: status), headers: fields)
+    }
+
+    private func decorated(_ headers: [(String, String)], _ options: RequestOptions) -> [(String, String)] {
+        var headers = headers
+        if let provider = options.provider { headers.append(("x-portkey-provider", provider)) }
+        headers.append(("x-portkey-trace-id", options.traceID))
+        return headers
+    }
+
+    // MARK: Flow control and connection state
+
+    private func waitForWritability(_ waiter: CheckedContinuation<Void, Never>) {
+        if context?.channel.isWritable ?? false || context == nil {
+            waiter.resume()
+        } else {
+            writabilityWaiters.append(waiter)
+        }
+    }
+
+    private func resumeWaiters() {
+        let waiters = writabilityWaiters
+        writabilityWaiters.removeAll()
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { resumeWaiters() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // The client is gone: cancel the provider call (this closes its upstream connection).
+        task?.cancel()
+        task = nil
+        resumeWaiters()
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            // Graceful shutdown: close now when idle, otherwise after the response in progress.
+            keepAlive = false
+            if case .idle = state, backlog.isEmpty { context.close(promise: nil) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is HTTPParserError {
+            // Malformed HTTP: say so (when no response has begun), then close, since the byte
+            // stream cannot be resynchronised.
+            shared.logger.debug("malformed request from client", metadata: ["error": "\(error)"])
+            switch state {
+            case .idle, .receiving, .answering:
+                keepAlive = false
+                write(.error(GatewayError(status: 400, type: "invalid_request_error",
+                                          message: "malformed HTTP request: \(error)", code: "bad_http_request")),
+                      context: context)
+            case .discarding, .responding:
+                context.close(promise: nil)
+            }
+            return
+        }
+        shared.logger.debug("client connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+}
+
+extension EventLoop {
+    /// Runs `body` now when already on this loop (the usual case: the gateway's tasks run on the
+    /// loop of their connection), otherwise schedules it there.
+    func onLoop(_ body: @escaping @Sendable () -> Void) {
+        if inEventLoop { body() } else { execute(body) }
+    }
+}

@@ -1,0 +1,111 @@
+public import GatewayCore
+public import Logging
+public import NIOCore
+import NIOConcurrencyHelpers
+import NIOExtras
+import NIOHTTP1
+import NIOPosix
+public import ServiceLifecycle
+
+/// The gateway's HTTP/1.1 listener, written on SwiftNIO directly.
+///
+/// Why not Hummingbird: the passthrough lane's profile showed Hummingbird's request machinery
+/// (an async stream per connection, HTTPTypes conversion, a task per connection reading parts one
+/// `await` at a time) costing more than the proxy hop itself; serving `/health` alone topped out
+/// near nginx's *proxied* throughput, so the gateway could not reach 0.8× nginx on top of it. Here
+/// each connection is one channel handler on its event loop; only the provider call runs as a task,
+/// and that task stays on the same event loop (Swift concurrency runs on NIO's loops).
+public final class GatewayHTTPServer: Service, Sendable {
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        public var maxRequestBodyBytes: Int
+
+        public init(host: String, port: Int, maxRequestBodyBytes: Int) {
+            self.host = host
+            self.port = port
+            self.maxRequestBodyBytes = maxRequestBodyBytes
+        }
+    }
+
+    let configuration: Configuration
+    let gateway: Gateway
+    let group: any EventLoopGroup
+    let logger: Logger
+    let onListening: @Sendable (SocketAddress) -> Void
+
+    public init(configuration: Configuration, gateway: Gateway, group: any EventLoopGroup, logger: Logger,
+                onListening: @escaping @Sendable (SocketAddress) -> Void) {
+        self.configuration = configuration
+        self.gateway = gateway
+        self.group = group
+        self.logger = logger
+        self.onListening = onListening
+    }
+
+    /// Listens until a graceful shutdown (SIGTERM/SIGINT via the service group), then stops
+    /// accepting, lets requests in flight finish, and returns when the last connection has closed.
+    public func run() async throws {
+        let quiesce = ServerQuiescingHelper(group: group)
+        let shared = ConnectionShared(gateway: gateway, logger: logger,
+                                      maxRequestBodyBytes: configuration.maxRequestBodyBytes)
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 4096)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                }
+            }
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    // GatewayConnectionHandler serves pipelined requests itself and answers parse
+                    // errors in OpenAI's error shape;
+                    // response headers come from a parsed upstream response or from the gateway, and
+                    // script-set upstream headers are checked when the script returns them, so NIO's
+                    // per-byte outbound header validation would only re-check what is known valid.
+                    try sync.configureHTTPServerPipeline(
+                        withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
+                    try sync.addHandler(GatewayConnectionHandler(shared: shared))
+                }
+            }
+            .bind(host: configuration.host, port: configuration.port)
+            .get()
+        if let address = channel.localAddress { onListening(address) }
+
+        let drained = OnceSignal(channel.eventLoop.makePromise(of: Void.self))
+        let logger = self.logger
+        try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                try await drained.future.get()
+            } onGracefulShutdown: {
+                logger.info("shutting down: no new connections; waiting for requests in flight")
+                drained.start { quiesce.initiateShutdown(promise: $0) }
+            }
+        } onCancel: {
+            channel.close(promise: nil)
+            drained.start { $0.succeed() }
+        }
+    }
+}
+
+/// A promise completed by whichever of several paths gets there first.
+private final class OnceSignal: Sendable {
+    private let promise: EventLoopPromise<Void>
+    private let started = NIOLockedValueBox(false)
+
+    init(_ promise: EventLoopPromise<Void>) { self.promise = promise }
+
+    var future: EventLoopFuture<Void> { promise.futureResult }
+
+    func start(_ body: (EventLoopPromise<Void>) -> Void) {
+        let first = started.withLockedValue { started in
+            defer { started = true }
+            return !started
+        }
+        if first { body(promise) }
+    }
+}

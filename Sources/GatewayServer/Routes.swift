@@ -1,0 +1,76 @@
+import GatewayCore
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// What every connection of one listener shares.
+struct ConnectionShared: Sendable {
+    let gateway: Gateway
+    let logger: Logger
+    let maxRequestBodyBytes: Int
+}
+
+/// Where a request goes, decided from its method and path alone (before its body arrives), so
+/// unknown routes and wrong methods get precise OpenAI-shaped errors (404 vs 405) and the hot path
+/// pays for no router tree.
+enum Route {
+    /// Answered by the listener itself.
+    case answer(ImmediateResponse)
+    /// Proxied through the gateway; `path` is what follows `/v1`.
+    case gateway(Endpoint, path: String, query: String)
+
+    /// Standard endpoints and the one method each accepts.
+    static let endpoints: [String: (Endpoint, HTTPMethod)] = [
+        "/v1/chat/completions": (.chatCompletions, .POST),
+        "/v1/completions": (.completions, .POST),
+        "/v1/embeddings": (.embeddings, .POST),
+        "/v1/models": (.models, .GET),
+    ]
+
+    static func resolve(method: HTTPMethod, uri: String) -> Route {
+        let path: Substring
+        let query: Substring
+        if let mark = uri.utf8.firstIndex(of: UInt8(ascii: "?")) {
+            path = uri[..<mark]
+            query = uri[uri.index(after: mark)...]
+        } else {
+            path = Substring(uri)
+            query = ""
+        }
+        if path == "/" || path == "/health" {
+            guard method == .GET || method == .HEAD else {
+                return .answer(.error(.methodNotAllowed(method: method.rawValue, path: String(path), allowed: ["GET"])))
+            }
+            return .answer(.health)
+        }
+        if let (endpoint, allowed) = endpoints[String(path)] {
+            guard method == allowed else {
+                return .answer(.error(.methodNotAllowed(method: method.rawValue, path: String(path),
+                                                        allowed: [allowed.rawValue])))
+            }
+            return .gateway(endpoint, path: String(path.dropFirst(3)), query: String(query))
+        }
+        if path.hasPrefix("/v1/") {
+            return .gateway(.passthrough, path: String(path.dropFirst(3)), query: String(query))
+        }
+        return .answer(.error(.notFound(method: method.rawValue, path: String(path))))
+    }
+}
+
+/// A response the listener writes without the gateway.
+struct ImmediateResponse {
+    var status: Int
+    var headers: [(String, String)]
+    var body: ByteBuffer
+
+    static let health = ImmediateResponse(
+        status: 200, headers: [("content-type", "application/json")], body: ByteBuffer(string: #"{"status":"ok"}"#))
+
+    static func error(_ error: GatewayError, traceID: String? = nil, provider: String? = nil) -> ImmediateResponse {
+        var headers = [("content-type", "application/json")]
+        headers.append(contentsOf: error.headers)
+        if let traceID { headers.append(("x-portkey-trace-id", traceID)) }
+        if let provider { headers.append(("x-portkey-provider", provider)) }
+        return ImmediateResponse(status: error.status, headers: headers, body: ByteBuffer(bytes: error.body))
+    }
+}
