@@ -136,11 +136,15 @@ private final class VerdictCache: Sendable {
 }
 
 extension String {
+    /// Without leading and trailing spaces, tabs and line breaks (the whitespace HTTP header
+    /// values can carry). Returns `self` without copying when there is none, the usual case.
     func trimmingWhitespace() -> String {
-        var view = Substring(self)
-        while let first = view.first, first.isWhitespace { view.removeFirst() }
-        while let last = view.last, last.isWhitespace { view.removeLast() }
-        return String(view)
+        func isSpace(_ byte: UInt8) -> Bool { byte == 32 || byte == 9 || byte == 10 || byte == 13 }
+        let bytes = utf8
+        guard let first = bytes.first, let last = bytes.last, isSpace(first) || isSpace(last) else { return self }
+        guard let start = bytes.firstIndex(where: { !isSpace($0) }) else { return "" }
+        let end = bytes.lastIndex(where: { !isSpace($0) })!
+        return String(self[start...end])
     }
 
     /// ASCII lowercase; returns `self` without allocating when nothing is uppercase (header names

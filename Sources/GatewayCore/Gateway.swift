@@ -212,7 +212,7 @@ public struct Gateway: Sendable {
         var result: [(String, String)] = []
         result.reserveCapacity(upstream.count)
         for (name, value) in upstream {
-            let lower = name.lowercased()
+            let lower = name.asciiLowercased()
             if Self.hopByHop.contains(lower) || lower == "date" || lower == "server" || lower == "set-cookie"
                 || lower.hasPrefix("x-portkey-") {
                 continue

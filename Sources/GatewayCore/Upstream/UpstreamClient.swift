@@ -18,14 +18,18 @@ public final class UpstreamClient: Sendable {
     private let pools: [ObjectIdentifier: LoopPool]
     private let tls: NIOSSLContext?
 
+    /// - Parameters:
+    ///   - maxIdlePerOrigin: idle keep-alive connections kept per origin and event loop.
+    ///   - idleTimeout: how long an unused keep-alive connection is kept (nginx's upstream default).
     public init(eventLoopGroup: any EventLoopGroup, connectTimeout: TimeAmount = .seconds(10),
-                readTimeout: TimeAmount = .seconds(600)) {
+                readTimeout: TimeAmount = .seconds(600), maxIdlePerOrigin: Int = 64,
+                idleTimeout: TimeAmount = .seconds(60)) {
         self.group = eventLoopGroup
         self.readTimeout = readTimeout
         self.connectTimeout = connectTimeout
         var pools: [ObjectIdentifier: LoopPool] = [:]
         for loop in eventLoopGroup.makeIterator() {
-            pools[ObjectIdentifier(loop)] = LoopPool(eventLoop: loop)
+            pools[ObjectIdentifier(loop)] = LoopPool(eventLoop: loop, maxIdlePerOrigin: maxIdlePerOrigin, idleTimeout: idleTimeout)
         }
         self.pools = pools
         var configuration = TLSConfiguration.makeClientConfiguration()
@@ -123,16 +127,44 @@ final class ExchangeCancellation: @unchecked Sendable {
 /// The idle connections of one event loop; touched only on that loop.
 private final class LoopPool: @unchecked Sendable {
     let eventLoop: any EventLoop
-    private var idle: [UpstreamURL.Key: [any Channel]] = [:]
+    let maxIdlePerOrigin: Int
+    let idleTimeout: TimeAmount
+    /// Per origin, oldest first; reuse takes the newest so that surplus connections age out.
+    private var idle: [UpstreamURL.Key: [(channel: any Channel, since: NIODeadline)]] = [:]
+    private var sweeper: RepeatedTask?
 
-    init(eventLoop: any EventLoop) {
+    init(eventLoop: any EventLoop, maxIdlePerOrigin: Int, idleTimeout: TimeAmount) {
         self.eventLoop = eventLoop
+        self.maxIdlePerOrigin = maxIdlePerOrigin
+        self.idleTimeout = idleTimeout
+    }
+
+    /// Closes connections idle for longer than `idleTimeout` (checked every few seconds, so a
+    /// burst's surplus connections give their memory back soon after it ends).
+    private func sweep() {
+        let cutoff = NIODeadline.now() - idleTimeout
+        for (key, entries) in idle {
+            let stale = entries.prefix { $0.since < cutoff }
+            guard !stale.isEmpty else { continue }
+            idle[key] = Array(entries.dropFirst(stale.count))
+            for entry in stale { entry.channel.close(promise: nil) }
+        }
+    }
+
+    private func park(_ channel: any Channel, key: UpstreamURL.Key) {
+        if sweeper == nil {
+            let interval = min(idleTimeout, .seconds(5))
+            sweeper = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [weak self] _ in
+                self?.sweep()
+            }
+        }
+        idle[key, default: []].append((channel, NIODeadline.now()))
     }
 
     func run(_ job: UpstreamClient.Job, allowRetry: Bool) {
         eventLoop.assertInEventLoop()
         let key = job.request.url.key
-        while var channels = idle[key], let channel = channels.popLast() {
+        while var channels = idle[key], let channel = channels.popLast()?.channel {
             idle[key] = channels
             if channel.isActive, let handler = try? channel.pipeline.syncOperations.handler(type: UpstreamConnectionHandler.self) {
                 start(job, on: channel, handler: handler, reused: allowRetry)
@@ -146,7 +178,7 @@ private final class LoopPool: @unchecked Sendable {
                 // in the idle list, or dead channels pile up under live ones.
                 let key = job.request.url.key
                 channel.closeFuture.whenComplete { _ in
-                    self.idle[key]?.removeAll { $0 === channel }
+                    self.idle[key]?.removeAll { $0.channel === channel }
                 }
                 guard let handler = try? channel.pipeline.syncOperations.handler(type: UpstreamConnectionHandler.self) else {
                     job.promise.fail(UpstreamError(.connect, "connection pipeline incomplete"))
@@ -164,7 +196,7 @@ private final class LoopPool: @unchecked Sendable {
         let key = job.request.url.key
         if job.cancel.isFired {
             job.promise.fail(UpstreamError(.cancelled, "the client went away"))
-            idle[key, default: []].append(channel)
+            park(channel, key: key)
             return
         }
         // Cancelling matters only until the head arrives; a stream is cancelled by ending it.
@@ -172,7 +204,14 @@ private final class LoopPool: @unchecked Sendable {
         job.promise.futureResult.whenComplete { _ in job.cancel.disarm() }
         handler.onExchangeEnd = { [weak self] reusable in
             guard let self, reusable else { return }
-            self.idle[key, default: []].append(channel)
+            // Keep a bounded number per origin, like nginx's `keepalive N`: after a burst (say
+            // 2,000 concurrent streams) the extra connections close instead of holding memory
+            // and sockets for the whole idle timeout.
+            if self.idle[key, default: []].count >= self.maxIdlePerOrigin {
+                channel.close(promise: nil)
+            } else {
+                self.park(channel, key: key)
+            }
         }
         var deadlineTask: Scheduled<Void>?
         if let deadline = job.deadline {
@@ -186,8 +225,10 @@ private final class LoopPool: @unchecked Sendable {
     }
 
     func closeAll() {
+        sweeper?.cancel()
+        sweeper = nil
         for channels in idle.values {
-            for channel in channels { channel.close(promise: nil) }
+            for (channel, _) in channels { channel.close(promise: nil) }
         }
         idle.removeAll()
     }

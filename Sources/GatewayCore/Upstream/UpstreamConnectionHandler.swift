@@ -42,6 +42,13 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         self.context = context
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        // The context refers back to this handler: keeping it would leak the handler, and through
+        // `onExchangeEnd` its channel, for every connection ever closed.
+        self.context = nil
+        onExchangeEnd = nil
+    }
+
     /// Sends a request; the promise completes with the response or an ``UpstreamError``.
     func start(_ request: UpstreamRequest, exchange: Exchange) {
         guard let context, case .idle = state else {

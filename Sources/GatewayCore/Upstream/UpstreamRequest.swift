@@ -105,26 +105,28 @@ public struct UpstreamURL: Sendable, Hashable {
         } else {
             return nil
         }
-        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        // Byte-level scanning (UTF8View) instead of Character iteration: this runs per request.
+        let authorityEnd = rest.utf8.firstIndex(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") })
+            ?? rest.endIndex
         let authority = rest[..<authorityEnd]
         rest = rest[authorityEnd...]
-        if let hash = rest.firstIndex(of: "#") { rest = rest[..<hash] }
-        guard !authority.isEmpty, !authority.contains("@") else { return nil }
+        if let hash = rest.utf8.firstIndex(of: UInt8(ascii: "#")) { rest = rest[..<hash] }
+        guard !authority.isEmpty, !authority.utf8.contains(UInt8(ascii: "@")) else { return nil }
         var host: Substring
         var port = isTLS ? 443 : 80
-        if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { return nil }
-            host = authority[authority.index(after: authority.startIndex)..<close]
-            let after = authority[authority.index(after: close)...]
-            if after.hasPrefix(":") {
+        if authority.utf8.first == UInt8(ascii: "[") {
+            guard let close = authority.utf8.firstIndex(of: UInt8(ascii: "]")) else { return nil }
+            host = authority[authority.utf8.index(after: authority.startIndex)..<close]
+            let after = authority[authority.utf8.index(after: close)...]
+            if after.utf8.first == UInt8(ascii: ":") {
                 guard let p = Int(after.dropFirst()), (1...65535).contains(p) else { return nil }
                 port = p
             } else if !after.isEmpty {
                 return nil
             }
-        } else if let colon = authority.lastIndex(of: ":") {
+        } else if let colon = authority.utf8.lastIndex(of: UInt8(ascii: ":")) {
             host = authority[..<colon]
-            guard let p = Int(authority[authority.index(after: colon)...]), (1...65535).contains(p) else { return nil }
+            guard let p = Int(authority[authority.utf8.index(after: colon)...]), (1...65535).contains(p) else { return nil }
             port = p
         } else {
             host = authority
@@ -135,7 +137,7 @@ public struct UpstreamURL: Sendable, Hashable {
         self.port = port
         if rest.isEmpty {
             self.target = "/"
-        } else if rest.hasPrefix("?") {
+        } else if rest.utf8.first == UInt8(ascii: "?") {
             self.target = "/" + rest
         } else {
             self.target = String(rest)
