@@ -44,7 +44,8 @@ public struct GatewayResponse: Sendable {
     }
 
     public var status: Int
-    public var headers: [(String, String)]
+    /// Response headers for the client (hop-by-hop headers already removed), lowercase names.
+    public var headers: HTTPHeaders
     public var body: Body
 }
 
@@ -134,8 +135,7 @@ public struct Gateway: Sendable {
             if !(200..<300).contains(status) {
                 if let normalized = UpstreamErrorBody.normalize(status: status, body: bytes, provider: providerID) {
                     bytes = normalized
-                    headers.removeAll { $0.0 == "content-type" }
-                    headers.append(("content-type", "application/json"))
+                    headers.replaceOrAdd(name: "content-type", value: "application/json")
                 }
             }
             return GatewayResponse(status: status, headers: headers, body: .buffer(bytes))
@@ -180,9 +180,9 @@ public struct Gateway: Sendable {
 
     func upstreamHeaders(request: IncomingRequest, options: RequestOptions, plan: PreparedRequest) -> HTTPHeaders {
         var headers = HTTPHeaders()
-        let planned = Set(plan.headers.map(\.name))
         func copy(_ name: String) {
-            guard !name.hasPrefix("x-portkey-"), !Self.hopByHop.contains(name), !planned.contains(name) else { return }
+            guard !name.hasPrefix("x-portkey-"), !Self.hopByHop.contains(name),
+                  !plan.headers.contains(where: { $0.name == name }) else { return }
             for value in request.headers[name] { headers.add(name: name, value: value) }
         }
         if request.endpoint == .passthrough {
@@ -208,16 +208,16 @@ public struct Gateway: Sendable {
         return headers
     }
 
-    func responseHeaders(_ upstream: HTTPHeaders) -> [(String, String)] {
-        var result: [(String, String)] = []
-        result.reserveCapacity(upstream.count)
+    func responseHeaders(_ upstream: HTTPHeaders) -> HTTPHeaders {
+        var result = HTTPHeaders()
+        result.reserveCapacity(upstream.count + 4)
         for (name, value) in upstream {
             let lower = name.asciiLowercased()
             if Self.hopByHop.contains(lower) || lower == "date" || lower == "server" || lower == "set-cookie"
                 || lower.hasPrefix("x-portkey-") {
                 continue
             }
-            result.append((lower, value))
+            result.add(name: lower, value: value)
         }
         return result
     }

@@ -245,16 +245,19 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
 
     private func finish(_ response: GatewayResponse, options: RequestOptions) {
         guard let context, case .buffer(let body) = response.body else { return }
-        write(ImmediateResponse(status: response.status, headers: decorated(response.headers, options), body: body),
-              context: context)
+        write(status: response.status, headers: decorated(response.headers, options), body: body, context: context)
     }
 
     private func write(_ response: ImmediateResponse, context: ChannelHandlerContext) {
-        var head = responseHead(status: response.status, headers: response.headers)
-        head.headers.replaceOrAdd(name: "content-length", value: String(response.body.readableBytes))
+        write(status: response.status, headers: HTTPHeaders(response.headers), body: response.body, context: context)
+    }
+
+    private func write(status: Int, headers: HTTPHeaders, body: ByteBuffer, context: ChannelHandlerContext) {
+        var head = responseHead(status: status, headers: headers)
+        head.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
         context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if requestHead?.method != .HEAD && response.body.readableBytes > 0 {
-            context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+        if requestHead?.method != .HEAD && body.readableBytes > 0 {
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         }
         end(context: context)
     }
@@ -291,8 +294,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func responseHead(status: Int, headers: [(String, String)]) -> HTTPResponseHead {
-        var fields = HTTPHeaders(headers)
+    private func responseHead(status: Int, headers: HTTPHeaders) -> HTTPResponseHead {
+        var fields = headers
         let version = requestHead?.version ?? .http1_1
         if !keepAlive {
             fields.replaceOrAdd(name: "connection", value: "close")
@@ -302,10 +305,10 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         return HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: status), headers: fields)
     }
 
-    private func decorated(_ headers: [(String, String)], _ options: RequestOptions) -> [(String, String)] {
+    private func decorated(_ headers: HTTPHeaders, _ options: RequestOptions) -> HTTPHeaders {
         var headers = headers
-        if let provider = options.provider { headers.append(("x-portkey-provider", provider)) }
-        headers.append(("x-portkey-trace-id", options.traceID))
+        if let provider = options.provider { headers.add(name: "x-portkey-provider", value: provider) }
+        headers.add(name: "x-portkey-trace-id", value: options.traceID)
         return headers
     }
 

@@ -50,10 +50,17 @@ end
 -- (e.g. "/v1") a custom host written as the server root gets that path appended, so both
 -- "http://host:11434" and "http://host:11434/v1" work. With spec.root_passthrough (e.g. "/api/"),
 -- passthrough paths starting with it go to the server root instead (a local server's native API).
+local function without_trailing_slashes(s)
+  local n = #s
+  while n > 0 and s:byte(n) == 47 do n = n - 1 end  -- 47 is "/"; cheaper than gsub per request
+  if n == #s then return s end
+  return s:sub(1, n)
+end
+
 function M.base_url(spec, ctx)
   local base = ctx.custom_host or spec.base_url
   if not base then return nil end
-  base = base:gsub("/+$", "")
+  base = without_trailing_slashes(base)
   local suffix = spec.custom_host_path
   if suffix and ctx.custom_host and base:sub(-#suffix) ~= suffix then
     base = base .. suffix
