@@ -39,8 +39,9 @@ public struct IncomingRequest: Sendable {
 public struct GatewayResponse: Sendable {
     public enum Body: Sendable {
         case buffer(ByteBuffer)
-        /// An upstream event stream, forwarded chunk by chunk as it arrives.
-        case stream(AsyncThrowingStream<ByteBuffer, any Error>)
+        /// An upstream event stream, forwarded chunk by chunk as it arrives (translated by the
+        /// provider script when it translates streams).
+        case stream(any AsyncSequence<ByteBuffer, any Error> & Sendable)
     }
 
     public var status: Int
@@ -98,8 +99,9 @@ public struct Gateway: Sendable {
             settings: options.settings,
             body: provider.decodesBody ? request.body.map { Array($0.readableBytesView) } : nil)
         let plan: PreparedRequest
+        let session: ProviderSession?
         do {
-            plan = try generation.prepare(provider: providerID, context: context)
+            (plan, session) = try generation.begin(provider: providerID, context: context)
         } catch {
             if case .raised = error.kind {} else {
                 logger.error("provider script failed", metadata: ["provider": "\(providerID)", "error": "\(error.message)"])
@@ -130,8 +132,28 @@ public struct Gateway: Sendable {
         let status = response.head.status
         switch response {
         case .stream(_, let stream):
-            return GatewayResponse(status: status, headers: headers, body: .stream(stream))
+            guard let session, session.info.translatesStreams else {
+                return GatewayResponse(status: status, headers: headers, body: .stream(stream))
+            }
+            headers.replaceOrAdd(name: "content-type", value: "text/event-stream")
+            return GatewayResponse(status: status, headers: headers,
+                                   body: .stream(TranslatedEventStream(upstream: stream, session: session)))
         case .complete(_, var bytes):
+            if (200..<300).contains(status), let session, session.info.translatesResponses {
+                let translated: ProviderSession.Response
+                do {
+                    translated = try session.response(
+                        status: status, headers: response.head.headers.map { ($0.name.asciiLowercased(), $0.value) },
+                        body: Array(bytes.readableBytesView))
+                } catch {
+                    logger.warning("provider script failed translating a response",
+                                   metadata: ["provider": "\(providerID)", "error": "\(error.message)"])
+                    throw .script(error)
+                }
+                headers.replaceOrAdd(name: "content-type", value: "application/json")
+                return GatewayResponse(status: translated.status ?? status, headers: headers,
+                                       body: .buffer(ByteBuffer(bytes: translated.body)))
+            }
             if !(200..<300).contains(status) {
                 if let normalized = UpstreamErrorBody.normalize(status: status, body: bytes, provider: providerID) {
                     bytes = normalized

@@ -122,7 +122,7 @@ extension GatewayError {
     public static func script(_ error: LuaError) -> GatewayError {
         if case .raised(let status, let type, let code) = error.kind {
             return GatewayError(status: status, type: type ?? "invalid_request_error", message: error.message,
-                                code: code)
+                                param: error.param, code: code)
         }
         return GatewayError(status: 500, type: "script_error", message: error.message, code: "script_error")
     }

@@ -228,7 +228,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             // Bytes already reached the client, so the status cannot change: end the stream with an
             // error event in OpenAI's shape, which the SDKs raise as an APIError.
             logger.warning("upstream stream failed", metadata: ["provider": "\(provider)", "error": "\(failure)"])
-            let error = GatewayError.upstreamBroken(provider: provider, reason: "the stream was interrupted")
+            let error = failure as? GatewayError
+                ?? GatewayError.upstreamBroken(provider: provider, reason: "the stream was interrupted")
             var event = ByteBuffer(string: "data: ")
             event.writeBytes(error.body)
             event.writeString("\n\n")

@@ -15,11 +15,14 @@ public struct LuaError: Error, Sendable, CustomStringConvertible {
     /// The script's path relative to its folder, e.g. `providers/groq.lua`.
     public var script: String?
     public var message: String
+    /// For a raised error: the request parameter it is about (OpenAI's `error.param`).
+    public var param: String?
 
-    public init(kind: Kind, script: String? = nil, message: String) {
+    public init(kind: Kind, script: String? = nil, message: String, param: String? = nil) {
         self.kind = kind
         self.script = script
         self.message = message
+        self.param = param
     }
 
     public var description: String { message }

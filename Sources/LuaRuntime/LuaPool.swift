@@ -23,19 +23,30 @@ final class LuaPool: Sendable {
 
     /// Runs `body` with exclusive use of one VM.
     func withVM<T>(_ body: (LuaVM) throws(LuaError) -> T) throws(LuaError) -> T {
+        try withAnyVM { vm, _ throws(LuaError) in try body(vm) }
+    }
+
+    /// Runs `body` with exclusive use of one VM and tells it which (so per-request state kept in
+    /// that VM can be reached again with ``withVM(at:_:)``).
+    func withAnyVM<T>(_ body: (LuaVM, Int) throws(LuaError) -> T) throws(LuaError) -> T {
         let start = cursor.wrappingAdd(1, ordering: .relaxed).oldValue
         for offset in 0..<slots.count {
-            let slot = slots[(start &+ offset) % slots.count]
-            let outcome: Result<T, LuaError>? = slot.vm.withLockIfAvailable { vm in
+            let index = (start &+ offset) % slots.count
+            let outcome: Result<T, LuaError>? = slots[index].vm.withLockIfAvailable { vm in
                 do throws(LuaError) {
-                    return .success(try body(vm))
+                    return .success(try body(vm, index))
                 } catch {
                     return .failure(error)
                 }
             }
             if let outcome { return try outcome.get() }
         }
-        let outcome: Result<T, LuaError> = slots[start % slots.count].vm.withLock { vm in
+        return try withVM(at: start % slots.count) { vm throws(LuaError) in try body(vm, start % slots.count) }
+    }
+
+    /// Runs `body` with exclusive use of one particular VM, waiting for it if busy.
+    func withVM<T>(at index: Int, _ body: (LuaVM) throws(LuaError) -> T) throws(LuaError) -> T {
+        let outcome: Result<T, LuaError> = slots[index].vm.withLock { vm in
             do throws(LuaError) {
                 return .success(try body(vm))
             } catch {

@@ -83,7 +83,8 @@ public final class LuaVM: @unchecked Sendable {
             let status = integerField(-1, "status") ?? 500
             let type = field(-1, "type")
             let code = field(-1, "code")
-            return LuaError(kind: .raised(status: status, type: type, code: code), script: script, message: message)
+            return LuaError(kind: .raised(status: status, type: type, code: code), script: script, message: message,
+                            param: field(-1, "param"))
         }
         return LuaError(kind: .runtime, script: script, message: stringValue(at: -1) ?? "error object is not a string")
     }

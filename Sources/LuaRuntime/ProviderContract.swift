@@ -12,6 +12,10 @@ public struct ProviderInfo: Sendable, Equatable {
     public var requiresKey: Bool
     /// Whether `prepare` wants the request body decoded into `ctx.body`.
     public var decodesBody: Bool
+    /// Whether the script translates complete responses (`response(ctx, res)`).
+    public var translatesResponses: Bool = false
+    /// Whether the script translates event streams (`stream(ctx, event)`).
+    public var translatesStreams: Bool = false
     /// The script's path, e.g. `providers/groq.lua`.
     public var file: String
 

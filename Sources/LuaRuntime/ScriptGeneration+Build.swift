@@ -7,7 +7,7 @@ public struct GenerationError: Error, Sendable, CustomStringConvertible {
     public var description: String { problems.map(\.message).joined(separator: "\n") }
 }
 
-private let providersKey = "switchboard.providers"
+let providersKey = "switchboard.providers"
 private let scriptsKey = "switchboard.scripts"
 
 extension ScriptGeneration {
@@ -91,6 +91,8 @@ extension ScriptGeneration {
                         endpoints: Set(vm.stringList(-1, "endpoints") ?? ProviderInfo.standardEndpoints),
                         requiresKey: vm.booleanField(-1, "requires_key") ?? true,
                         decodesBody: vm.booleanField(-1, "decode_body") ?? false,
+                        translatesResponses: vm.hasFunction(-1, "response"),
+                        translatesStreams: vm.hasFunction(-1, "stream"),
                         file: file.displayPath)
                 }
                 sb_rawsetfield(L, providers, file.name)
@@ -118,15 +120,29 @@ extension ScriptGeneration {
 extension ScriptGeneration {
     /// Runs the provider's `prepare(ctx)` and returns the upstream request it built.
     public func prepare(provider id: String, context: PrepareContext) throws(LuaError) -> PreparedRequest {
+        try begin(provider: id, context: context).request
+    }
+
+    /// Runs `prepare(ctx)`; for a provider that translates responses or streams, also returns the
+    /// session that keeps `ctx` alive in the same VM for `response`/`stream` calls.
+    public func begin(provider id: String, context: PrepareContext) throws(LuaError) -> (request: PreparedRequest, session: ProviderSession?) {
         guard let info = providers[id] else {
             throw LuaError(kind: .invalidScript, message: "unknown provider '\(id)'")
         }
-        return try pool.withVM { vm throws(LuaError) in try vm.callPrepare(info: info, context: context) }
+        let keep = info.translatesResponses || info.translatesStreams
+        let (request, ref, index) = try pool.withAnyVM { vm, index throws(LuaError) in
+            let (request, ref) = try vm.callPrepare(info: info, context: context, keepContext: keep)
+            return (request, ref, index)
+        }
+        guard let ref else { return (request, nil) }
+        return (request, ProviderSession(info: info, pool: pool, vmIndex: index, contextRef: ref))
     }
 }
 
 extension LuaVM {
-    fileprivate func callPrepare(info: ProviderInfo, context: PrepareContext) throws(LuaError) -> PreparedRequest {
+    fileprivate func callPrepare(info: ProviderInfo, context: PrepareContext, keepContext: Bool) throws(LuaError)
+        -> (PreparedRequest, Int32?)
+    {
         let L = state
         let base = lua_gettop(L)
         defer { lua_settop(L, base) }
@@ -150,6 +166,13 @@ extension LuaVM {
             sb_rawsetfield(L, -2, "body")
         }
 
+        var contextRef: Int32?
+        if keepContext {
+            lua_pushvalue(L, -1)
+            contextRef = luaL_ref(L, sb_registryindex())
+        }
+        var succeeded = false
+        defer { if !succeeded, let contextRef { luaL_unref(L, sb_registryindex(), contextRef) } }
         try call(arguments: 1, results: 1, script: info.file)
         guard sb_istable(L, -1) != 0 else {
             throw LuaError(kind: .runtime, script: info.file,
@@ -185,7 +208,8 @@ extension LuaVM {
             break
         }
         sb_pop(L, 1)
-        return PreparedRequest(url: url, method: field(-1, "method"), headers: headers, body: body)
+        succeeded = true
+        return (PreparedRequest(url: url, method: field(-1, "method"), headers: headers, body: body), contextRef)
     }
 
     /// An HTTP field name: one or more `tchar`s (RFC 9110 §5.6.2).

@@ -14,6 +14,10 @@ enum Route: Sendable {
     case echo
     /// `GET /mock/stats`: the process counters, for tests that check what reached the upstream.
     case stats
+    /// `POST /mock/fixtures/<name>`: stores a canned answer (see `Fixture`).
+    case storeFixture(String)
+    /// `GET /mock/last-request`: what the last fixture-answered request carried.
+    case lastRequest
     case methodNotAllowed(Dialect)
     case notFound(Dialect)
 
@@ -35,8 +39,11 @@ enum Route: Sendable {
         case "/v1/models": self = method == .GET ? .listModels : .methodNotAllowed(.openAI)
         case "/v1/echo": self = .echo
         case "/mock/stats": self = method == .GET ? .stats : .methodNotAllowed(.openAI)
+        case "/mock/last-request": self = method == .GET ? .lastRequest : .methodNotAllowed(.openAI)
         default:
-            if path.hasPrefix("/v1/echo/") {
+            if let name = path.stripping("/mock/fixtures/"), !name.isEmpty, method == .POST {
+                self = .storeFixture(String(name))
+            } else if path.hasPrefix("/v1/echo/") {
                 self = .echo
             } else if let rest = path.stripping("/v1beta/models/") {
                 self = Self.gemini(method: method, rest)

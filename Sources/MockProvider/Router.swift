@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// Turns a received request into a `Reply`: picks the endpoint, then applies fault controls.
 ///
@@ -15,7 +16,28 @@ enum Router {
             return .json(allocator.buffer(
                 string: #"{"requests":\#(counters.requestCount),"abandoned":\#(counters.abandonedCount)}"#))
         }
+        if case .lastRequest = route {
+            return .json(allocator.buffer(bytes: LastRequest.store.withLock { $0 }))
+        }
+        if case .storeFixture(let name) = route {
+            do throws(APIError) {
+                let fixture = try Fixture(json: Array(request.body.readableBytesView))
+                Fixture.store.withLock { $0[name] = fixture }
+                return .json(allocator.buffer(string: #"{"stored":true}"#))
+            } catch {
+                return Dialect.openAI.reply(for: error, format: .dialect, allocator: allocator)
+            }
+        }
         let number = ProcessCounters.shared.nextRequestNumber()
+        if let name = request.head.headers.first(name: "x-mock-fixture") {
+            guard let fixture = Fixture.store.withLock({ $0[name] }) else {
+                return Dialect.openAI.reply(for: .badRequest("no fixture named '\(name)'"), format: .dialect, allocator: allocator)
+            }
+            LastRequest.record(request)
+            var reply = fixture.reply(allocator: allocator)
+            reply.headers.add(name: "x-mock-request-count", value: String(number))
+            return reply
+        }
         var controls = MockControls(headers: request.head.headers)
 
         var json: JSONBody?

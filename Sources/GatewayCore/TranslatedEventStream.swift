@@ -1,0 +1,55 @@
+public import LuaRuntime
+public import NIOCore
+
+/// An upstream event stream passed through a provider script's `stream(ctx, event)`: each upstream
+/// chunk is split into events, each event translated, and what the script returns for the chunk
+/// is handed on at once (one write and flush per upstream chunk, never buffered further).
+///
+/// Ending the iteration early (the client left) ends the upstream stream, which closes the
+/// upstream connection. A script failure ends the stream with a ``GatewayError``.
+public struct TranslatedEventStream: AsyncSequence, Sendable {
+    public typealias Element = ByteBuffer
+
+    let upstream: AsyncThrowingStream<ByteBuffer, any Error>
+    let session: ProviderSession
+
+    public init(upstream: AsyncThrowingStream<ByteBuffer, any Error>, session: ProviderSession) {
+        self.upstream = upstream
+        self.session = session
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: upstream.makeAsyncIterator(), session: session)
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator
+        let session: ProviderSession
+        var parser = SSEParser()
+        var finished = false
+
+        public mutating func next() async throws -> ByteBuffer? {
+            while !finished {
+                guard let chunk = try await base.next() else {
+                    finished = true
+                    let tail = try translate(nil, truncated: parser.hasPartialEvent)
+                    return tail.isEmpty ? nil : ByteBuffer(bytes: tail)
+                }
+                var out: [UInt8] = []
+                for event in parser.feed(chunk) {
+                    out.append(contentsOf: try translate((event.name, event.data)))
+                }
+                if !out.isEmpty { return ByteBuffer(bytes: out) }
+            }
+            return nil
+        }
+
+        private func translate(_ event: (name: String?, data: [UInt8])?, truncated: Bool = false) throws(GatewayError) -> [UInt8] {
+            do throws(LuaError) {
+                return try session.stream(event: event, truncated: truncated)
+            } catch {
+                throw GatewayError.script(error)
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+-- Building blocks for providers that translate to and from OpenAI's chat completions: the shapes
+-- an OpenAI client expects back (completion, chunk, usage, error event) and the request checks every
+-- translating provider applies the same way.
+--
+--   local chat = require("openai_chat")
+local M = {}
+
+local null = gw.json.null
+local array = gw.json.array
+
+-- An error the gateway turns into an HTTP response (see providers/README.md, "Errors").
+function M.bad_request(message, param)
+  return { status = 400, type = "invalid_request_error", code = "unsupported_parameter", message = message,
+           param = param }
+end
+
+function M.upstream_error(message)
+  return { status = 502, type = "upstream_error", code = "invalid_upstream_response", message = message }
+end
+
+-- Parameters no translating provider can honour. Ones that change the shape of the answer the
+-- client relies on are refused; hints are dropped (documented per provider in providers/README.md).
+function M.check_common(body, provider_name)
+  if body.n ~= nil and body.n ~= 1 then
+    error(M.bad_request(provider_name .. " returns one choice per request; n must be 1", "n"))
+  end
+  if body.logprobs == true or body.top_logprobs ~= nil then
+    error(M.bad_request(provider_name .. " does not return log probabilities", "logprobs"))
+  end
+  if body.audio ~= nil or (type(body.modalities) == "table" and #body.modalities > 1) then
+    error(M.bad_request(provider_name .. " does not produce audio output", "modalities"))
+  end
+  if type(body.messages) ~= "table" or #body.messages == 0 then
+    error(M.bad_request("messages must be a non-empty array", "messages"))
+  end
+end
+
+-- The text of a message's content: a string, or the text parts of an array.
+function M.text_of(content)
+  if type(content) == "string" then return content end
+  if type(content) ~= "table" then return "" end
+  local pieces = {}
+  for _, part in ipairs(content) do
+    if type(part) == "table" and part.type == "text" and type(part.text) == "string" then
+      pieces[#pieces + 1] = part.text
+    end
+  end
+  return table.concat(pieces)
+end
+
+-- "data:image/png;base64,AAAA" -> "image/png", "AAAA"; nil for anything else.
+function M.parse_data_url(url)
+  local media_type, data = url:match("^data:([%w%.%+%-]+/[%w%.%+%-]+);base64,(.*)$")
+  return media_type, data
+end
+
+-- max_completion_tokens, else max_tokens, else the provider's default.
+function M.max_tokens(body, default)
+  local value = body.max_completion_tokens
+  if value == nil or value == null then value = body.max_tokens end
+  if value == nil or value == null then return default end
+  if math.type(value) ~= "integer" or value < 1 then
+    error(M.bad_request("max_tokens must be a positive integer", "max_tokens"))
+  end
+  return value
+end
+
+-- stop as a list of strings (OpenAI accepts a string or up to 4 strings).
+function M.stop_list(stop)
+  if stop == nil or stop == null then return nil end
+  if type(stop) == "string" then return array({ stop }) end
+  return array(stop)
+end
+
+-- OpenAI usage from prompt/completion counts, with cached prompt tokens when known.
+function M.usage(prompt, completion, cached)
+  prompt, completion = prompt or 0, completion or 0
+  local usage = { prompt_tokens = prompt, completion_tokens = completion, total_tokens = prompt + completion }
+  if cached and cached > 0 then usage.prompt_tokens_details = { cached_tokens = cached } end
+  return usage
+end
+
+-- A complete chat.completion.
+function M.completion(id, model, message, finish_reason, usage)
+  return {
+    id = id, object = "chat.completion", created = math.floor(gw.time()), model = model,
+    choices = array({ { index = 0, message = message, finish_reason = finish_reason or null, logprobs = null } }),
+    usage = usage,
+  }
+end
+
+-- A chat.completion.chunk carrying one delta (and a finish reason on the last one).
+function M.chunk(state, delta, finish_reason)
+  return {
+    id = state.id, object = "chat.completion.chunk", created = state.created, model = state.model,
+    choices = array({ { index = 0, delta = delta, finish_reason = finish_reason or null, logprobs = null } }),
+  }
+end
+
+-- The usage chunk sent after the finish chunk when the client set stream_options.include_usage.
+function M.usage_chunk(state, usage)
+  return {
+    id = state.id, object = "chat.completion.chunk", created = state.created, model = state.model,
+    choices = array(), usage = usage,
+  }
+end
+
+-- An error event in OpenAI's shape: the SDKs raise it as an APIError mid-stream.
+function M.error_event(message, type_, code)
+  return { data = { error = { message = message, type = type_ or "upstream_error", param = null, code = code or null } } }
+end
+
+return M
