@@ -47,3 +47,28 @@ def openai_headers(mock, **extra):
 
 
 CHAT = {"model": "gpt-4", "messages": [{"role": "user", "content": "hi"}]}
+
+
+def store_fixture(mock, fixture):
+    """Stores a canned upstream answer in the mock and returns its name (for x-mock-fixture)."""
+    import uuid
+    name = uuid.uuid4().hex
+    reply = call("POST", f"{mock.url}/mock/fixtures/{name}", body=fixture)
+    assert reply.status == 200, reply.body
+    return name
+
+
+def last_upstream_request(mock):
+    """What the mock received for the last fixture-answered request: method, uri, headers, body."""
+    return call("GET", mock.url + "/mock/last-request").json()
+
+
+def translating_client(gateway, mock, provider, fixture_name, base_path="/v1", api_key="sk-test"):
+    """The official openai SDK against the gateway, routed to `provider` at the mock, answered by a fixture."""
+    from openai import OpenAI
+    return OpenAI(
+        base_url=gateway.url + "/v1", api_key=api_key, max_retries=0,
+        default_headers={
+            "x-portkey-provider": provider, "x-portkey-custom-host": mock.url + base_path,
+            "x-portkey-forward-headers": "x-mock-fixture", "x-mock-fixture": fixture_name,
+        })

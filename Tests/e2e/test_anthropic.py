@@ -4,33 +4,19 @@ Upstream answers are fixtures written from Anthropic's API reference (Messages: 
 streaming events, errors); the mock replays them and records what the gateway sent.
 """
 import json
-import uuid
 
 import openai
 import pytest
-from openai import OpenAI
 
-from http_helpers import call
+from http_helpers import last_upstream_request, store_fixture, translating_client
 
 
 def store(mock, fixture):
-    name = uuid.uuid4().hex
-    reply = call("POST", f"{mock.url}/mock/fixtures/{name}", body=fixture)
-    assert reply.status == 200, reply.body
-    return name
+    return store_fixture(mock, fixture)
 
 
 def client_for(gateway, mock, fixture_name):
-    return OpenAI(
-        base_url=gateway.url + "/v1", api_key="sk-ant-test", max_retries=0,
-        default_headers={
-            "x-portkey-provider": "anthropic", "x-portkey-custom-host": mock.url + "/v1",
-            "x-portkey-forward-headers": "x-mock-fixture", "x-mock-fixture": fixture_name,
-        })
-
-
-def last_upstream_request(mock):
-    return call("GET", mock.url + "/mock/last-request").json()
+    return translating_client(gateway, mock, "anthropic", fixture_name, api_key="sk-ant-test")
 
 
 def message(content, stop_reason="end_turn", usage=None):
