@@ -16,7 +16,7 @@ local spec = { name = NAME, base_url = "https://api.anthropic.com/v1" }
 local provider = {
   name = NAME,
   base_url = spec.base_url,
-  endpoints = { "chat/completions" },
+  endpoints = { "chat/completions", "messages" },
   decode_body = true,
 }
 
@@ -148,8 +148,23 @@ local function translate_tools(body, out)
   end
 end
 
+local function auth_headers(ctx)
+  local headers = {
+    ["x-api-key"] = ctx.api_key,
+    ["anthropic-version"] = ctx.settings.anthropic_version or "2023-06-01",
+  }
+  if ctx.settings.anthropic_beta then headers["anthropic-beta"] = ctx.settings.anthropic_beta end
+  return headers
+end
+
 function provider.prepare(ctx)
   compat.require_key({ name = NAME }, ctx)
+  if ctx.endpoint == "messages" then
+    -- Anthropic's own dialect (/v1/messages from the Anthropic SDK): the bytes go through as sent,
+    -- and the answer comes back untranslated.
+    return { url = compat.join_url(compat.base_url(spec, ctx), "/messages", ""), method = "POST",
+             headers = auth_headers(ctx), translate = false }
+  end
   local body = ctx.body
   if type(body) ~= "table" then error(chat.bad_request("the request body must be a JSON object")) end
   chat.check_common(body, NAME)
@@ -177,15 +192,10 @@ function provider.prepare(ctx)
   ctx.requested_model = body.model
   ctx.include_usage = type(body.stream_options) == "table" and body.stream_options.include_usage == true
 
-  local headers = {
-    ["x-api-key"] = ctx.api_key,
-    ["anthropic-version"] = ctx.settings.anthropic_version or "2023-06-01",
-  }
-  if ctx.settings.anthropic_beta then headers["anthropic-beta"] = ctx.settings.anthropic_beta end
   return {
     url = compat.join_url(compat.base_url(spec, ctx), "/messages", ""),
     method = "POST",
-    headers = headers,
+    headers = auth_headers(ctx),
     body = out,
   }
 end

@@ -10,6 +10,8 @@ public enum Endpoint: String, Sendable {
     case completions = "completions"
     case embeddings = "embeddings"
     case models = "models"
+    /// Anthropic's Messages API: native for providers that list it, translated for the others.
+    case messages = "messages"
     case passthrough = "passthrough"
 }
 
@@ -87,7 +89,14 @@ public struct Gateway: Sendable {
         guard let provider = generation.providers[providerID] else {
             throw .unknownProvider(providerID, known: generation.providerIDs)
         }
-        if request.endpoint != .passthrough && !provider.endpoints.contains(request.endpoint.rawValue) {
+        // /v1/messages is native for providers that list it; any chat provider gets it translated.
+        var dialect: String?
+        if request.endpoint == .messages && !provider.endpoints.contains("messages") {
+            guard provider.endpoints.contains("chat/completions") else {
+                throw .unsupportedEndpoint(provider: providerID, endpoint: "messages", supported: provider.endpoints)
+            }
+            dialect = "anthropic_messages"
+        } else if request.endpoint != .passthrough && !provider.endpoints.contains(request.endpoint.rawValue) {
             throw .unsupportedEndpoint(provider: providerID, endpoint: request.endpoint.rawValue,
                                        supported: provider.endpoints)
         }
@@ -97,11 +106,14 @@ public struct Gateway: Sendable {
             endpoint: request.endpoint.rawValue, method: request.method.rawValue, path: request.path,
             query: request.query, customHost: options.customHost, apiKey: options.apiKey, model: scan?.model,
             settings: options.settings,
-            body: provider.decodesBody ? request.body.map { Array($0.readableBytesView) } : nil)
+            body: provider.decodesBody || dialect != nil ? request.body.map { Array($0.readableBytesView) } : nil,
+            dialect: dialect)
         let plan: PreparedRequest
         let session: ProviderSession?
         do {
-            (plan, session) = try generation.begin(provider: providerID, context: context)
+            var begun = try generation.begin(provider: providerID, context: context)
+            if !begun.request.translate { begun.session = nil }  // the script asked for the bytes as they are
+            (plan, session) = begun
         } catch {
             if case .raised = error.kind {} else {
                 logger.error("provider script failed", metadata: ["provider": "\(providerID)", "error": "\(error.message)"])
@@ -132,14 +144,14 @@ public struct Gateway: Sendable {
         let status = response.head.status
         switch response {
         case .stream(_, let stream):
-            guard let session, session.info.translatesStreams else {
+            guard let session, session.translatesStreams else {
                 return GatewayResponse(status: status, headers: headers, body: .stream(stream))
             }
             headers.replaceOrAdd(name: "content-type", value: "text/event-stream")
             return GatewayResponse(status: status, headers: headers,
                                    body: .stream(TranslatedEventStream(upstream: stream, session: session)))
         case .complete(_, var bytes):
-            if (200..<300).contains(status), let session, session.info.translatesResponses {
+            if (200..<300).contains(status), let session, session.translatesResponses {
                 let translated: ProviderSession.Response
                 do {
                     translated = try session.response(
@@ -168,7 +180,7 @@ public struct Gateway: Sendable {
     func validateBody(_ request: IncomingRequest) throws(GatewayError) -> JSONScan? {
         let needsJSON: Bool
         switch request.endpoint {
-        case .chatCompletions, .completions, .embeddings:
+        case .chatCompletions, .completions, .embeddings, .messages:
             needsJSON = true
         case .models:
             return nil
@@ -211,13 +223,14 @@ public struct Gateway: Sendable {
             // Passthrough keeps the client's headers, minus its key (the provider's auth replaces it).
             for (rawName, _) in request.headers {
                 let name = rawName.asciiLowercased()
-                if name == "authorization" || name == "accept-encoding" || name == "cookie" { continue }
+                if name == "authorization" || name == "x-api-key" || name == "accept-encoding" || name == "cookie" { continue }
                 if headers.contains(name: name) { continue }
                 copy(name)
             }
         } else {
             copy("content-type")
             copy("accept")
+            if request.endpoint == .messages { copy("anthropic-beta") }
         }
         for name in options.forwardHeaders where !headers.contains(name: name) { copy(name) }
         if request.body != nil && !headers.contains(name: "content-type") && plan.body == nil {

@@ -43,6 +43,11 @@ public struct RequestOptions: Sendable {
                 }
                 continue
             }
+            if name == "x-api-key" {
+                // Anthropic's SDK sends its key here; Authorization wins when both are present.
+                if apiKey == nil { apiKey = rawValue.trimmingWhitespace() }
+                continue
+            }
             guard name.hasPrefix("x-portkey-") else { continue }
             let value = rawValue.trimmingWhitespace()
             switch name {

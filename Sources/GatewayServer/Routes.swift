@@ -25,6 +25,7 @@ enum Route {
         "/v1/completions": (.completions, .POST),
         "/v1/embeddings": (.embeddings, .POST),
         "/v1/models": (.models, .GET),
+        "/v1/messages": (.messages, .POST),
     ]
 
     static func resolve(method: HTTPMethod, uri: String) -> Route {

@@ -38,11 +38,15 @@ public struct PrepareContext: Sendable {
     public var settings: [(String, String)]
     /// The request body, decoded into `ctx.body` only for providers that declare `decode_body`.
     public var body: [UInt8]?
+    /// A client dialect to translate through (a `providers/lib` module, e.g. `anthropic_messages`):
+    /// its `request(ctx, body)` turns the body into a chat-completions request before `prepare`.
+    public var dialect: String?
 
     public init(
         endpoint: String, method: String, path: String, query: String, customHost: String?, apiKey: String?,
-        model: String?, settings: [(String, String)], body: [UInt8]? = nil
+        model: String?, settings: [(String, String)], body: [UInt8]? = nil, dialect: String? = nil
     ) {
+        self.dialect = dialect
         self.endpoint = endpoint
         self.method = method
         self.path = path
@@ -63,6 +67,8 @@ public struct PreparedRequest: Sendable, Equatable {
     public var headers: [Header]
     /// Replacement body; nil means the client's bytes pass through untouched.
     public var body: [UInt8]?
+    /// False when the script asked for the answer to pass through untranslated (`translate = false`).
+    public var translate: Bool = true
 
     public struct Header: Sendable, Equatable {
         public var name: String

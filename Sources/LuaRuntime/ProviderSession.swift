@@ -12,13 +12,41 @@ public final class ProviderSession: Sendable {
     private let pool: LuaPool
     private let vmIndex: Int
     private let contextRef: Int32
+    /// The client dialect module wrapped around the provider (see `PrepareContext.dialect`).
+    public let dialect: String?
 
-    init(info: ProviderInfo, pool: LuaPool, vmIndex: Int, contextRef: Int32) {
+    init(info: ProviderInfo, pool: LuaPool, vmIndex: Int, contextRef: Int32, dialect: String?) {
         self.info = info
         self.pool = pool
         self.vmIndex = vmIndex
         self.contextRef = contextRef
+        self.dialect = dialect
     }
+
+    /// Whether complete answers go through Lua (the provider's translation or the dialect's).
+    public var translatesResponses: Bool { info.translatesResponses || dialect != nil }
+    /// Whether event streams go through Lua.
+    public var translatesStreams: Bool { info.translatesStreams || dialect != nil }
+
+    /// Pushes the function to call for `name` and its leading arguments: `provider.name, ctx` or,
+    /// with a dialect, `dialect.name, ctx, provider`. Returns how many arguments it pushed.
+    private func pushHook(_ vm: LuaVM, _ name: String) throws(LuaError) -> Int32 {
+        let L = vm.state
+        if let dialect {
+            try vm.pushDialectFunction(dialect, name, script: "providers/lib/\(dialect).lua")
+            lua_rawgeti(L, sb_registryindex(), lua_Integer(contextRef))
+            sb_rawgetfield(L, sb_registryindex(), providersKey)
+            sb_rawgetfield(L, -1, info.id)
+            lua_rotate(L, -2, 1)
+            sb_pop(L, 1)
+            return 2
+        }
+        try vm.pushProviderFunction(info, name)
+        lua_rawgeti(L, sb_registryindex(), lua_Integer(contextRef))
+        return 1
+    }
+
+    private var script: String { dialect.map { "providers/lib/\($0).lua" } ?? info.file }
 
     deinit {
         let ref = contextRef
@@ -41,8 +69,7 @@ public final class ProviderSession: Sendable {
             let L = vm.state
             let base = lua_gettop(L)
             defer { lua_settop(L, base) }
-            try vm.pushProviderFunction(info, "response")
-            lua_rawgeti(L, sb_registryindex(), lua_Integer(contextRef))
+            let leading = try pushHook(vm, "response")
             lua_createtable(L, 0, 4)
             lua_pushinteger(L, lua_Integer(status))
             sb_rawsetfield(L, -2, "status")
@@ -52,10 +79,10 @@ public final class ProviderSession: Sendable {
             vm.push(bytes: body)
             sb_rawsetfield(L, -2, "text")
             if vm.tryDecodeJSON(body) { sb_rawsetfield(L, -2, "body") }
-            try vm.call(arguments: 2, results: 1, script: info.file)
+            try vm.call(arguments: leading + 1, results: 1, script: script)
             guard sb_istable(L, -1) != 0 else {
-                throw LuaError(kind: .runtime, script: info.file,
-                               message: "\(info.file): response(ctx, res) must return a table with a body")
+                throw LuaError(kind: .runtime, script: script,
+                               message: "\(script): response must return a table with a body")
             }
             let status = vm.integerField(-1, "status")
             let body: [UInt8]
@@ -63,10 +90,9 @@ public final class ProviderSession: Sendable {
             case LUA_TSTRING:
                 body = vm.bytes(at: -1) ?? []
             case LUA_TTABLE:
-                body = try vm.encodeJSON(at: -1, script: info.file)
+                body = try vm.encodeJSON(at: -1, script: script)
             default:
-                throw LuaError(kind: .runtime, script: info.file,
-                               message: "\(info.file): response(ctx, res) returned no body")
+                throw LuaError(kind: .runtime, script: script, message: "\(script): response returned no body")
             }
             return Response(status: status, body: body)
         }
@@ -81,8 +107,7 @@ public final class ProviderSession: Sendable {
             let L = vm.state
             let base = lua_gettop(L)
             defer { lua_settop(L, base) }
-            try vm.pushProviderFunction(info, "stream")
-            lua_rawgeti(L, sb_registryindex(), lua_Integer(contextRef))
+            let leading = try pushHook(vm, "stream")
             if let event {
                 lua_createtable(L, 0, 3)
                 vm.setField("event", event.name)
@@ -96,13 +121,13 @@ public final class ProviderSession: Sendable {
                 lua_pushboolean(L, truncated ? 1 : 0)
                 sb_rawsetfield(L, -2, "truncated")
             }
-            try vm.call(arguments: 2, results: 1, script: info.file)
+            try vm.call(arguments: leading + 1, results: 1, script: script)
             if sb_isnil(L, -1) != 0 { return [] }
             guard sb_istable(L, -1) != 0 else {
-                throw LuaError(kind: .runtime, script: info.file,
-                               message: "\(info.file): stream(ctx, event) must return a list of events or nil")
+                throw LuaError(kind: .runtime, script: script,
+                               message: "\(script): stream must return a list of events or nil")
             }
-            return try vm.frameEvents(at: lua_gettop(L), script: info.file)
+            return try vm.frameEvents(at: lua_gettop(L), script: script)
         }
     }
 }

@@ -129,13 +129,13 @@ extension ScriptGeneration {
         guard let info = providers[id] else {
             throw LuaError(kind: .invalidScript, message: "unknown provider '\(id)'")
         }
-        let keep = info.translatesResponses || info.translatesStreams
+        let keep = info.translatesResponses || info.translatesStreams || context.dialect != nil
         let (request, ref, index) = try pool.withAnyVM { vm, index throws(LuaError) in
             let (request, ref) = try vm.callPrepare(info: info, context: context, keepContext: keep)
             return (request, ref, index)
         }
         guard let ref else { return (request, nil) }
-        return (request, ProviderSession(info: info, pool: pool, vmIndex: index, contextRef: ref))
+        return (request, ProviderSession(info: info, pool: pool, vmIndex: index, contextRef: ref, dialect: context.dialect))
     }
 }
 
@@ -161,7 +161,31 @@ extension LuaVM {
         lua_createtable(L, 0, Int32(context.settings.count))
         for (key, value) in context.settings { setField(key, value) }
         sb_rawsetfield(L, -2, "settings")
-        if info.decodesBody, let body = context.body {
+        let ctxIndex = lua_gettop(L)
+        var dialectBody: [UInt8]?
+        if let dialect = context.dialect {
+            // The client spoke another dialect: its module turns the body into a chat request
+            // first, and the provider sees a chat/completions call.
+            let script = "providers/lib/\(dialect).lua"
+            try pushDialectFunction(dialect, "request", script: script)
+            lua_pushvalue(L, ctxIndex)
+            try decodeJSON(context.body ?? [], script: script)
+            try call(arguments: 2, results: 1, script: script)
+            guard sb_istable(L, -1) != 0 else {
+                throw LuaError(kind: .runtime, script: script, message: "\(script): request(ctx, body) must return a table")
+            }
+            let model = field(-1, "model")
+            if info.decodesBody {
+                sb_rawsetfield(L, ctxIndex, "body")  // the provider translates it further
+            } else {
+                dialectBody = try encodeJSON(at: -1, script: script)  // sent as is
+                sb_pop(L, 1)
+            }
+            setField("endpoint", "chat/completions")
+            setField("path", "/chat/completions")
+            setField("model", model)
+            setField("dialect", dialect)
+        } else if info.decodesBody, let body = context.body {
             try decodeJSON(body, script: info.file)
             sb_rawsetfield(L, -2, "body")
         }
@@ -208,8 +232,26 @@ extension LuaVM {
             break
         }
         sb_pop(L, 1)
+        if body == nil, let dialectBody { body = dialectBody }
+        var prepared = PreparedRequest(url: url, method: field(-1, "method"), headers: headers, body: body)
+        if let translate = booleanField(-1, "translate") { prepared.translate = translate }
         succeeded = true
-        return (PreparedRequest(url: url, method: field(-1, "method"), headers: headers, body: body), contextRef)
+        return (prepared, contextRef)
+    }
+
+    /// Pushes `require(dialect)[name]`.
+    func pushDialectFunction(_ dialect: String, _ name: String, script: String) throws(LuaError) {
+        let L = state
+        lua_getglobal(L, "require")
+        push(dialect)
+        try call(arguments: 1, results: 1, script: script)
+        sb_rawgetfield(L, -1, name)
+        guard lua_type(L, -1) == LUA_TFUNCTION else {
+            sb_pop(L, 2)
+            throw LuaError(kind: .invalidScript, script: script, message: "\(script): \(name) is not a function")
+        }
+        lua_rotate(L, -2, 1)
+        sb_pop(L, 1)
     }
 
     /// An HTTP field name: one or more `tchar`s (RFC 9110 §5.6.2).

@@ -1,0 +1,154 @@
+"""POST /v1/messages with the official anthropic SDK: native for the anthropic provider, translated
+to and from chat completions for every other provider (OpenAI-compatible and translating ones)."""
+import json
+
+import anthropic
+import pytest
+
+from http_helpers import last_upstream_request, store_fixture
+
+
+def sdk(gateway, mock, provider, base_path="/v1", fixture=None, key="sk-client"):
+    headers = {"x-portkey-provider": provider, "x-portkey-custom-host": mock.url + base_path}
+    if fixture is not None:
+        headers.update({"x-portkey-forward-headers": "x-mock-fixture", "x-mock-fixture": store_fixture(mock, fixture)})
+    return anthropic.Anthropic(base_url=gateway.url, api_key=key, max_retries=0, default_headers=headers)
+
+
+HI = [{"role": "user", "content": "Say this is a test."}]
+
+
+def test_native_anthropic_passes_through(gateway, mock):
+    client = sdk(gateway, mock, "anthropic")
+    message = client.messages.create(model="claude-test-model", max_tokens=50, messages=HI)
+    assert message.type == "message" and message.stop_reason == "end_turn"
+    assert message.content[0].text == "This is a test."
+    with client.messages.stream(model="claude-test-model", max_tokens=50, messages=HI) as stream:
+        text = "".join(stream.text_stream)
+    assert text == "This is a test."
+
+
+def test_openai_provider_non_streaming(gateway, mock):
+    message = sdk(gateway, mock, "openai").messages.create(
+        model="gpt-4o", max_tokens=50, system="Be brief.", messages=HI)
+    assert message.type == "message" and message.role == "assistant"
+    assert message.id.startswith("msg_")
+    assert [b.type for b in message.content] == ["text"] and message.content[0].text == "This is a test."
+    assert message.stop_reason == "end_turn"
+    assert message.usage.input_tokens > 0 and message.usage.output_tokens > 0
+
+
+def test_openai_provider_streaming_event_sequence(gateway, mock):
+    client = sdk(gateway, mock, "openai")
+    with client.messages.stream(model="gpt-4o", max_tokens=50, messages=HI) as stream:
+        events = list(stream)
+        final = stream.get_final_message()
+    kinds = [e.type for e in events if e.type in (
+        "message_start", "content_block_start", "content_block_delta", "content_block_stop", "message_delta", "message_stop")]
+    assert kinds.count("message_start") == 1 and kinds[0] == "message_start"
+    assert kinds[-2:] == ["message_delta", "message_stop"]
+    assert kinds.count("content_block_start") == kinds.count("content_block_stop") == 1
+    assert final.content[0].text == "This is a test."
+    assert final.stop_reason == "end_turn" and final.usage.output_tokens > 0
+    # The gateway asked the upstream for usage, so message_delta can carry the token counts.
+    assert last_upstream_request(mock) is not None
+
+
+def test_request_translation_to_chat(gateway, mock):
+    completion = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o",
+                  "choices": [{"index": 0, "message": {"role": "assistant", "content": "done"}, "finish_reason": "stop"}],
+                  "usage": {"prompt_tokens": 50, "completion_tokens": 2, "total_tokens": 52,
+                            "prompt_tokens_details": {"cached_tokens": 30}}}
+    message = sdk(gateway, mock, "openai", fixture={"status": 200, "body": completion}).messages.create(
+        model="gpt-4o", max_tokens=99, extra_body={"temperature": 0.5}, stop_sequences=["END"], metadata={"user_id": "u-1"},
+        system=[{"type": "text", "text": "Be brief."}],
+        tools=[{"name": "get_weather", "description": "Weather", "input_schema": {
+            "type": "object", "properties": {"city": {"type": "string"}}}}],
+        tool_choice={"type": "any", "disable_parallel_tool_use": True},
+        messages=[
+            {"role": "user", "content": [{"type": "text", "text": "Weather?"},
+                                         {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBOR"}}]},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny"},
+                                         {"type": "text", "text": "And tomorrow?"}]}])
+    assert message.content[0].text == "done"
+    assert (message.usage.input_tokens, message.usage.output_tokens, message.usage.cache_read_input_tokens) == (20, 2, 30)
+    sent = last_upstream_request(mock)
+    assert sent["uri"] == "/v1/chat/completions"
+    assert sent["headers"]["authorization"] == "Bearer sk-client"
+    assert "x-api-key" not in sent["headers"]
+    assert sent["body"] == {
+        "model": "gpt-4o", "max_tokens": 99, "temperature": 0.5, "stop": ["END"], "user": "u-1",
+        "tools": [{"type": "function", "function": {"name": "get_weather", "description": "Weather", "parameters": {
+            "type": "object", "properties": {"city": {"type": "string"}}}}}],
+        "tool_choice": "required", "parallel_tool_calls": False,
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": [{"type": "text", "text": "Weather?"},
+                                         {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBOR"}}]},
+            {"role": "assistant", "content": None, "tool_calls": [
+                {"id": "toolu_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}]},
+            {"role": "tool", "tool_call_id": "toolu_1", "content": "sunny"},
+            {"role": "user", "content": [{"type": "text", "text": "And tomorrow?"}]}]}
+
+
+def chunk(delta, finish=None, usage=None):
+    event = {"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o",
+             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    if usage:
+        event = {**event, "choices": [], "usage": usage}
+    return {"data": event}
+
+
+def test_streamed_tool_calls_become_tool_use_blocks(gateway, mock):
+    events = [chunk({"role": "assistant", "content": ""}), chunk({"content": "Checking."}),
+              chunk({"tool_calls": [{"index": 0, "id": "call_a", "type": "function", "function": {"name": "get_weather", "arguments": ""}}]}),
+              chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"city": '}}]}),
+              chunk({"tool_calls": [{"index": 0, "function": {"arguments": '"Paris"}'}}]}),
+              chunk({"tool_calls": [{"index": 1, "id": "call_b", "type": "function", "function": {"name": "get_time", "arguments": "{}"}}]}),
+              chunk({}, finish="tool_calls"), chunk(None, usage={"prompt_tokens": 12, "completion_tokens": 9, "total_tokens": 21}),
+              {"data": "[DONE]"}]
+    client = sdk(gateway, mock, "openai", fixture={"status": 200, "events": events})
+    with client.messages.stream(model="gpt-4o", max_tokens=50, messages=HI) as stream:
+        final = stream.get_final_message()
+    assert [b.type for b in final.content] == ["text", "tool_use", "tool_use"]
+    assert final.content[0].text == "Checking."
+    assert (final.content[1].id, final.content[1].name, final.content[1].input) == ("call_a", "get_weather", {"city": "Paris"})
+    assert (final.content[2].name, final.content[2].input) == ("get_time", {})
+    assert final.stop_reason == "tool_use"
+    assert (final.usage.input_tokens, final.usage.output_tokens) == (12, 9)
+
+
+def test_messages_through_a_translating_provider(gateway, mock):
+    gemini = {"status": 200, "body": {"candidates": [{"content": {"role": "model", "parts": [
+        {"text": "Bonjour."}, {"functionCall": {"name": "lookup", "args": {"q": "x"}}}]}, "finishReason": "STOP"}],
+        "usageMetadata": {"promptTokenCount": 7, "candidatesTokenCount": 3, "totalTokenCount": 10}, "modelVersion": "gemini-2.5-flash"}}
+    message = sdk(gateway, mock, "google", base_path="/v1beta", fixture=gemini).messages.create(
+        model="gemini-2.5-flash", max_tokens=20, messages=HI)
+    assert [b.type for b in message.content] == ["text", "tool_use"]
+    assert message.content[0].text == "Bonjour." and message.content[1].input == {"q": "x"}
+    assert message.stop_reason == "tool_use" and message.usage.output_tokens == 3
+    assert last_upstream_request(mock)["uri"] == "/v1beta/models/gemini-2.5-flash:generateContent"
+
+
+def test_error_mid_stream_and_cut_stream_raise(gateway, mock):
+    for events, text in [([chunk({"content": "par"}), {"data": {"error": {"message": "provider exploded", "type": "server_error"}}}],
+                          "provider exploded"),
+                         ([chunk({"content": "par"})], "ended before it finished")]:
+        client = sdk(gateway, mock, "openai", fixture={"status": 200, "events": events})
+        with pytest.raises(anthropic.APIError) as raised:
+            with client.messages.stream(model="gpt-4o", max_tokens=50, messages=HI) as stream:
+                for _ in stream:
+                    pass
+        assert text in str(raised.value)
+
+
+def test_bad_requests_are_refused(gateway, mock):
+    client = sdk(gateway, mock, "openai")
+    with pytest.raises(anthropic.BadRequestError) as raised:
+        client.messages.create(model="gpt-4o", max_tokens=10, messages=[
+            {"role": "user", "content": [{"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "x"}}]}])
+    assert "document" in str(raised.value)
+    with pytest.raises(anthropic.BadRequestError):
+        client.messages.create(model="gpt-4o", max_tokens=10, messages=HI,
+                               tools=[{"type": "web_search_20250305", "name": "web_search"}])

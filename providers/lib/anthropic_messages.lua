@@ -1,0 +1,275 @@
+-- The Anthropic Messages dialect on top of any chat-completions provider: `POST /v1/messages`
+-- requests become OpenAI chat requests, and OpenAI answers and chunks become Anthropic messages
+-- and events. The gateway calls this module for providers that do not speak Messages natively:
+--   request(ctx, body)            before the provider's prepare, returns the OpenAI request
+--   response(ctx, provider, res)  returns the Anthropic message for a complete 2xx answer
+--   stream(ctx, provider, event)  returns the Anthropic events for one upstream event
+-- The provider's own response/stream translation (if it has one) runs first, so this works for
+-- OpenAI-compatible and translating providers alike.
+local chat = require("openai_chat")
+
+local M = {}
+local null = gw.json.null
+local array = gw.json.array
+local json = gw.json
+
+local STOP = { stop = "end_turn", length = "max_tokens", tool_calls = "tool_use", function_call = "tool_use",
+               content_filter = "refusal" }
+
+local function bad(message, param) error(chat.bad_request(message, param)) end
+
+local function text_of_blocks(content)
+  if type(content) == "string" then return content end
+  local pieces = {}
+  for _, block in ipairs(type(content) == "table" and content or {}) do
+    if block.type == "text" then pieces[#pieces + 1] = block.text end
+  end
+  return table.concat(pieces)
+end
+
+local function user_parts(blocks, out, index)
+  local parts = array()
+  for _, block in ipairs(blocks) do
+    if block.type == "text" then
+      parts[#parts + 1] = { type = "text", text = block.text }
+    elseif block.type == "image" and type(block.source) == "table" then
+      local source = block.source
+      if source.type == "base64" then
+        parts[#parts + 1] = { type = "image_url", image_url = { url = "data:" .. tostring(source.media_type) ..
+          ";base64," .. tostring(source.data) } }
+      elseif source.type == "url" then
+        parts[#parts + 1] = { type = "image_url", image_url = { url = source.url } }
+      else
+        bad("messages[" .. index .. "]: image source '" .. tostring(source.type) .. "' is not supported here", "messages")
+      end
+    elseif block.type == "tool_result" then
+      -- Tool results are separate messages in OpenAI's dialect, answered before the user's words.
+      local content = block.content
+      local text = type(content) == "string" and content or text_of_blocks(content)
+      if block.is_error then text = "Error: " .. text end
+      out[#out + 1] = { role = "tool", tool_call_id = block.tool_use_id, content = text }
+    else
+      bad("messages[" .. index .. "]: content blocks of type '" .. tostring(block.type) ..
+        "' are not supported for this provider", "messages")
+    end
+  end
+  return parts
+end
+
+function M.request(ctx, body)
+  if type(body) ~= "table" then bad("the request body must be a JSON object") end
+  if type(body.messages) ~= "table" or #body.messages == 0 then bad("messages must be a non-empty array", "messages") end
+  if math.type(body.max_tokens) ~= "integer" then bad("max_tokens is required and must be an integer", "max_tokens") end
+  local out = {
+    model = body.model, max_tokens = body.max_tokens, temperature = body.temperature, top_p = body.top_p,
+    stop = body.stop_sequences, messages = array(),
+  }
+  if body.stream == true then
+    out.stream = true
+    out.stream_options = { include_usage = true }  -- message_delta carries the output token count
+  end
+  local system = body.system
+  if system ~= nil and system ~= null then
+    out.messages[1] = { role = "system", content = text_of_blocks(system) }
+  end
+  for index, m in ipairs(body.messages) do
+    local i = index - 1
+    if m.role == "user" then
+      if type(m.content) == "string" then
+        out.messages[#out.messages + 1] = { role = "user", content = m.content }
+      else
+        local parts = user_parts(type(m.content) == "table" and m.content or {}, out.messages, i)
+        if #parts > 0 then out.messages[#out.messages + 1] = { role = "user", content = parts } end
+      end
+    elseif m.role == "assistant" then
+      local message = { role = "assistant" }
+      if type(m.content) == "string" then
+        message.content = m.content
+      else
+        local text, calls = {}, array()
+        for _, block in ipairs(type(m.content) == "table" and m.content or {}) do
+          if block.type == "text" then
+            text[#text + 1] = block.text
+          elseif block.type == "tool_use" then
+            calls[#calls + 1] = { id = block.id, type = "function",
+                                  ["function"] = { name = block.name, arguments = json.encode(block.input or {}) } }
+          end  -- thinking blocks have no OpenAI counterpart and are left out
+        end
+        message.content = #text > 0 and table.concat(text) or null
+        if #calls > 0 then message.tool_calls = calls end
+      end
+      out.messages[#out.messages + 1] = message
+    else
+      bad("messages[" .. i .. "].role must be user or assistant", "messages")
+    end
+  end
+  if type(body.tools) == "table" and #body.tools > 0 then
+    out.tools = array()
+    for _, tool in ipairs(body.tools) do
+      if tool.type ~= nil and tool.type ~= "custom" then
+        bad("server tools ('" .. tostring(tool.type) .. "') are Anthropic's own and not available here", "tools")
+      end
+      out.tools[#out.tools + 1] = { type = "function", ["function"] = {
+        name = tool.name, description = tool.description, parameters = tool.input_schema } }
+    end
+  end
+  local choice = body.tool_choice
+  if type(choice) == "table" then
+    if choice.type == "auto" then out.tool_choice = "auto"
+    elseif choice.type == "any" then out.tool_choice = "required"
+    elseif choice.type == "none" then out.tool_choice = "none"
+    elseif choice.type == "tool" then out.tool_choice = { type = "function", ["function"] = { name = choice.name } }
+    end
+    if choice.disable_parallel_tool_use == true then out.parallel_tool_calls = false end
+  end
+  if type(body.metadata) == "table" and type(body.metadata.user_id) == "string" then out.user = body.metadata.user_id end
+  ctx.messages_model = body.model
+  return out
+end
+
+local function anthropic_usage(u)
+  if type(u) ~= "table" then return { input_tokens = 0, output_tokens = 0 } end
+  local cached = type(u.prompt_tokens_details) == "table" and u.prompt_tokens_details.cached_tokens or 0
+  return { input_tokens = (u.prompt_tokens or 0) - cached, output_tokens = u.completion_tokens or 0,
+           cache_read_input_tokens = cached }
+end
+
+local function message_id(id)
+  id = tostring(id or gw.uuid())
+  if id:sub(1, 4) == "msg_" then return id end
+  return "msg_" .. id
+end
+
+function M.response(ctx, provider, res)
+  local completion = res.body
+  if provider.response then
+    local translated = provider.response(ctx, res).body
+    completion = type(translated) == "string" and json.decode(translated) or translated
+  end
+  if type(completion) ~= "table" or type(completion.choices) ~= "table" or type(completion.choices[1]) ~= "table" then
+    error(chat.upstream_error("the provider's answer is not a chat completion"))
+  end
+  local choice = completion.choices[1]
+  local message = choice.message or {}
+  local content = array()
+  if type(message.content) == "string" and message.content ~= "" then
+    content[1] = { type = "text", text = message.content }
+  end
+  for _, call in ipairs(type(message.tool_calls) == "table" and message.tool_calls or {}) do
+    local fn = call["function"] or {}
+    local ok, input = pcall(json.decode, fn.arguments or "{}")
+    if not ok or type(input) ~= "table" then input = {} end
+    content[#content + 1] = { type = "tool_use", id = call.id, name = fn.name, input = input }
+  end
+  return { body = {
+    id = message_id(completion.id), type = "message", role = "assistant",
+    model = completion.model or ctx.messages_model, content = content,
+    stop_reason = STOP[choice.finish_reason] or "end_turn", stop_sequence = null,
+    usage = anthropic_usage(completion.usage),
+  } }
+end
+
+-- OpenAI chunks -> Anthropic events. One open content block at a time, as Anthropic streams them.
+local function convert(ctx, s, item, out)
+  local function emit(name, data) out[#out + 1] = { event = name, data = data } end
+  local function close_block()
+    if s.open ~= nil then
+      emit("content_block_stop", { type = "content_block_stop", index = s.open })
+      s.open = nil
+    end
+  end
+  local function finish()
+    if s.finished then return end
+    s.finished = true
+    close_block()
+    local usage = anthropic_usage(s.usage)
+    emit("message_delta", { type = "message_delta", delta = { stop_reason = s.stop_reason or "end_turn", stop_sequence = null },
+                            usage = { input_tokens = usage.input_tokens, output_tokens = usage.output_tokens,
+                                      cache_read_input_tokens = usage.cache_read_input_tokens } })
+    emit("message_stop", { type = "message_stop" })
+  end
+  local function fail(message)
+    s.failed = true
+    emit("error", { type = "error", error = { type = "api_error", message = message } })
+  end
+
+  if item == "[DONE]" then
+    if not s.stop_reason then return fail("the provider's stream ended without a finish reason") end
+    return finish()
+  end
+  if type(item) ~= "table" then return end
+  if type(item.error) == "table" then return fail(tostring(item.error.message or "upstream stream error")) end
+  if not s.started then
+    s.started = true
+    emit("message_start", { type = "message_start", message = {
+      id = message_id(item.id), type = "message", role = "assistant", model = item.model or ctx.messages_model,
+      content = array(), stop_reason = null, stop_sequence = null, usage = { input_tokens = 0, output_tokens = 0 } } })
+  end
+  if type(item.usage) == "table" then s.usage = item.usage end
+  local choice = type(item.choices) == "table" and item.choices[1] or nil
+  if type(choice) ~= "table" then return end
+  local delta = type(choice.delta) == "table" and choice.delta or {}
+  if type(delta.content) == "string" and delta.content ~= "" then
+    if s.open == nil or s.open_kind ~= "text" then
+      close_block()
+      s.open, s.open_kind, s.blocks = s.blocks, "text", s.blocks + 1
+      emit("content_block_start", { type = "content_block_start", index = s.open, content_block = { type = "text", text = "" } })
+    end
+    emit("content_block_delta", { type = "content_block_delta", index = s.open, delta = { type = "text_delta", text = delta.content } })
+  end
+  for _, call in ipairs(type(delta.tool_calls) == "table" and delta.tool_calls or {}) do
+    local key = call.index or 0
+    if s.open_kind ~= "tool" or s.open_tool ~= key then
+      close_block()
+      local fn = call["function"] or {}
+      s.open, s.open_kind, s.open_tool, s.blocks = s.blocks, "tool", key, s.blocks + 1
+      emit("content_block_start", { type = "content_block_start", index = s.open, content_block = {
+        type = "tool_use", id = call.id or ("toolu_" .. gw.uuid():gsub("-", "")), name = fn.name, input = {} } })
+    end
+    local arguments = call["function"] and call["function"].arguments
+    if type(arguments) == "string" and arguments ~= "" then
+      emit("content_block_delta", { type = "content_block_delta", index = s.open,
+                                    delta = { type = "input_json_delta", partial_json = arguments } })
+    end
+  end
+  if choice.finish_reason ~= nil and choice.finish_reason ~= null then
+    s.stop_reason = STOP[choice.finish_reason] or "end_turn"
+  end
+end
+
+function M.stream(ctx, provider, event)
+  local s = ctx.messages_stream
+  if not s then
+    s = { blocks = 0 }
+    ctx.messages_stream = s
+  end
+  if s.failed or s.finished then return nil end
+  local items
+  if provider.stream then
+    items = provider.stream(ctx, event) or {}
+  elseif event.done then
+    items = {}
+  elseif event.data ~= nil then
+    items = { event.data }
+  else
+    items = { event.text == "[DONE]" and "[DONE]" or { error = { message = "the provider sent an event that is not JSON" } } }
+  end
+  local out = {}
+  for _, item in ipairs(items) do
+    if type(item) == "table" and item.data ~= nil and item.choices == nil and item.error == nil then item = item.data end
+    convert(ctx, s, item, out)
+    if s.failed or s.finished then break end
+  end
+  if event.done and not s.finished and not s.failed then
+    if s.stop_reason then
+      convert(ctx, s, "[DONE]", out)
+    else
+      s.failed = true
+      out[#out + 1] = { event = "error", data = { type = "error", error = { type = "api_error",
+        message = "the provider's stream ended before it finished" .. (event.truncated and " (cut inside an event)" or "") } } }
+    end
+  end
+  return out
+end
+
+return M
