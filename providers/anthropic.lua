@@ -1,16 +1,11 @@
--- Anthropic — Messages API (https://docs.anthropic.com/en/api/messages), translated from and to
--- OpenAI's chat completions: requests, complete responses and streams.
+-- Anthropic — Messages API (https://docs.anthropic.com/en/api/messages). Chat completions are
+-- translated by lib/anthropic_chat.lua; /v1/messages passes through as sent.
 -- Auth: x-api-key. Version: anthropic-version 2023-06-01, or x-portkey-anthropic-version.
 -- Beta features: x-portkey-anthropic-beta is sent as anthropic-beta.
 local compat = require("openai_compatible")
-local chat = require("openai_chat")
-
-local null = gw.json.null
-local array = gw.json.array
-local json = gw.json
+local claude = require("anthropic_chat")
 
 local NAME = "Anthropic"
-local DEFAULT_MAX_TOKENS = 4096
 local spec = { name = NAME, base_url = "https://api.anthropic.com/v1" }
 
 local provider = {
@@ -18,135 +13,9 @@ local provider = {
   base_url = spec.base_url,
   endpoints = { "chat/completions", "messages" },
   decode_body = true,
+  response = claude.response,
+  stream = claude.stream,
 }
-
-local FINISH = {
-  end_turn = "stop", stop_sequence = "stop", pause_turn = "stop",
-  max_tokens = "length", model_context_window_exceeded = "length",
-  tool_use = "tool_calls", refusal = "content_filter",
-}
-
-local function finish_reason(stop_reason)
-  if stop_reason == nil or stop_reason == null then return null end
-  return FINISH[stop_reason] or "stop"
-end
-
--- OpenAI content parts -> Anthropic content blocks.
-local function blocks_of(content, role)
-  if type(content) == "string" then
-    if content == "" then return array() end
-    return array({ { type = "text", text = content } })
-  end
-  local blocks = array()
-  if type(content) ~= "table" then return blocks end
-  for _, part in ipairs(content) do
-    if part.type == "text" then
-      blocks[#blocks + 1] = { type = "text", text = part.text }
-    elseif part.type == "image_url" then
-      local url = type(part.image_url) == "table" and part.image_url.url or part.image_url
-      if type(url) ~= "string" then error(chat.bad_request("image_url.url must be a string", "messages")) end
-      local media_type, data = chat.parse_data_url(url)
-      if media_type then
-        blocks[#blocks + 1] = { type = "image", source = { type = "base64", media_type = media_type, data = data } }
-      elseif url:match("^https?://") then
-        blocks[#blocks + 1] = { type = "image", source = { type = "url", url = url } }
-      else
-        error(chat.bad_request("image_url.url must be an http(s) URL or a base64 data URL", "messages"))
-      end
-    else
-      error(chat.bad_request(NAME .. " does not accept '" .. tostring(part.type) .. "' content parts in " ..
-        role .. " messages", "messages"))
-    end
-  end
-  return blocks
-end
-
--- Appends a message, merging it into the previous one when the role repeats (tool results of one
--- turn must arrive together in one user message).
-local function push(messages, role, blocks)
-  if #blocks == 0 then return end
-  local last = messages[#messages]
-  if last and last.role == role then
-    for _, block in ipairs(blocks) do last.content[#last.content + 1] = block end
-  else
-    messages[#messages + 1] = { role = role, content = blocks }
-  end
-end
-
-local function translate_messages(body)
-  local system = {}
-  local messages = array()
-  for index, m in ipairs(body.messages) do
-    local role = m.role
-    if role == "system" or role == "developer" then
-      system[#system + 1] = chat.text_of(m.content)
-    elseif role == "user" then
-      push(messages, "user", blocks_of(m.content, "user"))
-    elseif role == "assistant" then
-      local blocks = blocks_of(m.content, "assistant")
-      if type(m.tool_calls) == "table" then
-        for _, call in ipairs(m.tool_calls) do
-          local fn = call["function"] or {}
-          local input = {}
-          if type(fn.arguments) == "string" and fn.arguments ~= "" then
-            local ok, decoded = pcall(json.decode, fn.arguments)
-            if not ok or type(decoded) ~= "table" then
-              error(chat.bad_request("messages[" .. (index - 1) .. "].tool_calls: arguments of '" ..
-                tostring(fn.name) .. "' are not a JSON object", "messages"))
-            end
-            input = decoded
-          end
-          blocks[#blocks + 1] = { type = "tool_use", id = call.id, name = fn.name, input = input }
-        end
-      end
-      push(messages, "assistant", blocks)
-    elseif role == "tool" then
-      local result = { type = "tool_result", tool_use_id = m.tool_call_id }
-      if type(m.content) == "string" then
-        result.content = m.content
-      else
-        result.content = blocks_of(m.content, "tool")
-      end
-      push(messages, "user", array({ result }))
-    else
-      error(chat.bad_request(NAME .. " does not accept messages with role '" .. tostring(role) .. "'", "messages"))
-    end
-  end
-  return system, messages
-end
-
-local function translate_tools(body, out)
-  if type(body.tools) == "table" and #body.tools > 0 then
-    local tools = array()
-    for _, tool in ipairs(body.tools) do
-      if tool.type ~= "function" or type(tool["function"]) ~= "table" then
-        error(chat.bad_request(NAME .. " accepts only function tools", "tools"))
-      end
-      local fn = tool["function"]
-      tools[#tools + 1] = {
-        name = fn.name, description = fn.description,
-        input_schema = fn.parameters or { type = "object", properties = {} },
-      }
-    end
-    out.tools = tools
-  end
-  local choice = body.tool_choice
-  if choice == "auto" then
-    out.tool_choice = { type = "auto" }
-  elseif choice == "none" then
-    out.tool_choice = { type = "none" }
-  elseif choice == "required" then
-    out.tool_choice = { type = "any" }
-  elseif type(choice) == "table" and type(choice["function"]) == "table" then
-    out.tool_choice = { type = "tool", name = choice["function"].name }
-  elseif choice ~= nil and choice ~= null then
-    error(chat.bad_request("tool_choice must be auto, none, required or a named function", "tool_choice"))
-  end
-  if body.parallel_tool_calls == false and out.tools then
-    out.tool_choice = out.tool_choice or { type = "auto" }
-    out.tool_choice.disable_parallel_tool_use = true
-  end
-end
 
 local function auth_headers(ctx)
   local headers = {
@@ -159,148 +28,13 @@ end
 
 function provider.prepare(ctx)
   compat.require_key({ name = NAME }, ctx)
+  local url = compat.join_url(compat.base_url(spec, ctx), "/messages", "")
   if ctx.endpoint == "messages" then
     -- Anthropic's own dialect (/v1/messages from the Anthropic SDK): the bytes go through as sent,
     -- and the answer comes back untranslated.
-    return { url = compat.join_url(compat.base_url(spec, ctx), "/messages", ""), method = "POST",
-             headers = auth_headers(ctx), translate = false }
+    return { url = url, method = "POST", headers = auth_headers(ctx), translate = false }
   end
-  local body = ctx.body
-  if type(body) ~= "table" then error(chat.bad_request("the request body must be a JSON object")) end
-  chat.check_common(body, NAME)
-  local format = body.response_format
-  if type(format) == "table" and format.type ~= "text" then
-    error(chat.bad_request(NAME .. " has no response_format '" .. tostring(format.type) ..
-      "' in this gateway; describe the JSON in the prompt or use a tool", "response_format"))
-  end
-
-  local system, messages = translate_messages(body)
-  local out = {
-    model = body.model,
-    messages = messages,
-    max_tokens = chat.max_tokens(body, DEFAULT_MAX_TOKENS),
-    temperature = body.temperature,
-    top_p = body.top_p,
-    stop_sequences = chat.stop_list(body.stop),
-    stream = body.stream == true or nil,
-  }
-  if #system > 0 then out.system = table.concat(system, "\n\n") end
-  if type(body.user) == "string" then out.metadata = { user_id = body.user } end
-  translate_tools(body, out)
-
-  -- What the response side needs.
-  ctx.requested_model = body.model
-  ctx.include_usage = type(body.stream_options) == "table" and body.stream_options.include_usage == true
-
-  return {
-    url = compat.join_url(compat.base_url(spec, ctx), "/messages", ""),
-    method = "POST",
-    headers = auth_headers(ctx),
-    body = out,
-  }
-end
-
-local function usage_of(u)
-  if type(u) ~= "table" then return chat.usage(0, 0) end
-  local cached = u.cache_read_input_tokens or 0
-  local created = u.cache_creation_input_tokens or 0
-  return chat.usage((u.input_tokens or 0) + cached + created, u.output_tokens or 0, cached)
-end
-
-function provider.response(ctx, res)
-  local m = res.body
-  if type(m) ~= "table" or m.type ~= "message" or type(m.content) ~= "table" then
-    error(chat.upstream_error(NAME .. " answered 2xx with something that is not a message"))
-  end
-  local text, tool_calls = {}, array()
-  for _, block in ipairs(m.content) do
-    if block.type == "text" then
-      text[#text + 1] = block.text
-    elseif block.type == "tool_use" then
-      tool_calls[#tool_calls + 1] = {
-        id = block.id, type = "function",
-        ["function"] = { name = block.name, arguments = json.encode(block.input or {}) },
-      }
-    end
-  end
-  local message = { role = "assistant", content = #text > 0 and table.concat(text) or null, refusal = null }
-  if #tool_calls > 0 then message.tool_calls = tool_calls end
-  return { body = chat.completion(m.id, m.model or ctx.requested_model, message, finish_reason(m.stop_reason),
-                                  usage_of(m.usage)) }
-end
-
--- One upstream event in, zero or more OpenAI chunks out. State lives in ctx.
-function provider.stream(ctx, event)
-  if ctx.failed then return nil end
-  if event.done then
-    if ctx.stopped then return nil end
-    ctx.failed = true
-    return { chat.error_event(NAME .. " stream ended before message_stop" ..
-      (event.truncated and " (cut inside an event)" or ""), "upstream_error", "stream_truncated") }
-  end
-  local data = event.data
-  if type(data) ~= "table" then
-    ctx.failed = true
-    return { chat.error_event(NAME .. " sent an event that is not JSON: " .. event.text:sub(1, 200),
-      "upstream_error", "invalid_upstream_event") }
-  end
-  local kind = data.type or event.event
-  local out = {}
-  if kind == "message_start" then
-    local m = data.message or {}
-    ctx.id = m.id
-    ctx.model = m.model or ctx.requested_model
-    ctx.created = math.floor(gw.time())
-    ctx.usage = m.usage or {}
-    ctx.tools = 0
-    ctx.tool_index = {}
-    out[1] = { data = chat.chunk(ctx, { role = "assistant", content = "" }) }
-  elseif kind == "content_block_start" then
-    local block = data.content_block or {}
-    if block.type == "tool_use" then
-      local index = ctx.tools
-      ctx.tools = index + 1
-      ctx.tool_index[data.index] = index
-      out[1] = { data = chat.chunk(ctx, { tool_calls = array({ {
-        index = index, id = block.id, type = "function", ["function"] = { name = block.name, arguments = "" },
-      } }) }) }
-    elseif block.type == "text" and type(block.text) == "string" and block.text ~= "" then
-      out[1] = { data = chat.chunk(ctx, { content = block.text }) }
-    end
-  elseif kind == "content_block_delta" then
-    local delta = data.delta or {}
-    if delta.type == "text_delta" then
-      out[1] = { data = chat.chunk(ctx, { content = delta.text }) }
-    elseif delta.type == "input_json_delta" then
-      local index = ctx.tool_index[data.index]
-      if index == nil then
-        ctx.failed = true
-        return { chat.error_event(NAME .. " sent tool input for a block that was never started",
-          "upstream_error", "invalid_upstream_event") }
-      end
-      out[1] = { data = chat.chunk(ctx, { tool_calls = array({ {
-        index = index, ["function"] = { arguments = delta.partial_json },
-      } }) }) }
-    end
-  elseif kind == "message_delta" then
-    if type(data.usage) == "table" then
-      for key, value in pairs(data.usage) do ctx.usage[key] = value end
-    end
-    local delta = data.delta or {}
-    out[1] = { data = chat.chunk(ctx, {}, finish_reason(delta.stop_reason)) }
-  elseif kind == "message_stop" then
-    ctx.stopped = true
-    if ctx.include_usage then out[#out + 1] = { data = chat.usage_chunk(ctx, usage_of(ctx.usage)) } end
-    out[#out + 1] = "[DONE]"
-  elseif kind == "error" then
-    ctx.failed = true
-    local e = data.error or {}
-    return { chat.error_event(NAME .. ": " .. tostring(e.message or "stream error"), e.type or "upstream_error",
-      e.type) }
-  end
-  -- ping, content_block_stop and event types added after this was written carry nothing to
-  -- translate (Anthropic documents that new event types may appear and should be ignored).
-  return out
+  return { url = url, method = "POST", headers = auth_headers(ctx), body = claude.translate_request(ctx) }
 end
 
 return provider

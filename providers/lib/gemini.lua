@@ -1,0 +1,316 @@
+-- Gemini's generateContent dialect (https://ai.google.dev/api/generate-content) translated from
+-- and to OpenAI's chat completions, shared by the google and vertex-ai providers:
+--   translate_request(ctx) -> Gemini request body, model name   (reads ctx.body, notes in ctx)
+--   response(ctx, res), stream(ctx, event)                       (the provider hooks)
+local chat = require("openai_chat")
+
+local null = gw.json.null
+local array = gw.json.array
+local json = gw.json
+
+local NAME = "Google Gemini"
+local M = {}
+
+-- JSON-schema keywords Gemini's function declarations and response schemas refuse. Only schema
+-- keywords are removed: the names under `properties` are the caller's and stay as they are.
+local REJECTED = { additionalProperties = true, ["$schema"] = true, strict = true, ["$id"] = true }
+local SCHEMA_LISTS = { anyOf = true, oneOf = true, allOf = true, prefixItems = true }
+
+local function clean_schema(schema)
+  if type(schema) ~= "table" or gw.json.is_array(schema) then return schema end
+  local cleaned = {}
+  for key, value in pairs(schema) do
+    if REJECTED[key] then
+      -- dropped
+    elseif key == "properties" and type(value) == "table" then
+      local properties = {}
+      for name, property in pairs(value) do properties[name] = clean_schema(property) end
+      cleaned[key] = properties
+    elseif (key == "items" or key == "not") and type(value) == "table" then
+      cleaned[key] = clean_schema(value)
+    elseif SCHEMA_LISTS[key] and type(value) == "table" then
+      local list = array()
+      for i, item in ipairs(value) do list[i] = clean_schema(item) end
+      cleaned[key] = list
+    else
+      cleaned[key] = value
+    end
+  end
+  return cleaned
+end
+
+local FINISH = {
+  STOP = "stop", MAX_TOKENS = "length", SAFETY = "content_filter", RECITATION = "content_filter",
+  BLOCKLIST = "content_filter", PROHIBITED_CONTENT = "content_filter", SPII = "content_filter",
+  IMAGE_SAFETY = "content_filter", LANGUAGE = "stop", OTHER = "stop", MALFORMED_FUNCTION_CALL = "stop",
+}
+
+local function parts_of(content, role)
+  if type(content) == "string" then
+    return array({ { text = content } })
+  end
+  local parts = array()
+  if type(content) ~= "table" then return parts end
+  for _, part in ipairs(content) do
+    if part.type == "text" then
+      parts[#parts + 1] = { text = part.text }
+    elseif part.type == "image_url" then
+      local url = type(part.image_url) == "table" and part.image_url.url or part.image_url
+      local media_type, data = chat.parse_data_url(type(url) == "string" and url or "")
+      if media_type then
+        parts[#parts + 1] = { inline_data = { mime_type = media_type, data = data } }
+      elseif type(url) == "string" and url:match("^gs://") then
+        parts[#parts + 1] = { file_data = { file_uri = url } }
+      else
+        error(chat.bad_request(NAME .. " needs images inline: send a base64 data URL (or a gs:// URI); " ..
+          "this gateway does not fetch image URLs for it yet", "messages"))
+      end
+    else
+      error(chat.bad_request(NAME .. " does not accept '" .. tostring(part.type) .. "' content parts in " ..
+        role .. " messages", "messages"))
+    end
+  end
+  return parts
+end
+
+local function push(contents, role, parts)
+  if #parts == 0 then return end
+  local last = contents[#contents]
+  if last and last.role == role then
+    for _, p in ipairs(parts) do last.parts[#last.parts + 1] = p end
+  else
+    contents[#contents + 1] = { role = role, parts = parts }
+  end
+end
+
+local function translate_messages(body)
+  local system = array()
+  local contents = array()
+  local names = {}  -- tool_call_id -> function name (Gemini answers tools by name)
+  for index, m in ipairs(body.messages) do
+    local role = m.role
+    if role == "system" or role == "developer" then
+      system[#system + 1] = { text = chat.text_of(m.content) }
+    elseif role == "user" then
+      push(contents, "user", parts_of(m.content, "user"))
+    elseif role == "assistant" then
+      local parts = array()
+      local text = chat.text_of(m.content)
+      if text ~= "" then parts[1] = { text = text } end
+      for _, call in ipairs(type(m.tool_calls) == "table" and m.tool_calls or {}) do
+        local fn = call["function"] or {}
+        local args = {}
+        if type(fn.arguments) == "string" and fn.arguments ~= "" then
+          local ok, decoded = pcall(json.decode, fn.arguments)
+          if not ok or type(decoded) ~= "table" then
+            error(chat.bad_request("messages[" .. (index - 1) .. "].tool_calls: arguments of '" ..
+              tostring(fn.name) .. "' are not a JSON object", "messages"))
+          end
+          args = decoded
+        end
+        names[call.id or ""] = fn.name
+        parts[#parts + 1] = { functionCall = { name = fn.name, args = args } }
+      end
+      push(contents, "model", parts)
+    elseif role == "tool" then
+      local name = names[m.tool_call_id or ""]
+      if not name then
+        error(chat.bad_request("messages[" .. (index - 1) .. "]: tool_call_id '" .. tostring(m.tool_call_id) ..
+          "' matches no earlier assistant tool call (" .. NAME .. " answers tools by name)", "messages"))
+      end
+      local text = chat.text_of(m.content)
+      local ok, decoded = pcall(json.decode, text)
+      local response = (ok and type(decoded) == "table" and not gw.json.is_array(decoded)) and decoded
+        or { result = text }
+      push(contents, "user", array({ { functionResponse = { name = name, response = response } } }))
+    else
+      error(chat.bad_request(NAME .. " does not accept messages with role '" .. tostring(role) .. "'", "messages"))
+    end
+  end
+  return system, contents
+end
+
+local function translate_tools(body, out)
+  if type(body.tools) == "table" and #body.tools > 0 then
+    local declarations = array()
+    for _, tool in ipairs(body.tools) do
+      if tool.type ~= "function" or type(tool["function"]) ~= "table" then
+        error(chat.bad_request(NAME .. " accepts only function tools", "tools"))
+      end
+      local fn = tool["function"]
+      declarations[#declarations + 1] = {
+        name = fn.name, description = fn.description,
+        parameters = fn.parameters and clean_schema(fn.parameters) or nil,
+      }
+    end
+    out.tools = array({ { functionDeclarations = declarations } })
+  end
+  local choice = body.tool_choice
+  local config
+  if choice == "auto" then
+    config = { mode = "AUTO" }
+  elseif choice == "none" then
+    config = { mode = "NONE" }
+  elseif choice == "required" then
+    config = { mode = "ANY" }
+  elseif type(choice) == "table" and type(choice["function"]) == "table" then
+    config = { mode = "ANY", allowedFunctionNames = array({ choice["function"].name }) }
+  elseif choice ~= nil and choice ~= null then
+    error(chat.bad_request("tool_choice must be auto, none, required or a named function", "tool_choice"))
+  end
+  if config then out.toolConfig = { functionCallingConfig = config } end
+end
+
+function M.translate_request(ctx)
+  local body = ctx.body
+  if type(body) ~= "table" then error(chat.bad_request("the request body must be a JSON object")) end
+  chat.check_common(body, NAME)
+  local model = type(body.model) == "string" and body.model:gsub("^models/", "") or ""
+  if model == "" or model:find("[/?#:%s]") then
+    error(chat.bad_request("model must name a Gemini model, e.g. gemini-2.5-flash", "model"))
+  end
+
+  local system, contents = translate_messages(body)
+  local generation = {
+    temperature = body.temperature,
+    topP = body.top_p,
+    stopSequences = chat.stop_list(body.stop),
+    maxOutputTokens = chat.max_tokens(body, nil),
+    seed = body.seed,
+    presencePenalty = body.presence_penalty,
+    frequencyPenalty = body.frequency_penalty,
+  }
+  local format = body.response_format
+  if type(format) == "table" then
+    if format.type == "json_object" then
+      generation.responseMimeType = "application/json"
+    elseif format.type == "json_schema" then
+      local schema = type(format.json_schema) == "table" and format.json_schema.schema
+      if type(schema) ~= "table" then
+        error(chat.bad_request("response_format.json_schema.schema must be a JSON schema object", "response_format"))
+      end
+      generation.responseMimeType = "application/json"
+      generation.responseSchema = clean_schema(schema)
+    elseif format.type ~= "text" then
+      error(chat.bad_request("unknown response_format type '" .. tostring(format.type) .. "'", "response_format"))
+    end
+  end
+  local out = { contents = contents, generationConfig = generation }
+  if #system > 0 then out.systemInstruction = { parts = system } end
+  translate_tools(body, out)
+
+  ctx.requested_model = body.model
+  ctx.include_usage = type(body.stream_options) == "table" and body.stream_options.include_usage == true
+  ctx.streaming = body.stream == true
+
+  return out, model
+end
+
+local function usage_of(u)
+  if type(u) ~= "table" then return nil end
+  local prompt = u.promptTokenCount or 0
+  local completion = (u.candidatesTokenCount or 0) + (u.thoughtsTokenCount or 0)
+  return chat.usage(prompt, completion, u.cachedContentTokenCount)
+end
+
+-- Text and tool calls of one candidate's parts. `first_index` numbers tool calls in a stream.
+local function read_parts(parts, first_index)
+  local text, calls = {}, array()
+  for _, part in ipairs(type(parts) == "table" and parts or {}) do
+    if type(part.text) == "string" and not part.thought then
+      text[#text + 1] = part.text
+    elseif type(part.functionCall) == "table" then
+      local call = part.functionCall
+      calls[#calls + 1] = {
+        index = first_index and (first_index + #calls) or nil,
+        id = call.id or ("call_" .. gw.uuid():gsub("-", ""):sub(1, 24)),
+        type = "function",
+        ["function"] = { name = call.name, arguments = json.encode(call.args or {}) },
+      }
+    end
+  end
+  return table.concat(text), calls
+end
+
+local function finish_of(reason, has_calls)
+  if reason == nil or reason == null then return nil end
+  if has_calls and reason == "STOP" then return "tool_calls" end
+  return FINISH[reason] or "stop"
+end
+
+function M.response(ctx, res)
+  local r = res.body
+  if type(r) ~= "table" then error(chat.upstream_error(NAME .. " answered 2xx with something that is not JSON")) end
+  local candidate = type(r.candidates) == "table" and r.candidates[1] or nil
+  if not candidate then
+    local feedback = type(r.promptFeedback) == "table" and r.promptFeedback.blockReason
+    if feedback then
+      return { body = chat.completion(r.responseId or ("gemini-" .. gw.uuid()), r.modelVersion or ctx.requested_model,
+        { role = "assistant", content = null, refusal = "blocked: " .. tostring(feedback) }, "content_filter",
+        usage_of(r.usageMetadata) or chat.usage(0, 0)) }
+    end
+    error(chat.upstream_error(NAME .. " answered 2xx without candidates"))
+  end
+  local text, calls = read_parts(candidate.content and candidate.content.parts, nil)
+  local message = { role = "assistant", content = text ~= "" and text or null, refusal = null }
+  if #calls > 0 then message.tool_calls = calls end
+  return { body = chat.completion(r.responseId or ("gemini-" .. gw.uuid()), r.modelVersion or ctx.requested_model,
+    message, finish_of(candidate.finishReason, #calls > 0) or "stop", usage_of(r.usageMetadata) or chat.usage(0, 0)) }
+end
+
+function M.stream(ctx, event)
+  if ctx.failed then return nil end
+  if event.done then
+    if not ctx.finished then
+      ctx.failed = true
+      return { chat.error_event(NAME .. " stream ended before a finishReason" ..
+        (event.truncated and " (cut inside an event)" or ""), "upstream_error", "stream_truncated") }
+    end
+    local out = {}
+    if ctx.include_usage then out[1] = { data = chat.usage_chunk(ctx, ctx.usage or chat.usage(0, 0)) } end
+    out[#out + 1] = "[DONE]"
+    return out
+  end
+  local r = event.data
+  if type(r) ~= "table" then
+    ctx.failed = true
+    return { chat.error_event(NAME .. " sent an event that is not JSON: " .. event.text:sub(1, 200),
+      "upstream_error", "invalid_upstream_event") }
+  end
+  if type(r.error) == "table" then
+    ctx.failed = true
+    return { chat.error_event(NAME .. ": " .. tostring(r.error.message or "stream error"),
+      r.error.status or "upstream_error", r.error.status) }
+  end
+  local out = {}
+  if not ctx.started then
+    ctx.started = true
+    ctx.id = r.responseId or ("gemini-" .. gw.uuid())
+    ctx.model = r.modelVersion or ctx.requested_model
+    ctx.created = math.floor(gw.time())
+    ctx.tool_count = 0
+    out[1] = { data = chat.chunk(ctx, { role = "assistant", content = "" }) }
+  end
+  if r.usageMetadata then ctx.usage = usage_of(r.usageMetadata) end
+  local candidate = type(r.candidates) == "table" and r.candidates[1] or nil
+  if candidate then
+    local text, calls = read_parts(candidate.content and candidate.content.parts, ctx.tool_count)
+    if text ~= "" then out[#out + 1] = { data = chat.chunk(ctx, { content = text }) } end
+    if #calls > 0 then
+      ctx.tool_count = ctx.tool_count + #calls
+      ctx.had_calls = true
+      out[#out + 1] = { data = chat.chunk(ctx, { tool_calls = calls }) }
+    end
+    local finish = finish_of(candidate.finishReason, ctx.had_calls)
+    if finish then
+      ctx.finished = true
+      out[#out + 1] = { data = chat.chunk(ctx, {}, finish) }
+    end
+  elseif type(r.promptFeedback) == "table" and r.promptFeedback.blockReason then
+    ctx.finished = true
+    out[#out + 1] = { data = chat.chunk(ctx, {}, "content_filter") }
+  end
+  return out
+end
+
+return M
