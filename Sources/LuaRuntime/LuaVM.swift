@@ -34,7 +34,7 @@ public final class LuaVM: @unchecked Sendable {
     func registerLibrary(name: String, source: String, chunkName: String) {
         var source = source
         source.withUTF8 { bytes in
-            sb_register_library(state, name, bytes.baseAddress, bytes.count, chunkName)
+            sb_register_library(state, name, bytes.baseAddress, bytes.count, "@" + chunkName)  // "@": messages say file:line
         }
     }
 
