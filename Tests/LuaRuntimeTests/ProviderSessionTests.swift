@@ -80,4 +80,22 @@ import Testing
         // The failing line is in the shared translation library, and the message says so.
         #expect(error?.message.contains("providers/lib/anthropic_chat.lua:") == true, "\(String(describing: error?.message))")
     }
+
+    @Test func vertexBuildsRegionalAndGlobalURLs() throws {
+        let generation = try generation()
+        func url(region: String?, model: String, stream: Bool = false) throws -> String {
+            var settings = [("vertex_project_id", "p1")]
+            if let region { settings.append(("vertex_region", region)) }
+            let body = #"{"model":"\#(model)","messages":[{"role":"user","content":"hi"}],"stream":\#(stream)}"#
+            let context = PrepareContext(endpoint: "chat/completions", method: "POST", path: "/chat/completions", query: "",
+                                         customHost: nil, apiKey: "tok", model: nil, settings: settings, body: Array(body.utf8))
+            return try generation.begin(provider: "vertex-ai", context: context).request.url
+        }
+        #expect(try url(region: nil, model: "gemini-2.5-flash")
+                == "https://us-central1-aiplatform.googleapis.com/v1/projects/p1/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent")
+        #expect(try url(region: "global", model: "gemini-2.5-flash", stream: true)
+                == "https://aiplatform.googleapis.com/v1/projects/p1/locations/global/publishers/google/models/gemini-2.5-flash:streamGenerateContent?alt=sse")
+        #expect(try url(region: "us-east5", model: "claude-sonnet-4-5")
+                == "https://us-east5-aiplatform.googleapis.com/v1/projects/p1/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5:rawPredict")
+    }
 }

@@ -1,0 +1,73 @@
+-- Google Vertex AI (https://cloud.google.com/vertex-ai/generative-ai/docs/reference/rest): Gemini
+-- models through generateContent and Anthropic's Claude models through rawPredict, both translated
+-- from and to OpenAI's chat completions (lib/gemini.lua, lib/anthropic_chat.lua).
+-- Auth: an OAuth access token as the key (Authorization: Bearer <token>, sent on as is).
+-- Settings: x-portkey-vertex-project-id (required), x-portkey-vertex-region (default us-central1;
+-- "global" uses the global endpoint).
+local compat = require("openai_compatible")
+local chat = require("openai_chat")
+local gemini = require("gemini")
+local claude = require("anthropic_chat")
+
+local NAME = "Vertex AI"
+
+local provider = {
+  name = NAME,
+  endpoints = { "chat/completions" },
+  decode_body = true,
+}
+
+local function setting(ctx, name)
+  local value = ctx.settings[name]
+  if value ~= nil and not value:match("^[%w%-]+$") then
+    error(chat.bad_request("x-portkey-" .. name:gsub("_", "-") .. " may hold only letters, digits and '-'"))
+  end
+  return value
+end
+
+function provider.prepare(ctx)
+  if ctx.api_key == nil or ctx.api_key == "" then
+    error(compat.unauthorized(NAME .. " needs an access token: send it as 'Authorization: Bearer <token>'"))
+  end
+  local project = setting(ctx, "vertex_project_id")
+  local region = setting(ctx, "vertex_region") or "us-central1"
+  if not project then
+    error(chat.bad_request(NAME .. " needs the project: set x-portkey-vertex-project-id", "x-portkey-vertex-project-id"))
+  end
+  local base = ctx.custom_host and ctx.custom_host:gsub("/+$", "")
+    or ("https://" .. (region == "global" and "" or region .. "-") .. "aiplatform.googleapis.com/v1")
+  local publishers = base .. "/projects/" .. project .. "/locations/" .. region .. "/publishers/"
+  local body = ctx.body
+  local model = type(body) == "table" and body.model
+  if type(model) ~= "string" or model == "" or model:find("[/?#:%s]") then
+    error(chat.bad_request("model must name a Vertex model, e.g. gemini-2.5-flash or claude-sonnet-4-5", "model"))
+  end
+
+  local url, out
+  if model:match("^claude") then
+    ctx.publisher = "anthropic"
+    out = claude.translate_request(ctx)
+    out.model = nil  -- the model is in the URL on Vertex
+    out.anthropic_version = "vertex-2023-10-16"
+    url = publishers .. "anthropic/models/" .. model .. (out.stream and ":streamRawPredict" or ":rawPredict")
+  else
+    ctx.publisher = "google"
+    local name
+    out, name = gemini.translate_request(ctx)
+    url = publishers .. "google/models/" .. name ..
+      (ctx.streaming and ":streamGenerateContent?alt=sse" or ":generateContent")
+  end
+  return { url = url, method = "POST", headers = { authorization = "Bearer " .. ctx.api_key }, body = out }
+end
+
+function provider.response(ctx, res)
+  if ctx.publisher == "anthropic" then return claude.response(ctx, res) end
+  return gemini.response(ctx, res)
+end
+
+function provider.stream(ctx, event)
+  if ctx.publisher == "anthropic" then return claude.stream(ctx, event) end
+  return gemini.stream(ctx, event)
+end
+
+return provider
