@@ -147,9 +147,12 @@ public struct Gateway: Sendable {
             guard let session, session.translatesStreams else {
                 return GatewayResponse(status: status, headers: headers, body: .stream(stream))
             }
+            let framing: TranslatedEventStream.Framing =
+                response.head.headers.first(name: "content-type")?.lowercased().hasPrefix("application/vnd.amazon.eventstream") == true
+                ? .awsEventStream : .serverSentEvents
             headers.replaceOrAdd(name: "content-type", value: "text/event-stream")
             return GatewayResponse(status: status, headers: headers,
-                                   body: .stream(TranslatedEventStream(upstream: stream, session: session)))
+                                   body: .stream(TranslatedEventStream(upstream: stream, session: session, framing: framing)))
         case .complete(_, var bytes):
             if (200..<300).contains(status), let session, session.translatesResponses {
                 let translated: ProviderSession.Response

@@ -10,33 +10,68 @@ public import NIOCore
 public struct TranslatedEventStream: AsyncSequence, Sendable {
     public typealias Element = ByteBuffer
 
+    /// How the upstream frames its events.
+    public enum Framing: Sendable {
+        case serverSentEvents
+        /// `application/vnd.amazon.eventstream`
+        case awsEventStream
+    }
+
     let upstream: AsyncThrowingStream<ByteBuffer, any Error>
     let session: ProviderSession
+    let framing: Framing
 
-    public init(upstream: AsyncThrowingStream<ByteBuffer, any Error>, session: ProviderSession) {
+    public init(upstream: AsyncThrowingStream<ByteBuffer, any Error>, session: ProviderSession,
+                framing: Framing = .serverSentEvents) {
         self.upstream = upstream
         self.session = session
+        self.framing = framing
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(base: upstream.makeAsyncIterator(), session: session)
+        AsyncIterator(base: upstream.makeAsyncIterator(), session: session, framing: framing)
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator
         let session: ProviderSession
+        let framing: Framing
         var parser = SSEParser()
+        var awsDecoder = AWSEventStreamDecoder()
         var finished = false
+
+        init(base: AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator, session: ProviderSession, framing: Framing) {
+            self.base = base
+            self.session = session
+            self.framing = framing
+        }
+
+        private mutating func events(in chunk: ByteBuffer) throws(GatewayError) -> [SSEEvent] {
+            switch framing {
+            case .serverSentEvents:
+                return parser.feed(chunk)
+            case .awsEventStream:
+                do throws(AWSEventStreamDecoder.Failure) {
+                    return try awsDecoder.feed(chunk)
+                } catch {
+                    throw GatewayError.upstreamBroken(provider: session.info.id, reason: error.description)
+                }
+            }
+        }
+
+        private var hasPartialEvent: Bool {
+            framing == .serverSentEvents ? parser.hasPartialEvent : awsDecoder.hasPartialMessage
+        }
 
         public mutating func next() async throws -> ByteBuffer? {
             while !finished {
                 guard let chunk = try await base.next() else {
                     finished = true
-                    let tail = try translate(nil, truncated: parser.hasPartialEvent)
+                    let tail = try translate(nil, truncated: hasPartialEvent)
                     return tail.isEmpty ? nil : ByteBuffer(bytes: tail)
                 }
                 var out: [UInt8] = []
-                for event in parser.feed(chunk) {
+                for event in try events(in: chunk) {
                     out.append(contentsOf: try translate((event.name, event.data)))
                 }
                 if !out.isEmpty { return ByteBuffer(bytes: out) }

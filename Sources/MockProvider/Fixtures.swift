@@ -14,7 +14,8 @@ import Synchronization
 /// A fixture is JSON: `{"status": 200, "headers": {...}, "body": <JSON>}` for a complete answer
 /// (`"text"` instead of `"body"` sends a string as is), or `{"status": 200, "events": [...],
 /// "interval_ms": 5}` for an event stream where each event is `{"event": "name", "data": <JSON or
-/// string>}` or `{"raw": "bytes as is"}` (for malformed or cut streams).
+/// string>}`, `{"raw": "bytes as is"}` (for malformed or cut streams) or `{"raw_base64": "..."}`
+/// (binary framings such as Bedrock's event stream; set `headers.content-type` to match).
 struct Fixture: Sendable {
     var status: Int
     var headers: [(String, String)]
@@ -34,6 +35,10 @@ struct Fixture: Sendable {
         if let events = object["events"] as? [[String: Any]] {
             var framed: [[UInt8]] = []
             for event in events {
+                if let encoded = event["raw_base64"] as? String, let bytes = Data(base64Encoded: encoded) {
+                    framed.append(Array(bytes))  // binary framing (AWS event stream)
+                    continue
+                }
                 if let raw = event["raw"] as? String {
                     framed.append(Array(raw.utf8))
                     continue
@@ -90,6 +95,7 @@ enum LastRequest {
             ?? String(decoding: request.body.readableBytesView, as: UTF8.self)
         let object: [String: Any] = [
             "method": request.head.method.rawValue, "uri": request.head.uri, "headers": headers, "body": body,
+            "body_base64": Data(request.body.readableBytesView).base64EncodedString(),
         ]
         if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
             store.withLock { $0 = Array(data) }

@@ -88,7 +88,10 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, RemovableChannelHa
             let head = UpstreamHead(status: Int(response.status.code), headers: response.headers)
             let keepAlive = exchange.keepAlive && response.isKeepAlive
             exchange.keepAlive = keepAlive
-            let isEventStream = response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
+            let contentType = response.headers.first(name: "content-type")?.lowercased() ?? ""
+            // Server-sent events, or AWS's binary event stream (Bedrock's ConverseStream).
+            let isEventStream = contentType.hasPrefix("text/event-stream")
+                || contentType.hasPrefix("application/vnd.amazon.eventstream")
             if isEventStream && (200..<300).contains(head.status) {
                 exchange.deadline?.cancel()
                 let channel = context.channel
