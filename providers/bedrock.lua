@@ -1,0 +1,252 @@
+-- Amazon Bedrock Converse API (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html),
+-- translated from and to OpenAI's chat completions; ConverseStream's binary event stream is
+-- decoded by the host and translated here event by event. Requests are signed with AWS Signature
+-- V4 (lib/aws_sigv4.lua). Settings (x-portkey-aws-*): aws_access_key_id, aws_secret_access_key,
+-- aws_session_token (optional), aws_region (default us-east-1).
+local chat = require("openai_chat")
+local sigv4 = require("aws_sigv4")
+
+local null = gw.json.null
+local array = gw.json.array
+local json = gw.json
+
+local NAME = "Amazon Bedrock"
+
+local provider = {
+  name = NAME,
+  endpoints = { "chat/completions" },
+  decode_body = true,
+}
+
+local STOP = { end_turn = "stop", stop_sequence = "stop", max_tokens = "length", tool_use = "tool_calls",
+               guardrail_intervened = "content_filter", content_filtered = "content_filter" }
+local IMAGE_FORMATS = { ["image/png"] = "png", ["image/jpeg"] = "jpeg", ["image/jpg"] = "jpeg",
+                        ["image/gif"] = "gif", ["image/webp"] = "webp" }
+
+local function blocks_of(content, role)
+  if type(content) == "string" then
+    return content == "" and array() or array({ { text = content } })
+  end
+  local blocks = array()
+  for _, part in ipairs(type(content) == "table" and content or {}) do
+    if part.type == "text" then
+      blocks[#blocks + 1] = { text = part.text }
+    elseif part.type == "image_url" and role == "user" then
+      local url = type(part.image_url) == "table" and part.image_url.url or part.image_url
+      local media_type, data = chat.parse_data_url(type(url) == "string" and url or "")
+      local format = media_type and IMAGE_FORMATS[media_type]
+      if not format then
+        error(chat.bad_request(NAME .. " needs images inline as base64 data URLs (png, jpeg, gif or webp)", "messages"))
+      end
+      blocks[#blocks + 1] = { image = { format = format, source = { bytes = data } } }
+    else
+      error(chat.bad_request(NAME .. " does not accept '" .. tostring(part.type) .. "' content parts in " ..
+        role .. " messages", "messages"))
+    end
+  end
+  return blocks
+end
+
+local function push(messages, role, blocks)
+  if #blocks == 0 then return end
+  local last = messages[#messages]
+  if last and last.role == role then
+    for _, b in ipairs(blocks) do last.content[#last.content + 1] = b end
+  else
+    messages[#messages + 1] = { role = role, content = blocks }
+  end
+end
+
+local function translate(ctx, body)
+  chat.check_common(body, NAME)
+  local format = body.response_format
+  if type(format) == "table" and format.type ~= "text" then
+    error(chat.bad_request(NAME .. " Converse has no response_format '" .. tostring(format.type) .. "'", "response_format"))
+  end
+  local system, messages = array(), array()
+  for index, m in ipairs(body.messages) do
+    if m.role == "system" or m.role == "developer" then
+      system[#system + 1] = { text = chat.text_of(m.content) }
+    elseif m.role == "user" then
+      push(messages, "user", blocks_of(m.content, "user"))
+    elseif m.role == "assistant" then
+      local blocks = blocks_of(m.content, "assistant")
+      for _, call in ipairs(type(m.tool_calls) == "table" and m.tool_calls or {}) do
+        local fn = call["function"] or {}
+        local ok, input = pcall(json.decode, fn.arguments or "{}")
+        if not ok or type(input) ~= "table" then
+          error(chat.bad_request("messages[" .. (index - 1) .. "].tool_calls: arguments of '" .. tostring(fn.name) ..
+            "' are not a JSON object", "messages"))
+        end
+        blocks[#blocks + 1] = { toolUse = { toolUseId = call.id, name = fn.name, input = input } }
+      end
+      push(messages, "assistant", blocks)
+    elseif m.role == "tool" then
+      local text = chat.text_of(m.content)
+      local ok, decoded = pcall(json.decode, text)
+      local content = (ok and type(decoded) == "table" and not gw.json.is_array(decoded))
+        and array({ { json = decoded } }) or array({ { text = text } })
+      push(messages, "user", array({ { toolResult = { toolUseId = m.tool_call_id, content = content } } }))
+    else
+      error(chat.bad_request(NAME .. " does not accept messages with role '" .. tostring(m.role) .. "'", "messages"))
+    end
+  end
+  local out = {
+    messages = messages,
+    inferenceConfig = {
+      maxTokens = chat.max_tokens(body, nil), temperature = body.temperature, topP = body.top_p,
+      stopSequences = chat.stop_list(body.stop),
+    },
+  }
+  if #system > 0 then out.system = system end
+  local choice = body.tool_choice
+  if type(body.tools) == "table" and #body.tools > 0 and choice ~= "none" then
+    local tools = array()
+    for _, tool in ipairs(body.tools) do
+      local fn = tool["function"] or {}
+      tools[#tools + 1] = { toolSpec = { name = fn.name, description = fn.description,
+                                         inputSchema = { json = fn.parameters or { type = "object", properties = {} } } } }
+    end
+    out.toolConfig = { tools = tools }
+    if choice == "auto" then
+      out.toolConfig.toolChoice = { auto = {} }
+    elseif choice == "required" then
+      out.toolConfig.toolChoice = { any = {} }
+    elseif type(choice) == "table" and type(choice["function"]) == "table" then
+      out.toolConfig.toolChoice = { tool = { name = choice["function"].name } }
+    end
+  end
+  return out
+end
+
+function provider.prepare(ctx)
+  local s = ctx.settings
+  local access_key, secret_key = s.aws_access_key_id, s.aws_secret_access_key
+  if not access_key or not secret_key then
+    error({ status = 401, type = "authentication_error", code = "missing_aws_credentials",
+            message = NAME .. " needs AWS credentials: x-portkey-aws-access-key-id and x-portkey-aws-secret-access-key" })
+  end
+  local region = s.aws_region or "us-east-1"
+  if not region:match("^[%w%-]+$") then error(chat.bad_request("x-portkey-aws-region is not a region name")) end
+  local body = ctx.body
+  if type(body) ~= "table" then error(chat.bad_request("the request body must be a JSON object")) end
+  if type(body.model) ~= "string" or body.model == "" then
+    error(chat.bad_request("model must name a Bedrock model id, inference profile or ARN", "model"))
+  end
+
+  local base = ctx.custom_host and ctx.custom_host:gsub("/+$", "") or ("https://bedrock-runtime." .. region .. ".amazonaws.com")
+  local scheme_host, prefix = base:match("^(https?://[^/]+)(.*)$")
+  local host = scheme_host:gsub("^https?://", "")
+  local action = body.stream == true and "/converse-stream" or "/converse"
+  local model = sigv4.uri_encode(body.model)
+  -- SigV4 encodes each path segment once more in the canonical request (every service but S3).
+  local path = prefix .. "/model/" .. model .. action
+  local canonical_path = sigv4.uri_encode(prefix, true) .. "/model/" .. sigv4.uri_encode(model) .. action
+
+  local payload = json.encode(translate(ctx, body))
+  local headers = sigv4.sign {
+    method = "POST", host = host, path = path, canonical_path = canonical_path, query = "", payload = payload,
+    region = region, service = "bedrock", access_key = access_key, secret_key = secret_key,
+    session_token = s.aws_session_token,
+  }
+  headers["content-type"] = "application/json"
+  headers.accept = body.stream == true and "application/vnd.amazon.eventstream" or "application/json"
+
+  ctx.requested_model = body.model
+  ctx.include_usage = type(body.stream_options) == "table" and body.stream_options.include_usage == true
+  return { url = scheme_host .. path, method = "POST", headers = headers, body = payload }
+end
+
+local function usage_of(u)
+  if type(u) ~= "table" then return chat.usage(0, 0) end
+  local cached = u.cacheReadInputTokens or 0
+  return chat.usage((u.inputTokens or 0) + cached + (u.cacheWriteInputTokens or 0), u.outputTokens or 0, cached)
+end
+
+function provider.response(ctx, res)
+  local r = res.body
+  local message = type(r) == "table" and type(r.output) == "table" and r.output.message
+  if type(message) ~= "table" or type(message.content) ~= "table" then
+    error(chat.upstream_error(NAME .. " answered 2xx without output.message"))
+  end
+  local text, calls = {}, array()
+  for _, block in ipairs(message.content) do
+    if type(block.text) == "string" then
+      text[#text + 1] = block.text
+    elseif type(block.toolUse) == "table" then
+      calls[#calls + 1] = { id = block.toolUse.toolUseId, type = "function",
+                            ["function"] = { name = block.toolUse.name, arguments = json.encode(block.toolUse.input or {}) } }
+    end
+  end
+  local out = { role = "assistant", content = #text > 0 and table.concat(text) or null, refusal = null }
+  if #calls > 0 then out.tool_calls = calls end
+  local id = res.headers["x-amzn-requestid"] or gw.uuid()
+  return { body = chat.completion("bedrock-" .. id, ctx.requested_model, out, STOP[r.stopReason] or "stop",
+                                  usage_of(r.usage)) }
+end
+
+function provider.stream(ctx, event)
+  if ctx.failed then return nil end
+  if event.done then
+    if ctx.done then return nil end
+    if ctx.stop_reason then
+      ctx.done = true
+      return { "[DONE]" }
+    end
+    ctx.failed = true
+    return { chat.error_event(NAME .. " stream ended before messageStop", "upstream_error", "stream_truncated") }
+  end
+  local name = event.event or ""
+  local data = event.data
+  if name:sub(1, 10) == "exception:" then
+    ctx.failed = true
+    local message = type(data) == "table" and data.message or event.text
+    return { chat.error_event(NAME .. " " .. name:sub(11) .. ": " .. tostring(message), "upstream_error", name:sub(11)) }
+  end
+  if type(data) ~= "table" then
+    ctx.failed = true
+    return { chat.error_event(NAME .. " sent an event that is not JSON", "upstream_error", "invalid_upstream_event") }
+  end
+  if name == "messageStart" then
+    ctx.id = "bedrock-" .. gw.uuid()
+    ctx.model = ctx.requested_model
+    ctx.created = math.floor(gw.time())
+    ctx.tools, ctx.tool_index = 0, {}
+    return { { data = chat.chunk(ctx, { role = "assistant", content = "" }) } }
+  elseif name == "contentBlockStart" then
+    local start = type(data.start) == "table" and data.start.toolUse
+    if type(start) == "table" then
+      local index = ctx.tools
+      ctx.tools = index + 1
+      ctx.tool_index[data.contentBlockIndex or 0] = index
+      return { { data = chat.chunk(ctx, { tool_calls = array({ { index = index, id = start.toolUseId, type = "function",
+        ["function"] = { name = start.name, arguments = "" } } }) }) } }
+    end
+  elseif name == "contentBlockDelta" then
+    local delta = type(data.delta) == "table" and data.delta or {}
+    if type(delta.text) == "string" then
+      return { { data = chat.chunk(ctx, { content = delta.text }) } }
+    elseif type(delta.toolUse) == "table" and type(delta.toolUse.input) == "string" then
+      local index = ctx.tool_index[data.contentBlockIndex or 0]
+      if index == nil then
+        ctx.failed = true
+        return { chat.error_event(NAME .. " sent tool input for a block that never started", "upstream_error",
+          "invalid_upstream_event") }
+      end
+      return { { data = chat.chunk(ctx, { tool_calls = array({ { index = index,
+        ["function"] = { arguments = delta.toolUse.input } } }) }) } }
+    end
+  elseif name == "messageStop" then
+    ctx.stop_reason = STOP[data.stopReason] or "stop"
+    return { { data = chat.chunk(ctx, {}, ctx.stop_reason) } }
+  elseif name == "metadata" then
+    ctx.done = true
+    local out = {}
+    if ctx.include_usage then out[1] = { data = chat.usage_chunk(ctx, usage_of(data.usage)) } end
+    out[#out + 1] = "[DONE]"
+    return out
+  end
+  return nil
+end
+
+return provider
