@@ -169,7 +169,14 @@ public struct Gateway: Sendable {
                 return GatewayResponse(status: translated.status ?? status, headers: headers,
                                        body: .buffer(ByteBuffer(bytes: translated.body)))
             }
-            if !(200..<300).contains(status) {
+            if !(200..<300).contains(status) && request.endpoint == .messages {
+                // Anthropic SDK clients get Anthropic's error shape; a native Anthropic error passes.
+                if session != nil || !Self.isAnthropicError(bytes) {
+                    let (error, _) = UpstreamErrorBody.parse(status: status, body: bytes, provider: providerID)
+                    bytes = ByteBuffer(bytes: error.anthropicBody)
+                    headers.replaceOrAdd(name: "content-type", value: "application/json")
+                }
+            } else if !(200..<300).contains(status) {
                 if let normalized = UpstreamErrorBody.normalize(status: status, body: bytes, provider: providerID) {
                     bytes = normalized
                     headers.replaceOrAdd(name: "content-type", value: "application/json")
@@ -177,6 +184,13 @@ public struct Gateway: Sendable {
             }
             return GatewayResponse(status: status, headers: headers, body: .buffer(bytes))
         }
+    }
+
+    /// `{"type":"error","error":{...}}`, Anthropic's error body.
+    static func isAnthropicError(_ body: ByteBuffer) -> Bool {
+        guard let object = try? JSONDecoder().decode([String: LooseJSON].self, from: Data(body.readableBytesView)),
+              case .string("error")? = object["type"], case .object? = object["error"] else { return false }
+        return true
     }
 
     /// Rejects malformed JSON before anything goes upstream, without building a tree.

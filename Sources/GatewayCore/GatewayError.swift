@@ -31,6 +31,29 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
         out += "}}"
         return Array(out.utf8)
     }
+
+    /// The same error in Anthropic's shape `{"type":"error","error":{"type","message"}}`, for
+    /// clients of `/v1/messages` (the Anthropic SDK maps its exception classes from the status).
+    public var anthropicBody: [UInt8] {
+        var out = #"{"type":"error","error":{"type":"# + JSONText.quote(Self.anthropicType(status))
+        out += #","message":"# + JSONText.quote(message) + "}}"
+        return Array(out.utf8)
+    }
+
+    /// Anthropic's error types by status (https://docs.anthropic.com/en/api/errors).
+    public static func anthropicType(_ status: Int) -> String {
+        switch status {
+        case 400, 422: "invalid_request_error"
+        case 401: "authentication_error"
+        case 403: "permission_error"
+        case 404: "not_found_error"
+        case 413: "request_too_large"
+        case 429: "rate_limit_error"
+        case 529, 503: "overloaded_error"
+        case 408, 504: "timeout_error"
+        default: "api_error"
+        }
+    }
 }
 
 extension GatewayError {

@@ -5,13 +5,20 @@ import NIOCore
 enum UpstreamErrorBody {
     /// Returns a replacement body, or nil when the upstream already answered in OpenAI's shape.
     static func normalize(status: Int, body: ByteBuffer, provider: String) -> ByteBuffer? {
+        let (error, alreadyOpenAI) = parse(status: status, body: body, provider: provider)
+        return alreadyOpenAI ? nil : ByteBuffer(bytes: error.body)
+    }
+
+    /// The error an upstream body describes, and whether the body is already OpenAI-shaped.
+    static func parse(status: Int, body: ByteBuffer, provider: String) -> (GatewayError, Bool) {
         let bytes = Data(body.readableBytesView)
         var message: String?
         var type: String?
         var code: String?
+        var alreadyOpenAI = false
         if let object = try? JSONDecoder().decode([String: LooseJSON].self, from: bytes) {
             if case .object(let error)? = object["error"] {
-                if case .string? = error["message"] { return nil }  // already {"error":{"message":...}}
+                if case .string? = error["message"] { alreadyOpenAI = true }  // {"error":{"message":...}}
                 message = error["message"]?.text ?? error["msg"]?.text
                 type = error["type"]?.text ?? error["status"]?.text
             } else if case .string(let error)? = object["error"] {
@@ -29,7 +36,7 @@ enum UpstreamErrorBody {
             status: status, type: type ?? Self.type(for: status),
             message: "provider '\(provider)' returned HTTP \(status)" + (message.map { ": \($0)" } ?? ""),
             code: code)
-        return ByteBuffer(bytes: error.body)
+        return (error, alreadyOpenAI)
     }
 
     static func type(for status: Int) -> String {

@@ -177,7 +177,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         do {
             options = try RequestOptions.parse(pending.head.headers, policy: gateway.settings.hostPolicy)
         } catch {
-            write(.error(error, traceID: pending.head.headers.first(name: "x-portkey-trace-id")), context: context)
+            write(.error(error, traceID: pending.head.headers.first(name: "x-portkey-trace-id"),
+                         anthropic: pending.endpoint == .messages), context: context)
             return
         }
         let incoming = IncomingRequest(
@@ -192,7 +193,10 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             do throws(GatewayError) {
                 response = try await gateway.handle(incoming, options: options)
             } catch {
-                loop.onLoop { this.value.finish(.error(error, traceID: options.traceID, provider: options.provider)) }
+                let anthropic = incoming.endpoint == .messages
+                loop.onLoop {
+                    this.value.finish(.error(error, traceID: options.traceID, provider: options.provider, anthropic: anthropic))
+                }
                 return
             }
             guard case .stream(let stream) = response.body else {
@@ -230,8 +234,14 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             logger.warning("upstream stream failed", metadata: ["provider": "\(provider)", "error": "\(failure)"])
             let error = failure as? GatewayError
                 ?? GatewayError.upstreamBroken(provider: provider, reason: "the stream was interrupted")
-            var event = ByteBuffer(string: "data: ")
-            event.writeBytes(error.body)
+            var event: ByteBuffer
+            if incoming.endpoint == .messages {
+                event = ByteBuffer(string: "event: error\ndata: ")  // Anthropic's error event
+                event.writeBytes(error.anthropicBody)
+            } else {
+                event = ByteBuffer(string: "data: ")
+                event.writeBytes(error.body)
+            }
             event.writeString("\n\n")
             loop.onLoop { [event] in this.value.endStream(with: event) }
         }

@@ -67,11 +67,14 @@ struct ImmediateResponse {
     static let health = ImmediateResponse(
         status: 200, headers: [("content-type", "application/json")], body: ByteBuffer(string: #"{"status":"ok"}"#))
 
-    static func error(_ error: GatewayError, traceID: String? = nil, provider: String? = nil) -> ImmediateResponse {
+    /// - Parameter anthropic: render in Anthropic's error shape (requests to `/v1/messages`).
+    static func error(_ error: GatewayError, traceID: String? = nil, provider: String? = nil,
+                      anthropic: Bool = false) -> ImmediateResponse {
         var headers = [("content-type", "application/json")]
         headers.append(contentsOf: error.headers)
         if let traceID { headers.append(("x-portkey-trace-id", traceID)) }
         if let provider { headers.append(("x-portkey-provider", provider)) }
-        return ImmediateResponse(status: error.status, headers: headers, body: ByteBuffer(bytes: error.body))
+        return ImmediateResponse(status: error.status, headers: headers,
+                                 body: ByteBuffer(bytes: anthropic ? error.anthropicBody : error.body))
     }
 }

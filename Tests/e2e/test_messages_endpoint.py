@@ -152,3 +152,23 @@ def test_bad_requests_are_refused(gateway, mock):
     with pytest.raises(anthropic.BadRequestError):
         client.messages.create(model="gpt-4o", max_tokens=10, messages=HI,
                                tools=[{"type": "web_search_20250305", "name": "web_search"}])
+
+
+def test_errors_come_back_in_anthropic_shape(gateway, mock):
+    # The gateway's own error (unknown provider) ...
+    with pytest.raises(anthropic.BadRequestError) as raised:
+        sdk(gateway, mock, "no-such-provider").messages.create(model="m", max_tokens=5, messages=HI)
+    assert raised.value.body["type"] == "error"
+    assert raised.value.body["error"]["type"] == "invalid_request_error"
+    assert "unknown provider" in raised.value.body["error"]["message"]
+    # ... an OpenAI-compatible upstream's 429, translated ...
+    with pytest.raises(anthropic.RateLimitError) as raised:
+        sdk(gateway, mock, "openai").messages.create(model="m", max_tokens=5, messages=HI,
+                                                     extra_headers={"x-portkey-forward-headers": "x-mock-status", "x-mock-status": "429"})
+    assert raised.value.body["error"]["type"] == "rate_limit_error"
+    # ... and Anthropic's own 529 passed through as Anthropic wrote it.
+    with pytest.raises(anthropic.APIStatusError) as raised:
+        sdk(gateway, mock, "anthropic").messages.create(model="m", max_tokens=5, messages=HI,
+                                                        extra_headers={"x-portkey-forward-headers": "x-mock-status", "x-mock-status": "529"})
+    assert raised.value.status_code == 529
+    assert raised.value.body["error"]["type"] == "overloaded_error"
