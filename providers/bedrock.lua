@@ -23,7 +23,7 @@ local STOP = { end_turn = "stop", stop_sequence = "stop", max_tokens = "length",
 local IMAGE_FORMATS = { ["image/png"] = "png", ["image/jpeg"] = "jpeg", ["image/jpg"] = "jpeg",
                         ["image/gif"] = "gif", ["image/webp"] = "webp" }
 
-local function blocks_of(content, role)
+local function blocks_of(content, role, ctx)
   if type(content) == "string" then
     return content == "" and array() or array({ { text = content } })
   end
@@ -34,11 +34,24 @@ local function blocks_of(content, role)
     elseif part.type == "image_url" and role == "user" then
       local url = type(part.image_url) == "table" and part.image_url.url or part.image_url
       local media_type, data = chat.parse_data_url(type(url) == "string" and url or "")
-      local format = media_type and IMAGE_FORMATS[media_type]
-      if not format then
-        error(chat.bad_request(NAME .. " needs images inline as base64 data URLs (png, jpeg, gif or webp)", "messages"))
+      if not media_type and type(url) == "string" and url:match("^https?://") then
+        -- Bedrock needs the bytes: the gateway fetches the URL and prepare runs again.
+        local image = ctx.fetched and ctx.fetched[url]
+        if not image then
+          ctx.fetch_list = ctx.fetch_list or {}
+          ctx.fetch_list[#ctx.fetch_list + 1] = url
+        else
+          media_type, data = image.media_type, image.data
+        end
       end
-      blocks[#blocks + 1] = { image = { format = format, source = { bytes = data } } }
+      if media_type or not ctx.fetch_list then
+        local format = media_type and IMAGE_FORMATS[media_type]
+        if not format then
+          error(chat.bad_request(NAME .. " accepts png, jpeg, gif or webp images, as URLs or base64 data URLs" ..
+            (media_type and (" (got " .. media_type .. ")") or ""), "messages"))
+        end
+        blocks[#blocks + 1] = { image = { format = format, source = { bytes = data } } }
+      end
     else
       error(chat.bad_request(NAME .. " does not accept '" .. tostring(part.type) .. "' content parts in " ..
         role .. " messages", "messages"))
@@ -68,9 +81,9 @@ local function translate(ctx, body)
     if m.role == "system" or m.role == "developer" then
       system[#system + 1] = { text = chat.text_of(m.content) }
     elseif m.role == "user" then
-      push(messages, "user", blocks_of(m.content, "user"))
+      push(messages, "user", blocks_of(m.content, "user", ctx))
     elseif m.role == "assistant" then
-      local blocks = blocks_of(m.content, "assistant")
+      local blocks = blocks_of(m.content, "assistant", ctx)
       for _, call in ipairs(type(m.tool_calls) == "table" and m.tool_calls or {}) do
         local fn = call["function"] or {}
         local ok, input = pcall(json.decode, fn.arguments or "{}")
@@ -143,7 +156,9 @@ function provider.prepare(ctx)
   local path = prefix .. "/model/" .. model .. action
   local canonical_path = sigv4.uri_encode(prefix, true) .. "/model/" .. sigv4.uri_encode(model) .. action
 
-  local payload = json.encode(translate(ctx, body))
+  local request = translate(ctx, body)
+  if ctx.fetch_list then return { fetch = ctx.fetch_list } end
+  local payload = json.encode(request)
   local headers = sigv4.sign {
     method = "POST", host = host, path = path, canonical_path = canonical_path, query = "", payload = payload,
     region = region, service = "bedrock", access_key = access_key, secret_key = secret_key,

@@ -87,24 +87,11 @@ local function chat_request(ctx, body)
 end
 
 local function embed_request(ctx, body)
-  local input = body.input
-  if type(input) == "string" then input = array({ input }) end
-  if type(input) ~= "table" or #input == 0 then
-    error(chat.bad_request("input must be a string or a non-empty array of strings", "input"))
-  end
-  for i, text in ipairs(input) do
-    if type(text) ~= "string" then
-      error(chat.bad_request(NAME .. " embeds text only; input[" .. (i - 1) .. "] is not a string", "input"))
-    end
-  end
-  local format = body.encoding_format
-  if format ~= nil and format ~= null and format ~= "float" and format ~= "base64" then
-    error(chat.bad_request("encoding_format must be float or base64", "encoding_format"))
-  end
-  ctx.base64 = format == "base64"
+  local texts, base64 = chat.embedding_texts(body, NAME)
+  ctx.base64 = base64
   ctx.requested_model = body.model
   return {
-    model = body.model, texts = input, embedding_types = array({ "float" }),
+    model = body.model, texts = array(texts), embedding_types = array({ "float" }),
     input_type = body.input_type or ctx.settings.cohere_input_type or "search_document",
     output_dimension = body.dimensions,
   }
@@ -127,26 +114,14 @@ local function usage_of(u)
   return chat.usage(tokens.input_tokens or 0, tokens.output_tokens or 0)
 end
 
--- Float32 little-endian bytes, base64-encoded: what OpenAI sends for encoding_format "base64".
-local function pack_floats(values)
-  local pieces = {}
-  for i, value in ipairs(values) do pieces[i] = string.pack("<f", value) end
-  return gw.base64.encode(table.concat(pieces))
-end
-
 function provider.response(ctx, res)
   local r = res.body
   if type(r) ~= "table" then error(chat.upstream_error(NAME .. " answered 2xx with something that is not JSON")) end
   if ctx.endpoint == "embeddings" then
     local vectors = type(r.embeddings) == "table" and r.embeddings.float
     if type(vectors) ~= "table" then error(chat.upstream_error(NAME .. " answered without float embeddings")) end
-    local data = array()
-    for i, vector in ipairs(vectors) do
-      data[i] = { object = "embedding", index = i - 1, embedding = ctx.base64 and pack_floats(vector) or array(vector) }
-    end
     local input = type(r.meta) == "table" and type(r.meta.billed_units) == "table" and r.meta.billed_units.input_tokens or 0
-    return { body = { object = "list", data = data, model = ctx.requested_model,
-                      usage = { prompt_tokens = input, total_tokens = input } } }
+    return { body = chat.embedding_list(vectors, ctx.requested_model, input, ctx.base64) }
   end
   local message = type(r.message) == "table" and r.message or {}
   local text = chat.text_of(message.content)

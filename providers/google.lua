@@ -9,17 +9,29 @@ local spec = { name = NAME, base_url = "https://generativelanguage.googleapis.co
 local provider = {
   name = NAME,
   base_url = spec.base_url,
-  endpoints = { "chat/completions" },
+  endpoints = { "chat/completions", "embeddings" },
   decode_body = true,
-  response = gemini.response,
   stream = gemini.stream,
 }
+
+function provider.response(ctx, res)
+  if ctx.endpoint == "embeddings" then return gemini.embed_response(ctx, res) end
+  return gemini.response(ctx, res)
+end
 
 function provider.prepare(ctx)
   if ctx.api_key == nil or ctx.api_key == "" then
     error(compat.unauthorized(NAME .. " needs an API key: send it as 'Authorization: Bearer <key>'"))
   end
-  local body, model = gemini.translate_request(ctx)
+  if ctx.endpoint == "embeddings" then
+    local body, model = gemini.embed_request(ctx)
+    return {
+      url = compat.join_url(compat.base_url(spec, ctx), "/models/" .. model .. ":batchEmbedContents", ""),
+      method = "POST", headers = { ["x-goog-api-key"] = ctx.api_key }, body = body,
+    }
+  end
+  local body, model, fetch = gemini.translate_request(ctx)
+  if fetch then return { fetch = fetch } end
   local action = ctx.streaming and ":streamGenerateContent" or ":generateContent"
   return {
     url = compat.join_url(compat.base_url(spec, ctx), "/models/" .. model .. action, ctx.streaming and "alt=sse" or ""),

@@ -52,8 +52,9 @@ function provider.prepare(ctx)
     url = publishers .. "anthropic/models/" .. model .. (out.stream and ":streamRawPredict" or ":rawPredict")
   else
     ctx.publisher = "google"
-    local name
-    out, name = gemini.translate_request(ctx)
+    local name, fetch
+    out, name, fetch = gemini.translate_request(ctx)
+    if fetch then return { fetch = fetch } end
     url = publishers .. "google/models/" .. name ..
       (ctx.streaming and ":streamGenerateContent?alt=sse" or ":generateContent")
   end

@@ -57,12 +57,14 @@ public struct GatewaySettings: Sendable {
     public var maxRequestBodyBytes: Int
     public var maxResponseBodyBytes: Int
     public var hostPolicy: CustomHostPolicy
+    public var imageFetch: ImageFetchSettings
 
     public init(maxRequestBodyBytes: Int = 32 * 1024 * 1024, maxResponseBodyBytes: Int = 64 * 1024 * 1024,
-                hostPolicy: CustomHostPolicy = CustomHostPolicy()) {
+                hostPolicy: CustomHostPolicy = CustomHostPolicy(), imageFetch: ImageFetchSettings = ImageFetchSettings()) {
         self.maxRequestBodyBytes = maxRequestBodyBytes
         self.maxResponseBodyBytes = maxResponseBodyBytes
         self.hostPolicy = hostPolicy
+        self.imageFetch = imageFetch
     }
 }
 
@@ -102,24 +104,24 @@ public struct Gateway: Sendable {
         }
         let scan = try validateBody(request)
 
-        let context = PrepareContext(
+        var context = PrepareContext(
             endpoint: request.endpoint.rawValue, method: request.method.rawValue, path: request.path,
             query: request.query, customHost: options.customHost, apiKey: options.apiKey, model: scan?.model,
             settings: options.settings,
             body: provider.decodesBody || dialect != nil ? request.body.map { Array($0.readableBytesView) } : nil,
             dialect: dialect)
-        let plan: PreparedRequest
-        let session: ProviderSession?
-        do {
-            var begun = try generation.begin(provider: providerID, context: context)
-            if !begun.request.translate { begun.session = nil }  // the script asked for the bytes as they are
-            (plan, session) = begun
-        } catch {
-            if case .raised = error.kind {} else {
-                logger.error("provider script failed", metadata: ["provider": "\(providerID)", "error": "\(error.message)"])
+        var (plan, session) = try begin(generation, providerID, context)
+        if !plan.fetch.isEmpty {
+            // The provider needs image bytes inline: fetch them (public hosts only, bounded), then
+            // let it prepare again with ctx.fetched.
+            context.fetched = try await fetchImages(plan.fetch)
+            (plan, session) = try begin(generation, providerID, context)
+            guard plan.fetch.isEmpty else {
+                throw GatewayError(status: 500, type: "script_error", message: "provider '\(providerID)' asked to fetch images twice",
+                                   code: "script_error")
             }
-            throw .script(error)
         }
+        if !plan.translate { session = nil }  // the script asked for the answer's bytes as they are
 
         guard let url = UpstreamURL(plan.url) else {
             throw GatewayError(status: 502, type: "upstream_error",
@@ -184,6 +186,53 @@ public struct Gateway: Sendable {
             }
             return GatewayResponse(status: status, headers: headers, body: .buffer(bytes))
         }
+    }
+
+    private func begin(_ generation: ScriptGeneration, _ providerID: String, _ context: PrepareContext)
+        throws(GatewayError) -> (PreparedRequest, ProviderSession?)
+    {
+        do {
+            return try generation.begin(provider: providerID, context: context)
+        } catch {
+            if case .raised = error.kind {} else {
+                logger.error("provider script failed", metadata: ["provider": "\(providerID)", "error": "\(error.message)"])
+            }
+            throw .script(error)
+        }
+    }
+
+    /// Fetches every distinct URL concurrently; the first failure fails the request.
+    private func fetchImages(_ urls: [String]) async throws(GatewayError) -> [String: (mediaType: String, base64: String)] {
+        var distinct: [String] = []
+        for url in urls where !distinct.contains(url) { distinct.append(url) }
+        guard distinct.count <= settings.imageFetch.maxImages else {
+            throw GatewayError(status: 400, type: "invalid_request_error",
+                               message: "the request links \(distinct.count) images; at most \(settings.imageFetch.maxImages) are fetched",
+                               param: "messages", code: "too_many_images")
+        }
+        let fetcher = ImageFetcher(settings: settings.imageFetch, upstream: upstream)
+        let results = await withTaskGroup(of: (String, Result<ImageFetcher.Image, GatewayError>).self) { group in
+            for url in distinct {
+                group.addTask {
+                    do throws(GatewayError) {
+                        return (url, .success(try await fetcher.fetch(url)))
+                    } catch {
+                        return (url, .failure(error))
+                    }
+                }
+            }
+            var results: [String: Result<ImageFetcher.Image, GatewayError>] = [:]
+            for await (url, result) in group { results[url] = result }
+            return results
+        }
+        var fetched: [String: (mediaType: String, base64: String)] = [:]
+        for url in distinct {
+            switch results[url]! {
+            case .success(let image): fetched[url] = (image.mediaType, image.base64)
+            case .failure(let error): throw error
+            }
+        }
+        return fetched
     }
 
     /// `{"type":"error","error":{...}}`, Anthropic's error body.

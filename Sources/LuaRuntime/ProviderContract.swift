@@ -41,6 +41,8 @@ public struct PrepareContext: Sendable {
     /// A client dialect to translate through (a `providers/lib` module, e.g. `anthropic_messages`):
     /// its `request(ctx, body)` turns the body into a chat-completions request before `prepare`.
     public var dialect: String?
+    /// Images fetched for a previous `prepare` that asked for them: URL → (media type, base64).
+    public var fetched: [String: (mediaType: String, base64: String)]?
 
     public init(
         endpoint: String, method: String, path: String, query: String, customHost: String?, apiKey: String?,
@@ -69,6 +71,9 @@ public struct PreparedRequest: Sendable, Equatable {
     public var body: [UInt8]?
     /// False when the script asked for the answer to pass through untranslated (`translate = false`).
     public var translate: Bool = true
+    /// URLs the script needs fetched first (`{ fetch = { url, ... } }`); `prepare` then runs again
+    /// with `ctx.fetched[url] = { media_type = ..., data = <base64> }`.
+    public var fetch: [String] = []
 
     public struct Header: Sendable, Equatable {
         public var name: String

@@ -162,6 +162,16 @@ extension LuaVM {
         for (key, value) in context.settings { setField(key, value) }
         sb_rawsetfield(L, -2, "settings")
         let ctxIndex = lua_gettop(L)
+        if let fetched = context.fetched {
+            lua_createtable(L, 0, Int32(fetched.count))
+            for (url, image) in fetched {
+                lua_createtable(L, 0, 2)
+                setField("media_type", image.mediaType)
+                setField("data", image.base64)
+                sb_rawsetfield(L, -2, url)
+            }
+            sb_rawsetfield(L, ctxIndex, "fetched")
+        }
         var dialectBody: [UInt8]?
         if let dialect = context.dialect {
             // The client spoke another dialect: its module turns the body into a chat request
@@ -201,6 +211,12 @@ extension LuaVM {
         guard sb_istable(L, -1) != 0 else {
             throw LuaError(kind: .runtime, script: info.file,
                            message: "\(info.file): prepare(ctx) must return a table with url and headers")
+        }
+        if let fetch = stringList(-1, "fetch"), !fetch.isEmpty {
+            succeeded = true
+            var request = PreparedRequest(url: "", method: nil, headers: [], body: nil)
+            request.fetch = fetch
+            return (request, contextRef)
         }
         guard let url = field(-1, "url") else {
             throw LuaError(kind: .runtime, script: info.file, message: "\(info.file): prepare(ctx) returned no url")

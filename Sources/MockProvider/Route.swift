@@ -16,6 +16,8 @@ enum Route: Sendable {
     case stats
     /// `POST /mock/fixtures/<name>`: stores a canned answer (see `Fixture`).
     case storeFixture(String)
+    /// `GET /mock/fixtures/<name>`: the stored answer itself (e.g. an image for URL fetching).
+    case fixture(String)
     /// `GET /mock/last-request`: what the last fixture-answered request carried.
     case lastRequest
     case methodNotAllowed(Dialect)
@@ -43,6 +45,8 @@ enum Route: Sendable {
         default:
             if let name = path.stripping("/mock/fixtures/"), !name.isEmpty, method == .POST {
                 self = .storeFixture(String(name))
+            } else if let name = path.stripping("/mock/fixtures/"), !name.isEmpty, method == .GET {
+                self = .fixture(String(name))
             } else if path.hasPrefix("/v1/echo/") {
                 self = .echo
             } else if let rest = path.stripping("/v1beta/models/") {

@@ -29,11 +29,13 @@ enum Router {
             }
         }
         let number = ProcessCounters.shared.nextRequestNumber()
-        if let name = request.head.headers.first(name: "x-mock-fixture") {
+        var fixtureName = request.head.headers.first(name: "x-mock-fixture")
+        if case .fixture(let name) = route { fixtureName = name }
+        if let name = fixtureName {
             guard let fixture = Fixture.store.withLock({ $0[name] }) else {
                 return Dialect.openAI.reply(for: .badRequest("no fixture named '\(name)'"), format: .dialect, allocator: allocator)
             }
-            LastRequest.record(request)
+            if case .fixture = route {} else { LastRequest.record(request) }
             var reply = fixture.reply(allocator: allocator)
             reply.headers.add(name: "x-mock-request-count", value: String(number))
             return reply

@@ -32,6 +32,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("allow-host"), help: "Host a client's x-portkey-custom-host may name even when it is private; repeatable. (env: SWITCHBOARD_ALLOW_HOSTS, comma-separated)")
     var allowHostFlags: [String] = []
 
+    @Option(name: .customLong("max-image-size"), help: "Largest image, in bytes, fetched from a URL for providers that need images inline (Gemini, Bedrock). (env: SWITCHBOARD_MAX_IMAGE_SIZE, default: 10485760)")
+    var maxImageFlag: Int?
+
+    @Option(name: .customLong("image-fetch-timeout"), help: "Seconds a fetch of an image URL may take. (env: SWITCHBOARD_IMAGE_FETCH_TIMEOUT, default: 10)")
+    var imageTimeoutFlag: Int?
+
     @OptionGroup var scriptOptions: ScriptOptions
 
     func run() async throws {
@@ -57,6 +63,8 @@ struct Serve: AsyncParsableCommand {
         let port = try setting(portFlag, "SWITCHBOARD_PORT", 8787, range: 0...65535)
         let maxBody = try setting(maxBodyFlag, "SWITCHBOARD_MAX_BODY_SIZE", 32 * 1024 * 1024, range: 1...Int(Int32.max))
         let upstreamTimeout = try setting(upstreamTimeoutFlag, "SWITCHBOARD_UPSTREAM_TIMEOUT", 600, range: 1...86_400)
+        let maxImage = try setting(maxImageFlag, "SWITCHBOARD_MAX_IMAGE_SIZE", 10 * 1024 * 1024, range: 1...Int(Int32.max))
+        let imageTimeout = try setting(imageTimeoutFlag, "SWITCHBOARD_IMAGE_FETCH_TIMEOUT", 10, range: 1...600)
         var allowed = allowHostFlags
         if allowed.isEmpty, let env = ProcessInfo.processInfo.environment["SWITCHBOARD_ALLOW_HOSTS"] {
             allowed = env.split(separator: ",").map { String($0.filter { !$0.isWhitespace }) }.filter { !$0.isEmpty }
@@ -86,7 +94,10 @@ struct Serve: AsyncParsableCommand {
         let upstream = UpstreamClient(eventLoopGroup: group, readTimeout: .seconds(Int64(upstreamTimeout)))
         let gateway = Gateway(
             scripts: scriptHost, upstream: upstream,
-            settings: GatewaySettings(maxRequestBodyBytes: maxBody, hostPolicy: CustomHostPolicy(allowedHosts: Set(allowed))),
+            settings: GatewaySettings(
+                maxRequestBodyBytes: maxBody, hostPolicy: CustomHostPolicy(allowedHosts: Set(allowed)),
+                imageFetch: ImageFetchSettings(maxBytes: maxImage, timeout: .seconds(Int64(imageTimeout)),
+                                               allowedHosts: Set(allowed))),
             logger: logger)
         let server = GatewayHTTPServer(
             configuration: .init(host: host, port: port, maxRequestBodyBytes: maxBody),

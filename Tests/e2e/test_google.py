@@ -204,3 +204,18 @@ def test_refusals(gateway, mock):
         assert raised.value.body["param"] == param
     with pytest.raises(openai.BadRequestError):
         client.chat.completions.create(model="../etc", messages=[{"role": "user", "content": "x"}])
+
+
+def test_embeddings_batch_float_and_base64(gateway, mock):
+    fixture = {"status": 200, "body": {"embeddings": [{"values": [0.25, -0.5, 1.5]}, {"values": [2.0, 0.0, -0.125]}]}}
+    client = client_for(gateway, mock, fixture)
+    default = client.embeddings.create(model="gemini-embedding-001", input=["a", "b"], dimensions=3)
+    assert [d.embedding for d in default.data] == [[0.25, -0.5, 1.5], [2.0, 0.0, -0.125]]
+    assert [d.index for d in default.data] == [0, 1]
+    sent = last_upstream_request(mock)
+    assert sent["uri"] == "/v1beta/models/gemini-embedding-001:batchEmbedContents"
+    assert sent["body"] == {"requests": [
+        {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "a"}]}, "outputDimensionality": 3},
+        {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "b"}]}, "outputDimensionality": 3}]}
+    floats = client.embeddings.create(model="gemini-embedding-001", input="a", encoding_format="float")
+    assert floats.data[0].embedding == [0.25, -0.5, 1.5]

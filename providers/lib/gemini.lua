@@ -1,6 +1,7 @@
 -- Gemini's generateContent dialect (https://ai.google.dev/api/generate-content) translated from
 -- and to OpenAI's chat completions, shared by the google and vertex-ai providers:
---   translate_request(ctx) -> Gemini request body, model name   (reads ctx.body, notes in ctx)
+--   translate_request(ctx) -> Gemini request body, model name   (reads ctx.body, notes in ctx);
+--                             or nil, nil, urls when image URLs must be fetched first
 --   response(ctx, res), stream(ctx, event)                       (the provider hooks)
 local chat = require("openai_chat")
 
@@ -45,7 +46,7 @@ local FINISH = {
   IMAGE_SAFETY = "content_filter", LANGUAGE = "stop", OTHER = "stop", MALFORMED_FUNCTION_CALL = "stop",
 }
 
-local function parts_of(content, role)
+local function parts_of(content, role, ctx)
   if type(content) == "string" then
     return array({ { text = content } })
   end
@@ -61,9 +62,18 @@ local function parts_of(content, role)
         parts[#parts + 1] = { inline_data = { mime_type = media_type, data = data } }
       elseif type(url) == "string" and url:match("^gs://") then
         parts[#parts + 1] = { file_data = { file_uri = url } }
+      elseif type(url) == "string" and url:match("^https?://") then
+        -- Gemini needs the bytes: the gateway fetches the URL (public hosts only, bounded) and
+        -- prepare runs again with ctx.fetched[url].
+        local image = ctx.fetched and ctx.fetched[url]
+        if image then
+          parts[#parts + 1] = { inline_data = { mime_type = image.media_type, data = image.data } }
+        else
+          ctx.fetch_list = ctx.fetch_list or {}
+          ctx.fetch_list[#ctx.fetch_list + 1] = url
+        end
       else
-        error(chat.bad_request(NAME .. " needs images inline: send a base64 data URL (or a gs:// URI); " ..
-          "this gateway does not fetch image URLs for it yet", "messages"))
+        error(chat.bad_request(NAME .. " accepts images as http(s) URLs, base64 data URLs or gs:// URIs", "messages"))
       end
     else
       error(chat.bad_request(NAME .. " does not accept '" .. tostring(part.type) .. "' content parts in " ..
@@ -83,7 +93,7 @@ local function push(contents, role, parts)
   end
 end
 
-local function translate_messages(body)
+local function translate_messages(body, ctx)
   local system = array()
   local contents = array()
   local names = {}  -- tool_call_id -> function name (Gemini answers tools by name)
@@ -92,7 +102,7 @@ local function translate_messages(body)
     if role == "system" or role == "developer" then
       system[#system + 1] = { text = chat.text_of(m.content) }
     elseif role == "user" then
-      push(contents, "user", parts_of(m.content, "user"))
+      push(contents, "user", parts_of(m.content, "user", ctx))
     elseif role == "assistant" then
       local parts = array()
       local text = chat.text_of(m.content)
@@ -170,7 +180,8 @@ function M.translate_request(ctx)
     error(chat.bad_request("model must name a Gemini model, e.g. gemini-2.5-flash", "model"))
   end
 
-  local system, contents = translate_messages(body)
+  local system, contents = translate_messages(body, ctx)
+  if ctx.fetch_list then return nil, nil, ctx.fetch_list end
   local generation = {
     temperature = body.temperature,
     topP = body.top_p,
@@ -311,6 +322,39 @@ function M.stream(ctx, event)
     out[#out + 1] = { data = chat.chunk(ctx, {}, "content_filter") }
   end
   return out
+end
+
+-- OpenAI embeddings -> batchEmbedContents (one request per input text).
+function M.embed_request(ctx)
+  local body = ctx.body
+  local texts, base64 = chat.embedding_texts(body, NAME)
+  local model = type(body.model) == "string" and body.model:gsub("^models/", "") or ""
+  if model == "" or model:find("[/?#:%s]") then
+    error(chat.bad_request("model must name a Gemini embedding model, e.g. gemini-embedding-001", "model"))
+  end
+  ctx.base64 = base64
+  ctx.requested_model = body.model
+  local requests = array()
+  for i, text in ipairs(texts) do
+    requests[i] = { model = "models/" .. model, content = { parts = array({ { text = text } }) },
+                    outputDimensionality = body.dimensions, taskType = ctx.settings.gemini_task_type }
+  end
+  return { requests = requests }, model
+end
+
+function M.embed_response(ctx, res)
+  local r = res.body
+  local embeddings = type(r) == "table" and r.embeddings
+  if type(embeddings) ~= "table" then error(chat.upstream_error(NAME .. " answered 2xx without embeddings")) end
+  local vectors = {}
+  for i, e in ipairs(embeddings) do
+    if type(e) ~= "table" or type(e.values) ~= "table" then
+      error(chat.upstream_error(NAME .. " answered an embedding without values"))
+    end
+    vectors[i] = e.values
+  end
+  -- Gemini reports no token counts for embeddings; usage is 0 (documented).
+  return { body = chat.embedding_list(vectors, ctx.requested_model, 0, ctx.base64) }
 end
 
 return M

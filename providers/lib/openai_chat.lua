@@ -110,4 +110,43 @@ function M.error_event(message, type_, code)
   return { data = { error = { message = message, type = type_ or "upstream_error", param = null, code = code or null } } }
 end
 
+-- OpenAI's embeddings list from float vectors; with base64 = true each vector is float32
+-- little-endian bytes in base64, exactly as OpenAI encodes encoding_format "base64" (the OpenAI
+-- SDK's default).
+function M.embedding_list(vectors, model, prompt_tokens, base64)
+  local data = array()
+  for i, vector in ipairs(vectors) do
+    local embedding
+    if base64 then
+      local pieces = {}
+      for j, value in ipairs(vector) do pieces[j] = string.pack("<f", value) end
+      embedding = gw.base64.encode(table.concat(pieces))
+    else
+      embedding = array(vector)
+    end
+    data[i] = { object = "embedding", index = i - 1, embedding = embedding }
+  end
+  return { object = "list", data = data, model = model,
+           usage = { prompt_tokens = prompt_tokens or 0, total_tokens = prompt_tokens or 0 } }
+end
+
+-- The texts of an OpenAI embeddings input (a string or a list of strings); token arrays are refused.
+function M.embedding_texts(body, provider_name)
+  local input = body.input
+  if type(input) == "string" then input = { input } end
+  if type(input) ~= "table" or #input == 0 then
+    error(M.bad_request("input must be a string or a non-empty array of strings", "input"))
+  end
+  for i, text in ipairs(input) do
+    if type(text) ~= "string" then
+      error(M.bad_request(provider_name .. " embeds text only; input[" .. (i - 1) .. "] is not a string", "input"))
+    end
+  end
+  local format = body.encoding_format
+  if format ~= nil and format ~= null and format ~= "float" and format ~= "base64" then
+    error(M.bad_request("encoding_format must be float or base64", "encoding_format"))
+  end
+  return input, format == "base64"
+end
+
 return M

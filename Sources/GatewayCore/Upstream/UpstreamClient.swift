@@ -101,7 +101,7 @@ public final class UpstreamClient: Sendable {
                     try sync.addHandler(UpstreamConnectionHandler())
                 }
             }
-            .connect(host: url.host, port: url.port)
+            .connect(host: url.connectAddress ?? url.host, port: url.port)
     }
 }
 
@@ -253,7 +253,8 @@ extension UpstreamURL {
         var isTLS: Bool
         var host: String
         var port: Int
+        var connectAddress: String?
     }
 
-    var key: Key { Key(isTLS: isTLS, host: host, port: port) }
+    var key: Key { Key(isTLS: isTLS, host: host, port: port, connectAddress: connectAddress) }
 }

@@ -70,6 +70,10 @@ public struct UpstreamURL: Sendable, Hashable {
     public var port: Int
     /// Path and query, starting with `/`.
     public var target: String
+    /// The address to connect to instead of resolving `host` (a vetted IP, so a name cannot
+    /// re-resolve somewhere else between the check and the connection). `host` still names the
+    /// server in the Host header and for TLS.
+    public var connectAddress: String?
 
     /// `scheme://host[:port]`, for messages that must not echo paths or keys.
     public var origin: String {
