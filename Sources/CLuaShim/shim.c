@@ -491,6 +491,10 @@ void sb_newarray(lua_State *L) {
     lua_setmetatable(L, -2);
 }
 
+void sb_gc_collect(lua_State *L) {
+    lua_gc(L, LUA_GCCOLLECT);
+}
+
 int sb_release_free_memory(void) {
     return malloc_trim(0);
 }

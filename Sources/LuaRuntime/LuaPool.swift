@@ -1,3 +1,4 @@
+import CLuaShim
 import Synchronization
 
 /// A fixed set of Lua VMs, each behind its own lock, so concurrent requests run scripts in parallel
@@ -54,6 +55,14 @@ final class LuaPool: Sendable {
             }
         }
         return try outcome.get()
+    }
+
+    /// Runs a full collection in every VM that is free right now (busy ones are skipped): after a
+    /// burst, garbage left in the VMs pins heap pages that malloc_trim could otherwise return.
+    func collectIdleGarbage() {
+        for slot in slots {
+            _ = slot.vm.withLockIfAvailable { vm in sb_gc_collect(vm.state) }
+        }
     }
 
     /// Runs `body` on every VM in turn (used while building a generation).

@@ -29,6 +29,9 @@ public final class ScriptGeneration: Sendable {
     }
 
     public var vmCount: Int { pool.count }
+
+    /// Collects garbage in the VMs that are idle (see ``LuaPool/collectIdleGarbage()``).
+    public func collectIdleGarbage() { pool.collectIdleGarbage() }
 }
 
 /// The files a generation is built from.

@@ -109,10 +109,15 @@ struct Serve: AsyncParsableCommand {
             services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         // After a burst (thousands of streams) glibc keeps the freed heap; hand it back every few
         // seconds so an idle gateway returns to its idle footprint.
+        // Lua garbage is collected first (it pins pages otherwise); both run on NIO's blocking
+        // thread pool, never on an event loop.
         let trimmer = Task.detached {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(5))
-                _ = sb_release_free_memory()
+                try? await NIOThreadPool.singleton.runIfActive {
+                    scriptHost.current.collectIdleGarbage()
+                    _ = sb_release_free_memory()
+                }
             }
         }
         defer { trimmer.cancel() }
