@@ -50,6 +50,9 @@ public struct GatewayResponse: Sendable {
     /// Response headers for the client (hop-by-hop headers already removed), lowercase names.
     public var headers: HTTPHeaders
     public var body: Body
+    /// For an upstream error: whether trying again (or another target) may succeed. Set from the
+    /// status and the provider's own error codes, before the body is rewritten for the client.
+    public var retryable: Bool = false
 }
 
 /// Tunables of the proxy path.
@@ -171,6 +174,8 @@ public struct Gateway: Sendable {
                 return GatewayResponse(status: translated.status ?? status, headers: headers,
                                        body: .buffer(ByteBuffer(bytes: translated.body)))
             }
+            let retryable = !(200..<300).contains(status)
+                && UpstreamErrorBody.isRetryable(status: status, headers: response.head.headers, body: bytes)
             if !(200..<300).contains(status) && request.endpoint == .messages {
                 // Anthropic SDK clients get Anthropic's error shape; a native Anthropic error passes.
                 if session != nil || !Self.isAnthropicError(bytes) {
@@ -184,7 +189,7 @@ public struct Gateway: Sendable {
                     headers.replaceOrAdd(name: "content-type", value: "application/json")
                 }
             }
-            return GatewayResponse(status: status, headers: headers, body: .buffer(bytes))
+            return GatewayResponse(status: status, headers: headers, body: .buffer(bytes), retryable: retryable)
         }
     }
 

@@ -1,5 +1,6 @@
 import FoundationEssentials
-import NIOCore
+public import NIOCore
+import NIOHTTP1
 
 /// Makes upstream error bodies OpenAI-shaped, so clients parse them like any OpenAI error.
 enum UpstreamErrorBody {
@@ -37,6 +38,25 @@ enum UpstreamErrorBody {
             message: "provider '\(provider)' returned HTTP \(status)" + (message.map { ": \($0)" } ?? ""),
             code: code)
         return (error, alreadyOpenAI)
+    }
+
+    /// Whether an upstream error is worth retrying: throttling, overload and transient server
+    /// errors, recognised by status and by each provider's own codes (Anthropic's 529
+    /// `overloaded_error`, Gemini's `RESOURCE_EXHAUSTED` / `UNAVAILABLE`, Bedrock's
+    /// `ThrottlingException` / `ServiceUnavailableException`, OpenAI's `rate_limit_exceeded`).
+    public static func isRetryable(status: Int, headers: HTTPHeaders, body: ByteBuffer) -> Bool {
+        if [408, 409, 425, 429, 500, 502, 503, 504, 529].contains(status) { return true }
+        if let type = headers.first(name: "x-amzn-errortype")?.lowercased(),
+           type.hasPrefix("throttlingexception") || type.hasPrefix("serviceunavailableexception")
+            || type.hasPrefix("modelnotreadyexception") {
+            return true
+        }
+        let text = String(decoding: body.readableBytesView.prefix(4096), as: UTF8.self)
+        for marker in ["\"overloaded_error\"", "\"rate_limit_error\"", "\"RESOURCE_EXHAUSTED\"", "\"UNAVAILABLE\"",
+                       "\"rate_limit_exceeded\"", "ThrottlingException"] where text.contains(marker) {
+            return true
+        }
+        return false
     }
 
     static func type(for status: Int) -> String {
