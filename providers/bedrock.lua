@@ -14,7 +14,7 @@ local NAME = "Amazon Bedrock"
 
 local provider = {
   name = NAME,
-  endpoints = { "chat/completions" },
+  endpoints = { "chat/completions", "messages" },
   decode_body = true,
 }
 
@@ -151,14 +151,31 @@ function provider.prepare(ctx)
   local scheme_host, prefix = base:match("^(https?://[^/]+)(.*)$")
   local host = scheme_host:gsub("^https?://", "")
   local action = body.stream == true and "/converse-stream" or "/converse"
+  local payload
+  if ctx.endpoint == "messages" then
+    -- Anthropic's dialect: Claude models take it through InvokeModel (the Messages body with
+    -- Bedrock's anthropic_version); other models go through the gateway's translation.
+    if not body.model:find("anthropic%.claude") then return { dialect = "anthropic_messages" } end
+    ctx.messages = true
+    ctx.streaming = body.stream == true
+    action = ctx.streaming and "/invoke-with-response-stream" or "/invoke"
+    local invoke = {}
+    for key, value in pairs(body) do
+      if key ~= "model" and key ~= "stream" then invoke[key] = value end
+    end
+    invoke.anthropic_version = "bedrock-2023-05-31"
+    payload = json.encode(invoke)
+  end
   local model = sigv4.uri_encode(body.model)
   -- SigV4 encodes each path segment once more in the canonical request (every service but S3).
   local path = prefix .. "/model/" .. model .. action
   local canonical_path = sigv4.uri_encode(prefix, true) .. "/model/" .. sigv4.uri_encode(model) .. action
 
-  local request = translate(ctx, body)
-  if ctx.fetch_list then return { fetch = ctx.fetch_list } end
-  local payload = json.encode(request)
+  if not payload then
+    local request = translate(ctx, body)
+    if ctx.fetch_list then return { fetch = ctx.fetch_list } end
+    payload = json.encode(request)
+  end
   local headers = sigv4.sign {
     method = "POST", host = host, path = path, canonical_path = canonical_path, query = "", payload = payload,
     region = region, service = "bedrock", access_key = access_key, secret_key = secret_key,
@@ -179,6 +196,7 @@ local function usage_of(u)
 end
 
 function provider.response(ctx, res)
+  if ctx.messages then return { body = res.text } end  -- already an Anthropic message
   local r = res.body
   local message = type(r) == "table" and type(r.output) == "table" and r.output.message
   if type(message) ~= "table" or type(message.content) ~= "table" then
@@ -200,7 +218,36 @@ function provider.response(ctx, res)
                                   usage_of(r.usage)) }
 end
 
+-- InvokeModelWithResponseStream for /v1/messages: each `chunk` event carries one Anthropic
+-- streaming event as base64 JSON; they go to the client as Anthropic's server-sent events.
+local function messages_stream(ctx, event)
+  if event.done then
+    if ctx.stopped or ctx.failed then return nil end
+    ctx.failed = true
+    return { { event = "error", data = { type = "error", error = { type = "api_error",
+      message = NAME .. " stream ended before message_stop" } } } }
+  end
+  local name = event.event or ""
+  if name:sub(1, 10) == "exception:" then
+    ctx.failed = true
+    local message = type(event.data) == "table" and event.data.message or event.text
+    local kind = name:sub(11):lower():find("throttl") and "rate_limit_error" or "api_error"
+    return { { event = "error", data = { type = "error", error = { type = kind, message = tostring(message) } } } }
+  end
+  if name ~= "chunk" or type(event.data) ~= "table" or type(event.data.bytes) ~= "string" then return nil end
+  local raw = gw.base64.decode(event.data.bytes)
+  local ok, inner = pcall(json.decode, raw or "")
+  if not ok or type(inner) ~= "table" then
+    ctx.failed = true
+    return { { event = "error", data = { type = "error", error = { type = "api_error",
+      message = NAME .. " sent a chunk that is not an Anthropic event" } } } }
+  end
+  if inner.type == "message_stop" then ctx.stopped = true end
+  return { { event = inner.type, data = inner } }
+end
+
 function provider.stream(ctx, event)
+  if ctx.messages then return messages_stream(ctx, event) end
   if ctx.failed then return nil end
   if event.done then
     if ctx.done then return nil end

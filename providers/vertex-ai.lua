@@ -3,7 +3,8 @@
 -- from and to OpenAI's chat completions (lib/gemini.lua, lib/anthropic_chat.lua).
 -- Auth: an OAuth access token as the key (Authorization: Bearer <token>, sent on as is).
 -- Settings: x-portkey-vertex-project-id (required), x-portkey-vertex-region (default us-central1;
--- "global" uses the global endpoint).
+-- "global" uses the global endpoint). /v1/messages goes to Claude as is (rawPredict) and is
+-- translated for Gemini models.
 local compat = require("openai_compatible")
 local chat = require("openai_chat")
 local gemini = require("gemini")
@@ -13,7 +14,7 @@ local NAME = "Vertex AI"
 
 local provider = {
   name = NAME,
-  endpoints = { "chat/completions" },
+  endpoints = { "chat/completions", "messages" },
   decode_body = true,
 }
 
@@ -44,6 +45,16 @@ function provider.prepare(ctx)
   end
 
   local url, out
+  if ctx.endpoint == "messages" then
+    -- Anthropic's dialect: Claude takes it as is (rawPredict); other models go through the
+    -- gateway's translation to chat completions.
+    if not model:match("^claude") then return { dialect = "anthropic_messages" } end
+    body.model = nil
+    body.anthropic_version = "vertex-2023-10-16"
+    url = publishers .. "anthropic/models/" .. model .. (body.stream == true and ":streamRawPredict" or ":rawPredict")
+    return { url = url, method = "POST", headers = { authorization = "Bearer " .. ctx.api_key }, body = body,
+             translate = false }
+  end
   if model:match("^claude") then
     ctx.publisher = "anthropic"
     out = claude.translate_request(ctx)

@@ -114,6 +114,17 @@ public struct Gateway: Sendable {
             body: provider.decodesBody || dialect != nil ? request.body.map { Array($0.readableBytesView) } : nil,
             dialect: dialect)
         var (plan, session) = try begin(generation, providerID, context)
+        if let asked = plan.dialect {
+            // The provider serves this endpoint natively only for some models: translate for this one.
+            guard asked == "anthropic_messages", request.endpoint == .messages,
+                  provider.endpoints.contains("chat/completions") else {
+                throw GatewayError(status: 500, type: "script_error",
+                                   message: "provider '\(providerID)' asked for an unknown dialect '\(asked)'", code: "script_error")
+            }
+            context.dialect = asked
+            if context.body == nil { context.body = request.body.map { Array($0.readableBytesView) } }
+            (plan, session) = try begin(generation, providerID, context)
+        }
         if !plan.fetch.isEmpty {
             // The provider needs image bytes inline: fetch them (public hosts only, bounded), then
             // let it prepare again with ctx.fetched.

@@ -74,6 +74,10 @@ public struct PreparedRequest: Sendable, Equatable {
     /// URLs the script needs fetched first (`{ fetch = { url, ... } }`); `prepare` then runs again
     /// with `ctx.fetched[url] = { media_type = ..., data = <base64> }`.
     public var fetch: [String] = []
+    /// A client dialect the script asked the gateway to translate through instead
+    /// (`{ dialect = "anthropic_messages" }`), e.g. `/v1/messages` to a model without a native
+    /// Messages API on a provider that has one for other models.
+    public var dialect: String?
 
     public struct Header: Sendable, Equatable {
         public var name: String

@@ -218,6 +218,12 @@ extension LuaVM {
             request.fetch = fetch
             return (request, contextRef)
         }
+        if context.dialect == nil, let dialect = field(-1, "dialect") {
+            succeeded = true
+            var request = PreparedRequest(url: "", method: nil, headers: [], body: nil)
+            request.dialect = dialect
+            return (request, contextRef)
+        }
         guard let url = field(-1, "url") else {
             throw LuaError(kind: .runtime, script: info.file, message: "\(info.file): prepare(ctx) returned no url")
         }

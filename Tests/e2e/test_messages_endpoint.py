@@ -172,3 +172,80 @@ def test_errors_come_back_in_anthropic_shape(gateway, mock):
                                                         extra_headers={"x-portkey-forward-headers": "x-mock-status", "x-mock-status": "529"})
     assert raised.value.status_code == 529
     assert raised.value.body["error"]["type"] == "overloaded_error"
+
+
+def vertex_sdk(gateway, mock, fixture):
+    return anthropic.Anthropic(base_url=gateway.url, api_key="ya29.token", max_retries=0, default_headers={
+        "x-portkey-provider": "vertex-ai", "x-portkey-custom-host": mock.url + "/v1",
+        "x-portkey-vertex-project-id": "p1", "x-portkey-vertex-region": "us-east5",
+        "x-portkey-forward-headers": "x-mock-fixture", "x-mock-fixture": store_fixture(mock, fixture)})
+
+
+CLAUDE_MESSAGE = {"id": "msg_vx", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+                  "content": [{"type": "text", "text": "Native Claude."}], "stop_reason": "end_turn", "stop_sequence": None,
+                  "usage": {"input_tokens": 4, "output_tokens": 3}}
+
+
+def test_claude_on_vertex_takes_messages_as_is(gateway, mock):
+    message = vertex_sdk(gateway, mock, {"status": 200, "body": CLAUDE_MESSAGE}).messages.create(
+        model="claude-sonnet-4-5", max_tokens=30, messages=HI,
+        extra_body={"thinking": {"type": "enabled", "budget_tokens": 1024}})
+    assert message.content[0].text == "Native Claude."
+    sent = last_upstream_request(mock)
+    assert sent["uri"] == "/v1/projects/p1/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5:rawPredict"
+    # Anthropic-only fields survive, because nothing was translated.
+    assert sent["body"]["thinking"] == {"type": "enabled", "budget_tokens": 1024}
+    assert sent["body"]["anthropic_version"] == "vertex-2023-10-16" and "model" not in sent["body"]
+
+
+def test_gemini_on_vertex_through_messages_is_translated(gateway, mock):
+    gemini = {"status": 200, "body": {"candidates": [{"content": {"role": "model", "parts": [{"text": "Gemini here."}]},
+                                                      "finishReason": "STOP"}]}}
+    message = vertex_sdk(gateway, mock, gemini).messages.create(model="gemini-2.5-flash", max_tokens=30, messages=HI)
+    assert message.content[0].text == "Gemini here." and message.stop_reason == "end_turn"
+    assert last_upstream_request(mock)["uri"].endswith("/publishers/google/models/gemini-2.5-flash:generateContent")
+
+
+def bedrock_sdk(gateway, mock, fixture):
+    return anthropic.Anthropic(base_url=gateway.url, api_key="unused", max_retries=0, default_headers={
+        "x-portkey-provider": "bedrock", "x-portkey-custom-host": mock.url,
+        "x-portkey-aws-access-key-id": "AK", "x-portkey-aws-secret-access-key": "SK",
+        "x-portkey-forward-headers": "x-mock-fixture", "x-mock-fixture": store_fixture(mock, fixture)})
+
+
+def test_claude_on_bedrock_uses_invoke_model(gateway, mock):
+    import base64
+    message = bedrock_sdk(gateway, mock, {"status": 200, "body": CLAUDE_MESSAGE}).messages.create(
+        model="anthropic.claude-3-5-sonnet-20240620-v1:0", max_tokens=30, messages=HI)
+    assert message.content[0].text == "Native Claude."
+    sent = last_upstream_request(mock)
+    assert sent["uri"] == "/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/invoke"
+    body = json.loads(base64.b64decode(sent["body_base64"]))
+    assert body["anthropic_version"] == "bedrock-2023-05-31" and "model" not in body and body["max_tokens"] == 30
+
+
+def test_claude_on_bedrock_streams_anthropic_events(gateway, mock):
+    import base64
+    from test_bedrock import frame, stream_fixture
+    events = [{"type": "message_start", "message": {**CLAUDE_MESSAGE, "content": [], "stop_reason": None}},
+              {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+              {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Streamed "}},
+              {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "via Bedrock."}},
+              {"type": "content_block_stop", "index": 0},
+              {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 4}},
+              {"type": "message_stop"}]
+    fixture = stream_fixture(*[frame("chunk", {"bytes": base64.b64encode(json.dumps(e).encode()).decode()}) for e in events])
+    client = bedrock_sdk(gateway, mock, fixture)
+    with client.messages.stream(model="anthropic.claude-3-5-sonnet-20240620-v1:0", max_tokens=30, messages=HI) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text == "Streamed via Bedrock." and final.stop_reason == "end_turn"
+    assert last_upstream_request(mock)["uri"].endswith("/invoke-with-response-stream")
+
+
+def test_other_bedrock_models_through_messages_use_converse(gateway, mock):
+    converse = {"status": 200, "body": {"output": {"message": {"role": "assistant", "content": [{"text": "Nova says hi."}]}},
+                                        "stopReason": "end_turn", "usage": {"inputTokens": 2, "outputTokens": 3, "totalTokens": 5}}}
+    message = bedrock_sdk(gateway, mock, converse).messages.create(model="amazon.nova-lite-v1:0", max_tokens=30, messages=HI)
+    assert message.content[0].text == "Nova says hi." and message.usage.output_tokens == 3
+    assert last_upstream_request(mock)["uri"] == "/model/amazon.nova-lite-v1%3A0/converse"
