@@ -53,21 +53,10 @@ local function blocks_of(content, role, ctx)
         blocks[#blocks + 1] = { image = { format = format, source = { bytes = data } } }
       end
     else
-      error(chat.bad_request(NAME .. " does not accept '" .. tostring(part.type) .. "' content parts in " ..
-        role .. " messages", "messages"))
+      chat.unsupported_part(NAME, part, role)
     end
   end
   return blocks
-end
-
-local function push(messages, role, blocks)
-  if #blocks == 0 then return end
-  local last = messages[#messages]
-  if last and last.role == role then
-    for _, b in ipairs(blocks) do last.content[#last.content + 1] = b end
-  else
-    messages[#messages + 1] = { role = role, content = blocks }
-  end
 end
 
 local function translate(ctx, body)
@@ -81,25 +70,21 @@ local function translate(ctx, body)
     if m.role == "system" or m.role == "developer" then
       system[#system + 1] = { text = chat.text_of(m.content) }
     elseif m.role == "user" then
-      push(messages, "user", blocks_of(m.content, "user", ctx))
+      chat.push_turn(messages, "user", blocks_of(m.content, "user", ctx))
     elseif m.role == "assistant" then
       local blocks = blocks_of(m.content, "assistant", ctx)
       for _, call in ipairs(type(m.tool_calls) == "table" and m.tool_calls or {}) do
         local fn = call["function"] or {}
-        local ok, input = pcall(json.decode, fn.arguments or "{}")
-        if not ok or type(input) ~= "table" then
-          error(chat.bad_request("messages[" .. (index - 1) .. "].tool_calls: arguments of '" .. tostring(fn.name) ..
-            "' are not a JSON object", "messages"))
-        end
+        local input = chat.tool_arguments(call, index - 1)
         blocks[#blocks + 1] = { toolUse = { toolUseId = call.id, name = fn.name, input = input } }
       end
-      push(messages, "assistant", blocks)
+      chat.push_turn(messages, "assistant", blocks)
     elseif m.role == "tool" then
       local text = chat.text_of(m.content)
       local ok, decoded = pcall(json.decode, text)
       local content = (ok and type(decoded) == "table" and not gw.json.is_array(decoded))
         and array({ { json = decoded } }) or array({ { text = text } })
-      push(messages, "user", array({ { toolResult = { toolUseId = m.tool_call_id, content = content } } }))
+      chat.push_turn(messages, "user", array({ { toolResult = { toolUseId = m.tool_call_id, content = content } } }))
     else
       error(chat.bad_request(NAME .. " does not accept messages with role '" .. tostring(m.role) .. "'", "messages"))
     end

@@ -30,8 +30,7 @@ local function content_of(content, role)
       local url = type(part.image_url) == "table" and part.image_url.url or part.image_url
       parts[#parts + 1] = { type = "image_url", image_url = { url = url } }
     else
-      error(chat.bad_request(NAME .. " does not accept '" .. tostring(part.type) .. "' content parts in " ..
-        role .. " messages", "messages"))
+      chat.unsupported_part(NAME, part, role)
     end
   end
   return parts

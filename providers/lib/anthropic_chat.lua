@@ -46,23 +46,10 @@ local function blocks_of(content, role)
         error(chat.bad_request("image_url.url must be an http(s) URL or a base64 data URL", "messages"))
       end
     else
-      error(chat.bad_request(NAME .. " does not accept '" .. tostring(part.type) .. "' content parts in " ..
-        role .. " messages", "messages"))
+      chat.unsupported_part(NAME, part, role)
     end
   end
   return blocks
-end
-
--- Appends a message, merging it into the previous one when the role repeats (tool results of one
--- turn must arrive together in one user message).
-local function push(messages, role, blocks)
-  if #blocks == 0 then return end
-  local last = messages[#messages]
-  if last and last.role == role then
-    for _, block in ipairs(blocks) do last.content[#last.content + 1] = block end
-  else
-    messages[#messages + 1] = { role = role, content = blocks }
-  end
 end
 
 local function translate_messages(body)
@@ -73,25 +60,17 @@ local function translate_messages(body)
     if role == "system" or role == "developer" then
       system[#system + 1] = chat.text_of(m.content)
     elseif role == "user" then
-      push(messages, "user", blocks_of(m.content, "user"))
+      chat.push_turn(messages, "user", blocks_of(m.content, "user"))
     elseif role == "assistant" then
       local blocks = blocks_of(m.content, "assistant")
       if type(m.tool_calls) == "table" then
         for _, call in ipairs(m.tool_calls) do
           local fn = call["function"] or {}
-          local input = {}
-          if type(fn.arguments) == "string" and fn.arguments ~= "" then
-            local ok, decoded = pcall(json.decode, fn.arguments)
-            if not ok or type(decoded) ~= "table" then
-              error(chat.bad_request("messages[" .. (index - 1) .. "].tool_calls: arguments of '" ..
-                tostring(fn.name) .. "' are not a JSON object", "messages"))
-            end
-            input = decoded
-          end
+          local input = chat.tool_arguments(call, index - 1)
           blocks[#blocks + 1] = { type = "tool_use", id = call.id, name = fn.name, input = input }
         end
       end
-      push(messages, "assistant", blocks)
+      chat.push_turn(messages, "assistant", blocks)
     elseif role == "tool" then
       local result = { type = "tool_result", tool_use_id = m.tool_call_id }
       if type(m.content) == "string" then
@@ -99,7 +78,7 @@ local function translate_messages(body)
       else
         result.content = blocks_of(m.content, "tool")
       end
-      push(messages, "user", array({ result }))
+      chat.push_turn(messages, "user", array({ result }))
     else
       error(chat.bad_request(NAME .. " does not accept messages with role '" .. tostring(role) .. "'", "messages"))
     end

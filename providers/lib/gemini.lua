@@ -76,21 +76,10 @@ local function parts_of(content, role, ctx)
         error(chat.bad_request(NAME .. " accepts images as http(s) URLs, base64 data URLs or gs:// URIs", "messages"))
       end
     else
-      error(chat.bad_request(NAME .. " does not accept '" .. tostring(part.type) .. "' content parts in " ..
-        role .. " messages", "messages"))
+      chat.unsupported_part(NAME, part, role)
     end
   end
   return parts
-end
-
-local function push(contents, role, parts)
-  if #parts == 0 then return end
-  local last = contents[#contents]
-  if last and last.role == role then
-    for _, p in ipairs(parts) do last.parts[#last.parts + 1] = p end
-  else
-    contents[#contents + 1] = { role = role, parts = parts }
-  end
 end
 
 local function translate_messages(body, ctx)
@@ -102,26 +91,18 @@ local function translate_messages(body, ctx)
     if role == "system" or role == "developer" then
       system[#system + 1] = { text = chat.text_of(m.content) }
     elseif role == "user" then
-      push(contents, "user", parts_of(m.content, "user", ctx))
+      chat.push_turn(contents, "user", parts_of(m.content, "user", ctx), "parts")
     elseif role == "assistant" then
       local parts = array()
       local text = chat.text_of(m.content)
       if text ~= "" then parts[1] = { text = text } end
       for _, call in ipairs(type(m.tool_calls) == "table" and m.tool_calls or {}) do
         local fn = call["function"] or {}
-        local args = {}
-        if type(fn.arguments) == "string" and fn.arguments ~= "" then
-          local ok, decoded = pcall(json.decode, fn.arguments)
-          if not ok or type(decoded) ~= "table" then
-            error(chat.bad_request("messages[" .. (index - 1) .. "].tool_calls: arguments of '" ..
-              tostring(fn.name) .. "' are not a JSON object", "messages"))
-          end
-          args = decoded
-        end
+        local args = chat.tool_arguments(call, index - 1)
         names[call.id or ""] = fn.name
         parts[#parts + 1] = { functionCall = { name = fn.name, args = args } }
       end
-      push(contents, "model", parts)
+      chat.push_turn(contents, "model", parts, "parts")
     elseif role == "tool" then
       local name = names[m.tool_call_id or ""]
       if not name then
@@ -132,7 +113,7 @@ local function translate_messages(body, ctx)
       local ok, decoded = pcall(json.decode, text)
       local response = (ok and type(decoded) == "table" and not gw.json.is_array(decoded)) and decoded
         or { result = text }
-      push(contents, "user", array({ { functionResponse = { name = name, response = response } } }))
+      chat.push_turn(contents, "user", array({ { functionResponse = { name = name, response = response } } }), "parts")
     else
       error(chat.bad_request(NAME .. " does not accept messages with role '" .. tostring(role) .. "'", "messages"))
     end

@@ -35,6 +35,39 @@ function M.check_common(body, provider_name)
   end
 end
 
+-- Appends a turn, merging it into the previous one when the role repeats (providers that want
+-- alternating turns, and tool results of one turn that must arrive together). `field` names the
+-- list the turn holds: "content" (default) or Gemini's "parts".
+function M.push_turn(turns, role, items, field)
+  if #items == 0 then return end
+  field = field or "content"
+  local last = turns[#turns]
+  if last and last.role == role then
+    for _, item in ipairs(items) do last[field][#last[field] + 1] = item end
+  else
+    turns[#turns + 1] = { role = role, [field] = items }
+  end
+end
+
+-- Refuses a content part the provider has no place for.
+function M.unsupported_part(provider_name, part, role)
+  error(M.bad_request(provider_name .. " does not accept '" .. tostring(part.type) .. "' content parts in " ..
+    role .. " messages", "messages"))
+end
+
+-- The arguments of an assistant tool call as a table (0-based message index for the message);
+-- a 400 when they are not a JSON object.
+function M.tool_arguments(call, index)
+  local fn = call["function"] or {}
+  if type(fn.arguments) ~= "string" or fn.arguments == "" then return {} end
+  local ok, decoded = pcall(gw.json.decode, fn.arguments)
+  if not ok or type(decoded) ~= "table" then
+    error(M.bad_request("messages[" .. index .. "].tool_calls: arguments of '" .. tostring(fn.name) ..
+      "' are not a JSON object", "messages"))
+  end
+  return decoded
+end
+
 -- The text of a message's content: a string, or the text parts of an array.
 function M.text_of(content)
   if type(content) == "string" then return content end
