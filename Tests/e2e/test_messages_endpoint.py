@@ -181,18 +181,18 @@ def vertex_sdk(gateway, mock, fixture):
         "x-portkey-forward-headers": "x-mock-fixture", "x-mock-fixture": store_fixture(mock, fixture)})
 
 
-CLAUDE_MESSAGE = {"id": "msg_vx", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+CLAUDE_MESSAGE = {"id": "msg_vx", "type": "message", "role": "assistant", "model": "claude-test-4",
                   "content": [{"type": "text", "text": "Native Claude."}], "stop_reason": "end_turn", "stop_sequence": None,
                   "usage": {"input_tokens": 4, "output_tokens": 3}}
 
 
 def test_claude_on_vertex_takes_messages_as_is(gateway, mock):
     message = vertex_sdk(gateway, mock, {"status": 200, "body": CLAUDE_MESSAGE}).messages.create(
-        model="claude-sonnet-4-5", max_tokens=30, messages=HI,
+        model="claude-test-4", max_tokens=30, messages=HI,
         extra_body={"thinking": {"type": "enabled", "budget_tokens": 1024}})
     assert message.content[0].text == "Native Claude."
     sent = last_upstream_request(mock)
-    assert sent["uri"] == "/v1/projects/p1/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5:rawPredict"
+    assert sent["uri"] == "/v1/projects/p1/locations/us-east5/publishers/anthropic/models/claude-test-4:rawPredict"
     # Anthropic-only fields survive, because nothing was translated.
     assert sent["body"]["thinking"] == {"type": "enabled", "budget_tokens": 1024}
     assert sent["body"]["anthropic_version"] == "vertex-2023-10-16" and "model" not in sent["body"]
