@@ -96,6 +96,20 @@ enum LooseJSON: Decodable {
         }
     }
 
+    /// Compact JSON text of the value (for override_params and messages).
+    var jsonText: String {
+        switch self {
+        case .string(let value): return JSONText.quote(value)
+        case .number(let value):
+            return value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+        case .bool(let value): return value ? "true" : "false"
+        case .null: return "null"
+        case .array(let items): return "[" + items.map(\.jsonText).joined(separator: ",") + "]"
+        case .object(let members):
+            return "{" + members.keys.sorted().map { JSONText.quote($0) + ":" + members[$0]!.jsonText }.joined(separator: ",") + "}"
+        }
+    }
+
     subscript(key: String) -> LooseJSON? {
         if case .object(let members) = self { return members[key] }
         return nil

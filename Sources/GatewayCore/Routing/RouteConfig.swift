@@ -1,0 +1,306 @@
+import FoundationEssentials
+
+/// A routing config in Portkey's schema (`x-portkey-config`), parsed and validated before any
+/// upstream call. Parsing collects every problem with its path instead of stopping at the first,
+/// so a client fixes a config in one round trip.
+public struct RouteConfig: Sendable {
+    public enum Mode: String, Sendable {
+        case single, fallback, loadbalance, conditional
+    }
+
+    public struct Retry: Sendable, Equatable {
+        /// Retries after the first attempt (Portkey's `attempts`, also accepted as `count`).
+        public var attempts: Int
+        public var onStatusCodes: [Int]
+        public var useRetryAfterHeader: Bool
+
+        public static let maximumAttempts = 5
+        public static let defaultStatusCodes = [429, 500, 502, 503, 504]
+    }
+
+    /// One node of the target tree: a leaf names a provider, a group has its own strategy and
+    /// targets. Inheritable fields are already resolved from the parents.
+    public struct Target: Sendable {
+        /// Where it sits, e.g. `config.targets[1].targets[0]`.
+        public var path: String
+        public var name: String?
+        public var provider: String?
+        public var apiKey: String?
+        public var customHost: String?
+        public var weight: Double
+        public var retry: Retry?
+        /// Per attempt, in milliseconds.
+        public var requestTimeout: Int?
+        public var forwardHeaders: [String]?
+        /// `override_params`, parent then child, as JSON text per top-level key.
+        public var overrideParams: [(key: String, json: String)]
+        /// Provider settings (`azure_resource_name`, `aws_region`, `vertex_project_id`, …).
+        public var settings: [(String, String)]
+        public var mode: Mode
+        public var onStatusCodes: [Int]?
+        public var conditions: [Condition]
+        public var defaultTarget: String?
+        public var targets: [Target]
+
+        public var isGroup: Bool { !targets.isEmpty }
+    }
+
+    /// A conditional-routing rule: when `query` matches, route to the target named `then`.
+    public struct Condition: Sendable {
+        var query: LooseJSON
+        public var then: String
+    }
+
+    public var root: Target
+
+    /// Keys of a target that are not provider settings.
+    static let knownKeys: Set<String> = [
+        "strategy", "targets", "provider", "api_key", "virtual_key", "custom_host", "weight", "name",
+        "override_params", "retry", "request_timeout", "forward_headers", "cache", "on_status_codes",
+        "after_request_hooks", "before_request_hooks", "input_guardrails", "output_guardrails",
+    ]
+
+    /// Parses and validates a config. `knownProviders` are the provider ids of the live scripts.
+    public static func parse(_ json: String, knownProviders: Set<String>) throws(GatewayError) -> RouteConfig {
+        guard let data = json.data(using: .utf8),
+              let value = try? JSONDecoder().decode(LooseJSON.self, from: data) else {
+            throw invalid(["the config is not valid JSON"])
+        }
+        guard case .object = value else { throw invalid(["the config must be a JSON object"]) }
+        var problems: [String] = []
+        let root = target(value, path: "config", inherited: Inherited(), known: knownProviders, problems: &problems)
+        if problems.isEmpty, !root.isGroup, root.provider == nil {
+            problems.append("config: name a provider or give targets")
+        }
+        guard problems.isEmpty else { throw invalid(problems) }
+        return RouteConfig(root: root)
+    }
+
+    static func invalid(_ problems: [String]) -> GatewayError {
+        GatewayError(status: 400, type: "invalid_request_error",
+                     message: "invalid x-portkey-config: " + problems.joined(separator: "; "),
+                     param: "x-portkey-config", code: "invalid_config")
+    }
+
+    /// What children take from their parents unless they set it themselves.
+    struct Inherited {
+        var retry: Retry?
+        var requestTimeout: Int?
+        var customHost: String?
+        var forwardHeaders: [String]?
+        var overrideParams: [(key: String, json: String)] = []
+        var settings: [(String, String)] = []
+    }
+
+    private static func target(_ value: LooseJSON, path: String, inherited: Inherited, known: Set<String>,
+                               problems: inout [String]) -> Target {
+        guard case .object(let object) = value else {
+            problems.append("\(path): expected an object")
+            return Target(path: path, weight: 0, overrideParams: [], settings: [], mode: .single, conditions: [], targets: [])
+        }
+        var inherited = inherited
+        let name = string(object["name"], "\(path).name", &problems)
+        let provider = string(object["provider"], "\(path).provider", &problems)?.lowercased()
+        if let provider, !known.contains(provider) {
+            problems.append("\(path).provider: unknown provider '\(provider)'")
+        }
+        let apiKey = string(object["api_key"], "\(path).api_key", &problems)
+        if let host = string(object["custom_host"], "\(path).custom_host", &problems) { inherited.customHost = host }
+        var weight = 1.0
+        if let raw = object["weight"] {
+            if let number = number(raw), number >= 0, number.isFinite {
+                weight = number
+            } else {
+                problems.append("\(path).weight: expected a number ≥ 0, got \(render(raw))")
+            }
+        }
+        if let raw = object["request_timeout"] {
+            if let number = number(raw), number > 0, number == number.rounded(), number <= 86_400_000 {
+                inherited.requestTimeout = Int(number)
+            } else {
+                problems.append("\(path).request_timeout: expected a positive number of milliseconds, got \(render(raw))")
+            }
+        }
+        if let raw = object["forward_headers"] {
+            if case .array(let items) = raw, let names = Optional(items.compactMap { item -> String? in
+                if case .string(let s) = item { return s.lowercased() }
+                return nil
+            }), names.count == items.count {
+                inherited.forwardHeaders = names
+            } else {
+                problems.append("\(path).forward_headers: expected a list of header names")
+            }
+        }
+        if let raw = object["retry"] {
+            if let retry = self.retry(raw, path: "\(path).retry", &problems) { inherited.retry = retry }
+        }
+        if let raw = object["override_params"] {
+            if case .object(let overrides) = raw {
+                for key in overrides.keys.sorted() {
+                    inherited.overrideParams.removeAll { $0.key == key }
+                    inherited.overrideParams.append((key, overrides[key]!.jsonText))
+                }
+            } else {
+                problems.append("\(path).override_params: expected an object")
+            }
+        }
+        // Anything else with a scalar value is a provider setting (Azure, AWS, Vertex fields…).
+        for key in object.keys.sorted() where !knownKeys.contains(key) {
+            switch object[key]! {
+            case .string, .number, .bool:
+                inherited.settings.removeAll { $0.0 == key }
+                inherited.settings.append((key, object[key]!.text ?? ""))
+            case .null:
+                continue
+            case .object, .array:
+                problems.append("\(path).\(key): unknown field")
+            }
+        }
+
+        var mode = RouteConfig.Mode.single
+        var onStatusCodes: [Int]?
+        var conditions: [Condition] = []
+        var defaultTarget: String?
+        if let raw = object["strategy"] {
+            if case .object(let strategy) = raw {
+                if let text = string(strategy["mode"], "\(path).strategy.mode", &problems) {
+                    if let parsed = Mode(rawValue: text) {
+                        mode = parsed
+                    } else {
+                        problems.append("\(path).strategy.mode: unknown mode '\(text)' (single, fallback, loadbalance or conditional)")
+                    }
+                } else {
+                    problems.append("\(path).strategy.mode: required")
+                }
+                if let raw = strategy["on_status_codes"] {
+                    onStatusCodes = statusCodes(raw, "\(path).strategy.on_status_codes", &problems)
+                }
+                if let raw = strategy["conditions"] {
+                    if case .array(let items) = raw {
+                        for (index, item) in items.enumerated() {
+                            let at = "\(path).strategy.conditions[\(index)]"
+                            guard case .object(let rule) = item, let query = rule["query"],
+                                  case .string(let then)? = rule["then"] else {
+                                problems.append("\(at): expected {\"query\": {...}, \"then\": \"<target name>\"}")
+                                continue
+                            }
+                            conditions.append(Condition(query: query, then: then))
+                        }
+                    } else {
+                        problems.append("\(path).strategy.conditions: expected a list")
+                    }
+                }
+                defaultTarget = string(strategy["default"], "\(path).strategy.default", &problems)
+            } else {
+                problems.append("\(path).strategy: expected an object")
+            }
+        }
+
+        var targets: [Target] = []
+        if let raw = object["targets"] {
+            if case .array(let items) = raw, !items.isEmpty {
+                for (index, item) in items.enumerated() {
+                    targets.append(target(item, path: "\(path).targets[\(index)]", inherited: inherited, known: known,
+                                          problems: &problems))
+                }
+            } else {
+                problems.append("\(path).targets: expected a non-empty list")
+            }
+        } else if object["strategy"] != nil {
+            problems.append("\(path).targets: a strategy needs targets")
+        }
+        if !targets.isEmpty && provider != nil {
+            problems.append("\(path): a target has either a provider or targets, not both")
+        }
+        if mode == .single && targets.count > 1 {
+            problems.append("\(path).strategy.mode: 'single' takes one target, got \(targets.count)")
+        }
+        if mode == .loadbalance && !targets.isEmpty && targets.allSatisfy({ $0.weight == 0 }) {
+            problems.append("\(path).targets: every weight is 0, so nothing can be chosen")
+        }
+        if mode == .conditional {
+            let names = Set(targets.compactMap(\.name))
+            if conditions.isEmpty { problems.append("\(path).strategy.conditions: conditional routing needs conditions") }
+            for (index, condition) in conditions.enumerated() where !names.contains(condition.then) {
+                problems.append("\(path).strategy.conditions[\(index)].then: no target named '\(condition.then)'")
+            }
+            if let defaultTarget, !names.contains(defaultTarget) {
+                problems.append("\(path).strategy.default: no target named '\(defaultTarget)'")
+            }
+        }
+        return Target(
+            path: path, name: name, provider: provider, apiKey: apiKey, customHost: inherited.customHost, weight: weight,
+            retry: inherited.retry, requestTimeout: inherited.requestTimeout, forwardHeaders: inherited.forwardHeaders,
+            overrideParams: inherited.overrideParams, settings: inherited.settings, mode: mode,
+            onStatusCodes: onStatusCodes, conditions: conditions, defaultTarget: defaultTarget, targets: targets)
+    }
+
+    private static func retry(_ raw: LooseJSON, path: String, _ problems: inout [String]) -> Retry? {
+        guard case .object(let object) = raw else {
+            problems.append("\(path): expected an object")
+            return nil
+        }
+        var attempts = 0
+        let given = object["attempts"] ?? object["count"]
+        if let given {
+            let key = object["attempts"] != nil ? "attempts" : "count"
+            if let number = number(given), number >= 0, number == number.rounded() {
+                if Int(number) > Retry.maximumAttempts {
+                    problems.append("\(path).\(key): at most \(Retry.maximumAttempts), got \(Int(number))")
+                }
+                attempts = min(Int(number), Retry.maximumAttempts)
+            } else {
+                problems.append("\(path).\(key): expected a whole number ≥ 0, got \(render(given))")
+            }
+        }
+        var codes = Retry.defaultStatusCodes
+        if let raw = object["on_status_codes"], let parsed = statusCodes(raw, "\(path).on_status_codes", &problems) {
+            codes = parsed
+        }
+        var useRetryAfter = false
+        if let raw = object["use_retry_after_header"] {
+            if case .bool(let flag) = raw { useRetryAfter = flag } else {
+                problems.append("\(path).use_retry_after_header: expected true or false")
+            }
+        }
+        return Retry(attempts: attempts, onStatusCodes: codes, useRetryAfterHeader: useRetryAfter)
+    }
+
+    private static func statusCodes(_ raw: LooseJSON, _ path: String, _ problems: inout [String]) -> [Int]? {
+        guard case .array(let items) = raw else {
+            problems.append("\(path): expected a list of HTTP status codes")
+            return nil
+        }
+        var codes: [Int] = []
+        for (index, item) in items.enumerated() {
+            if let number = number(item), number == number.rounded(), (100...599).contains(Int(number)) {
+                codes.append(Int(number))
+            } else {
+                problems.append("\(path)[\(index)]: expected an HTTP status code, got \(render(item))")
+            }
+        }
+        return codes
+    }
+
+    private static func string(_ raw: LooseJSON?, _ path: String, _ problems: inout [String]) -> String? {
+        guard let raw else { return nil }
+        if case .string(let value) = raw { return value }
+        if case .null = raw { return nil }
+        problems.append("\(path): expected a string, got \(render(raw))")
+        return nil
+    }
+
+    /// A number, or a string holding one (Portkey's documentation writes `"weight": "0.5"`).
+    private static func number(_ raw: LooseJSON) -> Double? {
+        switch raw {
+        case .number(let value): return value
+        case .string(let text): return Double(text.trimmingWhitespace())
+        default: return nil
+        }
+    }
+
+    private static func render(_ raw: LooseJSON) -> String {
+        let text = raw.jsonText
+        return text.count > 60 ? String(text.prefix(57)) + "..." : text
+    }
+}
