@@ -61,6 +61,7 @@ public struct GatewaySettings: Sendable {
     public var maxResponseBodyBytes: Int
     public var hostPolicy: CustomHostPolicy
     public var imageFetch: ImageFetchSettings
+    public var retryTuning = RetryTuning()
 
     public init(maxRequestBodyBytes: Int = 32 * 1024 * 1024, maxResponseBodyBytes: Int = 64 * 1024 * 1024,
                 hostPolicy: CustomHostPolicy = CustomHostPolicy(), imageFetch: ImageFetchSettings = ImageFetchSettings()) {
@@ -87,8 +88,15 @@ public struct Gateway: Sendable {
         self.logger = logger
     }
 
-    /// Handles a request; errors are thrown as ``GatewayError`` with the trace id already decided.
+    /// Handles a request: through its routing config when it has one, else to its one provider.
+    /// Errors are thrown as ``GatewayError`` with the trace id already decided.
     public func handle(_ request: IncomingRequest, options: RequestOptions) async throws(GatewayError) -> GatewayResponse {
+        guard let config = options.config else { return try await handleSingle(request, options: options) }
+        return try await handleRouted(request, options: options, configText: config)
+    }
+
+    /// One provider, no routing.
+    func handleSingle(_ request: IncomingRequest, options: RequestOptions) async throws(GatewayError) -> GatewayResponse {
         let generation = scripts.current
         guard let providerID = options.provider else { throw .missingProvider() }
         guard let provider = generation.providers[providerID] else {

@@ -15,6 +15,10 @@ public struct RequestOptions: Sendable {
     public var traceID: String
     /// Provider settings: every other `x-portkey-<name>` header as `name_with_underscores`.
     public var settings: [(String, String)]
+    /// `x-portkey-config`: an inline routing config (JSON).
+    public var config: String?
+    /// `x-portkey-metadata`: JSON metadata, used by conditional routing.
+    public var metadata: String?
 
     /// Headers the gateway reads itself (never settings, never forwarded).
     static let reserved: Set<String> = [
@@ -31,6 +35,8 @@ public struct RequestOptions: Sendable {
         var traceID: String?
         var settings: [(String, String)] = []
         var apiKey: String?
+        var config: String?
+        var metadata: String?
 
         for (rawName, rawValue) in headers {
             let name = rawName.asciiLowercased()
@@ -65,6 +71,10 @@ public struct RequestOptions: Sendable {
             case "x-portkey-trace-id":
                 guard value.utf8.count <= 256 else { throw GatewayError.invalidHeader(name, "longer than 256 bytes") }
                 traceID = value
+            case "x-portkey-config":
+                if !value.isEmpty { config = value }
+            case "x-portkey-metadata":
+                if !value.isEmpty { metadata = value }
             default:
                 if !reserved.contains(name) {
                     settings.append((String(name.dropFirst(10).replacing("-", with: "_")), value))
@@ -74,7 +84,8 @@ public struct RequestOptions: Sendable {
         if let key = apiKey, key.isEmpty { apiKey = nil }
         return RequestOptions(
             provider: provider, apiKey: apiKey, customHost: customHost, forwardHeaders: forward,
-            timeoutMilliseconds: timeout, traceID: traceID ?? Self.newTraceID(), settings: settings)
+            timeoutMilliseconds: timeout, traceID: traceID ?? Self.newTraceID(), settings: settings, config: config,
+            metadata: metadata)
     }
 
     static func newTraceID() -> String {

@@ -38,6 +38,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("image-fetch-timeout"), help: "Seconds a fetch of an image URL may take. (env: SWITCHBOARD_IMAGE_FETCH_TIMEOUT, default: 10)")
     var imageTimeoutFlag: Int?
 
+    @Option(name: .customLong("retry-backoff-base"), help: "Milliseconds before the first retry of a config's target; doubles per retry, with full jitter. (env: SWITCHBOARD_RETRY_BACKOFF_BASE, default: 250)")
+    var backoffBaseFlag: Int?
+
+    @Option(name: .customLong("retry-backoff-cap"), help: "Longest wait between retries, in milliseconds. (env: SWITCHBOARD_RETRY_BACKOFF_CAP, default: 8000)")
+    var backoffCapFlag: Int?
+
     @OptionGroup var scriptOptions: ScriptOptions
 
     func run() async throws {
@@ -65,6 +71,8 @@ struct Serve: AsyncParsableCommand {
         let upstreamTimeout = try setting(upstreamTimeoutFlag, "SWITCHBOARD_UPSTREAM_TIMEOUT", 600, range: 1...86_400)
         let maxImage = try setting(maxImageFlag, "SWITCHBOARD_MAX_IMAGE_SIZE", 10 * 1024 * 1024, range: 1...Int(Int32.max))
         let imageTimeout = try setting(imageTimeoutFlag, "SWITCHBOARD_IMAGE_FETCH_TIMEOUT", 10, range: 1...600)
+        let backoffBase = try setting(backoffBaseFlag, "SWITCHBOARD_RETRY_BACKOFF_BASE", 250, range: 0...60_000)
+        let backoffCap = try setting(backoffCapFlag, "SWITCHBOARD_RETRY_BACKOFF_CAP", 8000, range: 0...600_000)
         var allowed = allowHostFlags
         if allowed.isEmpty, let env = ProcessInfo.processInfo.environment["SWITCHBOARD_ALLOW_HOSTS"] {
             allowed = env.split(separator: ",").map { String($0.filter { !$0.isWhitespace }) }.filter { !$0.isEmpty }
@@ -92,13 +100,13 @@ struct Serve: AsyncParsableCommand {
 
         let group = MultiThreadedEventLoopGroup.singleton
         let upstream = UpstreamClient(eventLoopGroup: group, readTimeout: .seconds(Int64(upstreamTimeout)))
+        var gatewaySettings = GatewaySettings(
+            maxRequestBodyBytes: maxBody, hostPolicy: CustomHostPolicy(allowedHosts: Set(allowed)),
+            imageFetch: ImageFetchSettings(maxBytes: maxImage, timeout: .seconds(Int64(imageTimeout)),
+                                           allowedHosts: Set(allowed)))
+        gatewaySettings.retryTuning = RetryTuning(base: .milliseconds(backoffBase), cap: .milliseconds(backoffCap))
         let gateway = Gateway(
-            scripts: scriptHost, upstream: upstream,
-            settings: GatewaySettings(
-                maxRequestBodyBytes: maxBody, hostPolicy: CustomHostPolicy(allowedHosts: Set(allowed)),
-                imageFetch: ImageFetchSettings(maxBytes: maxImage, timeout: .seconds(Int64(imageTimeout)),
-                                               allowedHosts: Set(allowed))),
-            logger: logger)
+            scripts: scriptHost, upstream: upstream, settings: gatewaySettings, logger: logger)
         let server = GatewayHTTPServer(
             configuration: .init(host: host, port: port, maxRequestBodyBytes: maxBody),
             gateway: gateway, group: group, logger: logger,

@@ -1,0 +1,109 @@
+import FoundationEssentials
+import NIOCore
+import NIOHTTP1
+import LuaRuntime
+
+extension Gateway {
+    /// Runs a request through its routing config: every leaf attempt is an ordinary single-provider
+    /// request with the target's provider, key, host, settings, timeout and body overrides.
+    func handleRouted(_ request: IncomingRequest, options: RequestOptions, configText: String) async throws(GatewayError)
+        -> GatewayResponse
+    {
+        let config = try RouteConfig.parse(configText, knownProviders: Set(scripts.current.providerIDs))
+        let input = try conditionInput(request, options: options, needsParams: Self.hasConditional(config.root))
+        let executor = RouteExecutor(
+            attempt: { target in
+                do throws(GatewayError) {
+                    let (targetRequest, targetOptions) = try self.attemptRequest(request, options: options, target: target)
+                    return .success(try await self.handleSingle(targetRequest, options: targetOptions))
+                } catch {
+                    return .failure(error)
+                }
+            },
+            sleep: { delay in try? await Task.sleep(for: delay) },
+            random: { Double.random(in: 0..<1) },
+            tuning: settings.retryTuning,
+            conditionInput: input)
+        let outcome = await executor.run(config.root)
+        let routeHeaders = [("x-portkey-last-used-option-index", outcome.path),
+                            ("x-portkey-retry-attempt-count", String(outcome.retries))]
+        let summary = outcome.log.count > 1 ? "every target failed: " + outcome.log.joined(separator: "; ") : nil
+        switch outcome.result {
+        case .success(var response):
+            if !(200..<300).contains(response.status), let summary, case .buffer = response.body {
+                // The client gets the last target's status, with every attempt summarized.
+                let error = GatewayError(status: response.status, type: UpstreamErrorBody.type(for: response.status),
+                                         message: summary, code: "all_targets_failed")
+                response.body = .buffer(ByteBuffer(bytes: request.endpoint == .messages ? error.anthropicBody : error.body))
+                response.headers.replaceOrAdd(name: "content-type", value: "application/json")
+            }
+            for (name, value) in routeHeaders { response.headers.replaceOrAdd(name: name, value: value) }
+            if let provider = Self.provider(at: outcome.path, in: config.root) {
+                response.headers.replaceOrAdd(name: "x-portkey-provider", value: provider)
+            }
+            return response
+        case .failure(var error):
+            if let summary {
+                error.message = summary
+                error.code = "all_targets_failed"
+            }
+            error.headers += routeHeaders
+            throw error
+        }
+    }
+
+    /// The request and options of one attempt at a leaf target.
+    func attemptRequest(_ request: IncomingRequest, options: RequestOptions, target: RouteConfig.Target)
+        throws(GatewayError) -> (IncomingRequest, RequestOptions)
+    {
+        var options = options
+        options.config = nil
+        options.provider = target.provider
+        if let key = target.apiKey { options.apiKey = key }
+        if let host = target.customHost { options.customHost = try settings.hostPolicy.validate(host) }
+        if let forward = target.forwardHeaders { options.forwardHeaders = forward }
+        if let timeout = target.requestTimeout { options.timeoutMilliseconds = timeout }
+        for (key, value) in target.settings {
+            options.settings.removeAll { $0.0 == key }
+            options.settings.append((key, value))
+        }
+        var request = request
+        if !target.overrideParams.isEmpty, let body = request.body {
+            guard let patched = JSONObjectPatch.apply(target.overrideParams, to: Array(body.readableBytesView)) else {
+                throw GatewayError(status: 400, type: "invalid_request_error",
+                                   message: "override_params of \(target.path) need a JSON object body", code: "invalid_json")
+            }
+            request.body = ByteBuffer(bytes: patched)
+        }
+        return (request, options)
+    }
+
+    /// `{metadata: <x-portkey-metadata>, params: <body>, url: {pathname}}` for conditions.
+    func conditionInput(_ request: IncomingRequest, options: RequestOptions, needsParams: Bool) throws(GatewayError) -> LooseJSON {
+        var input: [String: LooseJSON] = ["url": .object(["pathname": .string("/v1" + request.path)])]
+        if let metadata = options.metadata {
+            guard let data = metadata.data(using: .utf8),
+                  let value = try? JSONDecoder().decode(LooseJSON.self, from: data), case .object = value else {
+                throw GatewayError.invalidHeader("x-portkey-metadata", "expected a JSON object")
+            }
+            input["metadata"] = value
+        }
+        if needsParams, let body = request.body,
+           let value = try? JSONDecoder().decode(LooseJSON.self, from: Data(body.readableBytesView)) {
+            input["params"] = value
+        }
+        return .object(input)
+    }
+
+    static func hasConditional(_ node: RouteConfig.Target) -> Bool {
+        node.mode == .conditional || node.targets.contains { hasConditional($0) }
+    }
+
+    static func provider(at path: String, in node: RouteConfig.Target) -> String? {
+        if node.path == path { return node.provider }
+        for child in node.targets where path.hasPrefix(child.path) {
+            if let found = provider(at: path, in: child) { return found }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,225 @@
+import FoundationEssentials
+import NIOHTTP1
+
+/// Backoff and bounds for retries (operator settings).
+public struct RetryTuning: Sendable {
+    /// First retry waits about this long; each further retry doubles it, with full jitter.
+    public var base: Duration
+    /// No single wait is longer.
+    public var cap: Duration
+    /// The longest `Retry-After` honoured; a longer one is capped to this.
+    public var maxRetryAfter: Duration
+
+    public init(base: Duration = .milliseconds(250), cap: Duration = .seconds(8), maxRetryAfter: Duration = .seconds(30)) {
+        self.base = base
+        self.cap = cap
+        self.maxRetryAfter = maxRetryAfter
+    }
+}
+
+/// Runs a routing config's target tree: single, fallback, weighted load balancing, conditional
+/// routing, and retries with exponential backoff per target. The attempt itself, sleeping and
+/// randomness are injected, so every strategy is tested without sockets or real time.
+struct RouteExecutor: Sendable {
+    typealias Attempt = @Sendable (RouteConfig.Target) async -> Result<GatewayResponse, GatewayError>
+
+    let attempt: Attempt
+    let sleep: @Sendable (Duration) async -> Void
+    let random: @Sendable () -> Double
+    let tuning: RetryTuning
+    /// What conditions can query: `metadata.*`, `params.*`, `url.pathname`.
+    let conditionInput: LooseJSON
+
+    struct Outcome: Sendable {
+        var result: Result<GatewayResponse, GatewayError>
+        /// The target that produced the result.
+        var path: String
+        var retries: Int
+        /// One line per target tried, for the summary when everything fails.
+        var log: [String]
+
+        var status: Int {
+            switch result {
+            case .success(let response): response.status
+            case .failure(let error): error.status
+            }
+        }
+
+        var succeeded: Bool {
+            if case .success(let response) = result { return (200..<300).contains(response.status) }
+            return false
+        }
+    }
+
+    func run(_ node: RouteConfig.Target) async -> Outcome {
+        guard node.isGroup else { return await leaf(node) }
+        switch node.mode {
+        case .single:
+            return await run(node.targets[0])
+        case .loadbalance:
+            return await run(pick(node.targets))
+        case .conditional:
+            guard let chosen = choose(node) else {
+                return Outcome(result: .failure(GatewayError(
+                    status: 400, type: "invalid_request_error",
+                    message: "no condition of \(node.path) matched and it has no default target",
+                    param: "x-portkey-config", code: "no_route")), path: node.path, retries: 0, log: [])
+            }
+            return await run(chosen)
+        case .fallback:
+            var log: [String] = []
+            var last: Outcome?
+            for target in node.targets {
+                var outcome = await run(target)
+                log += outcome.log
+                outcome.log = log
+                if outcome.succeeded || !shouldFallBack(outcome, codes: node.onStatusCodes) { return outcome }
+                last = outcome
+            }
+            return last!
+        }
+    }
+
+    /// A leaf target with its retries.
+    private func leaf(_ target: RouteConfig.Target) async -> Outcome {
+        let policy = target.retry ?? RouteConfig.Retry(attempts: 0, onStatusCodes: [], useRetryAfterHeader: false)
+        var retries = 0
+        while true {
+            let result = await attempt(target)
+            var outcome = Outcome(result: result, path: target.path, retries: retries, log: [])
+            if outcome.succeeded || retries >= policy.attempts || !isRetryable(outcome, codes: policy.onStatusCodes) {
+                outcome.log = [describe(outcome, target)]
+                return outcome
+            }
+            await sleep(delay(after: retries, outcome: outcome, policy: policy))
+            retries += 1
+        }
+    }
+
+    /// Network failures and timeouts are always retryable; statuses when listed.
+    private func isRetryable(_ outcome: Outcome, codes: [Int]) -> Bool {
+        if case .failure(let error) = outcome.result, Self.isTransport(error) { return true }
+        return codes.contains(outcome.status)
+    }
+
+    private func shouldFallBack(_ outcome: Outcome, codes: [Int]?) -> Bool {
+        if case .failure(let error) = outcome.result, Self.isTransport(error) { return true }
+        guard let codes else { return true }  // default: any non-2xx
+        return codes.contains(outcome.status)
+    }
+
+    static func isTransport(_ error: GatewayError) -> Bool {
+        ["upstream_unreachable", "upstream_timeout", "request_timeout", "upstream_error"].contains(error.code ?? "")
+    }
+
+    /// Exponential backoff with full jitter, capped; `Retry-After` / `retry-after-ms` when the
+    /// policy honours it (bounded by `maxRetryAfter`).
+    func delay(after retries: Int, outcome: Outcome, policy: RouteConfig.Retry) -> Duration {
+        if policy.useRetryAfterHeader, case .success(let response) = outcome.result {
+            if let ms = response.headers.first(name: "retry-after-ms").flatMap(Double.init), ms >= 0 {
+                return min(.milliseconds(Int64(ms)), tuning.maxRetryAfter)
+            }
+            if let seconds = response.headers.first(name: "retry-after").flatMap(Double.init), seconds >= 0 {
+                return min(.milliseconds(Int64(seconds * 1000)), tuning.maxRetryAfter)
+            }
+        }
+        let exponential = tuning.base * (1 << min(retries, 20))
+        let ceiling = min(exponential, tuning.cap)
+        return ceiling * random()
+    }
+
+    private func pick(_ targets: [RouteConfig.Target]) -> RouteConfig.Target {
+        let total = targets.reduce(0) { $0 + max(0, $1.weight) }
+        var point = random() * total
+        for target in targets where target.weight > 0 {
+            point -= target.weight
+            if point < 0 { return target }
+        }
+        return targets.last { $0.weight > 0 } ?? targets[0]
+    }
+
+    private func choose(_ node: RouteConfig.Target) -> RouteConfig.Target? {
+        for condition in node.conditions where ConditionQuery.matches(condition.query, input: conditionInput) {
+            return node.targets.first { $0.name == condition.then }
+        }
+        guard let name = node.defaultTarget else { return nil }
+        return node.targets.first { $0.name == name }
+    }
+
+    private func describe(_ outcome: Outcome, _ target: RouteConfig.Target) -> String {
+        let what: String
+        switch outcome.result {
+        case .success(let response): what = "HTTP \(response.status)"
+        case .failure(let error): what = "\(error.status) \(error.code ?? error.type)"
+        }
+        let retries = outcome.retries > 0 ? " after \(outcome.retries) \(outcome.retries == 1 ? "retry" : "retries")" : ""
+        return "\(target.path) (\(target.provider ?? "?")): \(what)\(retries)"
+    }
+}
+
+/// Portkey's conditional-routing queries: `{"metadata.tier": {"$eq": "pro"}}`, `$and`/`$or`,
+/// and the comparison operators `$eq $ne $gt $gte $lt $lte $in $nin $regex`.
+enum ConditionQuery {
+    static func matches(_ query: LooseJSON, input: LooseJSON) -> Bool {
+        guard case .object(let members) = query else { return false }
+        for (key, condition) in members {
+            switch key {
+            case "$and":
+                guard case .array(let parts) = condition, parts.allSatisfy({ matches($0, input: input) }) else { return false }
+            case "$or":
+                guard case .array(let parts) = condition, parts.contains(where: { matches($0, input: input) }) else { return false }
+            default:
+                let value = lookup(key, in: input)
+                if case .object(let operators) = condition, operators.keys.allSatisfy({ $0.hasPrefix("$") }) {
+                    for (op, expected) in operators where !compare(op, value, expected) { return false }
+                } else if !compare("$eq", value, condition) {
+                    return false
+                }
+            }
+        }
+        return true
+    }
+
+    static func lookup(_ path: String, in input: LooseJSON) -> LooseJSON? {
+        var current: LooseJSON? = input
+        for part in path.split(separator: ".") { current = current?[String(part)] }
+        return current
+    }
+
+    static func compare(_ op: String, _ value: LooseJSON?, _ expected: LooseJSON) -> Bool {
+        switch op {
+        case "$eq": return value.map { equal($0, expected) } ?? false
+        case "$ne": return !(value.map { equal($0, expected) } ?? false)
+        case "$in":
+            guard case .array(let options) = expected, let value else { return false }
+            return options.contains { equal(value, $0) }
+        case "$nin":
+            guard case .array(let options) = expected else { return false }
+            return !(value.map { v in options.contains { equal(v, $0) } } ?? false)
+        case "$gt", "$gte", "$lt", "$lte":
+            guard let a = value.flatMap(number), let b = number(expected) else { return false }
+            switch op {
+            case "$gt": return a > b
+            case "$gte": return a >= b
+            case "$lt": return a < b
+            default: return a <= b
+            }
+        case "$regex":
+            guard case .string(let pattern)? = Optional(expected), case .string(let text)? = value,
+                  let regex = try? Regex(pattern) else { return false }
+            return text.contains(regex)
+        default:
+            return false
+        }
+    }
+
+    private static func equal(_ a: LooseJSON, _ b: LooseJSON) -> Bool { a.jsonText == b.jsonText }
+
+    private static func number(_ value: LooseJSON) -> Double? {
+        switch value {
+        case .number(let n): n
+        case .string(let s): Double(s)
+        default: nil
+        }
+    }
+}
