@@ -79,20 +79,29 @@ public struct Gateway: Sendable {
     public let scripts: ScriptHost
     public let upstream: UpstreamClient
     public let settings: GatewaySettings
+    /// Named routing configs and the default config (`--configs`), when configured.
+    public let configs: ConfigStore?
     let logger: Logger
 
-    public init(scripts: ScriptHost, upstream: UpstreamClient, settings: GatewaySettings, logger: Logger) {
+    public init(scripts: ScriptHost, upstream: UpstreamClient, settings: GatewaySettings, configs: ConfigStore? = nil,
+                logger: Logger) {
         self.scripts = scripts
         self.upstream = upstream
         self.settings = settings
+        self.configs = configs
         self.logger = logger
     }
 
     /// Handles a request: through its routing config when it has one, else to its one provider.
     /// Errors are thrown as ``GatewayError`` with the trace id already decided.
     public func handle(_ request: IncomingRequest, options: RequestOptions) async throws(GatewayError) -> GatewayResponse {
-        guard let config = options.config else { return try await handleSingle(request, options: options) }
-        return try await handleRouted(request, options: options, configText: config)
+        if let text = options.config {
+            return try await handleRouted(request, options: options, config: try routeConfig(text))
+        }
+        if options.provider == nil, let store = configs, let name = store.defaultName, let config = store.config(named: name) {
+            return try await handleRouted(request, options: options, config: config)
+        }
+        return try await handleSingle(request, options: options)
     }
 
     /// One provider, no routing.

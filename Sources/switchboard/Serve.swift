@@ -44,6 +44,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("retry-backoff-cap"), help: "Longest wait between retries, in milliseconds. (env: SWITCHBOARD_RETRY_BACKOFF_CAP, default: 8000)")
     var backoffCapFlag: Int?
 
+    @Option(name: .customLong("configs"), help: "Folder of named routing configs (<name>.json), used as 'x-portkey-config: <name>'; re-read when files change. (env: SWITCHBOARD_CONFIGS)")
+    var configsFlag: String?
+
+    @Option(name: .customLong("default-config"), help: "Config (by name) for requests with neither x-portkey-provider nor x-portkey-config. (env: SWITCHBOARD_DEFAULT_CONFIG)")
+    var defaultConfigFlag: String?
+
     @OptionGroup var scriptOptions: ScriptOptions
 
     func run() async throws {
@@ -105,8 +111,26 @@ struct Serve: AsyncParsableCommand {
             imageFetch: ImageFetchSettings(maxBytes: maxImage, timeout: .seconds(Int64(imageTimeout)),
                                            allowedHosts: Set(allowed)))
         gatewaySettings.retryTuning = RetryTuning(base: .milliseconds(backoffBase), cap: .milliseconds(backoffCap))
+        let environment = ProcessInfo.processInfo.environment
+        let configsFolder = configsFlag ?? environment["SWITCHBOARD_CONFIGS"]
+        let defaultConfig = defaultConfigFlag ?? environment["SWITCHBOARD_DEFAULT_CONFIG"]
+        var configStore: ConfigStore?
+        if let configsFolder {
+            do throws(GatewayError) {
+                configStore = try ConfigStore(directory: configsFolder, defaultName: defaultConfig,
+                                              knownProviders: Set(generation.providerIDs), logger: logger)
+            } catch {
+                logger.critical("cannot start: routing configs failed to load\n\(error.message)")
+                throw ExitCode(78)
+            }
+            let suffix = defaultConfig.map { " (default: \($0))" } ?? ""
+            logger.info("loaded \(configStore!.names.count) routing configs from \(configsFolder)\(suffix)")
+        } else if defaultConfig != nil {
+            logger.critical("cannot start: --default-config needs --configs")
+            throw ExitCode(64)
+        }
         let gateway = Gateway(
-            scripts: scriptHost, upstream: upstream, settings: gatewaySettings, logger: logger)
+            scripts: scriptHost, upstream: upstream, settings: gatewaySettings, configs: configStore, logger: logger)
         let server = GatewayHTTPServer(
             configuration: .init(host: host, port: port, maxRequestBodyBytes: maxBody),
             gateway: gateway, group: group, logger: logger,
@@ -129,6 +153,15 @@ struct Serve: AsyncParsableCommand {
             }
         }
         defer { trimmer.cancel() }
+        // Config files take effect within a second of changing (a broken edit keeps the old one).
+        let configWatcher = Task.detached { [configStore] in
+            guard let configStore else { return }
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                configStore.reload(knownProviders: Set(scriptHost.current.providerIDs))
+            }
+        }
+        defer { configWatcher.cancel() }
         do {
             try await services.run()
         } catch {

@@ -1,6 +1,7 @@
 """Routing configs (x-portkey-config) end to end: Portkey's two documented examples, verbatim plus
 custom_host, through the official openai SDK and the mock provider."""
 import collections
+import time
 import json
 
 import openai
@@ -77,3 +78,52 @@ def test_invalid_configs_are_refused_before_any_upstream_call(gateway, mock):
                      'config.targets[0].weight: expected a number ≥ 0, got "abc"']:
         assert fragment in raised.value.message
     assert requests_seen(mock) == before
+
+
+def write(path, config):
+    path.write_text(json.dumps(config))
+
+
+def test_named_configs_default_config_and_live_reload(launch, mock, tmp_path):
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    write(configs / "main.json", {"provider": "openai", "api_key": "sk-a", "custom_host": mock.url + "/v1"})
+    write(configs / "gemini.json", {"provider": "google", "api_key": "gk", "custom_host": mock.url + "/v1beta"})
+    gateway = launch("--configs", str(configs), "--default-config", "main")
+    # A plain OpenAI SDK with only a base URL: the default config routes it.
+    plain = openai.OpenAI(base_url=gateway.url + "/v1", api_key="unused", max_retries=0)
+    raw = plain.chat.completions.with_raw_response.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    assert raw.headers["x-portkey-provider"] == "openai" and raw.parse().choices[0].message.content
+    # By name.
+    named = openai.OpenAI(base_url=gateway.url + "/v1", api_key="unused", max_retries=0,
+                          default_headers={"x-portkey-config": "gemini"})
+    assert named.chat.completions.with_raw_response.create(
+        model="gemini-2.5-flash", messages=[{"role": "user", "content": "hi"}]).headers["x-portkey-provider"] == "google"
+    with pytest.raises(openai.BadRequestError) as raised:
+        openai.OpenAI(base_url=gateway.url + "/v1", api_key="u", max_retries=0,
+                      default_headers={"x-portkey-config": "nope"}).chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "hi"}])
+    assert "unknown config 'nope'; known configs: gemini, main" in raised.value.message
+    # An edit takes effect within about a second; a broken edit keeps the last good version.
+    write(configs / "main.json", {"provider": "google", "api_key": "gk", "custom_host": mock.url + "/v1beta"})
+    deadline = time.monotonic() + 5
+    while plain.chat.completions.with_raw_response.create(
+            model="gemini-2.5-flash", messages=[{"role": "user", "content": "hi"}]).headers["x-portkey-provider"] != "google":
+        assert time.monotonic() < deadline, "the edited config did not take effect"
+        time.sleep(0.2)
+    (configs / "main.json").write_text('{"provider": "openai", "weight": ')
+    gateway.wait_for(r"config main did not reload; the previous version stays live", timeout=5)
+    assert plain.chat.completions.with_raw_response.create(
+        model="gemini-2.5-flash", messages=[{"role": "user", "content": "hi"}]).headers["x-portkey-provider"] == "google"
+
+
+def test_an_invalid_config_file_stops_startup(tmp_path):
+    from conftest import BIN, ROOT
+    import subprocess
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    write(configs / "bad.json", {"strategy": {"mode": "fallback"}, "targets": [{"provider": "nope"}]})
+    result = subprocess.run([BIN / "switchboard", "--port", "0", "--providers", ROOT / "providers", "--configs", configs],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 78
+    assert "configs/bad.json: config.targets[0].provider: unknown provider 'nope'" in result.stderr

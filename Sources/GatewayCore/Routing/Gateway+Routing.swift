@@ -6,10 +6,27 @@ import LuaRuntime
 extension Gateway {
     /// Runs a request through its routing config: every leaf attempt is an ordinary single-provider
     /// request with the target's provider, key, host, settings, timeout and body overrides.
-    func handleRouted(_ request: IncomingRequest, options: RequestOptions, configText: String) async throws(GatewayError)
+    /// An inline config (JSON) or the name of one in the configs folder.
+    func routeConfig(_ text: String) throws(GatewayError) -> RouteConfig {
+        if text.utf8.first == UInt8(ascii: "{") {
+            return try RouteConfig.parse(text, knownProviders: Set(scripts.current.providerIDs))
+        }
+        guard let store = configs else {
+            throw GatewayError(status: 400, type: "invalid_request_error",
+                               message: "x-portkey-config names a config ('\(text)'), but this gateway has no configs folder (--configs); send the config JSON inline",
+                               param: "x-portkey-config", code: "unknown_config")
+        }
+        guard let config = store.config(named: text) else {
+            throw GatewayError(status: 400, type: "invalid_request_error",
+                               message: "unknown config '\(text)'; known configs: \(store.names.joined(separator: ", "))",
+                               param: "x-portkey-config", code: "unknown_config")
+        }
+        return config
+    }
+
+    func handleRouted(_ request: IncomingRequest, options: RequestOptions, config: RouteConfig) async throws(GatewayError)
         -> GatewayResponse
     {
-        let config = try RouteConfig.parse(configText, knownProviders: Set(scripts.current.providerIDs))
         let input = try conditionInput(request, options: options, needsParams: Self.hasConditional(config.root))
         let executor = RouteExecutor(
             attempt: { target in
