@@ -62,6 +62,7 @@ public struct GatewaySettings: Sendable {
     public var hostPolicy: CustomHostPolicy
     public var imageFetch: ImageFetchSettings
     public var retryTuning = RetryTuning()
+    public var cooldown = CooldownSettings()
 
     public init(maxRequestBodyBytes: Int = 32 * 1024 * 1024, maxResponseBodyBytes: Int = 64 * 1024 * 1024,
                 hostPolicy: CustomHostPolicy = CustomHostPolicy(), imageFetch: ImageFetchSettings = ImageFetchSettings()) {
@@ -81,6 +82,8 @@ public struct Gateway: Sendable {
     public let settings: GatewaySettings
     /// Named routing configs and the default config (`--configs`), when configured.
     public let configs: ConfigStore?
+    /// Consecutive failures per routed target, shared by all requests.
+    let cooldown: CooldownTracker
     let logger: Logger
 
     public init(scripts: ScriptHost, upstream: UpstreamClient, settings: GatewaySettings, configs: ConfigStore? = nil,
@@ -89,6 +92,7 @@ public struct Gateway: Sendable {
         self.upstream = upstream
         self.settings = settings
         self.configs = configs
+        self.cooldown = CooldownTracker(settings: settings.cooldown, logger: logger)
         self.logger = logger
     }
 

@@ -44,6 +44,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("retry-backoff-cap"), help: "Longest wait between retries, in milliseconds. (env: SWITCHBOARD_RETRY_BACKOFF_CAP, default: 8000)")
     var backoffCapFlag: Int?
 
+    @Option(name: .customLong("cooldown-failures"), help: "Failed attempts in a row after which a config's target is skipped for the cooldown; 0 turns cooldowns off. (env: SWITCHBOARD_COOLDOWN_FAILURES, default: 3)")
+    var cooldownFailuresFlag: Int?
+
+    @Option(name: .customLong("cooldown-seconds"), help: "How long a failing target is skipped before one request probes it. (env: SWITCHBOARD_COOLDOWN_SECONDS, default: 30)")
+    var cooldownSecondsFlag: Int?
+
     @Option(name: .customLong("configs"), help: "Folder of named routing configs (<name>.json), used as 'x-portkey-config: <name>'; re-read when files change. (env: SWITCHBOARD_CONFIGS)")
     var configsFlag: String?
 
@@ -79,6 +85,8 @@ struct Serve: AsyncParsableCommand {
         let imageTimeout = try setting(imageTimeoutFlag, "SWITCHBOARD_IMAGE_FETCH_TIMEOUT", 10, range: 1...600)
         let backoffBase = try setting(backoffBaseFlag, "SWITCHBOARD_RETRY_BACKOFF_BASE", 250, range: 0...60_000)
         let backoffCap = try setting(backoffCapFlag, "SWITCHBOARD_RETRY_BACKOFF_CAP", 8000, range: 0...600_000)
+        let cooldownFailures = try setting(cooldownFailuresFlag, "SWITCHBOARD_COOLDOWN_FAILURES", 3, range: 0...1000)
+        let cooldownSeconds = try setting(cooldownSecondsFlag, "SWITCHBOARD_COOLDOWN_SECONDS", 30, range: 1...86_400)
         var allowed = allowHostFlags
         if allowed.isEmpty, let env = ProcessInfo.processInfo.environment["SWITCHBOARD_ALLOW_HOSTS"] {
             allowed = env.split(separator: ",").map { String($0.filter { !$0.isWhitespace }) }.filter { !$0.isEmpty }
@@ -111,6 +119,7 @@ struct Serve: AsyncParsableCommand {
             imageFetch: ImageFetchSettings(maxBytes: maxImage, timeout: .seconds(Int64(imageTimeout)),
                                            allowedHosts: Set(allowed)))
         gatewaySettings.retryTuning = RetryTuning(base: .milliseconds(backoffBase), cap: .milliseconds(backoffCap))
+        gatewaySettings.cooldown = CooldownSettings(failures: cooldownFailures, period: .seconds(cooldownSeconds))
         let environment = ProcessInfo.processInfo.environment
         let configsFolder = configsFlag ?? environment["SWITCHBOARD_CONFIGS"]
         let defaultConfig = defaultConfigFlag ?? environment["SWITCHBOARD_DEFAULT_CONFIG"]

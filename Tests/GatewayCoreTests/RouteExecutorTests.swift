@@ -133,4 +133,35 @@ import Testing
                 == #"{"temperature":1.0,"n":12345678901234567890,"messages":[{"a":"}"}],"model":"gemini-pro","top_p":0.9}"#)
         #expect(JSONObjectPatch.apply([("a", "1")], to: Array("[1,2]".utf8)) == nil)
     }
+
+    @Test func cooldownSkipsAFailingTargetThenProbesIt() async throws {
+        let config = try RouteConfig.parse("""
+            {"strategy": {"mode": "fallback"}, "targets": [{"provider": "openai"}, {"provider": "google"}]}
+            """, knownProviders: providers)
+        let tracker = CooldownTracker(settings: CooldownSettings(failures: 2, period: .seconds(10)))
+        let clock = Mutex(ContinuousClock.now)
+        let healthy = Mutex(false)
+        let calls = Mutex<[String]>([])
+        var executor = RouteExecutor(
+            attempt: { target in
+                calls.withLock { $0.append(target.path) }
+                let ok = target.path == "config.targets[1]" || healthy.withLock { $0 }
+                return .success(GatewayResponse(status: ok ? 200 : 503, headers: HTTPHeaders(), body: .buffer(ByteBuffer())))
+            },
+            sleep: { _ in }, random: { 0.5 }, tuning: RetryTuning(), conditionInput: .object([:]))
+        executor.cooldown = tracker
+        executor.now = { clock.withLock { $0 } }
+        for _ in 0..<2 { _ = await executor.run(config.root) }  // two failures in a row at targets[0]
+        calls.withLock { $0.removeAll() }
+        let skipped = await executor.run(config.root)
+        #expect(skipped.succeeded && calls.withLock { $0 } == ["config.targets[1]"])
+        #expect(skipped.log.first == "config.targets[0] (openai): 503 cooling_down")
+        // Past the period, one request probes it; it recovered, so it is used again.
+        clock.withLock { $0 += .seconds(11) }
+        healthy.withLock { $0 = true }
+        calls.withLock { $0.removeAll() }
+        let probe = await executor.run(config.root)
+        #expect(probe.path == "config.targets[0]" && calls.withLock { $0 } == ["config.targets[0]"])
+        #expect(!tracker.isCooling(CooldownTracker.key(config.root.targets[0]), now: clock.withLock { $0 }))
+    }
 }

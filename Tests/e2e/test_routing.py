@@ -127,3 +127,47 @@ def test_an_invalid_config_file_stops_startup(tmp_path):
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 78
     assert "configs/bad.json: config.targets[0].provider: unknown provider 'nope'" in result.stderr
+
+
+def test_retry_then_success_counts_the_retries(launch, mock):
+    gateway = launch("--retry-backoff-base", "1")
+    config = {"provider": "openai", "custom_host": mock.url + "/v1", "retry": {"attempts": 3}}
+    raw = client(gateway, config).chat.completions.with_raw_response.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "hi"}],
+        extra_body={"mock": {"fail_first": 2, "status": 503, "key": f"retry-{time.monotonic_ns()}"}})
+    assert raw.parse().choices[0].message.content
+    assert raw.headers["x-portkey-retry-attempt-count"] == "2"
+    assert raw.headers["x-portkey-last-used-option-index"] == "config"
+
+
+def test_fallback_after_a_timeout_and_on_metadata_conditions(launch, mock):
+    gateway = launch("--retry-backoff-base", "1")
+    slow_then_fast = {"strategy": {"mode": "fallback"}, "request_timeout": 300,
+                      "targets": [{"provider": "openai", "custom_host": mock.url + "/v1"},
+                                  {"provider": "google", "api_key": "gk", "custom_host": mock.url + "/v1beta"}]}
+    started = time.monotonic()
+    raw = client(gateway, slow_then_fast).chat.completions.with_raw_response.create(
+        model="gemini-2.5-flash", messages=[{"role": "user", "content": "hi"}], extra_body={"mock": {"latency_ms": 3000}})
+    assert raw.headers["x-portkey-last-used-option-index"] == "config.targets[1]"
+    assert time.monotonic() - started < 2.5
+    conditional = {"strategy": {"mode": "conditional", "default": "free",
+                                "conditions": [{"query": {"metadata.plan": {"$eq": "paid"}}, "then": "paid"}]},
+                   "targets": [{"name": "paid", "provider": "openai", "custom_host": mock.url + "/v1"},
+                               {"name": "free", "provider": "groq", "custom_host": mock.url + "/v1"}]}
+    for plan, provider in [("paid", "openai"), ("trial", "groq")]:
+        raw = openai.OpenAI(base_url=gateway.url + "/v1", api_key="k", max_retries=0, default_headers={
+            "x-portkey-config": json.dumps(conditional), "x-portkey-metadata": json.dumps({"plan": plan})}
+        ).chat.completions.with_raw_response.create(model="m", messages=[{"role": "user", "content": "hi"}])
+        assert raw.headers["x-portkey-provider"] == provider
+
+
+def test_a_stream_that_fails_before_its_first_byte_falls_back(launch, mock):
+    gateway = launch("--retry-backoff-base", "1")
+    config = {"strategy": {"mode": "fallback"},
+              "targets": [{"provider": "openai", "custom_host": mock.url + "/v1"},
+                          {"provider": "google", "api_key": "gk", "custom_host": mock.url + "/v1beta"}]}
+    stream = client(gateway, config).chat.completions.create(
+        model="gemini-2.5-flash", messages=[{"role": "user", "content": "hi"}], stream=True,
+        extra_body={"mock": {"reset": "before"}})
+    text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert text  # answered by the Gemini target after the OpenAI one dropped the connection

@@ -28,11 +28,11 @@ extension Gateway {
         -> GatewayResponse
     {
         let input = try conditionInput(request, options: options, needsParams: Self.hasConditional(config.root))
-        let executor = RouteExecutor(
+        var executor = RouteExecutor(
             attempt: { target in
                 do throws(GatewayError) {
                     let (targetRequest, targetOptions) = try self.attemptRequest(request, options: options, target: target)
-                    return .success(try await self.handleSingle(targetRequest, options: targetOptions))
+                    return .success(try await Self.firstByteChecked(try await self.handleSingle(targetRequest, options: targetOptions)))
                 } catch {
                     return .failure(error)
                 }
@@ -41,6 +41,7 @@ extension Gateway {
             random: { Double.random(in: 0..<1) },
             tuning: settings.retryTuning,
             conditionInput: input)
+        executor.cooldown = cooldown
         let outcome = await executor.run(config.root)
         let routeHeaders = [("x-portkey-last-used-option-index", outcome.path),
                             ("x-portkey-retry-attempt-count", String(outcome.retries))]
@@ -112,6 +113,25 @@ extension Gateway {
         return .object(input)
     }
 
+    /// Waits for a stream's first chunk before calling the attempt a success, so a stream that
+    /// fails before any byte reaches the client still falls back or retries; the chunk is replayed.
+    static func firstByteChecked(_ response: GatewayResponse) async throws(GatewayError) -> GatewayResponse {
+        guard case .stream(let stream) = response.body else { return response }
+        var iterator = stream.makeAsyncIterator()
+        let first: ByteBuffer?
+        do {
+            first = try await iterator.next()
+        } catch let error as GatewayError {
+            throw error
+        } catch {
+            throw GatewayError.upstreamBroken(provider: response.headers.first(name: "x-portkey-provider") ?? "provider",
+                                              reason: "the stream failed before its first event")
+        }
+        var replay = response
+        replay.body = .stream(ReplayStream(first: first, rest: UncheckedIterator(iterator)))
+        return replay
+    }
+
     static func hasConditional(_ node: RouteConfig.Target) -> Bool {
         node.mode == .conditional || node.targets.contains { hasConditional($0) }
     }
@@ -123,4 +143,37 @@ extension Gateway {
         }
         return nil
     }
+}
+
+/// A stream whose first chunk was already read (to decide on fallback), replayed before the rest.
+struct ReplayStream: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let first: ByteBuffer?
+    let rest: UncheckedIterator
+
+    func makeAsyncIterator() -> Iterator { Iterator(first: first, rest: rest) }
+
+    struct Iterator: AsyncIteratorProtocol {
+        var first: ByteBuffer?
+        let rest: UncheckedIterator
+
+        mutating func next() async throws -> ByteBuffer? {
+            if let chunk = first {
+                first = nil
+                return chunk
+            }
+            return try await rest.next()
+        }
+    }
+}
+
+/// The underlying iterator, handed from the routing task to the response writer: only one of
+/// them uses it at a time (the writer starts after routing returned), which is why it is
+/// `@unchecked Sendable`.
+final class UncheckedIterator: @unchecked Sendable {
+    private var base: any AsyncIteratorProtocol<ByteBuffer, any Error>
+
+    init(_ base: any AsyncIteratorProtocol<ByteBuffer, any Error>) { self.base = base }
+
+    func next() async throws -> ByteBuffer? { try await base.next() }
 }

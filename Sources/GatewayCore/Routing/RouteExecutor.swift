@@ -29,6 +29,8 @@ struct RouteExecutor: Sendable {
     let tuning: RetryTuning
     /// What conditions can query: `metadata.*`, `params.*`, `url.pathname`.
     let conditionInput: LooseJSON
+    var cooldown: CooldownTracker? = nil
+    var now: @Sendable () -> ContinuousClock.Instant = { .now }
 
     struct Outcome: Sendable {
         var result: Result<GatewayResponse, GatewayError>
@@ -83,12 +85,22 @@ struct RouteExecutor: Sendable {
     /// A leaf target with its retries.
     private func leaf(_ target: RouteConfig.Target) async -> Outcome {
         let policy = target.retry ?? RouteConfig.Retry(attempts: 0, onStatusCodes: [], useRetryAfterHeader: false)
+        let key = CooldownTracker.key(target)
+        if let cooldown, !cooldown.admit(key, now: now()) {
+            var outcome = Outcome(result: .failure(GatewayError(
+                status: 503, type: "server_error",
+                message: "\(target.path) is cooling down after repeated failures", code: "cooling_down")),
+                path: target.path, retries: 0, log: [])
+            outcome.log = [describe(outcome, target)]
+            return outcome
+        }
         var retries = 0
         while true {
             let result = await attempt(target)
             var outcome = Outcome(result: result, path: target.path, retries: retries, log: [])
             if outcome.succeeded || retries >= policy.attempts || !isRetryable(outcome, codes: policy.onStatusCodes) {
                 outcome.log = [describe(outcome, target)]
+                cooldown?.record(key, path: target.path, failed: countsAsFailure(outcome), now: now())
                 return outcome
             }
             await sleep(delay(after: retries, outcome: outcome, policy: policy))
@@ -96,10 +108,21 @@ struct RouteExecutor: Sendable {
         }
     }
 
-    /// Network failures and timeouts are always retryable; statuses when listed.
+    /// Connection failures are always retryable; statuses (a request_timeout is a 408) when listed.
     private func isRetryable(_ outcome: Outcome, codes: [Int]) -> Bool {
-        if case .failure(let error) = outcome.result, Self.isTransport(error) { return true }
+        if case .failure(let error) = outcome.result, Self.isTransport(error),
+           error.code != "request_timeout", error.code != "cooling_down" {
+            return true
+        }
         return codes.contains(outcome.status)
+    }
+
+    /// Failures that say the target is unwell (not the client's mistake): transport errors,
+    /// timeouts, throttling and server errors.
+    private func countsAsFailure(_ outcome: Outcome) -> Bool {
+        if outcome.succeeded { return false }
+        if case .failure(let error) = outcome.result, Self.isTransport(error) { return true }
+        return outcome.status == 429 || outcome.status >= 500
     }
 
     private func shouldFallBack(_ outcome: Outcome, codes: [Int]?) -> Bool {
@@ -109,7 +132,7 @@ struct RouteExecutor: Sendable {
     }
 
     static func isTransport(_ error: GatewayError) -> Bool {
-        ["upstream_unreachable", "upstream_timeout", "request_timeout", "upstream_error"].contains(error.code ?? "")
+        ["upstream_unreachable", "upstream_timeout", "request_timeout", "upstream_error", "cooling_down"].contains(error.code ?? "")
     }
 
     /// Exponential backoff with full jitter, capped; `Retry-After` / `retry-after-ms` when the
@@ -128,7 +151,13 @@ struct RouteExecutor: Sendable {
         return ceiling * random()
     }
 
-    private func pick(_ targets: [RouteConfig.Target]) -> RouteConfig.Target {
+    private func pick(_ all: [RouteConfig.Target]) -> RouteConfig.Target {
+        // Targets cooling down are left out of the draw while any other can be chosen.
+        let instant = now()
+        let available = all.filter { target in
+            target.isGroup || !(cooldown?.isCooling(CooldownTracker.key(target), now: instant) ?? false)
+        }
+        let targets = available.contains { $0.weight > 0 } ? available : all
         let total = targets.reduce(0) { $0 + max(0, $1.weight) }
         var point = random() * total
         for target in targets where target.weight > 0 {
