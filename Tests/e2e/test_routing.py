@@ -171,3 +171,13 @@ def test_a_stream_that_fails_before_its_first_byte_falls_back(launch, mock):
         extra_body={"mock": {"reset": "before"}})
     text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
     assert text  # answered by the Gemini target after the OpenAI one dropped the connection
+
+
+def test_fallback_after_connection_refused(gateway, mock):
+    config = {"strategy": {"mode": "fallback"},
+              "targets": [{"provider": "openai", "custom_host": "http://127.0.0.1:1/v1"},
+                          {"provider": "openai", "custom_host": mock.url + "/v1"}]}
+    raw = client(gateway, config).chat.completions.with_raw_response.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    assert raw.parse().choices[0].message.content
+    assert raw.headers["x-portkey-last-used-option-index"] == "config.targets[1]"
