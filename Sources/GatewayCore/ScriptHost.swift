@@ -1,6 +1,7 @@
 public import LuaRuntime
 public import Logging
 import Synchronization
+public import FoundationEssentials
 
 /// Holds the live script generation and builds new ones.
 ///
@@ -21,6 +22,19 @@ public final class ScriptHost: Sendable {
     public let vmCount: Int
     private let logger: Logger
     private let state: Mutex<ScriptGeneration>
+    /// Serializes reloads (a build is slow; two at once would race on the generation number).
+    private let reloading = Mutex<Status>(Status())
+
+    /// What `GET /admin/scripts` shows about reloads.
+    public struct Status: Sendable {
+        public var reloads = 0
+        public var failedReloads = 0
+        /// The last failure (file:line message), cleared by the next successful reload.
+        public var lastError: String?
+        public var lastReloadAt: Date?
+        /// Fingerprint of the files the live generation was built from.
+        var fingerprint = ""
+    }
 
     /// Loads the first generation; throws if any script is broken.
     public init(locations: Locations, limits: LuaLimits, vmCount: Int, logger: Logger) throws {
@@ -31,6 +45,70 @@ public final class ScriptHost: Sendable {
         let sources = try ScriptSources.read(providersDirectory: locations.providers, scriptsDirectory: locations.scripts)
         let first = try ScriptGeneration.build(number: 1, sources: sources, vmCount: vmCount, limits: limits, logger: logger)
         self.state = Mutex(first)
+        reloading.withLock { $0.fingerprint = Self.fingerprint(locations) }
+    }
+
+    public var status: Status { reloading.withLock { $0 } }
+
+    /// Builds and validates a complete new generation from the files and swaps it in; a broken
+    /// file leaves the live generation as it is. Requests in flight keep the generation they
+    /// started on; its VMs close when the last of them ends.
+    @discardableResult
+    public func reload(reason: String) -> Result<ScriptGeneration, GenerationError> {
+        reloading.withLock { status in
+            let fingerprint = Self.fingerprint(locations)
+            let number = current.number + 1
+            let result: Result<ScriptGeneration, GenerationError>
+            do throws(GenerationError) {
+                let sources: ScriptSources
+                do {
+                    sources = try ScriptSources.read(providersDirectory: locations.providers, scriptsDirectory: locations.scripts)
+                } catch let error as LuaError {
+                    throw GenerationError(problems: [error])
+                } catch {
+                    throw GenerationError(problems: [LuaError(kind: .invalidScript, message: "\(error)")])
+                }
+                let next = try ScriptGeneration.build(number: number, sources: sources, vmCount: vmCount, limits: limits, logger: logger)
+                state.withLock { $0 = next }
+                result = .success(next)
+            } catch {
+                result = .failure(error)
+            }
+            status.fingerprint = fingerprint
+            status.lastReloadAt = Date()
+            switch result {
+            case .success(let next):
+                status.reloads += 1
+                status.lastError = nil
+                logger.info("scripts reloaded (\(reason)): generation \(next.number), \(next.providers.count) providers, \(next.scripts.count) scripts")
+            case .failure(let error):
+                status.failedReloads += 1
+                status.lastError = error.description
+                logger.error("scripts did not reload (\(reason)); generation \(current.number) stays live\n\(error.description)")
+            }
+            return result
+        }
+    }
+
+    /// Reloads when any file under the providers or scripts folder changed since the last build.
+    public func reloadIfChanged() {
+        let changed = reloading.withLock { $0.fingerprint != Self.fingerprint(locations) }
+        if changed { reload(reason: "files changed") }
+    }
+
+    /// Names, sizes and modification times of every `.lua` file the generation is built from.
+    static func fingerprint(_ locations: Locations) -> String {
+        let manager = FileManager.default
+        var parts: [String] = []
+        for folder in [locations.providers, locations.providers + "/lib", locations.scripts].compactMap({ $0 }) {
+            let names = (try? manager.contentsOfDirectory(atPath: folder))?.filter { $0.hasSuffix(".lua") }.sorted() ?? []
+            for name in names {
+                let attributes = try? manager.attributesOfItem(atPath: folder + "/" + name)
+                let date = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+                parts.append("\(folder)/\(name):\(attributes?[.size] ?? 0):\(date)")
+            }
+        }
+        return parts.joined(separator: "\n")
     }
 
     /// The generation new requests should use.

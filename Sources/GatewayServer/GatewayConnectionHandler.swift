@@ -35,6 +35,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         case discarding
         /// The gateway is working on the request, or its response is being written.
         case responding
+        /// An authorized admin request; it runs when its (ignored) body has been read.
+        case adminPending(AdminAction)
     }
 
     private let shared: ConnectionShared
@@ -68,7 +70,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         case .responding:
             backlog.append(part)
             backlogBytes += Self.size(of: part)
-        case .idle, .receiving, .answering:
+        case .idle, .receiving, .answering, .adminPending:
             if backlog.isEmpty {
                 process(part, context: context)
             } else {
@@ -90,7 +92,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     private func drainBacklog(context: ChannelHandlerContext) {
         while let part = backlog.first {
             switch state {
-            case .idle, .receiving, .answering:
+            case .idle, .receiving, .answering, .adminPending:
                 backlog.removeFirst()
                 backlogBytes -= Self.size(of: part)
                 process(part, context: context)
@@ -138,6 +140,9 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             case .answering(let response):
                 state = .responding
                 write(response, context: context)
+            case .adminPending(let action):
+                state = .responding
+                runAdmin(action, context: context)
             case .discarding, .idle, .responding:
                 break
             }
@@ -150,6 +155,18 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         switch Route.resolve(method: head.method, uri: head.uri) {
         case .answer(let response):
             state = .answering(response)
+        case .admin(let action):
+            guard let admin = shared.admin else {
+                state = .answering(.error(.notFound(method: head.method.rawValue, path: head.uri)))
+                return
+            }
+            guard admin.authorizes(head.headers) else {
+                state = .answering(.error(GatewayError(status: 401, type: "authentication_error",
+                                                       message: "admin endpoints need the admin token (Authorization: Bearer <token>)",
+                                                       code: "invalid_admin_token")))
+                return
+            }
+            state = .adminPending(action)
         case .gateway(let endpoint, let path, let query):
             if let length = head.headers.first(name: "content-length").flatMap(Int.init),
                length > shared.maxRequestBodyBytes {
@@ -169,6 +186,19 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         keepAlive = false
         let error = GatewayError.bodyTooLarge(limit: shared.maxRequestBodyBytes)
         write(.error(error, traceID: requestHead?.headers.first(name: "x-portkey-trace-id")), context: context)
+    }
+
+    private func runAdmin(_ action: AdminAction, context: ChannelHandlerContext) {
+        guard let admin = shared.admin else { return }
+        let loop = context.eventLoop
+        let this = NIOLoopBound(self, eventLoop: loop)
+        task = Task {
+            let (status, json) = await admin.handle(action)
+            loop.onLoop {
+                this.value.finish(ImmediateResponse(status: status, headers: [("content-type", "application/json")],
+                                                    body: ByteBuffer(string: json)))
+            }
+        }
     }
 
     private func dispatch(_ pending: Pending, context: ChannelHandlerContext) {
@@ -368,7 +398,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             // stream cannot be resynchronised.
             shared.logger.debug("malformed request from client", metadata: ["error": "\(error)"])
             switch state {
-            case .idle, .receiving, .answering:
+            case .idle, .receiving, .answering, .adminPending:
                 keepAlive = false
                 write(.error(GatewayError(status: 400, type: "invalid_request_error",
                                           message: "malformed HTTP request: \(error)", code: "bad_http_request")),

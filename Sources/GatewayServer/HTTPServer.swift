@@ -20,11 +20,14 @@ public final class GatewayHTTPServer: Service, Sendable {
         public var host: String
         public var port: Int
         public var maxRequestBodyBytes: Int
+        /// Admin endpoints, served only when configured (they carry their token).
+        public var admin: AdminEndpoints?
 
-        public init(host: String, port: Int, maxRequestBodyBytes: Int) {
+        public init(host: String, port: Int, maxRequestBodyBytes: Int, admin: AdminEndpoints? = nil) {
             self.host = host
             self.port = port
             self.maxRequestBodyBytes = maxRequestBodyBytes
+            self.admin = admin
         }
     }
 
@@ -48,7 +51,7 @@ public final class GatewayHTTPServer: Service, Sendable {
     public func run() async throws {
         let quiesce = ServerQuiescingHelper(group: group)
         let shared = ConnectionShared(gateway: gateway, logger: logger,
-                                      maxRequestBodyBytes: configuration.maxRequestBodyBytes)
+                                      maxRequestBodyBytes: configuration.maxRequestBodyBytes, admin: configuration.admin)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

@@ -8,6 +8,38 @@ struct ConnectionShared: Sendable {
     let gateway: Gateway
     let logger: Logger
     let maxRequestBodyBytes: Int
+    /// Admin endpoints exist only when a token is configured, and need it.
+    let admin: AdminEndpoints?
+}
+
+/// The admin endpoints (`POST /admin/reload`, `GET /admin/scripts`).
+public enum AdminAction: Sendable {
+    case reload, scripts
+}
+
+/// Serves admin requests; provided by the executable (it owns reloads of scripts and configs).
+public struct AdminEndpoints: Sendable {
+    public let token: String
+    public let handle: @Sendable (AdminAction) async -> (status: Int, json: String)
+
+    public init(token: String, handle: @escaping @Sendable (AdminAction) async -> (status: Int, json: String)) {
+        self.token = token
+        self.handle = handle
+    }
+
+    /// Constant-time comparison of the presented token.
+    func authorizes(_ headers: HTTPHeaders) -> Bool {
+        var presented = headers.first(name: "x-admin-token") ?? ""
+        if let authorization = headers.first(name: "authorization"), authorization.lowercased().hasPrefix("bearer ") {
+            presented = String(authorization.dropFirst(7))
+        }
+        let a = Array(presented.utf8), b = Array(token.utf8)
+        var difference = a.count ^ b.count
+        for index in 0..<max(a.count, b.count) {
+            difference |= Int((index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0))
+        }
+        return difference == 0 && !b.isEmpty
+    }
 }
 
 /// Where a request goes, decided from its method and path alone (before its body arrives), so
@@ -18,6 +50,7 @@ enum Route {
     case answer(ImmediateResponse)
     /// Proxied through the gateway; `path` is what follows `/v1`.
     case gateway(Endpoint, path: String, query: String)
+    case admin(AdminAction)
 
     /// Standard endpoints and the one method each accepts.
     static let endpoints: [String: (Endpoint, HTTPMethod)] = [
@@ -50,6 +83,14 @@ enum Route {
                                                         allowed: [allowed.rawValue])))
             }
             return .gateway(endpoint, path: String(path.dropFirst(3)), query: String(query))
+        }
+        if path == "/admin/reload" || path == "/admin/scripts" {
+            let action: AdminAction = path == "/admin/reload" ? .reload : .scripts
+            let allowed: HTTPMethod = action == .reload ? .POST : .GET
+            guard method == allowed else {
+                return .answer(.error(.methodNotAllowed(method: method.rawValue, path: String(path), allowed: [allowed.rawValue])))
+            }
+            return .admin(action)
         }
         if path.hasPrefix("/v1/") {
             return .gateway(.passthrough, path: String(path.dropFirst(3)), query: String(query))

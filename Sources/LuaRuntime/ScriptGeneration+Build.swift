@@ -5,6 +5,7 @@ public import Logging
 public struct GenerationError: Error, Sendable, CustomStringConvertible {
     public var problems: [LuaError]
     public var description: String { problems.map(\.message).joined(separator: "\n") }
+    public init(problems: [LuaError]) { self.problems = problems }
 }
 
 let providersKey = "switchboard.providers"

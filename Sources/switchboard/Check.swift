@@ -1,4 +1,5 @@
 import ArgumentParser
+import GatewayCore
 import Logging
 import LuaRuntime
 
@@ -9,6 +10,9 @@ struct Check: AsyncParsableCommand {
 
     @OptionGroup var scriptOptions: ScriptOptions
 
+    @Option(name: .customLong("configs"), help: "Also validate every routing config in this folder against the providers.")
+    var configs: String?
+
     func run() async throws {
         let logger = Logger(label: "switchboard.check")
         do {
@@ -16,7 +20,21 @@ struct Check: AsyncParsableCommand {
                 providersDirectory: try scriptOptions.providers, scriptsDirectory: try scriptOptions.scripts)
             let generation = try ScriptGeneration.build(
                 number: 1, sources: sources, vmCount: 1, limits: try scriptOptions.limits, logger: logger)
-            print("ok: \(generation.providers.count) providers, \(generation.libraries.count) libraries, \(generation.scripts.count) scripts")
+            var configCount = ""
+            if let configs {
+                let store: ConfigStore
+                do throws(GatewayError) {
+                    store = try ConfigStore(directory: configs, defaultName: nil,
+                                            knownProviders: Set(generation.providerIDs), logger: logger)
+                } catch {
+                    for line in error.message.split(separator: "\n") { print("error: \(line)") }
+                    throw ExitCode(1)
+                }
+                configCount = ", \(store.names.count) configs"
+            }
+            print("ok: \(generation.providers.count) providers, \(generation.libraries.count) libraries, \(generation.scripts.count) scripts\(configCount)")
+        } catch let exit as ExitCode {
+            throw exit
         } catch let error as GenerationError {
             for problem in error.problems { print("error: \(problem.message)") }
             throw ExitCode(1)

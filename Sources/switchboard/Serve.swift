@@ -50,6 +50,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("cooldown-seconds"), help: "How long a failing target is skipped before one request probes it. (env: SWITCHBOARD_COOLDOWN_SECONDS, default: 30)")
     var cooldownSecondsFlag: Int?
 
+    @Option(name: .customLong("admin-token"), help: "Enables POST /admin/reload and GET /admin/scripts for requests that present this token (Authorization: Bearer <token>). Prefer the environment variable: a flag shows in the process list. (env: SWITCHBOARD_ADMIN_TOKEN)")
+    var adminTokenFlag: String?
+
     @Option(name: .customLong("configs"), help: "Folder of named routing configs (<name>.json), used as 'x-portkey-config: <name>'; re-read when files change. (env: SWITCHBOARD_CONFIGS)")
     var configsFlag: String?
 
@@ -123,25 +126,65 @@ struct Serve: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let configsFolder = configsFlag ?? environment["SWITCHBOARD_CONFIGS"]
         let defaultConfig = defaultConfigFlag ?? environment["SWITCHBOARD_DEFAULT_CONFIG"]
-        var configStore: ConfigStore?
+        var loadedConfigs: ConfigStore?
         if let configsFolder {
             do throws(GatewayError) {
-                configStore = try ConfigStore(directory: configsFolder, defaultName: defaultConfig,
+                loadedConfigs = try ConfigStore(directory: configsFolder, defaultName: defaultConfig,
                                               knownProviders: Set(generation.providerIDs), logger: logger)
             } catch {
                 logger.critical("cannot start: routing configs failed to load\n\(error.message)")
                 throw ExitCode(78)
             }
             let suffix = defaultConfig.map { " (default: \($0))" } ?? ""
-            logger.info("loaded \(configStore!.names.count) routing configs from \(configsFolder)\(suffix)")
+            logger.info("loaded \(loadedConfigs!.names.count) routing configs from \(configsFolder)\(suffix)")
         } else if defaultConfig != nil {
             logger.critical("cannot start: --default-config needs --configs")
             throw ExitCode(64)
         }
         let gateway = Gateway(
-            scripts: scriptHost, upstream: upstream, settings: gatewaySettings, configs: configStore, logger: logger)
+            scripts: scriptHost, upstream: upstream, settings: gatewaySettings, configs: loadedConfigs, logger: logger)
+        let adminToken = adminTokenFlag ?? environment["SWITCHBOARD_ADMIN_TOKEN"]
+        let configStore = loadedConfigs
+        let reloadAll: @Sendable (String) async -> (status: Int, json: String) = { reason in
+            let outcome = try? await NIOThreadPool.singleton.runIfActive { () -> (Int, String) in
+                let result = scriptHost.reload(reason: reason)
+                let configProblems = configStore?.reload(knownProviders: Set(scriptHost.current.providerIDs)) ?? []
+                switch result {
+                case .success(let next):
+                    let configs = configProblems.isEmpty ? "null" : JSONText.quote(configProblems.joined(separator: "\n"))
+                    return (200, #"{"reloaded":true,"generation":\#(next.number),"config_errors":\#(configs)}"#)
+                case .failure(let error):
+                    return (422, #"{"reloaded":false,"generation":\#(scriptHost.current.number),"error":\#(JSONText.quote(error.description))}"#)
+                }
+            }
+            return outcome ?? (503, #"{"reloaded":false,"error":"shutting down"}"#)
+        }
+        let admin = adminToken.map { token in
+            AdminEndpoints(token: token) { action in
+                switch action {
+                case .reload:
+                    return await reloadAll("POST /admin/reload")
+                case .scripts:
+                    let generation = scriptHost.current
+                    let status = scriptHost.status
+                    func list(_ items: [String]) -> String { "[" + items.map(JSONText.quote).joined(separator: ",") + "]" }
+                    var fields: [String] = []
+                    fields.append(#""generation":\#(generation.number)"#)
+                    fields.append(#""providers":\#(list(generation.providerIDs))"#)
+                    fields.append(#""libraries":\#(list(generation.libraries.sorted()))"#)
+                    fields.append(#""scripts":\#(list(generation.scripts))"#)
+                    fields.append(#""vms":\#(generation.vmCount)"#)
+                    fields.append(#""reloads":\#(status.reloads)"#)
+                    fields.append(#""failed_reloads":\#(status.failedReloads)"#)
+                    let lastError: String = status.lastError.map(JSONText.quote) ?? "null"
+                    fields.append(#""last_error":\#(lastError)"#)
+                    fields.append(#""configs":\#(list(configStore?.names ?? []))"#)
+                    return (200, "{" + fields.joined(separator: ",") + "}")
+                }
+            }
+        }
         let server = GatewayHTTPServer(
-            configuration: .init(host: host, port: port, maxRequestBodyBytes: maxBody),
+            configuration: .init(host: host, port: port, maxRequestBodyBytes: maxBody, admin: admin),
             gateway: gateway, group: group, logger: logger,
             onListening: { address in
                 logger.info("switchboard listening on http://\(address.ipAddress ?? host):\(address.port ?? port)")
@@ -162,15 +205,25 @@ struct Serve: AsyncParsableCommand {
             }
         }
         defer { trimmer.cancel() }
-        // Config files take effect within a second of changing (a broken edit keeps the old one).
-        let configWatcher = Task.detached { [configStore] in
-            guard let configStore else { return }
+        // Script and config files take effect within about a second of changing (checked every
+        // 500 ms off the event loops); a broken edit keeps what is live and logs the error.
+        let watcher = Task.detached { [configStore] in
             while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(1))
-                configStore.reload(knownProviders: Set(scriptHost.current.providerIDs))
+                try? await Task.sleep(for: .milliseconds(500))
+                try? await NIOThreadPool.singleton.runIfActive {
+                    scriptHost.reloadIfChanged()
+                    configStore?.reload(knownProviders: Set(scriptHost.current.providerIDs))
+                }
             }
         }
-        defer { configWatcher.cancel() }
+        defer { watcher.cancel() }
+        // SIGHUP reloads everything, as operators expect of a daemon.
+        let hangups = Task.detached {
+            for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                _ = await reloadAll("SIGHUP")
+            }
+        }
+        defer { hangups.cancel() }
         do {
             try await services.run()
         } catch {
