@@ -99,6 +99,60 @@ public struct Gateway: Sendable {
     /// Handles a request: through its routing config when it has one, else to its one provider.
     /// Errors are thrown as ``GatewayError`` with the trace id already decided.
     public func handle(_ request: IncomingRequest, options: RequestOptions) async throws(GatewayError) -> GatewayResponse {
+        let generation = scripts.current
+        guard generation.hasRequestMiddleware(for: request.endpoint.rawValue) else {
+            return try await route(request, options: options)
+        }
+        // Middleware first: it may rewrite the body and headers (and so the provider or config),
+        // deny, or answer; its on_response hooks see the answer.
+        var request = request
+        var options = options
+        let decision: MiddlewareDecision
+        let session: MiddlewareSession?
+        do {
+            (decision, session) = try generation.runRequestHooks(MiddlewareRequest(
+                endpoint: request.endpoint.rawValue, method: request.method.rawValue, path: request.path,
+                headers: request.headers.map { ($0.name.asciiLowercased(), $0.value) },
+                body: request.body.map { Array($0.readableBytesView) }))
+        } catch {
+            logger.error("middleware failed", metadata: ["error": "\(error.message)"])
+            throw .script(error)
+        }
+        switch decision {
+        case .deny(let status, let message, let type, let code):
+            throw GatewayError(status: status, type: type ?? "guardrail_error", message: message, code: code ?? "request_denied")
+        case .respond(let status, let body):
+            var headers = HTTPHeaders()
+            headers.add(name: "content-type", value: "application/json")
+            return GatewayResponse(status: status, headers: headers, body: .buffer(ByteBuffer(bytes: body)))
+        case .proceed(let headers, let body):
+            request.headers = HTTPHeaders(headers)
+            request.body = body.map { ByteBuffer(bytes: $0) }
+            let traceID = options.traceID
+            options = try RequestOptions.parse(request.headers, policy: settings.hostPolicy)
+            options.traceID = traceID
+        }
+        var response = try await route(request, options: options)
+        if let provider = options.provider, !response.headers.contains(name: "x-portkey-provider") {
+            response.headers.add(name: "x-portkey-provider", value: provider)  // middleware may have changed it
+        }
+        if let session, session.hasOnResponse, case .buffer(let body) = response.body {
+            do {
+                if let rewritten = try session.onResponse(
+                    status: response.status, headers: response.headers.map { ($0.name, $0.value) },
+                    body: Array(body.readableBytesView)) {
+                    response.body = .buffer(ByteBuffer(bytes: rewritten))
+                }
+            } catch {
+                logger.error("middleware failed", metadata: ["error": "\(error.message)"])
+                throw .script(error)
+            }
+        }
+        return response
+    }
+
+    /// Through the request's config (inline or named), the default config, or its one provider.
+    func route(_ request: IncomingRequest, options: RequestOptions) async throws(GatewayError) -> GatewayResponse {
         if let text = options.config {
             return try await handleRouted(request, options: options, config: try routeConfig(text))
         }

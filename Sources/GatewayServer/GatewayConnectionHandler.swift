@@ -348,7 +348,9 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
 
     private func decorated(_ headers: HTTPHeaders, _ options: RequestOptions) -> HTTPHeaders {
         var headers = headers
-        if let provider = options.provider { headers.add(name: "x-portkey-provider", value: provider) }
+        if let provider = options.provider, !headers.contains(name: "x-portkey-provider") {
+            headers.add(name: "x-portkey-provider", value: provider)
+        }
         headers.add(name: "x-portkey-trace-id", value: options.traceID)
         return headers
     }

@@ -9,7 +9,7 @@ public struct GenerationError: Error, Sendable, CustomStringConvertible {
 }
 
 let providersKey = "switchboard.providers"
-private let scriptsKey = "switchboard.scripts"
+let scriptsKey = "switchboard.scripts"
 
 extension ScriptGeneration {
     /// Builds a generation: every VM loads every library, provider and script; any failure anywhere
@@ -25,6 +25,7 @@ extension ScriptGeneration {
         }
         var vms: [LuaVM] = []
         var catalog: [String: ProviderInfo] = [:]
+        var middleware: [MiddlewareInfo] = []
         for index in 0..<max(1, vmCount) {
             let vm: LuaVM
             do throws(LuaError) {
@@ -32,7 +33,7 @@ extension ScriptGeneration {
             } catch {
                 throw GenerationError(problems: [error])
             }
-            let vmProblems = load(sources, into: vm, recordInto: &catalog, record: index == 0)
+            let vmProblems = load(sources, into: vm, recordInto: &catalog, middleware: &middleware, record: index == 0)
             if index == 0 {
                 problems.append(contentsOf: vmProblems)
                 if !problems.isEmpty { throw GenerationError(problems: problems) }
@@ -41,9 +42,10 @@ extension ScriptGeneration {
             }
             vms.append(vm)
         }
+        middleware.sort { ($0.order, $0.name) < ($1.order, $1.name) }
         return ScriptGeneration(
             number: number, providers: catalog, scripts: sources.scripts.map(\.displayPath),
-            libraries: sources.libraries.map(\.name), pool: LuaPool(vms: vms))
+            libraries: sources.libraries.map(\.name), middleware: middleware, pool: LuaPool(vms: vms))
     }
 
     /// Runs a file and leaves the table it returned on the stack, or throws naming the file.
@@ -67,7 +69,8 @@ extension ScriptGeneration {
     /// Loads everything into one VM and returns the problems found. With `catalog`, also records
     /// what each provider declares.
     private static func load(
-        _ sources: ScriptSources, into vm: LuaVM, recordInto catalog: inout [String: ProviderInfo], record: Bool
+        _ sources: ScriptSources, into vm: LuaVM, recordInto catalog: inout [String: ProviderInfo],
+        middleware: inout [MiddlewareInfo], record: Bool
     ) -> [LuaError] {
         let L = vm.state
         var problems: [LuaError] = []
@@ -108,6 +111,13 @@ extension ScriptGeneration {
         for file in sources.scripts {
             do throws(LuaError) {
                 try runTable(file, in: vm, kind: "a script")
+                if record {
+                    var routes: Set<String>?
+                    if let list = vm.stringList(-1, "routes") { routes = Set(list) }
+                    middleware.append(MiddlewareInfo(
+                        name: file.name, file: file.displayPath, order: vm.integerField(-1, "order") ?? 100, routes: routes,
+                        hasOnRequest: vm.hasFunction(-1, "on_request"), hasOnResponse: vm.hasFunction(-1, "on_response")))
+                }
                 sb_rawsetfield(L, scripts, file.name)
             } catch {
                 problems.append(error)

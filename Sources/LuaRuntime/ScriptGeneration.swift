@@ -15,16 +15,20 @@ public final class ScriptGeneration: Sendable {
     public let scripts: [String]
     /// Library modules available to `require`, by name.
     public let libraries: [String]
+    /// Middleware scripts in the order their hooks run.
+    public let middleware: [MiddlewareInfo]
     let pool: LuaPool
 
     /// Sorted provider ids, for listings and error messages.
     public var providerIDs: [String] { providers.keys.sorted() }
 
-    init(number: Int, providers: [String: ProviderInfo], scripts: [String], libraries: [String], pool: LuaPool) {
+    init(number: Int, providers: [String: ProviderInfo], scripts: [String], libraries: [String],
+         middleware: [MiddlewareInfo] = [], pool: LuaPool) {
         self.number = number
         self.providers = providers
         self.scripts = scripts
         self.libraries = libraries
+        self.middleware = middleware
         self.pool = pool
     }
 

@@ -1,0 +1,78 @@
+"""Lua middleware (scripts/): the shipped examples, errors, and live edits."""
+import json
+import shutil
+import time
+
+import openai
+import pytest
+
+from conftest import ROOT
+from http_helpers import CHAT, call, openai_headers
+
+
+@pytest.fixture
+def scripts_with_examples(tmp_path):
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    for example in (ROOT / "scripts" / "examples").glob("*.lua"):
+        shutil.copy(example, folder / example.name)
+    return folder
+
+
+def echo(gateway, mock, content, **extra):
+    body = {"model": "gpt-4", "messages": [{"role": "user", "content": content}], "mock": {"echo": True}, **extra}
+    return call("POST", gateway.url + "/v1/chat/completions", headers=openai_headers(mock), body=body)
+
+
+def test_pii_is_redacted_before_the_request_leaves(launch, mock, scripts_with_examples):
+    gateway = launch(scripts=scripts_with_examples)
+    reply = echo(gateway, mock, "Mail jane.doe+x@example.co.uk or call +1 (555) 010-2030, order 12345.")
+    assert reply.status == 200
+    sent = json.loads(reply.json()["body"])
+    assert sent["messages"][0]["content"] == "Mail [EMAIL] or call [PHONE], order 12345."
+
+
+def test_the_word_guard_denies_with_446(launch, mock, scripts_with_examples):
+    gateway = launch(scripts=scripts_with_examples)
+    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key="k", max_retries=0, default_headers={
+        "x-portkey-provider": "openai", "x-portkey-custom-host": mock.url + "/v1"})
+    with pytest.raises(openai.APIStatusError) as raised:
+        client.chat.completions.create(model="gpt-4", messages=[{"role": "user", "content": "About Project-X plans"}])
+    assert raised.value.status_code == 446
+    assert raised.value.body["code"] == "blocked_word"
+    assert "blocked word 'project-x'" in raised.value.message
+
+
+def test_model_aliases_pick_provider_and_model_and_answer_with_the_alias(launch, mock, scripts_with_examples):
+    gateway = launch(scripts=scripts_with_examples)
+    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key="k", max_retries=0, default_headers={
+        "x-portkey-provider": "openai", "x-portkey-custom-host": mock.url + "/v1", "x-tenant": "acme"})
+    raw = client.chat.completions.with_raw_response.create(model="fast", messages=[{"role": "user", "content": "hi"}])
+    assert raw.headers["x-portkey-provider"] == "groq"
+    assert raw.parse().model == "fast"
+    gateway.wait_for(r"tenant=acme status=200 prompt_tokens=\d+ completion_tokens=\d+")
+    sent = json.loads(echo(gateway, mock, "hi", model="fast").json()["body"])
+    assert sent["model"] == "llama-3.1-8b-instant"
+
+
+def test_a_failing_middleware_fails_that_request_clearly_and_the_gateway_keeps_serving(launch, mock, tmp_path):
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    (folder / "broken.lua").write_text("return { on_request = function(ctx, req)\n  local x = nil\n  return x.field\nend }\n")
+    gateway = launch(scripts=folder)
+    reply = call("POST", gateway.url + "/v1/chat/completions", headers=openai_headers(mock), body=CHAT)
+    assert reply.status == 500
+    assert reply.error()["code"] == "script_error" and "scripts/broken.lua:3" in reply.error()["message"]
+    assert call("GET", gateway.url + "/health").status == 200
+
+
+def test_editing_a_middleware_changes_the_next_requests(launch, mock, tmp_path):
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    gateway = launch(scripts=folder)
+    assert echo(gateway, mock, "secret").status == 200
+    (folder / "deny.lua").write_text('return { on_request = function() return { status = 446, error = "no" } end }\n')
+    deadline = time.monotonic() + 3
+    while echo(gateway, mock, "secret").status != 446:
+        assert time.monotonic() < deadline, "the new middleware did not take effect"
+        time.sleep(0.1)
