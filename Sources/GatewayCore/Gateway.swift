@@ -104,7 +104,8 @@ public struct Gateway: Sendable {
             return try await route(request, options: options)
         }
         // Middleware first: it may rewrite the body and headers (and so the provider or config),
-        // deny, or answer; its on_response hooks see the answer.
+        // deny, or answer; its on_response / on_chunk / on_log hooks see the answer.
+        let started = ContinuousClock.now
         var request = request
         var options = options
         let decision: MiddlewareDecision
@@ -136,16 +137,39 @@ public struct Gateway: Sendable {
         if let provider = options.provider, !response.headers.contains(name: "x-portkey-provider") {
             response.headers.add(name: "x-portkey-provider", value: provider)  // middleware may have changed it
         }
-        if let session, session.hasOnResponse, case .buffer(let body) = response.body {
-            do {
-                if let rewritten = try session.onResponse(
-                    status: response.status, headers: response.headers.map { ($0.name, $0.value) },
-                    body: Array(body.readableBytesView)) {
-                    response.body = .buffer(ByteBuffer(bytes: rewritten))
+        guard let session else { return response }
+        let logger = self.logger
+        let provider = options.provider
+        let endpoint = request.endpoint.rawValue
+        let status = response.status
+        @Sendable func log(_ body: [UInt8]?, stream: Bool) {
+            guard session.hasOnLog else { return }
+            let elapsed = ContinuousClock.now - started
+            let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            if let error = session.onLog(.init(status: status, latencyMilliseconds: milliseconds, provider: provider,
+                                               endpoint: endpoint, stream: stream, body: body)) {
+                logger.error("middleware on_log failed", metadata: ["error": "\(error.message)"])
+            }
+        }
+        switch response.body {
+        case .buffer(let body):
+            var bytes = Array(body.readableBytesView)
+            if session.hasOnResponse {
+                do {
+                    if let rewritten = try session.onResponse(
+                        status: response.status, headers: response.headers.map { ($0.name, $0.value) }, body: bytes) {
+                        bytes = rewritten
+                        response.body = .buffer(ByteBuffer(bytes: rewritten))
+                    }
+                } catch {
+                    logger.error("middleware failed", metadata: ["error": "\(error.message)"])
+                    throw .script(error)
                 }
-            } catch {
-                logger.error("middleware failed", metadata: ["error": "\(error.message)"])
-                throw .script(error)
+            }
+            log(bytes, stream: false)
+        case .stream(let stream):
+            if session.hasOnChunk || session.hasOnLog {
+                response.body = .stream(MiddlewareEventStream(upstream: stream, session: session) { _ in log(nil, stream: true) })
             }
         }
         return response

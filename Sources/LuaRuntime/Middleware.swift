@@ -11,6 +11,8 @@ public struct MiddlewareInfo: Sendable, Equatable {
     public var routes: Set<String>?
     public var hasOnRequest: Bool
     public var hasOnResponse: Bool
+    public var hasOnChunk: Bool = false
+    public var hasOnLog: Bool = false
 
     public func applies(to endpoint: String) -> Bool { routes?.contains(endpoint) ?? true }
 }
@@ -65,6 +67,133 @@ public final class MiddlewareSession: Sendable {
     }
 
     public var hasOnResponse: Bool { middleware.contains { $0.hasOnResponse } }
+    public var hasOnChunk: Bool { middleware.contains { $0.hasOnChunk } }
+    public var hasOnLog: Bool { middleware.contains { $0.hasOnLog } }
+
+    /// Runs every `on_chunk(ctx, chunk)` on one streamed event, each on what the previous returned:
+    /// nil keeps it, `false` drops it, a table `{data, event}` (e.g. the chunk, edited) or a string
+    /// replaces it. Returns the framed bytes for the client (empty when dropped).
+    public func onChunk(name: String?, data: [UInt8]) throws(LuaError) -> [UInt8] {
+        try pool.withVM(at: vmIndex) { vm throws(LuaError) in
+            let L = vm.state
+            let base = lua_gettop(L)
+            defer { lua_settop(L, base) }
+            lua_createtable(L, 0, 3)
+            var chunk = lua_gettop(L)
+            vm.setField("event", name)
+            vm.push(bytes: data)
+            sb_rawsetfield(L, chunk, "text")
+            if vm.tryDecodeJSON(data) {
+                // Remember the latest usage for on_log.
+                if sb_rawgetfield(L, -1, "usage") == LUA_TTABLE {
+                    lua_rawgeti(L, sb_registryindex(), lua_Integer(contextRef))
+                    lua_rotate(L, -2, 1)
+                    sb_rawsetfield(L, -2, "_stream_usage")
+                    sb_pop(L, 1)
+                } else {
+                    sb_pop(L, 1)
+                }
+                sb_rawsetfield(L, chunk, "data")
+            }
+            for info in middleware where info.hasOnChunk {
+                try vm.pushScriptFunction(info, "on_chunk")
+                lua_rawgeti(L, sb_registryindex(), lua_Integer(contextRef))
+                lua_pushvalue(L, chunk)
+                try vm.call(arguments: 2, results: 1, script: info.file)
+                switch lua_type(L, -1) {
+                case LUA_TNIL:
+                    sb_pop(L, 1)
+                case LUA_TBOOLEAN:
+                    if lua_toboolean(L, -1) == 0 { return [] }
+                    sb_pop(L, 1)
+                case LUA_TSTRING:
+                    lua_createtable(L, 0, 1)
+                    lua_rotate(L, -2, 1)
+                    sb_rawsetfield(L, -2, "data")
+                    chunk = lua_gettop(L)
+                case LUA_TTABLE:
+                    chunk = lua_gettop(L)
+                default:
+                    throw LuaError(kind: .runtime, script: info.file,
+                                   message: "\(info.file): on_chunk must return nil, false, a string or a table")
+                }
+            }
+            // Frame the result: when no hook replaced `data`, the original bytes go out as they came.
+            if sb_rawgetfield(L, chunk, "data") == LUA_TNIL {
+                sb_pop(L, 1)
+                sb_rawgetfield(L, chunk, "text")
+                sb_rawsetfield(L, chunk, "data")
+            } else {
+                sb_pop(L, 1)
+            }
+            lua_createtable(L, 1, 0)
+            lua_pushvalue(L, chunk)
+            lua_rawseti(L, -2, 1)
+            return try vm.frameEvents(at: lua_gettop(L), script: "middleware")
+        }
+    }
+
+    /// Facts for `on_log(ctx, entry)`.
+    public struct LogEntry: Sendable {
+        public var status: Int
+        public var latencyMilliseconds: Double
+        public var provider: String?
+        public var endpoint: String
+        public var stream: Bool
+        /// The complete JSON answer (usage is read from it); nil for streams (the last usage seen
+        /// in the stream is used).
+        public var body: [UInt8]?
+
+        public init(status: Int, latencyMilliseconds: Double, provider: String?, endpoint: String, stream: Bool, body: [UInt8]?) {
+            self.status = status
+            self.latencyMilliseconds = latencyMilliseconds
+            self.provider = provider
+            self.endpoint = endpoint
+            self.stream = stream
+            self.body = body
+        }
+    }
+
+    /// Runs every `on_log(ctx, entry)` after the request completed; failures are returned for the
+    /// caller to log (the answer is already on its way).
+    public func onLog(_ entry: LogEntry) -> LuaError? {
+        do throws(LuaError) {
+            try pool.withVM(at: vmIndex) { vm throws(LuaError) in
+                let L = vm.state
+                let base = lua_gettop(L)
+                defer { lua_settop(L, base) }
+                lua_createtable(L, 0, 7)
+                let table = lua_gettop(L)
+                lua_pushinteger(L, lua_Integer(entry.status))
+                sb_rawsetfield(L, table, "status")
+                lua_pushnumber(L, entry.latencyMilliseconds)
+                sb_rawsetfield(L, table, "latency_ms")
+                vm.setField("provider", entry.provider, in: -2)
+                vm.setField("endpoint", entry.endpoint, in: -2)
+                lua_pushboolean(L, entry.stream ? 1 : 0)
+                sb_rawsetfield(L, table, "stream")
+                if let body = entry.body, vm.tryDecodeJSON(body) {
+                    sb_rawgetfield(L, -1, "usage")
+                    sb_rawsetfield(L, table, "usage")
+                    sb_pop(L, 1)
+                } else {
+                    lua_rawgeti(L, sb_registryindex(), lua_Integer(contextRef))
+                    sb_rawgetfield(L, -1, "_stream_usage")
+                    sb_rawsetfield(L, table, "usage")
+                    sb_pop(L, 1)
+                }
+                for info in middleware where info.hasOnLog {
+                    try vm.pushScriptFunction(info, "on_log")
+                    lua_rawgeti(L, sb_registryindex(), lua_Integer(contextRef))
+                    lua_pushvalue(L, table)
+                    try vm.call(arguments: 2, results: 0, script: info.file)
+                }
+            }
+            return nil
+        } catch {
+            return error
+        }
+    }
 
     /// Runs every `on_response(ctx, res)` in order; returns the rewritten body (nil: unchanged).
     public func onResponse(status: Int, headers: [(String, String)], body: [UInt8]) throws(LuaError) -> [UInt8]? {
@@ -98,13 +227,13 @@ public final class MiddlewareSession: Sendable {
 
 extension ScriptGeneration {
     public func hasRequestMiddleware(for endpoint: String) -> Bool {
-        middleware.contains { $0.applies(to: endpoint) && ($0.hasOnRequest || $0.hasOnResponse) }
+        middleware.contains { $0.applies(to: endpoint) && ($0.hasOnRequest || $0.hasOnResponse || $0.hasOnChunk || $0.hasOnLog) }
     }
 
     /// Runs every applicable `on_request(ctx, req)` in order in one VM.
     public func runRequestHooks(_ request: MiddlewareRequest) throws(LuaError) -> (MiddlewareDecision, MiddlewareSession?) {
         let applicable = middleware.filter { $0.applies(to: request.endpoint) }
-        let keep = applicable.contains { $0.hasOnResponse }
+        let keep = applicable.contains { $0.hasOnResponse || $0.hasOnChunk || $0.hasOnLog }
         let (decision, ref, index) = try pool.withAnyVM { vm, index throws(LuaError) in
             let L = vm.state
             let base = lua_gettop(L)

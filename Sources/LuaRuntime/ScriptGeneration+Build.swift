@@ -116,7 +116,8 @@ extension ScriptGeneration {
                     if let list = vm.stringList(-1, "routes") { routes = Set(list) }
                     middleware.append(MiddlewareInfo(
                         name: file.name, file: file.displayPath, order: vm.integerField(-1, "order") ?? 100, routes: routes,
-                        hasOnRequest: vm.hasFunction(-1, "on_request"), hasOnResponse: vm.hasFunction(-1, "on_response")))
+                        hasOnRequest: vm.hasFunction(-1, "on_request"), hasOnResponse: vm.hasFunction(-1, "on_response"),
+                        hasOnChunk: vm.hasFunction(-1, "on_chunk"), hasOnLog: vm.hasFunction(-1, "on_log")))
                 }
                 sb_rawsetfield(L, scripts, file.name)
             } catch {

@@ -50,7 +50,7 @@ def test_model_aliases_pick_provider_and_model_and_answer_with_the_alias(launch,
     raw = client.chat.completions.with_raw_response.create(model="fast", messages=[{"role": "user", "content": "hi"}])
     assert raw.headers["x-portkey-provider"] == "groq"
     assert raw.parse().model == "fast"
-    gateway.wait_for(r"tenant=acme status=200 prompt_tokens=\d+ completion_tokens=\d+")
+    gateway.wait_for(r"tenant=acme status=200 provider=groq stream=false latency_ms=[\d.]+ prompt_tokens=\d+ completion_tokens=\d+")
     sent = json.loads(echo(gateway, mock, "hi", model="fast").json()["body"])
     assert sent["model"] == "llama-3.1-8b-instant"
 
@@ -76,3 +76,29 @@ def test_editing_a_middleware_changes_the_next_requests(launch, mock, tmp_path):
     while echo(gateway, mock, "secret").status != 446:
         assert time.monotonic() < deadline, "the new middleware did not take effect"
         time.sleep(0.1)
+
+
+def test_on_chunk_rewrites_and_drops_stream_events_and_on_log_sees_stream_usage(launch, mock, tmp_path):
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    shutil.copy(ROOT / "scripts" / "examples" / "tenant_tag.lua", folder)
+    (folder / "shout.lua").write_text("""
+return {
+  on_chunk = function(ctx, chunk)
+    if type(chunk.data) ~= "table" then return end      -- [DONE] passes as it is
+    local choice = chunk.data.choices and chunk.data.choices[1]
+    local delta = choice and choice.delta
+    if delta and type(delta.content) == "string" and delta.content:match("^%s*a%s*$") then return false end  -- drop it
+    if delta and type(delta.content) == "string" then delta.content = delta.content:upper() end
+    return chunk
+  end,
+}
+""")
+    gateway = launch(scripts=folder)
+    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key="k", max_retries=0, default_headers={
+        "x-portkey-provider": "openai", "x-portkey-custom-host": mock.url + "/v1", "x-tenant": "t1"})
+    stream = client.chat.completions.create(model="gpt-4", messages=[{"role": "user", "content": "hi"}], stream=True,
+                                            stream_options={"include_usage": True})
+    text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert text == "THIS IS TEST."  # the mock says "This is a test."; "a " was dropped
+    gateway.wait_for(r"tenant=t1 status=200 provider=openai stream=true latency_ms=[\d.]+ prompt_tokens=\d+ completion_tokens=\d+")
