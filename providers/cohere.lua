@@ -137,11 +137,7 @@ function provider.stream(ctx, event)
     return { chat.error_event(NAME .. " stream ended before message-end", "upstream_error", "stream_truncated") }
   end
   local data = event.data
-  if type(data) ~= "table" then
-    ctx.failed = true
-    return { chat.error_event(NAME .. " sent an event that is not JSON: " .. event.text:sub(1, 200),
-      "upstream_error", "invalid_upstream_event") }
-  end
+  if type(data) ~= "table" then return chat.not_json(ctx, NAME, event) end
   local kind = data.type or event.event
   local message = type(data.delta) == "table" and type(data.delta.message) == "table" and data.delta.message or {}
   if kind == "message-start" then

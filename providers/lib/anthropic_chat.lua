@@ -189,11 +189,7 @@ function M.stream(ctx, event)
       (event.truncated and " (cut inside an event)" or ""), "upstream_error", "stream_truncated") }
   end
   local data = event.data
-  if type(data) ~= "table" then
-    ctx.failed = true
-    return { chat.error_event(NAME .. " sent an event that is not JSON: " .. event.text:sub(1, 200),
-      "upstream_error", "invalid_upstream_event") }
-  end
+  if type(data) ~= "table" then return chat.not_json(ctx, NAME, event) end
   local kind = data.type or event.event
   local out = {}
   if kind == "message_start" then

@@ -264,11 +264,7 @@ function M.stream(ctx, event)
     return out
   end
   local r = event.data
-  if type(r) ~= "table" then
-    ctx.failed = true
-    return { chat.error_event(NAME .. " sent an event that is not JSON: " .. event.text:sub(1, 200),
-      "upstream_error", "invalid_upstream_event") }
-  end
+  if type(r) ~= "table" then return chat.not_json(ctx, NAME, event) end
   if type(r.error) == "table" then
     ctx.failed = true
     return { chat.error_event(NAME .. ": " .. tostring(r.error.message or "stream error"),

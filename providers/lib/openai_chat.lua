@@ -143,6 +143,18 @@ function M.error_event(message, type_, code)
   return { data = { error = { message = message, type = type_ or "upstream_error", param = null, code = code or null } } }
 end
 
+-- Ends a translated stream with an error event (later events are ignored: ctx.failed).
+function M.fail_stream(ctx, message, code)
+  ctx.failed = true
+  return { M.error_event(message, "upstream_error", code) }
+end
+
+-- The event an upstream sent that is not JSON: the stream ends with an error naming it.
+function M.not_json(ctx, provider_name, event)
+  return M.fail_stream(ctx, provider_name .. " sent an event that is not JSON: " .. tostring(event.text):sub(1, 200),
+    "invalid_upstream_event")
+end
+
 -- OpenAI's embeddings list from float vectors; with base64 = true each vector is float32
 -- little-endian bytes in base64, exactly as OpenAI encodes encoding_format "base64" (the OpenAI
 -- SDK's default).
