@@ -84,6 +84,34 @@ int sb_pcall(lua_State *L, int nargs, int nresults, uint64_t instruction_budget)
     return status;
 }
 
+// Resumes a coroutine under the same limits as sb_pcall (budget per resume, memory cap).
+int sb_resume(lua_State *L, lua_State *co, int nargs, int *nresults, uint64_t instruction_budget) {
+    sb_vmstate *st = sb_state(L);
+    st->instructions_used = 0;
+    st->instruction_budget = instruction_budget;
+    st->budget_exceeded = 0;
+    st->memory_exceeded = 0;
+    st->enforce_memory = 1;
+    int status = lua_resume(co, L, nargs, nresults);
+    st->enforce_memory = 0;
+    if (st->budget_exceeded) lua_sethook(L, sb_hook, LUA_MASKCOUNT, SB_HOOK_STEP);
+    return status;
+}
+
+// gw.route(request or list) / gw.fetch(request): yield to the host, which performs the call
+// without blocking a thread and resumes the handler with the result.
+static int gw_yield_call(lua_State *L, const char *kind) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (!lua_isyieldable(L)) {
+        return luaL_error(L, "gw.%s works only inside a scripted route handler (not in pcall, hooks or providers)", kind);
+    }
+    lua_pushstring(L, kind);
+    lua_pushvalue(L, 1);
+    return lua_yield(L, 2);
+}
+static int gw_route(lua_State *L) { return gw_yield_call(L, "route"); }
+static int gw_fetch(lua_State *L) { return gw_yield_call(L, "fetch"); }
+
 // MARK: Sandboxed base functions
 
 // `load` that accepts only text chunks given as strings.
@@ -351,6 +379,8 @@ static void sb_open_gw(lua_State *L) {
         {"time", gw_time},
         {"monotonic_ms", gw_monotonic_ms},
         {"uuid", gw_uuid},
+        {"route", gw_route},
+        {"fetch", gw_fetch},
         {"hex", gw_hex},
         {"sha256", gw_sha256},
         {"hmac_sha256", gw_hmac_sha256},

@@ -100,6 +100,10 @@ public struct Gateway: Sendable {
     /// Errors are thrown as ``GatewayError`` with the trace id already decided.
     public func handle(_ request: IncomingRequest, options: RequestOptions) async throws(GatewayError) -> GatewayResponse {
         let generation = scripts.current
+        if request.endpoint == .passthrough, !generation.scriptedRoutes.isEmpty,
+           let info = generation.scriptedRoutes["\(request.method.rawValue) /v1\(request.path)"] {
+            return try await runScripted(info, generation: generation, request: request, options: options)
+        }
         guard generation.hasRequestMiddleware(for: request.endpoint.rawValue) else {
             return try await route(request, options: options)
         }

@@ -62,7 +62,7 @@ public final class LuaVM: @unchecked Sendable {
     }
 
     /// Turns the error value on top of the stack into a ``LuaError`` and pops it.
-    private func popError(status: Int32, script: String) -> LuaError {
+    func popError(status: Int32, script: String) -> LuaError {
         defer { sb_pop(state, 1) }
         let vmState = sb_state(state).pointee
         if status == LUA_ERRMEM || vmState.memory_exceeded != 0 {
@@ -216,4 +216,20 @@ private let luaLogBridge: sb_log_fn = { context, level, message, length in
     let levelName = level.map { String(cString: $0) } ?? "info"
     let logLevel = Logger.Level(rawValue: levelName) ?? (levelName == "warn" ? .warning : .info)
     sink.logger.log(level: logLevel, "\(text)", metadata: ["source": "lua"])
+}
+
+extension LuaVM {
+    /// The string keys of the table at `index` whose values are functions.
+    func functionKeys(at index: Int32) -> [(String, Int32)] {
+        let table = lua_absindex(state, index)
+        var keys: [(String, Int32)] = []
+        lua_pushnil(state)
+        while lua_next(state, table) != 0 {
+            if lua_type(state, -2) == LUA_TSTRING, lua_type(state, -1) == LUA_TFUNCTION, let key = stringValue(at: -2) {
+                keys.append((key, 0))
+            }
+            sb_pop(state, 1)
+        }
+        return keys
+    }
 }

@@ -26,6 +26,7 @@ extension ScriptGeneration {
         var vms: [LuaVM] = []
         var catalog: [String: ProviderInfo] = [:]
         var middleware: [MiddlewareInfo] = []
+        var scriptedRoutes: [String: ScriptedRouteInfo] = [:]
         for index in 0..<max(1, vmCount) {
             let vm: LuaVM
             do throws(LuaError) {
@@ -33,7 +34,8 @@ extension ScriptGeneration {
             } catch {
                 throw GenerationError(problems: [error])
             }
-            let vmProblems = load(sources, into: vm, recordInto: &catalog, middleware: &middleware, record: index == 0)
+            let vmProblems = load(sources, into: vm, recordInto: &catalog, middleware: &middleware,
+                                  routes: &scriptedRoutes, record: index == 0)
             if index == 0 {
                 problems.append(contentsOf: vmProblems)
                 if !problems.isEmpty { throw GenerationError(problems: problems) }
@@ -45,7 +47,8 @@ extension ScriptGeneration {
         middleware.sort { ($0.order, $0.name) < ($1.order, $1.name) }
         return ScriptGeneration(
             number: number, providers: catalog, scripts: sources.scripts.map(\.displayPath),
-            libraries: sources.libraries.map(\.name), middleware: middleware, pool: LuaPool(vms: vms))
+            libraries: sources.libraries.map(\.name), middleware: middleware, scriptedRoutes: scriptedRoutes,
+            pool: LuaPool(vms: vms))
     }
 
     /// Runs a file and leaves the table it returned on the stack, or throws naming the file.
@@ -70,7 +73,7 @@ extension ScriptGeneration {
     /// what each provider declares.
     private static func load(
         _ sources: ScriptSources, into vm: LuaVM, recordInto catalog: inout [String: ProviderInfo],
-        middleware: inout [MiddlewareInfo], record: Bool
+        middleware: inout [MiddlewareInfo], routes handlers: inout [String: ScriptedRouteInfo], record: Bool
     ) -> [LuaError] {
         let L = vm.state
         var problems: [LuaError] = []
@@ -118,6 +121,24 @@ extension ScriptGeneration {
                         name: file.name, file: file.displayPath, order: vm.integerField(-1, "order") ?? 100, routes: routes,
                         hasOnRequest: vm.hasFunction(-1, "on_request"), hasOnResponse: vm.hasFunction(-1, "on_response"),
                         hasOnChunk: vm.hasFunction(-1, "on_chunk"), hasOnLog: vm.hasFunction(-1, "on_log")))
+                    if sb_rawgetfield(L, -1, "handlers") == LUA_TTABLE {
+                        for (key, _) in vm.functionKeys(at: -1) {
+                            let parts = key.split(separator: " ", maxSplits: 1)
+                            guard parts.count == 2, ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(parts[0]),
+                                  parts[1].hasPrefix("/v1/") else {
+                                sb_pop(L, 2)
+                                throw LuaError(kind: .invalidScript, script: file.displayPath,
+                                               message: "\(file.displayPath): handler key '\(key)' must be 'METHOD /v1/path'")
+                            }
+                            if let other = handlers[key] {
+                                sb_pop(L, 2)
+                                throw LuaError(kind: .invalidScript, script: file.displayPath,
+                                               message: "\(file.displayPath): \(key) is already handled by \(other.file)")
+                            }
+                            handlers[key] = ScriptedRouteInfo(key: key, script: file.name, file: file.displayPath)
+                        }
+                    }
+                    sb_pop(L, 1)
                 }
                 sb_rawsetfield(L, scripts, file.name)
             } catch {

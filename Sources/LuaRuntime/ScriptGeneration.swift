@@ -17,13 +17,16 @@ public final class ScriptGeneration: Sendable {
     public let libraries: [String]
     /// Middleware scripts in the order their hooks run.
     public let middleware: [MiddlewareInfo]
+    /// Endpoints handled by scripts, by `"METHOD /v1/path"`.
+    public let scriptedRoutes: [String: ScriptedRouteInfo]
     let pool: LuaPool
 
     /// Sorted provider ids, for listings and error messages.
     public var providerIDs: [String] { providers.keys.sorted() }
 
     init(number: Int, providers: [String: ProviderInfo], scripts: [String], libraries: [String],
-         middleware: [MiddlewareInfo] = [], pool: LuaPool) {
+         middleware: [MiddlewareInfo] = [], scriptedRoutes: [String: ScriptedRouteInfo] = [:], pool: LuaPool) {
+        self.scriptedRoutes = scriptedRoutes
         self.number = number
         self.providers = providers
         self.scripts = scripts

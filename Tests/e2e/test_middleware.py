@@ -102,3 +102,53 @@ return {
     text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
     assert text == "THIS IS TEST."  # the mock says "This is a test."; "a " was dropped
     gateway.wait_for(r"tenant=t1 status=200 provider=openai stream=true latency_ms=[\d.]+ prompt_tokens=\d+ completion_tokens=\d+")
+
+
+def test_scripted_compare_route_calls_two_targets_at_once(launch, mock, scripts_with_examples):
+    gateway = launch(scripts=scripts_with_examples)
+    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key="unused", max_retries=0)
+    request = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Say this is a test."}],
+               "mock": {"latency_ms": 400}}
+    targets = [{"name": "a", "headers": {"x-portkey-provider": "openai", "authorization": "Bearer k1",
+                                         "x-portkey-custom-host": mock.url + "/v1"}},
+               {"name": "b", "headers": {"x-portkey-config": json.dumps(
+                   {"provider": "groq", "api_key": "k2", "custom_host": mock.url + "/v1"})}}]
+    started = time.monotonic()
+    result = client.post("/compare", body={"request": request, "targets": targets}, cast_to=object)
+    took = time.monotonic() - started
+    assert result["object"] == "comparison"
+    assert [a["target"] for a in result["answers"]] == ["a", "b"]
+    for answer in result["answers"]:
+        assert answer["status"] == 200 and answer["content"] == "This is a test." and answer["error"] is None
+        assert answer["latency_ms"] >= 400 and answer["usage"]["total_tokens"] > 0
+    assert took < 0.78, took  # both 400 ms calls ran at the same time
+    # Bad input gets a clear 400 from the script.
+    reply = call("POST", gateway.url + "/v1/compare", headers={"content-type": "application/json"}, body={"targets": []})
+    assert reply.status == 400 and reply.json()["error"]["code"] == "invalid_compare"
+
+
+def test_gw_route_outside_a_handler_is_a_clear_error(launch, mock, tmp_path):
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    (folder / "bad.lua").write_text("return { on_request = function(ctx, req) gw.route({}) end }\n")
+    gateway = launch(scripts=folder)
+    reply = call("POST", gateway.url + "/v1/chat/completions", headers=openai_headers(mock), body=CHAT)
+    assert reply.status == 500 and "gw.route works only inside a scripted route handler" in reply.error()["message"]
+
+
+def test_gw_fetch_reaches_only_allow_listed_hosts(launch, mock, tmp_path):
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    (folder / "fetchy.lua").write_text("""
+return { handlers = { ["GET /v1/fetchy"] = function(req)
+  local r = gw.fetch { method = "GET", url = req.headers["x-target"] }
+  return { status = 200, body = { status = r.status, object = type(r.body) == "table" and r.body.object or gw.json.null,
+                                  error = r.error or gw.json.null } }
+end } }
+""")
+    refused = launch(scripts=folder)
+    reply = call("GET", refused.url + "/v1/fetchy", headers={"x-target": mock.url + "/v1/models"}).json()
+    assert reply["status"] == 0 and reply["error"]["code"] == "host_not_allowed"
+    allowed = launch("--allow-host", "127.0.0.1", scripts=folder)
+    reply = call("GET", allowed.url + "/v1/fetchy", headers={"x-target": mock.url + "/v1/models"}).json()
+    assert reply == {"status": 200, "object": "list", "error": None}

@@ -101,6 +101,8 @@ void sb_newarray(lua_State *L);
 /// Returns freed heap memory to the kernel (glibc's malloc_trim), so RSS falls back after a load
 /// spike instead of staying at its peak. Returns 1 if memory was released.
 int sb_release_free_memory(void);
+/// Resumes coroutine `co` of state `L` with the same limits as `sb_pcall`.
+int sb_resume(lua_State *L, lua_State *co, int nargs, int *nresults, uint64_t instruction_budget);
 /// A full garbage collection of one state (lua_gc is variadic, which Swift cannot call).
 void sb_gc_collect(lua_State *L);
 

@@ -1,0 +1,140 @@
+import FoundationEssentials
+import LuaRuntime
+import Logging
+import NIOCore
+import NIOHTTP1
+
+extension Gateway {
+    /// Runs a scripted route: the handler's `gw.route` / `gw.fetch` calls are performed here,
+    /// asynchronously, and the handler resumed with each result.
+    func runScripted(_ info: ScriptedRouteInfo, generation: ScriptGeneration, request: IncomingRequest,
+                     options: RequestOptions) async throws(GatewayError) -> GatewayResponse {
+        var run: ScriptedRouteRun
+        var step: ScriptedRouteRun.Step
+        do {
+            (run, step) = try ScriptedRouteRun.start(
+                generation, route: info, method: request.method.rawValue, path: "/v1" + request.path, query: request.query,
+                headers: request.headers.map { ($0.name.asciiLowercased(), $0.value) },
+                body: request.body.map { Array($0.readableBytesView) })
+        } catch {
+            logger.error("scripted route failed", metadata: ["route": "\(info.key)", "error": "\(error.message)"])
+            throw .script(error)
+        }
+        var calls = 0
+        while true {
+            switch step {
+            case .done(let status, let headers, let body):
+                return GatewayResponse(status: status, headers: HTTPHeaders(headers), body: .buffer(ByteBuffer(bytes: body)))
+            case .call(let kind, let requestJSON):
+                calls += 1
+                guard calls <= 64 else {
+                    throw GatewayError(status: 500, type: "script_error", message: "\(info.file): more than 64 calls in one request",
+                                       code: "script_error")
+                }
+                let result = await perform(kind, requestJSON, options: options)
+                do {
+                    step = try run.resume(with: Array(result.utf8))
+                } catch {
+                    logger.error("scripted route failed", metadata: ["route": "\(info.key)", "error": "\(error.message)"])
+                    throw .script(error)
+                }
+            }
+        }
+    }
+
+    /// One call or a list of calls (performed concurrently); the result as JSON text.
+    private func perform(_ kind: String, _ json: [UInt8], options: RequestOptions) async -> String {
+        guard let value = try? JSONDecoder().decode(LooseJSON.self, from: Data(json)) else {
+            return #"{"status":0,"error":{"message":"the call could not be read"}}"#
+        }
+        if case .array(let list) = value {
+            let results = await withTaskGroup(of: (Int, String).self) { group in
+                for (index, item) in list.enumerated() {
+                    group.addTask { (index, await self.performOne(kind, item, options: options)) }
+                }
+                var results = [String](repeating: "", count: list.count)
+                for await (index, result) in group { results[index] = result }
+                return results
+            }
+            return "[" + results.joined(separator: ",") + "]"
+        }
+        return await performOne(kind, value, options: options)
+    }
+
+    private func performOne(_ kind: String, _ call: LooseJSON, options: RequestOptions) async -> String {
+        let started = ContinuousClock.now
+        func elapsed() -> String {
+            let d = ContinuousClock.now - started
+            return String(Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
+        }
+        func failure(_ status: Int, _ message: String, _ code: String) -> String {
+            #"{"status":\#(status),"latency_ms":\#(elapsed()),"error":{"message":\#(JSONText.quote(message)),"code":\#(JSONText.quote(code))}}"#
+        }
+        var headers = HTTPHeaders()
+        if case .object(let fields)? = call["headers"] {
+            for (name, value) in fields { if let text = value.text { headers.add(name: name, value: text) } }
+        }
+        let method = HTTPMethod(rawValue: call["method"]?.text ?? "POST")
+        let bodyBytes: ByteBuffer? = {
+            switch call["body"] {
+            case .string(let text)?: return ByteBuffer(string: text)
+            case .none, .null?: return nil
+            case let value?: return ByteBuffer(string: value.jsonText)
+            }
+        }()
+        let response: GatewayResponse
+        switch kind {
+        case "route":
+            var path = call["path"]?.text ?? "/chat/completions"
+            if path.hasPrefix("/v1/") { path = String(path.dropFirst(3)) }
+            let endpoint = Endpoint(rawValue: String(path.dropFirst())) ?? .passthrough
+            if !headers.contains(name: "content-type") && bodyBytes != nil { headers.add(name: "content-type", value: "application/json") }
+            do throws(GatewayError) {
+                var routeOptions = try RequestOptions.parse(headers, policy: settings.hostPolicy)
+                routeOptions.traceID = options.traceID
+                let incoming = IncomingRequest(endpoint: endpoint, method: method, path: path, query: call["query"]?.text ?? "",
+                                               headers: headers, body: bodyBytes)
+                response = try await route(incoming, options: routeOptions)
+            } catch {
+                return #"{"status":\#(error.status),"latency_ms":\#(elapsed()),"error":{"message":\#(JSONText.quote(error.message)),"type":\#(JSONText.quote(error.type)),"code":\#(error.code.map(JSONText.quote) ?? "null")}}"#
+            }
+        case "fetch":
+            guard let text = call["url"]?.text, let url = UpstreamURL(text) else { return failure(0, "fetch needs an http(s) url", "invalid_url") }
+            guard settings.hostPolicy.allowedHosts.contains(url.host.lowercased()) else {
+                return failure(0, "host '\(url.host)' is not allow-listed for scripts (--allow-host)", "host_not_allowed")
+            }
+            do {
+                let upstreamResponse = try await upstream.execute(
+                    UpstreamRequest(method: method, url: url, headers: headers, body: bodyBytes),
+                    deadline: .now() + .seconds(30), maxBodyBytes: 8 * 1024 * 1024)
+                switch upstreamResponse {
+                case .complete(let head, let body):
+                    response = GatewayResponse(status: head.status, headers: head.headers, body: .buffer(body))
+                case .stream(let head, let stream):
+                    response = GatewayResponse(status: head.status, headers: head.headers, body: .stream(stream))
+                }
+            } catch {
+                return failure(0, "fetch failed: \(error)", "fetch_failed")
+            }
+        default:
+            return failure(0, "unknown call '\(kind)'", "unknown_call")
+        }
+        // Streams are collected: a handler gets complete answers.
+        var body = ByteBuffer()
+        switch response.body {
+        case .buffer(let buffer): body = buffer
+        case .stream(let stream):
+            do {
+                for try await var chunk in stream { body.writeBuffer(&chunk) }
+            } catch {
+                return failure(502, "the answer's stream broke: \(error)", "upstream_error")
+            }
+        }
+        var headerFields: [String] = []
+        for (name, value) in response.headers { headerFields.append(JSONText.quote(name.lowercased()) + ":" + JSONText.quote(value)) }
+        let text = String(decoding: body.readableBytesView, as: UTF8.self)
+        let isJSON = (try? JSONDecoder().decode(LooseJSON.self, from: Data(body.readableBytesView))) != nil
+        return #"{"status":\#(response.status),"latency_ms":\#(elapsed()),"headers":{\#(headerFields.joined(separator: ","))},"#
+            + (isJSON ? #""body":\#(text)}"# : #""text":\#(JSONText.quote(text))}"#)
+    }
+}
