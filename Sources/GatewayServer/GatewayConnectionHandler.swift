@@ -2,6 +2,7 @@ import GatewayCore
 import Logging
 import NIOCore
 import NIOHTTP1
+import LuaRuntime
 
 /// One client connection. Runs on its event loop: collects a request, answers what the listener
 /// answers itself, and hands the rest to the gateway in a task that stays on this loop.
@@ -155,6 +156,15 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         switch Route.resolve(method: head.method, uri: head.uri) {
         case .answer(let response):
             state = .answering(response)
+        case .ready:
+            if shared.lifecycle.isDraining {
+                state = .answering(ImmediateResponse(status: 503, headers: [("content-type", "application/json")],
+                                                     body: ByteBuffer(string: #"{"status":"draining"}"#)))
+            } else {
+                let generation = shared.gateway.scripts.current.number
+                state = .answering(ImmediateResponse(status: 200, headers: [("content-type", "application/json")],
+                                                     body: ByteBuffer(string: #"{"status":"ready","generation":\#(generation)}"#)))
+            }
         case .admin(let action):
             guard let admin = shared.admin else {
                 state = .answering(.error(.notFound(method: head.method.rawValue, path: head.uri)))
@@ -303,8 +313,28 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         end(context: context)
     }
 
+    /// Whether a stream's head has been sent and its end not yet.
+    private var streaming = false
+
+    /// The drain deadline passed: a stream in progress ends with an error event (true), anything
+    /// else just closes. Called on the event loop.
+    func endAtDrainDeadline() -> Bool {
+        task?.cancel()
+        guard streaming, let context else { return false }
+        let error = GatewayError(status: 503, type: "server_error",
+                                 message: "the gateway is shutting down and its drain deadline passed", code: "shutting_down")
+        var event = ByteBuffer(string: "data: ")
+        event.writeBytes(error.body)
+        event.writeString("\n\n")
+        context.write(wrapOutboundOut(.body(.byteBuffer(event))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        streaming = false
+        return true
+    }
+
     private func startStream(_ response: GatewayResponse, options: RequestOptions) {
         guard let context else { return }
+        streaming = true
         if requestHead?.version.minor == 0 { keepAlive = false }  // HTTP/1.0: the body ends at close
         let head = responseHead(status: response.status, headers: decorated(response.headers, options))
         context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
@@ -315,7 +345,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     }
 
     private func endStream(with last: ByteBuffer?) {
-        guard let context else { return }
+        guard let context, streaming else { return }
+        streaming = false
         if let last { context.write(wrapOutboundOut(.body(.byteBuffer(last))), promise: nil) }
         end(context: context)
     }

@@ -22,12 +22,16 @@ public final class GatewayHTTPServer: Service, Sendable {
         public var maxRequestBodyBytes: Int
         /// Admin endpoints, served only when configured (they carry their token).
         public var admin: AdminEndpoints?
+        /// On SIGTERM/SIGINT, how long requests and streams in flight may take to finish.
+        public var drainTimeout: Duration
 
-        public init(host: String, port: Int, maxRequestBodyBytes: Int, admin: AdminEndpoints? = nil) {
+        public init(host: String, port: Int, maxRequestBodyBytes: Int, admin: AdminEndpoints? = nil,
+                    drainTimeout: Duration = .seconds(30)) {
             self.host = host
             self.port = port
             self.maxRequestBodyBytes = maxRequestBodyBytes
             self.admin = admin
+            self.drainTimeout = drainTimeout
         }
     }
 
@@ -50,8 +54,10 @@ public final class GatewayHTTPServer: Service, Sendable {
     /// accepting, lets requests in flight finish, and returns when the last connection has closed.
     public func run() async throws {
         let quiesce = ServerQuiescingHelper(group: group)
+        let lifecycle = Lifecycle()
         let shared = ConnectionShared(gateway: gateway, logger: logger,
-                                      maxRequestBodyBytes: configuration.maxRequestBodyBytes, admin: configuration.admin)
+                                      maxRequestBodyBytes: configuration.maxRequestBodyBytes, admin: configuration.admin,
+                                      lifecycle: lifecycle)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -73,6 +79,7 @@ public final class GatewayHTTPServer: Service, Sendable {
                     try sync.configureHTTPServerPipeline(
                         withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
                     try sync.addHandler(GatewayConnectionHandler(shared: shared))
+                    lifecycle.track(channel)
                 }
             }
             .bind(host: configuration.host, port: configuration.port)
@@ -81,17 +88,62 @@ public final class GatewayHTTPServer: Service, Sendable {
 
         let drained = OnceSignal(channel.eventLoop.makePromise(of: Void.self))
         let logger = self.logger
+        let drainTimeout = configuration.drainTimeout
         try await withTaskCancellationHandler {
             try await withGracefulShutdownHandler {
                 try await drained.future.get()
             } onGracefulShutdown: {
-                logger.info("shutting down: no new connections; waiting for requests in flight")
+                lifecycle.startDraining()
+                logger.info("shutting down: no new connections; waiting for requests in flight",
+                            metadata: ["open_connections": "\(lifecycle.openCount)"])
                 drained.start { quiesce.initiateShutdown(promise: $0) }
+                // At the deadline, what is still open is ended: streams with an error event.
+                Task {
+                    try? await Task.sleep(for: drainTimeout)
+                    let (connections, streams) = await lifecycle.endRemaining()
+                    if connections > 0 {
+                        logger.warning("drain deadline passed: closed the connections still open",
+                                       metadata: ["connections": "\(connections)", "streams_ended_with_error": "\(streams)"])
+                    }
+                }
             }
         } onCancel: {
             channel.close(promise: nil)
             drained.start { $0.succeed() }
         }
+    }
+}
+
+/// Whether the listener is draining, and the connections still open (to end at the drain deadline).
+final class Lifecycle: Sendable {
+    private let state = NIOLockedValueBox<(draining: Bool, channels: [ObjectIdentifier: any Channel])>((false, [:]))
+
+    var isDraining: Bool { state.withLockedValue { $0.draining } }
+    var openCount: Int { state.withLockedValue { $0.channels.count } }
+
+    func track(_ channel: any Channel) {
+        let id = ObjectIdentifier(channel)
+        state.withLockedValue { $0.channels[id] = channel }
+        channel.closeFuture.whenComplete { _ in self.state.withLockedValue { _ = $0.channels.removeValue(forKey: id) } }
+    }
+
+    func startDraining() { state.withLockedValue { $0.draining = true } }
+
+    /// Tells every open connection the deadline passed; returns (connections, streams) ended.
+    func endRemaining() async -> (Int, Int) {
+        let channels = state.withLockedValue { Array($0.channels.values) }
+        let streams = NIOLockedValueBox(0)
+        let futures = channels.map { channel in
+            channel.eventLoop.submit {
+                if let handler = try? channel.pipeline.syncOperations.handler(type: GatewayConnectionHandler.self),
+                   handler.endAtDrainDeadline() {
+                    streams.withLockedValue { $0 += 1 }
+                }
+                channel.close(promise: nil)
+            }
+        }
+        for future in futures { _ = try? await future.get() }
+        return (channels.count, streams.withLockedValue { $0 })
     }
 }
 

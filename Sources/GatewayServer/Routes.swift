@@ -10,6 +10,7 @@ struct ConnectionShared: Sendable {
     let maxRequestBodyBytes: Int
     /// Admin endpoints exist only when a token is configured, and need it.
     let admin: AdminEndpoints?
+    let lifecycle: Lifecycle
 }
 
 /// The admin endpoints (`POST /admin/reload`, `GET /admin/scripts`).
@@ -51,6 +52,8 @@ enum Route {
     /// Proxied through the gateway; `path` is what follows `/v1`.
     case gateway(Endpoint, path: String, query: String)
     case admin(AdminAction)
+    /// `GET /ready`: scripts loaded and listening; 503 while draining.
+    case ready
 
     /// Standard endpoints and the one method each accepts.
     static let endpoints: [String: (Endpoint, HTTPMethod)] = [
@@ -70,6 +73,12 @@ enum Route {
         } else {
             path = Substring(uri)
             query = ""
+        }
+        if path == "/ready" {
+            guard method == .GET || method == .HEAD else {
+                return .answer(.error(.methodNotAllowed(method: method.rawValue, path: String(path), allowed: ["GET"])))
+            }
+            return .ready
         }
         if path == "/" || path == "/health" {
             guard method == .GET || method == .HEAD else {

@@ -50,6 +50,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("cooldown-seconds"), help: "How long a failing target is skipped before one request probes it. (env: SWITCHBOARD_COOLDOWN_SECONDS, default: 30)")
     var cooldownSecondsFlag: Int?
 
+    @Option(name: .customLong("drain-timeout"), help: "Seconds requests and streams in flight may take to finish after SIGTERM/SIGINT; then they are ended (streams with an error event). (env: SWITCHBOARD_DRAIN_TIMEOUT, default: 30)")
+    var drainTimeoutFlag: Int?
+
     @Option(name: .customLong("admin-token"), help: "Enables POST /admin/reload and GET /admin/scripts for requests that present this token (Authorization: Bearer <token>). Prefer the environment variable: a flag shows in the process list. (env: SWITCHBOARD_ADMIN_TOKEN)")
     var adminTokenFlag: String?
 
@@ -86,6 +89,7 @@ struct Serve: AsyncParsableCommand {
         let upstreamTimeout = try setting(upstreamTimeoutFlag, "SWITCHBOARD_UPSTREAM_TIMEOUT", 600, range: 1...86_400)
         let maxImage = try setting(maxImageFlag, "SWITCHBOARD_MAX_IMAGE_SIZE", 10 * 1024 * 1024, range: 1...Int(Int32.max))
         let imageTimeout = try setting(imageTimeoutFlag, "SWITCHBOARD_IMAGE_FETCH_TIMEOUT", 10, range: 1...600)
+        let drainTimeout = try setting(drainTimeoutFlag, "SWITCHBOARD_DRAIN_TIMEOUT", 30, range: 0...3600)
         let backoffBase = try setting(backoffBaseFlag, "SWITCHBOARD_RETRY_BACKOFF_BASE", 250, range: 0...60_000)
         let backoffCap = try setting(backoffCapFlag, "SWITCHBOARD_RETRY_BACKOFF_CAP", 8000, range: 0...600_000)
         let cooldownFailures = try setting(cooldownFailuresFlag, "SWITCHBOARD_COOLDOWN_FAILURES", 3, range: 0...1000)
@@ -184,7 +188,8 @@ struct Serve: AsyncParsableCommand {
             }
         }
         let server = GatewayHTTPServer(
-            configuration: .init(host: host, port: port, maxRequestBodyBytes: maxBody, admin: admin),
+            configuration: .init(host: host, port: port, maxRequestBodyBytes: maxBody, admin: admin,
+                                 drainTimeout: .seconds(drainTimeout)),
             gateway: gateway, group: group, logger: logger,
             onListening: { address in
                 logger.info("switchboard listening on http://\(address.ipAddress ?? host):\(address.port ?? port)")
