@@ -63,6 +63,9 @@ public struct GatewaySettings: Sendable {
     public var imageFetch: ImageFetchSettings
     public var retryTuning = RetryTuning()
     public var cooldown = CooldownSettings()
+    /// When not empty, every request must present one of these (`x-portkey-api-key`, or
+    /// `Authorization: Bearer` when provider keys come from the server side).
+    public var gatewayKeys: [String] = []
 
     public init(maxRequestBodyBytes: Int = 32 * 1024 * 1024, maxResponseBodyBytes: Int = 64 * 1024 * 1024,
                 hostPolicy: CustomHostPolicy = CustomHostPolicy(), imageFetch: ImageFetchSettings = ImageFetchSettings()) {
@@ -99,6 +102,10 @@ public struct Gateway: Sendable {
     /// Handles a request: through its routing config when it has one, else to its one provider.
     /// Errors are thrown as ``GatewayError`` with the trace id already decided.
     public func handle(_ request: IncomingRequest, options: RequestOptions) async throws(GatewayError) -> GatewayResponse {
+        var options = options
+        if !settings.gatewayKeys.isEmpty {
+            try authorize(&options)
+        }
         let generation = scripts.current
         if request.endpoint == .passthrough, !generation.scriptedRoutes.isEmpty,
            let info = generation.scriptedRoutes["\(request.method.rawValue) /v1\(request.path)"] {
@@ -111,7 +118,6 @@ public struct Gateway: Sendable {
         // deny, or answer; its on_response / on_chunk / on_log hooks see the answer.
         let started = ContinuousClock.now
         var request = request
-        var options = options
         let decision: MiddlewareDecision
         let session: MiddlewareSession?
         do {
@@ -177,6 +183,32 @@ public struct Gateway: Sendable {
             }
         }
         return response
+    }
+
+    /// Checks the gateway key in constant time. A key presented as `Authorization: Bearer` is the
+    /// gateway's, so it is not forwarded as the provider key (that then comes from a config).
+    func authorize(_ options: inout RequestOptions) throws(GatewayError) {
+        func matches(_ presented: String) -> Bool {
+            var found = false
+            for key in settings.gatewayKeys {
+                let a = Array(presented.utf8), b = Array(key.utf8)
+                var difference = a.count ^ b.count
+                for index in 0..<max(a.count, b.count) {
+                    difference |= Int((index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0))
+                }
+                found = found || difference == 0
+            }
+            return found
+        }
+        if let key = options.gatewayKey {
+            if matches(key) { return }
+        } else if let bearer = options.apiKey, matches(bearer) {
+            options.apiKey = nil
+            return
+        }
+        throw GatewayError(status: 401, type: "authentication_error",
+                           message: "this gateway needs a gateway key: send it as x-portkey-api-key (or as Authorization: Bearer when provider keys come from a config)",
+                           param: "x-portkey-api-key", code: "invalid_gateway_key")
     }
 
     /// Through the request's config (inline or named), the default config, or its one provider.

@@ -19,6 +19,8 @@ public struct RequestOptions: Sendable {
     public var config: String?
     /// `x-portkey-metadata`: JSON metadata, used by conditional routing.
     public var metadata: String?
+    /// `x-portkey-api-key`: the gateway key, when gateway keys are configured.
+    public var gatewayKey: String?
 
     /// Headers the gateway reads itself (never settings, never forwarded).
     static let reserved: Set<String> = [
@@ -37,6 +39,7 @@ public struct RequestOptions: Sendable {
         var apiKey: String?
         var config: String?
         var metadata: String?
+        var gatewayKey: String?
 
         for (rawName, rawValue) in headers {
             let name = rawName.asciiLowercased()
@@ -75,6 +78,8 @@ public struct RequestOptions: Sendable {
                 if !value.isEmpty { config = value }
             case "x-portkey-metadata":
                 if !value.isEmpty { metadata = value }
+            case "x-portkey-api-key":
+                if !value.isEmpty { gatewayKey = value }
             default:
                 if !reserved.contains(name) {
                     settings.append((String(name.dropFirst(10).replacing("-", with: "_")), value))
@@ -85,7 +90,7 @@ public struct RequestOptions: Sendable {
         return RequestOptions(
             provider: provider, apiKey: apiKey, customHost: customHost, forwardHeaders: forward,
             timeoutMilliseconds: timeout, traceID: traceID ?? Self.newTraceID(), settings: settings, config: config,
-            metadata: metadata)
+            metadata: metadata, gatewayKey: gatewayKey)
     }
 
     static func newTraceID() -> String {

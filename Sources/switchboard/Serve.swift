@@ -53,6 +53,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("drain-timeout"), help: "Seconds requests and streams in flight may take to finish after SIGTERM/SIGINT; then they are ended (streams with an error event). (env: SWITCHBOARD_DRAIN_TIMEOUT, default: 30)")
     var drainTimeoutFlag: Int?
 
+    @Option(name: .customLong("gateway-keys-file"), help: "File with one gateway key per line; when set (or SWITCHBOARD_GATEWAY_KEYS, comma-separated), every request must present one as x-portkey-api-key. (env: SWITCHBOARD_GATEWAY_KEYS_FILE)")
+    var gatewayKeysFileFlag: String?
+
     @Option(name: .customLong("admin-token"), help: "Enables POST /admin/reload and GET /admin/scripts for requests that present this token (Authorization: Bearer <token>). Prefer the environment variable: a flag shows in the process list. (env: SWITCHBOARD_ADMIN_TOKEN)")
     var adminTokenFlag: String?
 
@@ -127,6 +130,18 @@ struct Serve: AsyncParsableCommand {
                                            allowedHosts: Set(allowed)))
         gatewaySettings.retryTuning = RetryTuning(base: .milliseconds(backoffBase), cap: .milliseconds(backoffCap))
         gatewaySettings.cooldown = CooldownSettings(failures: cooldownFailures, period: .seconds(cooldownSeconds))
+        var gatewayKeys = (ProcessInfo.processInfo.environment["SWITCHBOARD_GATEWAY_KEYS"] ?? "")
+            .split(separator: ",").map { String($0.filter { !$0.isWhitespace }) }.filter { !$0.isEmpty }
+        if let file = gatewayKeysFileFlag ?? ProcessInfo.processInfo.environment["SWITCHBOARD_GATEWAY_KEYS_FILE"] {
+            guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+                logger.critical("cannot start: --gateway-keys-file \(file) is not readable")
+                throw ExitCode(78)
+            }
+            gatewayKeys += text.split(whereSeparator: \.isNewline).map { String($0.filter { !$0.isWhitespace }) }
+                .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        }
+        gatewaySettings.gatewayKeys = gatewayKeys
+        if !gatewayKeys.isEmpty { logger.info("gateway keys required (\(gatewayKeys.count) configured)") }
         let environment = ProcessInfo.processInfo.environment
         let configsFolder = configsFlag ?? environment["SWITCHBOARD_CONFIGS"]
         let defaultConfig = defaultConfigFlag ?? environment["SWITCHBOARD_DEFAULT_CONFIG"]

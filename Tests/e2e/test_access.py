@@ -1,0 +1,36 @@
+"""Gateway keys: every /v1 request presents one (x-portkey-api-key, or Authorization when the
+provider key comes from a config); the key never goes upstream."""
+import json
+import os
+
+import openai
+import pytest
+
+from http_helpers import CHAT, call, openai_headers
+
+
+def test_gateway_keys(launch, mock, tmp_path):
+    keys = tmp_path / "keys"
+    keys.write_text("# team keys\nsb-key-one\nsb-key-two\n")
+    gateway = launch("--gateway-keys-file", str(keys))
+    # Missing or wrong: 401 in OpenAI's shape.
+    for extra in [{}, {"x-portkey-api-key": "sb-key-three"}]:
+        reply = call("POST", gateway.url + "/v1/chat/completions", headers={**openai_headers(mock), **extra}, body=CHAT)
+        assert reply.status == 401 and reply.error()["code"] == "invalid_gateway_key"
+        assert "sb-key" not in reply.body.decode()
+    # The right key in x-portkey-api-key; the provider key still comes from Authorization.
+    echo = {**CHAT, "mock": {"echo": True}}
+    reply = call("POST", gateway.url + "/v1/chat/completions",
+                 headers={**openai_headers(mock), "x-portkey-api-key": "sb-key-two"}, body=echo)
+    assert reply.status == 200
+    sent = reply.json()["headers"]
+    assert sent["authorization"] == "Bearer sk-test" and "x-portkey-api-key" not in sent
+    # A plain OpenAI SDK whose api_key is the gateway key, with the provider key in a config.
+    config = {"provider": "openai", "api_key": "sk-from-config", "custom_host": mock.url + "/v1"}
+    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key="sb-key-one", max_retries=0,
+                           default_headers={"x-portkey-config": json.dumps(config)})
+    raw = client.chat.completions.with_raw_response.create(model="gpt-4", messages=[{"role": "user", "content": "hi"}],
+                                                           extra_body={"mock": {"echo": True}})
+    assert raw.http_response.json()["headers"]["authorization"] == "Bearer sk-from-config"
+    # Health and readiness stay open for probes.
+    assert call("GET", gateway.url + "/health").status == 200
