@@ -66,6 +66,7 @@ public struct GatewaySettings: Sendable {
     /// When not empty, every request must present one of these (`x-portkey-api-key`, or
     /// `Authorization: Bearer` when provider keys come from the server side).
     public var gatewayKeys: [String] = []
+    public var virtualKeys = VirtualKeys()
 
     public init(maxRequestBodyBytes: Int = 32 * 1024 * 1024, maxResponseBodyBytes: Int = 64 * 1024 * 1024,
                 hostPolicy: CustomHostPolicy = CustomHostPolicy(), imageFetch: ImageFetchSettings = ImageFetchSettings()) {
@@ -105,6 +106,9 @@ public struct Gateway: Sendable {
         var options = options
         if !settings.gatewayKeys.isEmpty {
             try authorize(&options)
+        }
+        if let name = options.virtualKey {
+            try settings.virtualKeys.apply(name, to: &options)
         }
         let generation = scripts.current
         if request.endpoint == .passthrough, !generation.scriptedRoutes.isEmpty,

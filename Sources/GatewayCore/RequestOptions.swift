@@ -21,6 +21,8 @@ public struct RequestOptions: Sendable {
     public var metadata: String?
     /// `x-portkey-api-key`: the gateway key, when gateway keys are configured.
     public var gatewayKey: String?
+    /// `x-portkey-virtual-key`: the name of credentials held by the gateway.
+    public var virtualKey: String?
 
     /// Headers the gateway reads itself (never settings, never forwarded).
     static let reserved: Set<String> = [
@@ -40,6 +42,7 @@ public struct RequestOptions: Sendable {
         var config: String?
         var metadata: String?
         var gatewayKey: String?
+        var virtualKey: String?
 
         for (rawName, rawValue) in headers {
             let name = rawName.asciiLowercased()
@@ -80,6 +83,8 @@ public struct RequestOptions: Sendable {
                 if !value.isEmpty { metadata = value }
             case "x-portkey-api-key":
                 if !value.isEmpty { gatewayKey = value }
+            case "x-portkey-virtual-key":
+                if !value.isEmpty { virtualKey = value }
             default:
                 if !reserved.contains(name) {
                     settings.append((String(name.dropFirst(10).replacing("-", with: "_")), value))
@@ -90,7 +95,7 @@ public struct RequestOptions: Sendable {
         return RequestOptions(
             provider: provider, apiKey: apiKey, customHost: customHost, forwardHeaders: forward,
             timeoutMilliseconds: timeout, traceID: traceID ?? Self.newTraceID(), settings: settings, config: config,
-            metadata: metadata, gatewayKey: gatewayKey)
+            metadata: metadata, gatewayKey: gatewayKey, virtualKey: virtualKey)
     }
 
     static func newTraceID() -> String {

@@ -50,6 +50,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("cooldown-seconds"), help: "How long a failing target is skipped before one request probes it. (env: SWITCHBOARD_COOLDOWN_SECONDS, default: 30)")
     var cooldownSecondsFlag: Int?
 
+    @Option(name: .customLong("virtual-keys-file"), help: "JSON file of virtual keys: {\"name\": {\"provider\": \"openai\", \"api_key\": \"sk-...\"}}, used as x-portkey-virtual-key or a config target's virtual_key. (env: SWITCHBOARD_VIRTUAL_KEYS_FILE, or the JSON itself in SWITCHBOARD_VIRTUAL_KEYS)")
+    var virtualKeysFileFlag: String?
+
     @Option(name: .customLong("drain-timeout"), help: "Seconds requests and streams in flight may take to finish after SIGTERM/SIGINT; then they are ended (streams with an error event). (env: SWITCHBOARD_DRAIN_TIMEOUT, default: 30)")
     var drainTimeoutFlag: Int?
 
@@ -141,6 +144,23 @@ struct Serve: AsyncParsableCommand {
                 .filter { !$0.isEmpty && !$0.hasPrefix("#") }
         }
         gatewaySettings.gatewayKeys = gatewayKeys
+        var virtualKeysJSON = ProcessInfo.processInfo.environment["SWITCHBOARD_VIRTUAL_KEYS"]
+        if let file = virtualKeysFileFlag ?? ProcessInfo.processInfo.environment["SWITCHBOARD_VIRTUAL_KEYS_FILE"] {
+            guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+                logger.critical("cannot start: --virtual-keys-file \(file) is not readable")
+                throw ExitCode(78)
+            }
+            virtualKeysJSON = text
+        }
+        if let virtualKeysJSON {
+            do throws(GatewayError) {
+                gatewaySettings.virtualKeys = try VirtualKeys(json: virtualKeysJSON, knownProviders: Set(generation.providerIDs))
+            } catch {
+                logger.critical("cannot start: \(error.message)")
+                throw ExitCode(78)
+            }
+            logger.info("virtual keys loaded: \(gatewaySettings.virtualKeys.entries.keys.sorted().joined(separator: ", "))")
+        }
         if !gatewayKeys.isEmpty { logger.info("gateway keys required (\(gatewayKeys.count) configured)") }
         let environment = ProcessInfo.processInfo.environment
         let configsFolder = configsFlag ?? environment["SWITCHBOARD_CONFIGS"]

@@ -34,3 +34,32 @@ def test_gateway_keys(launch, mock, tmp_path):
     assert raw.http_response.json()["headers"]["authorization"] == "Bearer sk-from-config"
     # Health and readiness stay open for probes.
     assert call("GET", gateway.url + "/health").status == 200
+
+
+def test_virtual_keys(launch, mock, tmp_path):
+    keys = tmp_path / "virtual-keys.json"
+    keys.write_text(json.dumps({
+        "openai-prod": {"provider": "openai", "api_key": "sk-held-by-gateway", "custom_host": mock.url + "/v1",
+                        "openai_project": "proj-9"},
+        "groq-team": {"provider": "groq", "api_key": "gsk-held", "custom_host": mock.url + "/v1"}}))
+    gateway = launch("--virtual-keys-file", str(keys))
+    gateway.wait_for(r"virtual keys loaded: groq-team, openai-prod")
+    # The client holds no provider key.
+    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key="unused", max_retries=0,
+                           default_headers={"x-portkey-virtual-key": "openai-prod"})
+    raw = client.chat.completions.with_raw_response.create(model="gpt-4", messages=[{"role": "user", "content": "hi"}],
+                                                           extra_body={"mock": {"echo": True}})
+    sent = raw.http_response.json()["headers"]
+    assert sent["authorization"] == "Bearer sk-held-by-gateway" and sent["openai-project"] == "proj-9"
+    # In a config target.
+    config = {"strategy": {"mode": "fallback"}, "targets": [{"virtual_key": "groq-team"}]}
+    routed = openai.OpenAI(base_url=gateway.url + "/v1", api_key="unused", max_retries=0,
+                           default_headers={"x-portkey-config": json.dumps(config)})
+    raw = routed.chat.completions.with_raw_response.create(model="m", messages=[{"role": "user", "content": "hi"}],
+                                                           extra_body={"mock": {"echo": True}})
+    assert raw.http_response.json()["headers"]["authorization"] == "Bearer gsk-held"
+    # Unknown names are refused without echoing anything secret.
+    reply = call("POST", gateway.url + "/v1/chat/completions", headers={"x-portkey-virtual-key": "nope",
+                                                                     "content-type": "application/json"}, body=CHAT)
+    assert reply.status == 401 and reply.error()["code"] == "unknown_virtual_key"
+    assert "sk-held" not in gateway.output() and "gsk-held" not in gateway.output()

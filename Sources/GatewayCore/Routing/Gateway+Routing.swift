@@ -76,7 +76,12 @@ extension Gateway {
     {
         var options = options
         options.config = nil
-        options.provider = target.provider
+        options.virtualKey = nil
+        if let name = target.virtualKey {
+            try settings.virtualKeys.apply(name, to: &options)
+        } else {
+            options.provider = target.provider
+        }
         if let key = target.apiKey { options.apiKey = key }
         if let host = target.customHost { options.customHost = try settings.hostPolicy.validate(host) }
         if let forward = target.forwardHeaders { options.forwardHeaders = forward }

@@ -26,6 +26,8 @@ public struct RouteConfig: Sendable {
         public var name: String?
         public var provider: String?
         public var apiKey: String?
+        /// A virtual key's name (credentials held by the gateway).
+        public var virtualKey: String?
         public var customHost: String?
         public var weight: Double
         public var retry: Retry?
@@ -69,8 +71,8 @@ public struct RouteConfig: Sendable {
         guard case .object = value else { throw invalid(["the config must be a JSON object"]) }
         var problems: [String] = []
         let root = target(value, path: "config", inherited: Inherited(), known: knownProviders, problems: &problems)
-        if problems.isEmpty, !root.isGroup, root.provider == nil {
-            problems.append("config: name a provider or give targets")
+        if problems.isEmpty, !root.isGroup, root.provider == nil, root.virtualKey == nil {
+            problems.append("config: name a provider (or a virtual_key) or give targets")
         }
         guard problems.isEmpty else { throw invalid(problems) }
         return RouteConfig(root: root)
@@ -105,6 +107,7 @@ public struct RouteConfig: Sendable {
             problems.append("\(path).provider: unknown provider '\(provider)'")
         }
         let apiKey = string(object["api_key"], "\(path).api_key", &problems)
+        let virtualKey = string(object["virtual_key"], "\(path).virtual_key", &problems)
         if let host = string(object["custom_host"], "\(path).custom_host", &problems) { inherited.customHost = host }
         var weight = 1.0
         if let raw = object["weight"] {
@@ -229,7 +232,8 @@ public struct RouteConfig: Sendable {
             }
         }
         return Target(
-            path: path, name: name, provider: provider, apiKey: apiKey, customHost: inherited.customHost, weight: weight,
+            path: path, name: name, provider: provider, apiKey: apiKey, virtualKey: virtualKey,
+            customHost: inherited.customHost, weight: weight,
             retry: inherited.retry, requestTimeout: inherited.requestTimeout, forwardHeaders: inherited.forwardHeaders,
             overrideParams: inherited.overrideParams, settings: inherited.settings, mode: mode,
             onStatusCodes: onStatusCodes, conditions: conditions, defaultTarget: defaultTarget, targets: targets)

@@ -1,0 +1,63 @@
+import FoundationEssentials
+
+/// Provider credentials held by the gateway under a name, so clients never hold provider keys:
+/// `x-portkey-virtual-key: <name>` or `"virtual_key": "<name>"` in a config target.
+///
+/// Loaded from JSON (a file, or the `SWITCHBOARD_VIRTUAL_KEYS` environment variable):
+/// `{"openai-prod": {"provider": "openai", "api_key": "sk-…", "custom_host": "…", "openai_project": "…"}}`
+/// — any other string field is a provider setting. Key material never appears in logs or errors.
+public struct VirtualKeys: Sendable {
+    public struct Entry: Sendable {
+        public var provider: String
+        public var apiKey: String?
+        public var customHost: String?
+        public var settings: [(String, String)]
+    }
+
+    public var entries: [String: Entry]
+
+    public init(entries: [String: Entry] = [:]) { self.entries = entries }
+
+    /// Parses the JSON; the error names the entry and field, never a value.
+    public init(json: String, knownProviders: Set<String>) throws(GatewayError) {
+        func fail(_ message: String) -> GatewayError {
+            GatewayError(status: 500, type: "config_error", message: "virtual keys: \(message)", code: "invalid_virtual_keys")
+        }
+        guard let data = json.data(using: .utf8), let value = try? JSONDecoder().decode(LooseJSON.self, from: data),
+              case .object(let object) = value else {
+            throw fail("expected a JSON object of name → {provider, api_key, …}")
+        }
+        var entries: [String: Entry] = [:]
+        for (name, raw) in object {
+            guard case .object(let fields) = raw else { throw fail("'\(name)' must be an object") }
+            guard case .string(let provider)? = fields["provider"] else { throw fail("'\(name)' needs a provider") }
+            guard knownProviders.contains(provider) else { throw fail("'\(name)': unknown provider '\(provider)'") }
+            var entry = Entry(provider: provider, apiKey: nil, customHost: nil, settings: [])
+            for (key, field) in fields where key != "provider" {
+                guard case .string(let text) = field else { throw fail("'\(name)'.\(key) must be a string") }
+                switch key {
+                case "api_key": entry.apiKey = text
+                case "custom_host": entry.customHost = text
+                default: entry.settings.append((key, text))
+                }
+            }
+            entries[name] = entry
+        }
+        self.entries = entries
+    }
+
+    /// Applies a virtual key to a request's options.
+    func apply(_ name: String, to options: inout RequestOptions) throws(GatewayError) {
+        guard let entry = entries[name] else {
+            throw GatewayError(status: 401, type: "authentication_error",
+                               message: "unknown virtual key '\(name.prefix(64))'", param: "x-portkey-virtual-key",
+                               code: "unknown_virtual_key")
+        }
+        options.provider = entry.provider
+        options.apiKey = entry.apiKey
+        if let host = entry.customHost { options.customHost = host }
+        for (key, value) in entry.settings where !options.settings.contains(where: { $0.0 == key }) {
+            options.settings.append((key, value))
+        }
+    }
+}
