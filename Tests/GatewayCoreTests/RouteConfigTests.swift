@@ -97,6 +97,6 @@ import Testing
             .contains("'single' takes one target, got 2"))
         #expect(problems(#"{"strategy": {"mode": "loadbalance"}, "targets": [{"provider": "openai", "weight": 0}]}"#)
             .contains("every weight is 0"))
-        #expect(problems("{}").contains("name a provider or give targets"))
+        #expect(problems("{}").contains("name a provider (or a virtual_key) or give targets"))
     }
 }
