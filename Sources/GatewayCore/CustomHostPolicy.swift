@@ -154,3 +154,21 @@ extension String {
         return String(decoding: utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
     }
 }
+
+/// Secret comparison whose time does not depend on where the strings differ (gateway keys, the
+/// admin token).
+public func constantTimeEquals(_ presented: String, _ secret: String) -> Bool {
+    let a = Array(presented.utf8), b = Array(secret.utf8)
+    var difference = a.count ^ b.count
+    for index in 0..<max(a.count, b.count) {
+        difference |= Int((index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0))
+    }
+    return difference == 0
+}
+
+extension Duration {
+    /// The duration in milliseconds, with fractions (for latencies in logs and results).
+    var milliseconds: Double {
+        Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
+    }
+}

@@ -158,8 +158,7 @@ public struct Gateway: Sendable {
         let status = response.status
         @Sendable func log(_ body: [UInt8]?, stream: Bool) {
             guard session.hasOnLog else { return }
-            let elapsed = ContinuousClock.now - started
-            let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            let milliseconds = (ContinuousClock.now - started).milliseconds
             if let error = session.onLog(.init(status: status, latencyMilliseconds: milliseconds, provider: provider,
                                                endpoint: endpoint, stream: stream, body: body)) {
                 logger.error("middleware on_log failed", metadata: ["error": "\(error.message)"])
@@ -193,16 +192,8 @@ public struct Gateway: Sendable {
     /// gateway's, so it is not forwarded as the provider key (that then comes from a config).
     func authorize(_ options: inout RequestOptions) throws(GatewayError) {
         func matches(_ presented: String) -> Bool {
-            var found = false
-            for key in settings.gatewayKeys {
-                let a = Array(presented.utf8), b = Array(key.utf8)
-                var difference = a.count ^ b.count
-                for index in 0..<max(a.count, b.count) {
-                    difference |= Int((index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0))
-                }
-                found = found || difference == 0
-            }
-            return found
+            // Every key is compared, so the time does not tell which one came close.
+            settings.gatewayKeys.reduce(false) { found, key in constantTimeEquals(presented, key) || found }
         }
         if let key = options.gatewayKey {
             if matches(key) { return }

@@ -63,10 +63,7 @@ extension Gateway {
 
     private func performOne(_ kind: String, _ call: LooseJSON, options: RequestOptions) async -> String {
         let started = ContinuousClock.now
-        func elapsed() -> String {
-            let d = ContinuousClock.now - started
-            return String(Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
-        }
+        func elapsed() -> String { String((ContinuousClock.now - started).milliseconds) }
         func failure(_ status: Int, _ message: String, _ code: String) -> String {
             #"{"status":\#(status),"latency_ms":\#(elapsed()),"error":{"message":\#(JSONText.quote(message)),"code":\#(JSONText.quote(code))}}"#
         }

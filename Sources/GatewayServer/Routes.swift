@@ -34,12 +34,7 @@ public struct AdminEndpoints: Sendable {
         if let authorization = headers.first(name: "authorization"), authorization.lowercased().hasPrefix("bearer ") {
             presented = String(authorization.dropFirst(7))
         }
-        let a = Array(presented.utf8), b = Array(token.utf8)
-        var difference = a.count ^ b.count
-        for index in 0..<max(a.count, b.count) {
-            difference |= Int((index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0))
-        }
-        return difference == 0 && !b.isEmpty
+        return !token.isEmpty && constantTimeEquals(presented, token)
     }
 }
 

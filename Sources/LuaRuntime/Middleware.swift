@@ -49,21 +49,12 @@ public enum MiddlewareDecision: Sendable {
 /// The per-request `ctx` table shared by every hook of every middleware, kept in one VM from
 /// `on_request` to `on_response`.
 public final class MiddlewareSession: Sendable {
-    private let pool: LuaPool
-    private let vmIndex: Int
-    private let contextRef: Int32
+    private let pinned: RegistryRef
     private let middleware: [MiddlewareInfo]
 
     init(pool: LuaPool, vmIndex: Int, contextRef: Int32, middleware: [MiddlewareInfo]) {
-        self.pool = pool
-        self.vmIndex = vmIndex
-        self.contextRef = contextRef
+        self.pinned = RegistryRef(pool: pool, vmIndex: vmIndex, ref: contextRef)
         self.middleware = middleware
-    }
-
-    deinit {
-        let ref = contextRef
-        try? pool.withVM(at: vmIndex) { vm throws(LuaError) in luaL_unref(vm.state, sb_registryindex(), ref) }
     }
 
     public var hasOnResponse: Bool { middleware.contains { $0.hasOnResponse } }
@@ -74,7 +65,7 @@ public final class MiddlewareSession: Sendable {
     /// nil keeps it, `false` drops it, a table `{data, event}` (e.g. the chunk, edited) or a string
     /// replaces it. Returns the framed bytes for the client (empty when dropped).
     public func onChunk(name: String?, data: [UInt8]) throws(LuaError) -> [UInt8] {
-        try pool.withVM(at: vmIndex) { vm throws(LuaError) in
+        try pinned.withVM { vm throws(LuaError) in
             let L = vm.state
             let base = lua_gettop(L)
             defer { lua_settop(L, base) }
@@ -86,7 +77,7 @@ public final class MiddlewareSession: Sendable {
             if vm.tryDecodeJSON(data) {
                 // Remember the latest usage for on_log.
                 if sb_rawgetfield(L, -1, "usage") == LUA_TTABLE {
-                    lua_rawgeti(L, sb_registryindex(), lua_Integer(contextRef))
+                    lua_rawgeti(L, sb_registryindex(), lua_Integer(pinned.ref))
                     lua_rotate(L, -2, 1)
                     sb_rawsetfield(L, -2, "_stream_usage")
                     sb_pop(L, 1)
@@ -97,7 +88,7 @@ public final class MiddlewareSession: Sendable {
             }
             for info in middleware where info.hasOnChunk {
                 try vm.pushScriptFunction(info, "on_chunk")
-                lua_rawgeti(L, sb_registryindex(), lua_Integer(contextRef))
+                lua_rawgeti(L, sb_registryindex(), lua_Integer(pinned.ref))
                 lua_pushvalue(L, chunk)
                 try vm.call(arguments: 2, results: 1, script: info.file)
                 switch lua_type(L, -1) {
@@ -158,7 +149,7 @@ public final class MiddlewareSession: Sendable {
     /// caller to log (the answer is already on its way).
     public func onLog(_ entry: LogEntry) -> LuaError? {
         do throws(LuaError) {
-            try pool.withVM(at: vmIndex) { vm throws(LuaError) in
+            try pinned.withVM { vm throws(LuaError) in
                 let L = vm.state
                 let base = lua_gettop(L)
                 defer { lua_settop(L, base) }
@@ -177,14 +168,14 @@ public final class MiddlewareSession: Sendable {
                     sb_rawsetfield(L, table, "usage")
                     sb_pop(L, 1)
                 } else {
-                    lua_rawgeti(L, sb_registryindex(), lua_Integer(contextRef))
+                    lua_rawgeti(L, sb_registryindex(), lua_Integer(pinned.ref))
                     sb_rawgetfield(L, -1, "_stream_usage")
                     sb_rawsetfield(L, table, "usage")
                     sb_pop(L, 1)
                 }
                 for info in middleware where info.hasOnLog {
                     try vm.pushScriptFunction(info, "on_log")
-                    lua_rawgeti(L, sb_registryindex(), lua_Integer(contextRef))
+                    lua_rawgeti(L, sb_registryindex(), lua_Integer(pinned.ref))
                     lua_pushvalue(L, table)
                     try vm.call(arguments: 2, results: 0, script: info.file)
                 }
@@ -197,7 +188,7 @@ public final class MiddlewareSession: Sendable {
 
     /// Runs every `on_response(ctx, res)` in order; returns the rewritten body (nil: unchanged).
     public func onResponse(status: Int, headers: [(String, String)], body: [UInt8]) throws(LuaError) -> [UInt8]? {
-        try pool.withVM(at: vmIndex) { vm throws(LuaError) in
+        try pinned.withVM { vm throws(LuaError) in
             let L = vm.state
             let base = lua_gettop(L)
             defer { lua_settop(L, base) }
@@ -212,7 +203,7 @@ public final class MiddlewareSession: Sendable {
             sb_rawsetfield(L, res, "body")
             for info in middleware where info.hasOnResponse {
                 try vm.pushScriptFunction(info, "on_response")
-                lua_rawgeti(L, sb_registryindex(), lua_Integer(contextRef))
+                lua_rawgeti(L, sb_registryindex(), lua_Integer(pinned.ref))
                 lua_pushvalue(L, res)
                 try vm.call(arguments: 2, results: 0, script: info.file)
             }

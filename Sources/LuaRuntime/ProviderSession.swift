@@ -9,17 +9,13 @@ import CLuaShim
 /// released when the session goes away.
 public final class ProviderSession: Sendable {
     public let info: ProviderInfo
-    private let pool: LuaPool
-    private let vmIndex: Int
-    private let contextRef: Int32
+    private let pinned: RegistryRef
     /// The client dialect module wrapped around the provider (see `PrepareContext.dialect`).
     public let dialect: String?
 
     init(info: ProviderInfo, pool: LuaPool, vmIndex: Int, contextRef: Int32, dialect: String?) {
         self.info = info
-        self.pool = pool
-        self.vmIndex = vmIndex
-        self.contextRef = contextRef
+        self.pinned = RegistryRef(pool: pool, vmIndex: vmIndex, ref: contextRef)
         self.dialect = dialect
     }
 
@@ -34,7 +30,7 @@ public final class ProviderSession: Sendable {
         let L = vm.state
         if let dialect {
             try vm.pushDialectFunction(dialect, name, script: "providers/lib/\(dialect).lua")
-            lua_rawgeti(L, sb_registryindex(), lua_Integer(contextRef))
+            lua_rawgeti(L, sb_registryindex(), lua_Integer(pinned.ref))
             sb_rawgetfield(L, sb_registryindex(), providersKey)
             sb_rawgetfield(L, -1, info.id)
             lua_rotate(L, -2, 1)
@@ -42,18 +38,11 @@ public final class ProviderSession: Sendable {
             return 2
         }
         try vm.pushProviderFunction(info, name)
-        lua_rawgeti(L, sb_registryindex(), lua_Integer(contextRef))
+        lua_rawgeti(L, sb_registryindex(), lua_Integer(pinned.ref))
         return 1
     }
 
     private var script: String { dialect.map { "providers/lib/\($0).lua" } ?? info.file }
-
-    deinit {
-        let ref = contextRef
-        try? pool.withVM(at: vmIndex) { vm throws(LuaError) in
-            luaL_unref(vm.state, sb_registryindex(), ref)
-        }
-    }
 
     /// A complete upstream response as the script returns it.
     public struct Response: Sendable {
@@ -65,7 +54,7 @@ public final class ProviderSession: Sendable {
     /// Calls `response(ctx, res)` with `res = {status, headers, body, text}`: `body` is the decoded
     /// JSON (nil when the bytes are not JSON), `text` the raw bytes.
     public func response(status: Int, headers: [(String, String)], body: [UInt8]) throws(LuaError) -> Response {
-        try pool.withVM(at: vmIndex) { vm throws(LuaError) in
+        try pinned.withVM { vm throws(LuaError) in
             let L = vm.state
             let base = lua_gettop(L)
             defer { lua_settop(L, base) }
@@ -103,7 +92,7 @@ public final class ProviderSession: Sendable {
     /// the script returns becomes one event, `data: <JSON or string>` with an `event:` line when
     /// the item names one.
     public func stream(event: (name: String?, data: [UInt8])?, truncated: Bool = false) throws(LuaError) -> [UInt8] {
-        try pool.withVM(at: vmIndex) { vm throws(LuaError) in
+        try pinned.withVM { vm throws(LuaError) in
             let L = vm.state
             let base = lua_gettop(L)
             defer { lua_settop(L, base) }

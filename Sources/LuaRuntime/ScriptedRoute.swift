@@ -19,21 +19,12 @@ public final class ScriptedRouteRun: Sendable {
         case done(status: Int, headers: [(String, String)], body: [UInt8])
     }
 
-    private let pool: LuaPool
-    private let vmIndex: Int
-    private let threadRef: Int32
+    private let pinned: RegistryRef
     private let info: ScriptedRouteInfo
 
     init(pool: LuaPool, vmIndex: Int, threadRef: Int32, info: ScriptedRouteInfo) {
-        self.pool = pool
-        self.vmIndex = vmIndex
-        self.threadRef = threadRef
+        self.pinned = RegistryRef(pool: pool, vmIndex: vmIndex, ref: threadRef)
         self.info = info
-    }
-
-    deinit {
-        let ref = threadRef
-        try? pool.withVM(at: vmIndex) { vm throws(LuaError) in luaL_unref(vm.state, sb_registryindex(), ref) }
     }
 
     /// Starts the handler with `req = {method, path, query, headers, body}` (body decoded when JSON).
@@ -78,11 +69,11 @@ public final class ScriptedRouteRun: Sendable {
 
     /// Continues the handler with the result of its call (JSON).
     public func resume(with result: [UInt8]) throws(LuaError) -> Step {
-        try pool.withVM(at: vmIndex) { vm throws(LuaError) in
+        try pinned.withVM { vm throws(LuaError) in
             let L = vm.state
             let base = lua_gettop(L)
             defer { lua_settop(L, base) }
-            lua_rawgeti(L, sb_registryindex(), lua_Integer(threadRef))
+            lua_rawgeti(L, sb_registryindex(), lua_Integer(pinned.ref))
             guard let co = lua_tothread(L, -1) else {
                 throw LuaError(kind: .runtime, script: info.file, message: "\(info.file): the handler's coroutine is gone")
             }
