@@ -88,15 +88,18 @@ public struct Gateway: Sendable {
     public let configs: ConfigStore?
     /// Consecutive failures per routed target, shared by all requests.
     let cooldown: CooldownTracker
+    /// Metrics and the request log.
+    public let observer: RequestObserver
     let logger: Logger
 
     public init(scripts: ScriptHost, upstream: UpstreamClient, settings: GatewaySettings, configs: ConfigStore? = nil,
-                logger: Logger) {
+                observer: RequestObserver = RequestObserver(), logger: Logger) {
         self.scripts = scripts
         self.upstream = upstream
         self.settings = settings
         self.configs = configs
-        self.cooldown = CooldownTracker(settings: settings.cooldown, logger: logger)
+        self.observer = observer
+        self.cooldown = CooldownTracker(settings: settings.cooldown, logger: logger, metrics: observer.metrics)
         self.logger = logger
     }
 
@@ -143,9 +146,10 @@ public struct Gateway: Sendable {
         case .proceed(let headers, let body):
             request.headers = HTTPHeaders(headers)
             request.body = body.map { ByteBuffer(bytes: $0) }
-            let traceID = options.traceID
+            let (traceID, record) = (options.traceID, options.record)
             options = try RequestOptions.parse(request.headers, policy: settings.hostPolicy)
             options.traceID = traceID
+            options.record = record
         }
         var response = try await route(request, options: options)
         if let provider = options.provider, !response.headers.contains(name: "x-portkey-provider") {
@@ -162,6 +166,7 @@ public struct Gateway: Sendable {
             if let error = session.onLog(.init(status: status, latencyMilliseconds: milliseconds, provider: provider,
                                                endpoint: endpoint, stream: stream, body: body)) {
                 logger.error("middleware on_log failed", metadata: ["error": "\(error.message)"])
+                observer.metrics.scriptFailed(kind: "on_log")
             }
         }
         switch response.body {
@@ -221,6 +226,7 @@ public struct Gateway: Sendable {
     func handleSingle(_ request: IncomingRequest, options: RequestOptions) async throws(GatewayError) -> GatewayResponse {
         let generation = scripts.current
         guard let providerID = options.provider else { throw .missingProvider() }
+        options.record?.update { $0.provider = providerID }
         guard let provider = generation.providers[providerID] else {
             throw .unknownProvider(providerID, known: generation.providerIDs)
         }
@@ -280,11 +286,19 @@ public struct Gateway: Sendable {
 
         let deadline = options.timeoutMilliseconds.map { NIODeadline.now() + .milliseconds(Int64($0)) }
         let response: UpstreamResponse
+        let sent = ContinuousClock.now
+        options.record?.update { fields in
+            fields.model = scan?.model ?? fields.model
+            fields.attempts += 1
+        }
         do {
             response = try await upstream.execute(outbound, deadline: deadline, maxBodyBytes: settings.maxResponseBodyBytes)
         } catch {
             throw mapUpstreamError(error, provider: providerID, url: url, options: options)
         }
+        let waited = ContinuousClock.now - sent
+        options.record?.update { $0.upstreamLatency = waited }
+        observer.metrics.upstreamResponded(provider: providerID, after: waited)
 
         var headers = responseHeaders(response.head.headers)
         let status = response.head.status

@@ -23,6 +23,10 @@ public struct RequestOptions: Sendable {
     public var gatewayKey: String?
     /// `x-portkey-virtual-key`: the name of credentials held by the gateway.
     public var virtualKey: String?
+    /// `x-portkey-cache-force-refresh: true`: skip the cached answer and store a fresh one.
+    public var cacheForceRefresh = false
+    /// What this request did, for its log line and metrics (shared by all its routed attempts).
+    public var record: RequestRecord?
 
     /// Headers the gateway reads itself (never settings, never forwarded).
     static let reserved: Set<String> = [
@@ -43,6 +47,7 @@ public struct RequestOptions: Sendable {
         var metadata: String?
         var gatewayKey: String?
         var virtualKey: String?
+        var forceRefresh = false
 
         for (rawName, rawValue) in headers {
             let name = rawName.asciiLowercased()
@@ -85,6 +90,8 @@ public struct RequestOptions: Sendable {
                 if !value.isEmpty { gatewayKey = value }
             case "x-portkey-virtual-key":
                 if !value.isEmpty { virtualKey = value }
+            case "x-portkey-cache-force-refresh":
+                forceRefresh = value.lowercased() == "true" || value == "1"
             default:
                 if !reserved.contains(name) {
                     settings.append((String(name.dropFirst(10).replacing("-", with: "_")), value))
@@ -92,10 +99,12 @@ public struct RequestOptions: Sendable {
             }
         }
         if let key = apiKey, key.isEmpty { apiKey = nil }
-        return RequestOptions(
+        var options = RequestOptions(
             provider: provider, apiKey: apiKey, customHost: customHost, forwardHeaders: forward,
             timeoutMilliseconds: timeout, traceID: traceID ?? Self.newTraceID(), settings: settings, config: config,
             metadata: metadata, gatewayKey: gatewayKey, virtualKey: virtualKey)
+        options.cacheForceRefresh = forceRefresh
+        return options
     }
 
     static func newTraceID() -> String {

@@ -21,6 +21,7 @@ public final class ScriptHost: Sendable {
     public let limits: LuaLimits
     public let vmCount: Int
     private let logger: Logger
+    private let metrics: GatewayMetrics
     private let state: Mutex<ScriptGeneration>
     /// Serializes reloads (a build is slow; two at once would race on the generation number).
     private let reloading = Mutex<Status>(Status())
@@ -37,7 +38,9 @@ public final class ScriptHost: Sendable {
     }
 
     /// Loads the first generation; throws if any script is broken.
-    public init(locations: Locations, limits: LuaLimits, vmCount: Int, logger: Logger) throws {
+    public init(locations: Locations, limits: LuaLimits, vmCount: Int, logger: Logger,
+                metrics: GatewayMetrics = GatewayMetrics()) throws {
+        self.metrics = metrics
         self.locations = locations
         self.limits = limits
         self.vmCount = vmCount
@@ -78,10 +81,12 @@ public final class ScriptHost: Sendable {
             status.lastReloadAt = Date()
             switch result {
             case .success(let next):
+                metrics.reloaded(kind: "scripts", succeeded: true)
                 status.reloads += 1
                 status.lastError = nil
                 logger.info("scripts reloaded (\(reason)): generation \(next.number), \(next.providers.count) providers, \(next.scripts.count) scripts")
             case .failure(let error):
+                metrics.reloaded(kind: "scripts", succeeded: false)
                 status.failedReloads += 1
                 status.lastError = error.description
                 logger.error("scripts did not reload (\(reason)); generation \(current.number) stays live\n\(error.description)")

@@ -165,6 +165,13 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
                 state = .answering(ImmediateResponse(status: 200, headers: [("content-type", "application/json")],
                                                      body: ByteBuffer(string: #"{"status":"ready","generation":\#(generation)}"#)))
             }
+        case .metrics:
+            guard let render = shared.metrics else {
+                state = .answering(.error(.notFound(method: head.method.rawValue, path: head.uri)))
+                return
+            }
+            state = .answering(ImmediateResponse(status: 200, headers: [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
+                                                 body: ByteBuffer(bytes: render())))
         case .admin(let action):
             guard let admin = shared.admin else {
                 state = .answering(.error(.notFound(method: head.method.rawValue, path: head.uri)))
@@ -211,16 +218,33 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         }
     }
 
+    /// The route as a metric label: known endpoints and scripted routes by path, any other
+    /// `/v1/*` passthrough as one label (clients choose those paths).
+    private func routeLabel(_ pending: Pending) -> String {
+        if pending.endpoint != .passthrough { return "/v1" + pending.path }
+        let scripted = shared.gateway.scripts.current.scriptedRoutes
+        if !scripted.isEmpty, scripted["\(pending.head.method.rawValue) /v1\(pending.path)"] != nil { return "/v1" + pending.path }
+        return "/v1/*"
+    }
+
     private func dispatch(_ pending: Pending, context: ChannelHandlerContext) {
         let gateway = shared.gateway
-        let options: RequestOptions
+        let observer = gateway.observer
+        var parsed: RequestOptions
         do {
-            options = try RequestOptions.parse(pending.head.headers, policy: gateway.settings.hostPolicy)
+            parsed = try RequestOptions.parse(pending.head.headers, policy: gateway.settings.hostPolicy)
         } catch {
-            write(.error(error, traceID: pending.head.headers.first(name: "x-portkey-trace-id"),
-                         anthropic: pending.endpoint == .messages), context: context)
+            let traceID = pending.head.headers.first(name: "x-portkey-trace-id")
+            write(.error(error, traceID: traceID, anthropic: pending.endpoint == .messages), context: context)
+            let record = observer.makeRecord(method: pending.head.method.rawValue, route: routeLabel(pending),
+                                             traceID: traceID ?? "", body: pending.body)
+            observer.finished(record, status: error.status, errorCode: error.code)
             return
         }
+        let record = observer.makeRecord(method: pending.head.method.rawValue, route: routeLabel(pending),
+                                         traceID: parsed.traceID, body: pending.body)
+        parsed.record = record
+        let options = parsed
         let incoming = IncomingRequest(
             endpoint: pending.endpoint, method: pending.head.method, path: pending.path, query: pending.query,
             headers: pending.head.headers, body: pending.body)
@@ -237,12 +261,17 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
                 loop.onLoop {
                     this.value.finish(.error(error, traceID: options.traceID, provider: options.provider, anthropic: anthropic))
                 }
+                observer.finished(record, status: error.status, errorCode: error.code)
                 return
             }
             guard case .stream(let stream) = response.body else {
                 loop.onLoop { this.value.finish(response, options: options) }
+                if case .buffer(let body) = response.body { record.observe(body: body) }
+                observer.finished(record, status: response.status)
                 return
             }
+            record.update { $0.stream = true }
+            observer.metrics.streamOpened()
             loop.onLoop { this.value.startStream(response, options: options) }
             let provider = options.provider ?? "provider"
             var failure: (any Error)?
@@ -252,12 +281,15 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
                         await withCheckedContinuation { waiter in loop.onLoop { this.value.waitForWritability(waiter) } }
                     }
                     if Task.isCancelled { break }
+                    record.observe(chunk: chunk)
                     loop.onLoop { this.value.writeStreamChunk(chunk) }
                 }
             } catch {
                 failure = error
             }
+            observer.metrics.streamClosed()
             if Task.isCancelled {
+                observer.finished(record, status: response.status, errorCode: "cancelled")
                 // The client went away (its connection closed and cancelled this task); ending the
                 // iteration ended the upstream stream, which closes the upstream connection: the
                 // upstream request is cancelled. Whatever the stream reported after that is moot.
@@ -267,6 +299,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             }
             guard let failure else {
                 loop.onLoop { this.value.endStream(with: nil) }
+                observer.finished(record, status: response.status)
                 return
             }
             // Bytes already reached the client, so the status cannot change: end the stream with an
@@ -284,6 +317,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             }
             event.writeString("\n\n")
             loop.onLoop { [event] in this.value.endStream(with: event) }
+            observer.finished(record, status: response.status, errorCode: error.code ?? "stream_interrupted")
         }
     }
 

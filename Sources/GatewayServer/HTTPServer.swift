@@ -24,14 +24,17 @@ public final class GatewayHTTPServer: Service, Sendable {
         public var admin: AdminEndpoints?
         /// On SIGTERM/SIGINT, how long requests and streams in flight may take to finish.
         public var drainTimeout: Duration
+        /// `GET /metrics`: renders the Prometheus text exposition; 404 when nil.
+        public var metrics: (@Sendable () -> [UInt8])?
 
         public init(host: String, port: Int, maxRequestBodyBytes: Int, admin: AdminEndpoints? = nil,
-                    drainTimeout: Duration = .seconds(30)) {
+                    drainTimeout: Duration = .seconds(30), metrics: (@Sendable () -> [UInt8])? = nil) {
             self.host = host
             self.port = port
             self.maxRequestBodyBytes = maxRequestBodyBytes
             self.admin = admin
             self.drainTimeout = drainTimeout
+            self.metrics = metrics
         }
     }
 
@@ -57,7 +60,7 @@ public final class GatewayHTTPServer: Service, Sendable {
         let lifecycle = Lifecycle()
         let shared = ConnectionShared(gateway: gateway, logger: logger,
                                       maxRequestBodyBytes: configuration.maxRequestBodyBytes, admin: configuration.admin,
-                                      lifecycle: lifecycle)
+                                      metrics: configuration.metrics, lifecycle: lifecycle)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

@@ -10,6 +10,7 @@ struct ConnectionShared: Sendable {
     let maxRequestBodyBytes: Int
     /// Admin endpoints exist only when a token is configured, and need it.
     let admin: AdminEndpoints?
+    let metrics: (@Sendable () -> [UInt8])?
     let lifecycle: Lifecycle
 }
 
@@ -49,6 +50,8 @@ enum Route {
     case admin(AdminAction)
     /// `GET /ready`: scripts loaded and listening; 503 while draining.
     case ready
+    /// `GET /metrics`: Prometheus text exposition.
+    case metrics
 
     /// Standard endpoints and the one method each accepts.
     static let endpoints: [String: (Endpoint, HTTPMethod)] = [
@@ -74,6 +77,12 @@ enum Route {
                 return .answer(.error(.methodNotAllowed(method: method.rawValue, path: String(path), allowed: ["GET"])))
             }
             return .ready
+        }
+        if path == "/metrics" {
+            guard method == .GET || method == .HEAD else {
+                return .answer(.error(.methodNotAllowed(method: method.rawValue, path: String(path), allowed: ["GET"])))
+            }
+            return .metrics
         }
         if path == "/" || path == "/health" {
             guard method == .GET || method == .HEAD else {

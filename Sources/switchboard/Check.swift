@@ -10,16 +10,21 @@ struct Check: AsyncParsableCommand {
 
     @OptionGroup var scriptOptions: ScriptOptions
 
+    @OptionGroup var settingsFile: SettingsFileOption
+
     @Option(name: .customLong("configs"), help: "Also validate every routing config in this folder against the providers.")
     var configs: String?
 
     func run() async throws {
         let logger = Logger(label: "switchboard.check")
         do {
+            // The settings file is validated too (unknown keys, wrong types), and names the script folders.
+            let settings = try await Settings.load(flags: scriptOptions.flagValues, filePath: settingsFile.path)
+            let scriptSettings = try ScriptSettings(settings)
             let sources = try ScriptSources.read(
-                providersDirectory: try scriptOptions.providers, scriptsDirectory: try scriptOptions.scripts)
+                providersDirectory: scriptSettings.providers, scriptsDirectory: scriptSettings.scripts)
             let generation = try ScriptGeneration.build(
-                number: 1, sources: sources, vmCount: 1, limits: try scriptOptions.limits, logger: logger)
+                number: 1, sources: sources, vmCount: 1, limits: scriptSettings.limits, logger: logger)
             var configCount = ""
             if let configs {
                 let store: ConfigStore
@@ -35,6 +40,9 @@ struct Check: AsyncParsableCommand {
             print("ok: \(generation.providers.count) providers, \(generation.libraries.count) libraries, \(generation.scripts.count) scripts\(configCount)")
         } catch let exit as ExitCode {
             throw exit
+        } catch let error as ValidationError {
+            print("error: \(error.message)")
+            throw ExitCode(1)
         } catch let error as GenerationError {
             for problem in error.problems { print("error: \(problem.message)") }
             throw ExitCode(1)

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Configuration
+import Prometheus
 import CLuaShim
 import FoundationEssentials
 import GatewayCore
@@ -15,60 +17,100 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the gateway (the default command).")
 
     @Option(name: .customLong("host"), help: "Address to listen on. (env: SWITCHBOARD_HOST, default: 127.0.0.1)")
-    var hostFlag: String?
+    var host: String?
 
     @Option(name: .customLong("port"), help: "Port to listen on; 0 picks a free one. (env: SWITCHBOARD_PORT, default: 8787)")
-    var portFlag: Int?
+    var port: Int?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. (env: SWITCHBOARD_LOG_LEVEL, default: info)")
-    var logLevelFlag: String?
+    var logLevel: String?
+
+    @Option(name: .customLong("request-log"), help: "Where the one-JSON-line-per-request log goes: stdout, stderr, off, or a file path (appended). (env: SWITCHBOARD_REQUEST_LOG, default: stdout)")
+    var requestLog: String?
+
+    @Option(name: .customLong("log-bodies"), help: "Include request and response bodies (up to 64 KiB each) in the request log: true or false. (env: SWITCHBOARD_LOG_BODIES, default: false)")
+    var logBodies: Bool?
+
+    @Option(name: .customLong("metrics"), help: "Serve Prometheus metrics on GET /metrics: true or false. (env: SWITCHBOARD_METRICS, default: true)")
+    var metrics: Bool?
 
     @Option(name: .customLong("max-body-size"), help: "Largest request body in bytes; larger ones get 413. (env: SWITCHBOARD_MAX_BODY_SIZE, default: 33554432)")
-    var maxBodyFlag: Int?
+    var maxBodySize: Int?
 
     @Option(name: .customLong("upstream-timeout"), help: "Seconds an upstream may stay silent before a 504. (env: SWITCHBOARD_UPSTREAM_TIMEOUT, default: 600)")
-    var upstreamTimeoutFlag: Int?
+    var upstreamTimeout: Int?
 
-    @Option(name: .customLong("allow-host"), help: "Host a client's x-portkey-custom-host may name even when it is private; repeatable. (env: SWITCHBOARD_ALLOW_HOSTS, comma-separated)")
-    var allowHostFlags: [String] = []
+    @Option(name: .customLong("allow-host"), help: "Host a client's x-portkey-custom-host may name even when it is private; repeatable. (env: SWITCHBOARD_ALLOW_HOSTS, comma-separated; file: allow_hosts)")
+    var allowHosts: [String] = []
 
     @Option(name: .customLong("max-image-size"), help: "Largest image, in bytes, fetched from a URL for providers that need images inline (Gemini, Bedrock). (env: SWITCHBOARD_MAX_IMAGE_SIZE, default: 10485760)")
-    var maxImageFlag: Int?
+    var maxImageSize: Int?
 
     @Option(name: .customLong("image-fetch-timeout"), help: "Seconds a fetch of an image URL may take. (env: SWITCHBOARD_IMAGE_FETCH_TIMEOUT, default: 10)")
-    var imageTimeoutFlag: Int?
+    var imageFetchTimeout: Int?
 
     @Option(name: .customLong("retry-backoff-base"), help: "Milliseconds before the first retry of a config's target; doubles per retry, with full jitter. (env: SWITCHBOARD_RETRY_BACKOFF_BASE, default: 250)")
-    var backoffBaseFlag: Int?
+    var retryBackoffBase: Int?
 
     @Option(name: .customLong("retry-backoff-cap"), help: "Longest wait between retries, in milliseconds. (env: SWITCHBOARD_RETRY_BACKOFF_CAP, default: 8000)")
-    var backoffCapFlag: Int?
+    var retryBackoffCap: Int?
 
     @Option(name: .customLong("cooldown-failures"), help: "Failed attempts in a row after which a config's target is skipped for the cooldown; 0 turns cooldowns off. (env: SWITCHBOARD_COOLDOWN_FAILURES, default: 3)")
-    var cooldownFailuresFlag: Int?
+    var cooldownFailures: Int?
 
     @Option(name: .customLong("cooldown-seconds"), help: "How long a failing target is skipped before one request probes it. (env: SWITCHBOARD_COOLDOWN_SECONDS, default: 30)")
-    var cooldownSecondsFlag: Int?
+    var cooldownSeconds: Int?
 
-    @Option(name: .customLong("virtual-keys-file"), help: "JSON file of virtual keys: {\"name\": {\"provider\": \"openai\", \"api_key\": \"sk-...\"}}, used as x-portkey-virtual-key or a config target's virtual_key. (env: SWITCHBOARD_VIRTUAL_KEYS_FILE, or the JSON itself in SWITCHBOARD_VIRTUAL_KEYS)")
-    var virtualKeysFileFlag: String?
+    @Option(name: .customLong("cache-max-bytes"), help: "Memory for the response cache (configs with cache: {mode: simple}); least recently used answers are evicted beyond it; 0 turns caching off. (env: SWITCHBOARD_CACHE_MAX_BYTES, default: 67108864)")
+    var cacheMaxBytes: Int?
 
     @Option(name: .customLong("drain-timeout"), help: "Seconds requests and streams in flight may take to finish after SIGTERM/SIGINT; then they are ended (streams with an error event). (env: SWITCHBOARD_DRAIN_TIMEOUT, default: 30)")
-    var drainTimeoutFlag: Int?
-
-    @Option(name: .customLong("gateway-keys-file"), help: "File with one gateway key per line; when set (or SWITCHBOARD_GATEWAY_KEYS, comma-separated), every request must present one as x-portkey-api-key. (env: SWITCHBOARD_GATEWAY_KEYS_FILE)")
-    var gatewayKeysFileFlag: String?
-
-    @Option(name: .customLong("admin-token"), help: "Enables POST /admin/reload and GET /admin/scripts for requests that present this token (Authorization: Bearer <token>). Prefer the environment variable: a flag shows in the process list. (env: SWITCHBOARD_ADMIN_TOKEN)")
-    var adminTokenFlag: String?
+    var drainTimeout: Int?
 
     @Option(name: .customLong("configs"), help: "Folder of named routing configs (<name>.json), used as 'x-portkey-config: <name>'; re-read when files change. (env: SWITCHBOARD_CONFIGS)")
-    var configsFlag: String?
+    var configs: String?
 
     @Option(name: .customLong("default-config"), help: "Config (by name) for requests with neither x-portkey-provider nor x-portkey-config. (env: SWITCHBOARD_DEFAULT_CONFIG)")
-    var defaultConfigFlag: String?
+    var defaultConfig: String?
+
+    @Option(name: .customLong("gateway-keys-file"), help: "File with one gateway key per line; when gateway keys are set (here, in SWITCHBOARD_GATEWAY_KEYS comma-separated, or gateway_keys in the settings file), every request must present one as x-portkey-api-key. (env: SWITCHBOARD_GATEWAY_KEYS_FILE)")
+    var gatewayKeysFile: String?
+
+    @Option(name: .customLong("virtual-keys-file"), help: "JSON file of virtual keys: {\"name\": {\"provider\": \"openai\", \"api_key\": \"sk-...\"}}, used as x-portkey-virtual-key or a config target's virtual_key. (env: SWITCHBOARD_VIRTUAL_KEYS_FILE, or the JSON itself in SWITCHBOARD_VIRTUAL_KEYS, or virtual_keys in the settings file)")
+    var virtualKeysFile: String?
+
+    @Option(name: .customLong("admin-token"), help: "Enables POST /admin/reload and GET /admin/scripts for requests that present this token (Authorization: Bearer <token>). Prefer SWITCHBOARD_ADMIN_TOKEN or --admin-token-file: a flag shows in the process list. (env: SWITCHBOARD_ADMIN_TOKEN)")
+    var adminToken: String?
+
+    @Option(name: .customLong("admin-token-file"), help: "File holding the admin token. (env: SWITCHBOARD_ADMIN_TOKEN_FILE)")
+    var adminTokenFile: String?
+
+    @OptionGroup var settingsFile: SettingsFileOption
 
     @OptionGroup var scriptOptions: ScriptOptions
+
+    /// The values given on the command line, by setting key (see ``Settings``).
+    var flagValues: [String: ConfigContent] {
+        var values = scriptOptions.flagValues
+        let strings: [(String, String?)] = [
+            ("host", host), ("log_level", logLevel), ("request_log", requestLog), ("configs", configs),
+            ("default_config", defaultConfig), ("gateway_keys_file", gatewayKeysFile),
+            ("virtual_keys_file", virtualKeysFile), ("admin_token", adminToken), ("admin_token_file", adminTokenFile),
+        ]
+        for case let (key, value?) in strings { values[key] = .string(value) }
+        let ints: [(String, Int?)] = [
+            ("port", port), ("max_body_size", maxBodySize), ("upstream_timeout", upstreamTimeout),
+            ("max_image_size", maxImageSize), ("image_fetch_timeout", imageFetchTimeout),
+            ("retry_backoff_base", retryBackoffBase), ("retry_backoff_cap", retryBackoffCap),
+            ("cooldown_failures", cooldownFailures), ("cooldown_seconds", cooldownSeconds),
+            ("cache_max_bytes", cacheMaxBytes), ("drain_timeout", drainTimeout),
+        ]
+        for case let (key, value?) in ints { values[key] = .int(value) }
+        if let logBodies { values["log_bodies"] = .bool(logBodies) }
+        if let metrics { values["metrics"] = .bool(metrics) }
+        if !allowHosts.isEmpty { values["allow_hosts"] = .stringArray(allowHosts) }
+        return values
+    }
 
     func run() async throws {
         // Run Swift concurrency's jobs on NIO's event loops, so a request's handler, its upstream
@@ -76,8 +118,8 @@ struct Serve: AsyncParsableCommand {
         // cooperative pool and the event loops. Only possible before any task has used the global
         // executor, which is why it is the first thing `serve` does.
         let onEventLoops = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-        let levelText = try setting(logLevelFlag, "SWITCHBOARD_LOG_LEVEL", "info")
-        let level = try logLevel(levelText, source: logLevelFlag == nil ? "SWITCHBOARD_LOG_LEVEL" : "--log-level")
+        let settings = try await Settings.load(flags: flagValues, filePath: settingsFile.path)
+        let level = try parseLogLevel(try settings.string("log_level", default: "info"))
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -88,30 +130,45 @@ struct Serve: AsyncParsableCommand {
             logger.logLevel = level
             return logger
         }()
+        if let file = settings.filePath { logger.info("settings file: \(file)") }
 
-        let host = try setting(hostFlag, "SWITCHBOARD_HOST", "127.0.0.1")
-        let port = try setting(portFlag, "SWITCHBOARD_PORT", 8787, range: 0...65535)
-        let maxBody = try setting(maxBodyFlag, "SWITCHBOARD_MAX_BODY_SIZE", 32 * 1024 * 1024, range: 1...Int(Int32.max))
-        let upstreamTimeout = try setting(upstreamTimeoutFlag, "SWITCHBOARD_UPSTREAM_TIMEOUT", 600, range: 1...86_400)
-        let maxImage = try setting(maxImageFlag, "SWITCHBOARD_MAX_IMAGE_SIZE", 10 * 1024 * 1024, range: 1...Int(Int32.max))
-        let imageTimeout = try setting(imageTimeoutFlag, "SWITCHBOARD_IMAGE_FETCH_TIMEOUT", 10, range: 1...600)
-        let drainTimeout = try setting(drainTimeoutFlag, "SWITCHBOARD_DRAIN_TIMEOUT", 30, range: 0...3600)
-        let backoffBase = try setting(backoffBaseFlag, "SWITCHBOARD_RETRY_BACKOFF_BASE", 250, range: 0...60_000)
-        let backoffCap = try setting(backoffCapFlag, "SWITCHBOARD_RETRY_BACKOFF_CAP", 8000, range: 0...600_000)
-        let cooldownFailures = try setting(cooldownFailuresFlag, "SWITCHBOARD_COOLDOWN_FAILURES", 3, range: 0...1000)
-        let cooldownSeconds = try setting(cooldownSecondsFlag, "SWITCHBOARD_COOLDOWN_SECONDS", 30, range: 1...86_400)
-        var allowed = allowHostFlags
-        if allowed.isEmpty, let env = ProcessInfo.processInfo.environment["SWITCHBOARD_ALLOW_HOSTS"] {
-            allowed = env.split(separator: ",").map { String($0.filter { !$0.isWhitespace }) }.filter { !$0.isEmpty }
+        let host = try settings.string("host", default: "127.0.0.1")
+        let port = try settings.int("port", default: 8787, range: 0...65535)
+        let maxBody = try settings.int("max_body_size", default: 32 * 1024 * 1024, range: 1...Int(Int32.max))
+        let upstreamTimeout = try settings.int("upstream_timeout", default: 600, range: 1...86_400)
+        let maxImage = try settings.int("max_image_size", default: 10 * 1024 * 1024, range: 1...Int(Int32.max))
+        let imageTimeout = try settings.int("image_fetch_timeout", default: 10, range: 1...600)
+        let drainTimeout = try settings.int("drain_timeout", default: 30, range: 0...3600)
+        let backoffBase = try settings.int("retry_backoff_base", default: 250, range: 0...60_000)
+        let backoffCap = try settings.int("retry_backoff_cap", default: 8000, range: 0...600_000)
+        let cooldownFailures = try settings.int("cooldown_failures", default: 3, range: 0...1000)
+        let cooldownSeconds = try settings.int("cooldown_seconds", default: 30, range: 1...86_400)
+        let cacheMaxBytes = try settings.int("cache_max_bytes", default: 64 * 1024 * 1024, range: 0...(1 << 40))
+        let allowed = try settings.strings("allow_hosts")
+        let metricsEnabled = try settings.bool("metrics", default: true)
+        let logBodies = try settings.bool("log_bodies", default: false)
+        let requestLogTarget = try settings.string("request_log", default: "stdout")
+        let requestLog: LineWriter?
+        switch requestLogTarget {
+        case "off": requestLog = nil
+        case "stdout": requestLog = LineWriter(descriptor: 1)
+        case "stderr": requestLog = LineWriter(descriptor: 2)
+        default:
+            do throws(GatewayError) {
+                requestLog = try LineWriter(path: requestLogTarget)
+            } catch {
+                throw ValidationError("request_log: \(error.message)")
+            }
         }
+        let registry = PrometheusCollectorRegistry()
+        let metrics = GatewayMetrics(factory: PrometheusMetrics(registry: registry))
+        let scriptSettings = try ScriptSettings(settings)
 
-        let providers = try scriptOptions.providers
-        let scripts = try scriptOptions.scripts
         let scriptHost: ScriptHost
         do {
             scriptHost = try ScriptHost(
-                locations: .init(providers: providers, scripts: scripts), limits: try scriptOptions.limits,
-                vmCount: try scriptOptions.vmCount, logger: logger)
+                locations: .init(providers: scriptSettings.providers, scripts: scriptSettings.scripts),
+                limits: scriptSettings.limits, vmCount: scriptSettings.vmCount, logger: logger, metrics: metrics)
         } catch {
             logger.critical("cannot start: scripts failed to load\n\(error)")
             throw ExitCode(78)
@@ -133,24 +190,16 @@ struct Serve: AsyncParsableCommand {
                                            allowedHosts: Set(allowed)))
         gatewaySettings.retryTuning = RetryTuning(base: .milliseconds(backoffBase), cap: .milliseconds(backoffCap))
         gatewaySettings.cooldown = CooldownSettings(failures: cooldownFailures, period: .seconds(cooldownSeconds))
-        var gatewayKeys = (ProcessInfo.processInfo.environment["SWITCHBOARD_GATEWAY_KEYS"] ?? "")
-            .split(separator: ",").map { String($0.filter { !$0.isWhitespace }) }.filter { !$0.isEmpty }
-        if let file = gatewayKeysFileFlag ?? ProcessInfo.processInfo.environment["SWITCHBOARD_GATEWAY_KEYS_FILE"] {
-            guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
-                logger.critical("cannot start: --gateway-keys-file \(file) is not readable")
-                throw ExitCode(78)
-            }
-            gatewayKeys += text.split(whereSeparator: \.isNewline).map { String($0.filter { !$0.isWhitespace }) }
+        var gatewayKeys = try settings.strings("gateway_keys")
+        if let file = try settings.string("gateway_keys_file") {
+            gatewayKeys += try settings.readSecretFile(file, setting: "gateway_keys_file")
+                .split(whereSeparator: \.isNewline).map { String($0.filter { !$0.isWhitespace }) }
                 .filter { !$0.isEmpty && !$0.hasPrefix("#") }
         }
         gatewaySettings.gatewayKeys = gatewayKeys
-        var virtualKeysJSON = ProcessInfo.processInfo.environment["SWITCHBOARD_VIRTUAL_KEYS"]
-        if let file = virtualKeysFileFlag ?? ProcessInfo.processInfo.environment["SWITCHBOARD_VIRTUAL_KEYS_FILE"] {
-            guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
-                logger.critical("cannot start: --virtual-keys-file \(file) is not readable")
-                throw ExitCode(78)
-            }
-            virtualKeysJSON = text
+        var virtualKeysJSON = try settings.string("virtual_keys") ?? settings.fileSection("virtual_keys")
+        if let file = try settings.string("virtual_keys_file") {
+            virtualKeysJSON = try settings.readSecretFile(file, setting: "virtual_keys_file")
         }
         if let virtualKeysJSON {
             do throws(GatewayError) {
@@ -162,14 +211,13 @@ struct Serve: AsyncParsableCommand {
             logger.info("virtual keys loaded: \(gatewaySettings.virtualKeys.entries.keys.sorted().joined(separator: ", "))")
         }
         if !gatewayKeys.isEmpty { logger.info("gateway keys required (\(gatewayKeys.count) configured)") }
-        let environment = ProcessInfo.processInfo.environment
-        let configsFolder = configsFlag ?? environment["SWITCHBOARD_CONFIGS"]
-        let defaultConfig = defaultConfigFlag ?? environment["SWITCHBOARD_DEFAULT_CONFIG"]
+        let configsFolder = try settings.string("configs")
+        let defaultConfig = try settings.string("default_config")
         var loadedConfigs: ConfigStore?
         if let configsFolder {
             do throws(GatewayError) {
                 loadedConfigs = try ConfigStore(directory: configsFolder, defaultName: defaultConfig,
-                                              knownProviders: Set(generation.providerIDs), logger: logger)
+                                              knownProviders: Set(generation.providerIDs), logger: logger, metrics: metrics)
             } catch {
                 logger.critical("cannot start: routing configs failed to load\n\(error.message)")
                 throw ExitCode(78)
@@ -181,8 +229,9 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(64)
         }
         let gateway = Gateway(
-            scripts: scriptHost, upstream: upstream, settings: gatewaySettings, configs: loadedConfigs, logger: logger)
-        let adminToken = adminTokenFlag ?? environment["SWITCHBOARD_ADMIN_TOKEN"]
+            scripts: scriptHost, upstream: upstream, settings: gatewaySettings, configs: loadedConfigs,
+            observer: RequestObserver(metrics: metrics, log: requestLog, logBodies: logBodies), logger: logger)
+        let adminToken = try settings.secret("admin_token")
         let configStore = loadedConfigs
         let reloadAll: @Sendable (String) async -> (status: Int, json: String) = { reason in
             let outcome = try? await NIOThreadPool.singleton.runIfActive { () -> (Int, String) in
@@ -222,9 +271,12 @@ struct Serve: AsyncParsableCommand {
                 }
             }
         }
+        var exposition: (@Sendable () -> [UInt8])?
+        if metricsEnabled { exposition = { registry.emitToBuffer() } }
         let server = GatewayHTTPServer(
             configuration: .init(host: host, port: port, maxRequestBodyBytes: maxBody, admin: admin,
-                                 drainTimeout: .seconds(drainTimeout)),
+                                 drainTimeout: .seconds(drainTimeout),
+                                 metrics: exposition),
             gateway: gateway, group: group, logger: logger,
             onListening: { address in
                 logger.info("switchboard listening on http://\(address.ipAddress ?? host):\(address.port ?? port)")
@@ -257,6 +309,19 @@ struct Serve: AsyncParsableCommand {
             }
         }
         defer { watcher.cancel() }
+        // Request log lines are written in batches off the event loops (see LineWriter).
+        let logFlusher = Task.detached {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(100))
+                guard let requestLog else { return }
+                let dropped = (try? await NIOThreadPool.singleton.runIfActive { requestLog.flush() }) ?? 0
+                if dropped > 0 { metrics.requestLogDropped(dropped) }
+            }
+        }
+        defer {
+            logFlusher.cancel()
+            requestLog?.flush()
+        }
         // SIGHUP reloads everything, as operators expect of a daemon.
         let hangups = Task.detached {
             for await _ in await UnixSignalsSequence(trapping: .sighup) {

@@ -1,7 +1,209 @@
 import ArgumentParser
-import FoundationEssentials
-import LuaRuntime
+import Configuration
+import Foundation
 import Logging
+import LuaRuntime
+import SystemPackage
+import Yams
+
+/// Where settings come from, first match wins: command-line flags, `SWITCHBOARD_*` environment
+/// variables, the settings file (`--config-file`, JSON or YAML), then the built-in defaults.
+///
+/// Every setting has one name in three spellings: the file key `max_body_size`, the flag
+/// `--max-body-size` and the variable `SWITCHBOARD_MAX_BODY_SIZE`. swift-configuration reads the
+/// environment and the file; the precedence walk is ours, so an invalid value is reported with
+/// where it came from (`SWITCHBOARD_PORT must be …`, `'port' in /etc/switchboard.yaml must be …`).
+struct Settings: Sendable {
+    /// Every key a settings file may hold; anything else stops startup (a typo must not be ignored).
+    static let keys: [String] = [
+        "host", "port", "log_level", "request_log", "log_bodies", "metrics", "max_body_size", "upstream_timeout",
+        "allow_hosts", "max_image_size", "image_fetch_timeout", "retry_backoff_base", "retry_backoff_cap",
+        "cooldown_failures", "cooldown_seconds", "cache_max_bytes", "drain_timeout", "configs", "default_config",
+        "providers", "scripts", "lua_vms", "lua_memory_mb", "lua_instruction_budget",
+        "gateway_keys", "gateway_keys_file", "virtual_keys", "virtual_keys_file", "admin_token", "admin_token_file",
+    ]
+    /// Redacted wherever settings are shown.
+    static let secretKeys: Set<String> = ["gateway_keys", "virtual_keys", "admin_token"]
+
+    enum Layer: Sendable { case flag, environment, file }
+
+    private let layers: [(layer: Layer, provider: any ConfigProvider)]
+    /// The settings file's path, when one is used.
+    let filePath: String?
+    /// Sections of the file that are structured rather than scalar (`virtual_keys`), as JSON text.
+    private let fileSections: [String: String]
+
+    /// - Parameters:
+    ///   - flags: the values given on the command line, by setting key.
+    ///   - filePath: `--config-file` (else `SWITCHBOARD_CONFIG_FILE`).
+    static func load(flags: [String: ConfigContent], filePath flagPath: String?,
+                     environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> Settings {
+        var values: [AbsoluteConfigKey: ConfigValue] = [:]
+        for (key, content) in flags {
+            values[AbsoluteConfigKey([key])] = ConfigValue(content, isSecret: secretKeys.contains(key))
+        }
+        // An empty variable means unset, as shells make it easy to export one by accident.
+        let set = environment.filter { $0.key.hasPrefix("SWITCHBOARD_") && !$0.value.isEmpty }
+        let secretVariables = Set(secretKeys.map { "SWITCHBOARD_" + $0.uppercased() })
+        let env = EnvironmentVariablesProvider(environmentVariables: set, secretsSpecifier: .specific(secretVariables))
+        var layers: [(Layer, any ConfigProvider)] = [
+            (.flag, InMemoryProvider(name: "flags", values: values)),
+            (.environment, env.prefixKeys(with: "switchboard")),
+        ]
+        let filePath = flagPath ?? set["SWITCHBOARD_CONFIG_FILE"]
+        var sections: [String: String] = [:]
+        if let filePath {
+            let (provider, tree) = try await readFile(filePath)
+            layers.append((.file, provider))
+            if let virtualKeys = tree["virtual_keys"] {
+                guard JSONSerialization.isValidJSONObject(virtualKeys),
+                      let data = try? JSONSerialization.data(withJSONObject: virtualKeys) else {
+                    throw ValidationError("'virtual_keys' in \(filePath) must be a map of names to {provider, api_key}")
+                }
+                sections["virtual_keys"] = String(decoding: data, as: UTF8.self)
+            }
+        }
+        return Settings(layers: layers, filePath: filePath, fileSections: sections)
+    }
+
+    /// Reads a JSON or YAML settings file: swift-configuration for its values, and its top-level
+    /// keys checked against ``keys``.
+    private static func readFile(_ path: String) async throws -> (any ConfigProvider, [String: Any]) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("--config-file \(path) does not exist or is not readable")
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        let tree: [String: Any]
+        do {
+            // YAML is a superset of JSON, so one parser finds the keys of both.
+            guard let parsed = try Yams.load(yaml: text) else { return (InMemoryProvider(values: [:]), [:]) }
+            guard let mapping = parsed as? [String: Any] else {
+                throw ValidationError("the settings file \(path) must be a mapping of setting names to values")
+            }
+            tree = mapping
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            throw ValidationError("the settings file \(path) is not valid JSON or YAML: \(error)")
+        }
+        let unknown = tree.keys.filter { !keys.contains($0) }.sorted()
+        if !unknown.isEmpty {
+            let hints = unknown.map { key in
+                let spelled = key.lowercased().replacing("-", with: "_")
+                let near = keys.min { editDistance($0, spelled) < editDistance($1, spelled) }
+                guard let near, editDistance(near, spelled) <= 2 else { return "'\(key)'" }
+                return "'\(key)' (did you mean '\(near)'?)"
+            }
+            throw ValidationError("the settings file \(path) has unknown settings: \(hints.joined(separator: ", ")). Known: \(keys.joined(separator: ", "))")
+        }
+        @Sendable func isSecret(_ key: String) -> Bool { secretKeys.contains(String(key.split(separator: ".").first ?? "")) }
+        do {
+            let filePath = FilePath(path)
+            if path.hasSuffix(".yaml") || path.hasSuffix(".yml") {
+                return (try await FileProvider<YAMLSnapshot>(
+                    parsingOptions: .init(secretsSpecifier: .dynamic { key, _ in isSecret(key) }), filePath: filePath), tree)
+            }
+            return (try await FileProvider<JSONSnapshot>(
+                parsingOptions: .init(secretsSpecifier: .dynamic { key, _ in isSecret(key) }), filePath: filePath), tree)
+        } catch {
+            throw ValidationError("the settings file \(path) could not be read: \(error)")
+        }
+    }
+
+    /// How an operator names the setting in the layer it came from.
+    func source(_ key: String, _ layer: Layer) -> String {
+        switch layer {
+        case .flag: "--" + key.replacing("_", with: "-")
+        case .environment: "SWITCHBOARD_" + key.uppercased()
+        case .file: "'\(key)' in \(filePath ?? "the settings file")"
+        }
+    }
+
+    /// The first layer that sets `key`, with where it came from.
+    func lookup(_ key: String, as type: ConfigType, expecting: String) throws -> (content: ConfigContent, source: String)? {
+        for (layer, provider) in layers {
+            let result: LookupResult
+            do {
+                result = try provider.value(forKey: AbsoluteConfigKey([key]), type: type)
+            } catch {
+                throw ValidationError("\(source(key, layer)) must be \(expecting)")
+            }
+            if let value = result.value { return (value.content, source(key, layer)) }
+        }
+        return nil
+    }
+
+    func int(_ key: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let (content, source) = try lookup(key, as: .int, expecting: "a whole number"),
+              case .int(let value) = content else { return fallback }
+        guard range.contains(value) else {
+            throw ValidationError("\(source) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+        }
+        return value
+    }
+
+    func string(_ key: String) throws -> String? {
+        guard let (content, _) = try lookup(key, as: .string, expecting: "a string"), case .string(let value) = content else {
+            return nil
+        }
+        return value
+    }
+
+    func string(_ key: String, default fallback: String) throws -> String {
+        try string(key) ?? fallback
+    }
+
+    func bool(_ key: String, default fallback: Bool) throws -> Bool {
+        guard let (content, _) = try lookup(key, as: .bool, expecting: "true or false"), case .bool(let value) = content else {
+            return fallback
+        }
+        return value
+    }
+
+    /// A list: repeated flags, a comma-separated variable, or a list in the file.
+    func strings(_ key: String) throws -> [String] {
+        guard let (content, _) = try lookup(key, as: .stringArray, expecting: "a list of strings"),
+              case .stringArray(let values) = content else { return [] }
+        return values.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// A structured section of the settings file, as JSON text.
+    func fileSection(_ key: String) -> String? { fileSections[key] }
+
+    /// The value of a secret that may also come from a file (`<key>_file`): the key itself wins.
+    func secret(_ key: String) throws -> String? {
+        if let value = try string(key) { return value }
+        guard let path = try string(key + "_file") else { return nil }
+        return try readSecretFile(path, setting: key + "_file").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func readSecretFile(_ path: String, setting: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("\(setting): \(path) does not exist or is not readable")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// Levenshtein distance, for "did you mean" on misspelled setting names.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a.utf8), b = Array(b.utf8)
+    var previous = Array(0...b.count)
+    for i in 1...max(a.count, 1) where !a.isEmpty {
+        var current = [i] + Array(repeating: 0, count: b.count)
+        for j in 1...max(b.count, 1) where !b.isEmpty {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        previous = current
+    }
+    return a.isEmpty ? b.count : previous[b.count]
+}
+
+/// The settings file option, shared by `serve` and `check`.
+struct SettingsFileOption: ParsableArguments {
+    @Option(name: .customLong("config-file"), help: "Settings file (JSON, or YAML by .yaml/.yml) with any of the settings below by their snake_case names; flags and SWITCHBOARD_* variables override it. (env: SWITCHBOARD_CONFIG_FILE)")
+    var path: String?
+}
 
 /// Options shared by `serve` and `check`: where the scripts are and how the Lua VMs are limited.
 struct ScriptOptions: ParsableArguments {
@@ -20,59 +222,39 @@ struct ScriptOptions: ParsableArguments {
     @Option(name: .customLong("lua-instruction-budget"), help: "Instructions one script call may run. (env: SWITCHBOARD_LUA_INSTRUCTION_BUDGET, default: 10000000)")
     var budgetFlag: Int?
 
-    var providers: String { get throws { try setting(providersFlag, "SWITCHBOARD_PROVIDERS", "./providers") } }
-    var scripts: String { get throws { try setting(scriptsFlag, "SWITCHBOARD_SCRIPTS", "./scripts") } }
-
-    var vmCount: Int {
-        get throws {
-            try setting(vmsFlag, "SWITCHBOARD_LUA_VMS", 2 * ProcessInfo.processInfo.activeProcessorCount, range: 1...1024)
-        }
-    }
-
-    var limits: LuaLimits {
-        get throws {
-            LuaLimits(
-                memoryBytes: try setting(memoryFlag, "SWITCHBOARD_LUA_MEMORY_MB", 64, range: 1...65536) * 1024 * 1024,
-                instructionBudget: try setting(budgetFlag, "SWITCHBOARD_LUA_INSTRUCTION_BUDGET", 10_000_000,
-                                               range: 1000...Int.max))
-        }
+    var flagValues: [String: ConfigContent] {
+        var values: [String: ConfigContent] = [:]
+        values["providers"] = providersFlag.map(ConfigContent.string)
+        values["scripts"] = scriptsFlag.map(ConfigContent.string)
+        values["lua_vms"] = vmsFlag.map(ConfigContent.int)
+        values["lua_memory_mb"] = memoryFlag.map(ConfigContent.int)
+        values["lua_instruction_budget"] = budgetFlag.map(ConfigContent.int)
+        return values
     }
 }
 
-/// Resolves a setting: flag, then environment variable, then default.
-func setting(_ flag: String?, _ variable: String, _ fallback: String) throws -> String {
-    if let flag { return flag }
-    if let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty { return value }
-    return fallback
-}
+/// The script settings, resolved.
+struct ScriptSettings {
+    var providers: String
+    var scripts: String
+    var vmCount: Int
+    var limits: LuaLimits
 
-/// Resolves an integer setting, naming the variable or flag when the value is out of range.
-func setting(_ flag: Int?, _ variable: String, _ fallback: Int, range: ClosedRange<Int>) throws -> Int {
-    let value: Int
-    let source: String
-    if let flag {
-        value = flag
-        source = "--" + variable.dropFirst("SWITCHBOARD_".count).lowercased().replacing("_", with: "-")
-    } else if let text = ProcessInfo.processInfo.environment[variable], !text.isEmpty {
-        guard let parsed = Int(text) else {
-            throw ValidationError("\(variable) must be a whole number, got '\(text)'")
-        }
-        value = parsed
-        source = variable
-    } else {
-        return fallback
+    init(_ settings: Settings) throws {
+        providers = try settings.string("providers", default: "./providers")
+        scripts = try settings.string("scripts", default: "./scripts")
+        vmCount = try settings.int("lua_vms", default: 2 * ProcessInfo.processInfo.activeProcessorCount, range: 1...1024)
+        limits = LuaLimits(
+            memoryBytes: try settings.int("lua_memory_mb", default: 64, range: 1...65536) * 1024 * 1024,
+            instructionBudget: try settings.int("lua_instruction_budget", default: 10_000_000, range: 1000...Int.max))
     }
-    guard range.contains(value) else {
-        throw ValidationError("\(source) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
-    }
-    return value
 }
 
 /// Parses a log level name, naming the setting when it is not one.
-func logLevel(_ text: String, source: String) throws -> Logger.Level {
+func parseLogLevel(_ text: String) throws -> Logger.Level {
     guard let level = Logger.Level(rawValue: text.lowercased()) else {
         let names = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
-        throw ValidationError("\(source) must be one of \(names), got '\(text)'")
+        throw ValidationError("log_level (--log-level / SWITCHBOARD_LOG_LEVEL) must be one of \(names), got '\(text)'")
     }
     return level
 }

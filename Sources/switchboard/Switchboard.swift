@@ -7,8 +7,9 @@ struct Switchboard: AsyncParsableCommand {
         commandName: "switchboard",
         abstract: "An LLM API gateway: OpenAI- and Portkey-compatible, providers as Lua scripts.",
         discussion: """
-            Every option can also be set with the environment variable named in its help; a flag wins over \
-            the environment, which wins over the default.
+            Every option can also be set with the environment variable named in its help, or in a settings \
+            file (--config-file, JSON or YAML) under its snake_case name (--max-body-size is max_body_size). \
+            A flag wins over the environment, which wins over the settings file, which wins over the default.
             """,
         subcommands: [Serve.self, Check.self],
         defaultSubcommand: Serve.self)

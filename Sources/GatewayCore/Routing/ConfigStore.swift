@@ -11,6 +11,7 @@ public final class ConfigStore: Sendable {
     public let defaultName: String?
     private let state = Mutex<State>(State())
     private let logger: Logger
+    private let metrics: GatewayMetrics
 
     struct State {
         var configs: [String: RouteConfig] = [:]
@@ -20,7 +21,9 @@ public final class ConfigStore: Sendable {
     }
 
     /// Loads the folder; throws naming every file that does not validate (startup must fail loudly).
-    public init(directory: String, defaultName: String?, knownProviders: Set<String>, logger: Logger) throws(GatewayError) {
+    public init(directory: String, defaultName: String?, knownProviders: Set<String>, logger: Logger,
+                metrics: GatewayMetrics = GatewayMetrics()) throws(GatewayError) {
+        self.metrics = metrics
         self.directory = directory
         self.defaultName = defaultName
         self.logger = logger
@@ -67,11 +70,15 @@ public final class ConfigStore: Sendable {
             do throws(GatewayError) {
                 next.configs[name] = try RouteConfig.parse(text, knownProviders: knownProviders)
                 next.errors[name] = nil
-                if current.configs[name] != nil { logger.info("reloaded config \(name) from configs/\(file)") }
+                if current.configs[name] != nil {
+                    logger.info("reloaded config \(name) from configs/\(file)")
+                    metrics.reloaded(kind: "configs", succeeded: true)
+                }
             } catch {
                 let message = "configs/\(file): \(error.message.replacing("invalid x-portkey-config: ", with: ""))"
                 problems.append(message)
                 next.errors[name] = message
+                metrics.reloaded(kind: "configs", succeeded: false)
                 if current.configs[name] != nil {
                     logger.error("config \(name) did not reload; the previous version stays live", metadata: ["error": "\(message)"])
                 }

@@ -26,8 +26,10 @@ public final class CooldownTracker: Sendable {
     let settings: CooldownSettings
     private let entries = Mutex<[String: Entry]>([:])
     private let logger: Logger?
+    private let metrics: GatewayMetrics?
 
-    public init(settings: CooldownSettings, logger: Logger? = nil) {
+    public init(settings: CooldownSettings, logger: Logger? = nil, metrics: GatewayMetrics? = nil) {
+        self.metrics = metrics
         self.settings = settings
         self.logger = logger
     }
@@ -59,7 +61,7 @@ public final class CooldownTracker: Sendable {
         }
     }
 
-    func record(_ key: String, path: String, failed: Bool, now: ContinuousClock.Instant) {
+    func record(_ key: String, path: String, provider: String, failed: Bool, now: ContinuousClock.Instant) {
         guard settings.failures > 0 else { return }
         let started: Int? = entries.withLock { entries in
             var entry = entries[key] ?? Entry()
@@ -77,6 +79,7 @@ public final class CooldownTracker: Sendable {
             return nil
         }
         if let started {
+            metrics?.cooldownStarted(provider: provider)
             logger?.warning("target cooling down", metadata: [
                 "target": "\(path)", "consecutive_failures": "\(started)", "seconds": "\(settings.period.components.seconds)"])
         }

@@ -42,7 +42,18 @@ extension Gateway {
             tuning: settings.retryTuning,
             conditionInput: input)
         executor.cooldown = cooldown
+        let metrics = observer.metrics
+        executor.observe = { event in
+            switch event {
+            case .retry(let provider): metrics.retried(provider: provider)
+            case .fallback(let provider): metrics.fellBack(from: provider)
+            }
+        }
         let outcome = await executor.run(config.root)
+        options.record?.update { fields in
+            fields.target = outcome.path
+            fields.retries += outcome.retries
+        }
         let routeHeaders = [("x-portkey-last-used-option-index", outcome.path),
                             ("x-portkey-retry-attempt-count", String(outcome.retries))]
         let summary = outcome.log.count > 1 ? "every target failed: " + outcome.log.joined(separator: "; ") : nil

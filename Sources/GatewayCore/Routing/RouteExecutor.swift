@@ -30,6 +30,13 @@ struct RouteExecutor: Sendable {
     /// What conditions can query: `metadata.*`, `params.*`, `url.pathname`.
     let conditionInput: LooseJSON
     var cooldown: CooldownTracker? = nil
+    /// Told of each retry and each move to a fallback target (metrics).
+    var observe: @Sendable (Event) -> Void = { _ in }
+
+    enum Event: Sendable, Equatable {
+        case retry(provider: String)
+        case fallback(fromProvider: String)
+    }
     var now: @Sendable () -> ContinuousClock.Instant = { .now }
 
     struct Outcome: Sendable {
@@ -76,6 +83,9 @@ struct RouteExecutor: Sendable {
                 log += outcome.log
                 outcome.log = log
                 if outcome.succeeded || !shouldFallBack(outcome, codes: node.onStatusCodes) { return outcome }
+                if target.path != node.targets.last?.path {
+                    observe(.fallback(fromProvider: Self.provider(of: target)))
+                }
                 last = outcome
             }
             return last!
@@ -100,11 +110,13 @@ struct RouteExecutor: Sendable {
             var outcome = Outcome(result: result, path: target.path, retries: retries, log: [])
             if outcome.succeeded || retries >= policy.attempts || !isRetryable(outcome, codes: policy.onStatusCodes) {
                 outcome.log = [describe(outcome, target)]
-                cooldown?.record(key, path: target.path, failed: countsAsFailure(outcome), now: now())
+                cooldown?.record(key, path: target.path, provider: Self.provider(of: target),
+                                 failed: countsAsFailure(outcome), now: now())
                 return outcome
             }
             await sleep(delay(after: retries, outcome: outcome, policy: policy))
             retries += 1
+            observe(.retry(provider: Self.provider(of: target)))
         }
     }
 
@@ -129,6 +141,11 @@ struct RouteExecutor: Sendable {
         if case .failure(let error) = outcome.result, Self.isTransport(error) { return true }
         guard let codes else { return true }  // default: any non-2xx
         return codes.contains(outcome.status)
+    }
+
+    /// A target's provider for metric labels (a virtual key's provider is resolved later: "virtual_key").
+    static func provider(of target: RouteConfig.Target) -> String {
+        target.provider ?? (target.virtualKey != nil ? "virtual_key" : "unknown")
     }
 
     static func isTransport(_ error: GatewayError) -> Bool {

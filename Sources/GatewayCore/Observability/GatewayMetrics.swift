@@ -1,0 +1,147 @@
+public import CoreMetrics
+import Synchronization
+
+/// The gateway's metrics, through swift-metrics: the executable bootstraps the Prometheus backend
+/// (swift-prometheus) and serves it on `GET /metrics`; tests pass a test factory.
+///
+/// Label values come from bounded sets (routes the gateway knows, provider ids, statuses), except
+/// the model, which the client chooses: after ``maxModels`` distinct models the rest are counted as
+/// `other`, so a client cannot grow the series without bound.
+public struct GatewayMetrics: Sendable {
+    /// Metric names, for the exposition's help text and the README.
+    public enum Name {
+        public static let requests = "switchboard_requests_total"
+        public static let requestDuration = "switchboard_request_duration_seconds"
+        public static let upstreamDuration = "switchboard_upstream_duration_seconds"
+        public static let retries = "switchboard_retries_total"
+        public static let fallbacks = "switchboard_fallbacks_total"
+        public static let cooldowns = "switchboard_cooldowns_total"
+        public static let tokens = "switchboard_tokens_total"
+        public static let activeStreams = "switchboard_active_streams"
+        public static let scriptErrors = "switchboard_script_errors_total"
+        public static let reloads = "switchboard_reloads_total"
+        public static let cache = "switchboard_cache_requests_total"
+        public static let cacheBytes = "switchboard_cache_bytes"
+        public static let cacheEvictions = "switchboard_cache_evictions_total"
+        public static let requestLogDropped = "switchboard_request_log_dropped_total"
+    }
+
+    /// One line each, for `# HELP`.
+    public static let help: [String: String] = [
+        Name.requests: "Requests answered, by route, provider and HTTP status.",
+        Name.requestDuration: "Time from a request's arrival to the end of its response (streams: last byte).",
+        Name.upstreamDuration: "Time from sending an upstream request to its response head, per attempt.",
+        Name.retries: "Retries of a routed target (not counting the first attempt).",
+        Name.fallbacks: "Moves from a failed target to the next one in a fallback config.",
+        Name.cooldowns: "Times a target started cooling down after repeated failures.",
+        Name.tokens: "Tokens reported by providers, by provider, model and direction (input/output).",
+        Name.activeStreams: "Event streams being sent to clients now.",
+        Name.scriptErrors: "Lua script failures, by kind (provider, middleware, route).",
+        Name.reloads: "Reloads of scripts and routing configs, by kind and result.",
+        Name.cache: "Response cache lookups, by status (hit, miss, refresh).",
+        Name.cacheBytes: "Bytes held by the response cache.",
+        Name.cacheEvictions: "Responses evicted from the cache to stay within its byte bound.",
+        Name.requestLogDropped: "Request log lines dropped because the log destination did not keep up.",
+    ]
+
+    public static let maxModels = 200
+
+    let factory: any MetricsFactory
+    private let models = ModelLabels()
+
+    public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
+        self.factory = factory
+    }
+
+    /// A request's final outcome, with its tokens.
+    public func requestFinished(route: String, provider: String?, status: Int, duration: Duration,
+                                model: String?, tokensIn: Int?, tokensOut: Int?) {
+        let provider = provider ?? "none"
+        Counter(label: Name.requests, dimensions: [("route", route), ("provider", provider), ("status", String(status))],
+                factory: factory).increment()
+        Timer(label: Name.requestDuration, dimensions: [("route", route), ("provider", provider)], factory: factory)
+            .recordNanoseconds(duration.nanoseconds)
+        guard tokensIn != nil || tokensOut != nil else { return }
+        let model = models.label(model ?? "unknown")
+        if let tokensIn, tokensIn > 0 {
+            Counter(label: Name.tokens, dimensions: [("provider", provider), ("model", model), ("direction", "input")],
+                    factory: factory).increment(by: tokensIn)
+        }
+        if let tokensOut, tokensOut > 0 {
+            Counter(label: Name.tokens, dimensions: [("provider", provider), ("model", model), ("direction", "output")],
+                    factory: factory).increment(by: tokensOut)
+        }
+    }
+
+    public func upstreamResponded(provider: String, after duration: Duration) {
+        Timer(label: Name.upstreamDuration, dimensions: [("provider", provider)], factory: factory).recordNanoseconds(duration.nanoseconds)
+    }
+
+    public func retried(provider: String) {
+        Counter(label: Name.retries, dimensions: [("provider", provider)], factory: factory).increment()
+    }
+
+    public func fellBack(from provider: String) {
+        Counter(label: Name.fallbacks, dimensions: [("from_provider", provider)], factory: factory).increment()
+    }
+
+    public func cooldownStarted(provider: String) {
+        Counter(label: Name.cooldowns, dimensions: [("provider", provider)], factory: factory).increment()
+    }
+
+    public func scriptFailed(kind: String) {
+        Counter(label: Name.scriptErrors, dimensions: [("kind", kind)], factory: factory).increment()
+    }
+
+    /// - Parameter kind: `scripts` or `configs`.
+    public func reloaded(kind: String, succeeded: Bool) {
+        Counter(label: Name.reloads, dimensions: [("kind", kind), ("result", succeeded ? "success" : "failure")],
+                factory: factory).increment()
+    }
+
+    public func cacheLookup(_ status: String) {
+        Counter(label: Name.cache, dimensions: [("status", status.lowercased())], factory: factory).increment()
+    }
+
+    public func cacheState(bytes: Int, evictionsSinceLast: Int) {
+        Meter(label: Name.cacheBytes, dimensions: [], factory: factory).set(bytes)
+        if evictionsSinceLast > 0 {
+            Counter(label: Name.cacheEvictions, dimensions: [], factory: factory).increment(by: evictionsSinceLast)
+        }
+    }
+
+    public func streamOpened() {
+        Meter(label: Name.activeStreams, dimensions: [], factory: factory).increment()
+    }
+
+    public func streamClosed() {
+        Meter(label: Name.activeStreams, dimensions: [], factory: factory).decrement()
+    }
+
+    public func requestLogDropped(_ lines: Int) {
+        Counter(label: Name.requestLogDropped, dimensions: [], factory: factory).increment(by: lines)
+    }
+}
+
+/// The models seen so far, up to ``GatewayMetrics/maxModels``.
+private final class ModelLabels: Sendable {
+    private let seen = Mutex<Set<String>>([])
+
+    func label(_ model: String) -> String {
+        seen.withLock { seen in
+            if seen.contains(model) { return model }
+            guard seen.count < GatewayMetrics.maxModels, model.utf8.count <= 128 else { return "other" }
+            seen.insert(model)
+            return model
+        }
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds (saturating), for swift-metrics' timers.
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds.multipliedReportingOverflow(by: 1_000_000_000).overflow
+            ? Int64.max : seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,98 @@
+public import NIOCore
+import Synchronization
+
+/// What one request did, gathered while it runs — provider, model, the config target that
+/// answered, upstream latency, retries, tokens, cache status — for its log line and its metrics.
+///
+/// One record per client request, shared by reference through ``RequestOptions/record`` so every
+/// routed attempt writes into the same one. Writes come from the request's task; the lock is
+/// uncontended and only there because the final read happens on the connection's event loop.
+public final class RequestRecord: Sendable {
+    public struct Fields: Sendable {
+        public var provider: String?
+        public var model: String?
+        /// The config path of the target that produced the answer (`config.targets[1]`).
+        public var target: String?
+        /// Time from sending the last attempt's request to its response head.
+        public var upstreamLatency: Duration?
+        /// Upstream requests made (1 without routing).
+        public var attempts = 0
+        public var retries = 0
+        public var tokensIn: Int?
+        public var tokensOut: Int?
+        /// `HIT`, `MISS`, `REFRESH` or `DISABLED`; nil when no cache config applied.
+        public var cache: String?
+        public var stream = false
+        /// The error code the client got, for failures (never a message that could echo input).
+        public var errorCode: String?
+        /// Kept only when the operator turned body logging on.
+        public var requestBody: ByteBuffer?
+        public var responseBody: ByteBuffer?
+    }
+
+    public let started: ContinuousClock.Instant
+    public let method: String
+    /// The route as a bounded label: `/v1/chat/completions`, a scripted route's path, or `/v1/*`.
+    public let route: String
+    public let traceID: String
+    /// Keep request and response bodies for the log line.
+    public let keepBodies: Bool
+    private let fields = Mutex(Fields())
+    /// Usage numbers can straddle two stream chunks: the unfinished last line is carried over.
+    private let carry = Mutex<[UInt8]>([])
+
+    public init(method: String, route: String, traceID: String, keepBodies: Bool = false,
+                started: ContinuousClock.Instant = .now) {
+        self.method = method
+        self.route = route
+        self.traceID = traceID
+        self.keepBodies = keepBodies
+        self.started = started
+    }
+
+    public func update(_ change: (inout Fields) -> Void) {
+        fields.withLock { change(&$0) }
+    }
+
+    public var snapshot: Fields { fields.withLock { $0 } }
+
+    /// Notes the token counts of a complete response body.
+    public func observe(body: ByteBuffer) {
+        let usage = body.withUnsafeReadableBytes { UsageScanner.scan($0) }
+        update { fields in
+            if let input = usage.input { fields.tokensIn = input }
+            if let output = usage.output { fields.tokensOut = output }
+            if keepBodies { fields.responseBody = body }
+        }
+    }
+
+    /// Notes token counts in one chunk of an event stream (OpenAI's last chunk with `usage`,
+    /// Anthropic's `message_start` / `message_delta`); later numbers replace earlier ones, as both
+    /// dialects report running totals.
+    public func observe(chunk: ByteBuffer) {
+        let usage: UsageScanner.Usage = carry.withLock { carry in
+            chunk.withUnsafeReadableBytes { bytes in
+                guard let lastNewline = bytes.lastIndex(of: UInt8(ascii: "\n")) else {
+                    if carry.count + bytes.count <= UsageScanner.maxCarry { carry.append(contentsOf: bytes) } else { carry = [] }
+                    return UsageScanner.Usage()
+                }
+                var usage: UsageScanner.Usage
+                if carry.isEmpty {
+                    usage = UsageScanner.scan(UnsafeRawBufferPointer(rebasing: bytes[..<lastNewline]))
+                } else {
+                    carry.append(contentsOf: bytes[..<lastNewline])
+                    usage = carry.withUnsafeBytes { UsageScanner.scan($0) }
+                    carry.removeAll(keepingCapacity: true)
+                }
+                let rest = bytes[(lastNewline + 1)...]
+                if rest.count <= UsageScanner.maxCarry { carry.append(contentsOf: rest) }
+                return usage
+            }
+        }
+        guard usage.input != nil || usage.output != nil else { return }
+        update { fields in
+            if let input = usage.input { fields.tokensIn = input }
+            if let output = usage.output { fields.tokensOut = output }
+        }
+    }
+}
