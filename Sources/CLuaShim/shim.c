@@ -256,6 +256,12 @@ static int gw_sha256(lua_State *L) {
     return 1;
 }
 
+int sb_sha256(const void *data, size_t len, unsigned char out[32]) {
+    static const unsigned char empty = 0;
+    // SHA256() wants a readable pointer even for zero bytes.
+    return SHA256(data != NULL ? data : &empty, len, out) != NULL ? 0 : -1;
+}
+
 static int gw_hmac_sha256(lua_State *L) {
     size_t klen = 0, mlen = 0;
     const char *key = luaL_checklstring(L, 1, &klen);

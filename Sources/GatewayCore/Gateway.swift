@@ -67,6 +67,8 @@ public struct GatewaySettings: Sendable {
     /// `Authorization: Bearer` when provider keys come from the server side).
     public var gatewayKeys: [String] = []
     public var virtualKeys = VirtualKeys()
+    /// Memory for the response cache (configs with `cache`); 0 turns caching off.
+    public var cacheMaxBytes = 64 * 1024 * 1024
 
     public init(maxRequestBodyBytes: Int = 32 * 1024 * 1024, maxResponseBodyBytes: Int = 64 * 1024 * 1024,
                 hostPolicy: CustomHostPolicy = CustomHostPolicy(), imageFetch: ImageFetchSettings = ImageFetchSettings()) {
@@ -90,6 +92,10 @@ public struct Gateway: Sendable {
     let cooldown: CooldownTracker
     /// Metrics and the request log.
     public let observer: RequestObserver
+    /// Answers stored for configs with `cache`; nil when `cacheMaxBytes` is 0.
+    public let responseCache: ResponseCache?
+    /// Evictions already counted in the metrics.
+    let cacheEvictionsPublished = PublishedCount()
     let logger: Logger
 
     public init(scripts: ScriptHost, upstream: UpstreamClient, settings: GatewaySettings, configs: ConfigStore? = nil,
@@ -99,6 +105,7 @@ public struct Gateway: Sendable {
         self.settings = settings
         self.configs = configs
         self.observer = observer
+        self.responseCache = settings.cacheMaxBytes > 0 ? ResponseCache(maxBytes: settings.cacheMaxBytes) : nil
         self.cooldown = CooldownTracker(settings: settings.cooldown, logger: logger, metrics: observer.metrics)
         self.logger = logger
     }

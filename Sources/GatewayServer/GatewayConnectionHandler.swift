@@ -417,6 +417,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             headers.add(name: "x-portkey-provider", value: provider)
         }
         headers.add(name: "x-portkey-trace-id", value: options.traceID)
+        if !headers.contains(name: "x-portkey-cache-status") { headers.add(name: "x-portkey-cache-status", value: "DISABLED") }
         return headers
     }
 

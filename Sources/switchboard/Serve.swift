@@ -190,6 +190,7 @@ struct Serve: AsyncParsableCommand {
                                            allowedHosts: Set(allowed)))
         gatewaySettings.retryTuning = RetryTuning(base: .milliseconds(backoffBase), cap: .milliseconds(backoffCap))
         gatewaySettings.cooldown = CooldownSettings(failures: cooldownFailures, period: .seconds(cooldownSeconds))
+        gatewaySettings.cacheMaxBytes = cacheMaxBytes
         var gatewayKeys = try settings.strings("gateway_keys")
         if let file = try settings.string("gateway_keys_file") {
             gatewayKeys += try settings.readSecretFile(file, setting: "gateway_keys_file")
@@ -272,7 +273,12 @@ struct Serve: AsyncParsableCommand {
             }
         }
         var exposition: (@Sendable () -> [UInt8])?
-        if metricsEnabled { exposition = { registry.emitToBuffer() } }
+        if metricsEnabled {
+            exposition = {
+                gateway.publishCacheStats()
+                return registry.emitToBuffer()
+            }
+        }
         let server = GatewayHTTPServer(
             configuration: .init(host: host, port: port, maxRequestBodyBytes: maxBody, admin: admin,
                                  drainTimeout: .seconds(drainTimeout),

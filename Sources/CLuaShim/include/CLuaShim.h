@@ -106,6 +106,12 @@ int sb_resume(lua_State *L, lua_State *co, int nargs, int *nresults, uint64_t in
 /// A full garbage collection of one state (lua_gc is variadic, which Swift cannot call).
 void sb_gc_collect(lua_State *L);
 
+// MARK: Hashing
+
+/// SHA-256 of `len` bytes at `data` into `out` (32 bytes), for the host (cache keys), with the same
+/// libcrypto the `gw.sha256` Lua function uses. Returns 0 on success, -1 on failure.
+int sb_sha256(const void *data, size_t len, unsigned char out[32]);
+
 #ifdef __cplusplus
 }
 #endif

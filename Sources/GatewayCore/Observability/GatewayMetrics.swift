@@ -22,6 +22,7 @@ public struct GatewayMetrics: Sendable {
         public static let reloads = "switchboard_reloads_total"
         public static let cache = "switchboard_cache_requests_total"
         public static let cacheBytes = "switchboard_cache_bytes"
+        public static let cacheEntries = "switchboard_cache_entries"
         public static let cacheEvictions = "switchboard_cache_evictions_total"
         public static let requestLogDropped = "switchboard_request_log_dropped_total"
     }
@@ -40,6 +41,7 @@ public struct GatewayMetrics: Sendable {
         Name.reloads: "Reloads of scripts and routing configs, by kind and result.",
         Name.cache: "Response cache lookups, by status (hit, miss, refresh).",
         Name.cacheBytes: "Bytes held by the response cache.",
+        Name.cacheEntries: "Answers held by the response cache.",
         Name.cacheEvictions: "Responses evicted from the cache to stay within its byte bound.",
         Name.requestLogDropped: "Request log lines dropped because the log destination did not keep up.",
     ]
@@ -103,8 +105,9 @@ public struct GatewayMetrics: Sendable {
         Counter(label: Name.cache, dimensions: [("status", status.lowercased())], factory: factory).increment()
     }
 
-    public func cacheState(bytes: Int, evictionsSinceLast: Int) {
+    public func cacheState(bytes: Int, entries: Int, evictionsSinceLast: Int) {
         Meter(label: Name.cacheBytes, dimensions: [], factory: factory).set(bytes)
+        Meter(label: Name.cacheEntries, dimensions: [], factory: factory).set(entries)
         if evictionsSinceLast > 0 {
             Counter(label: Name.cacheEvictions, dimensions: [], factory: factory).increment(by: evictionsSinceLast)
         }

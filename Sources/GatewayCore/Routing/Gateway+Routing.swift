@@ -32,7 +32,10 @@ extension Gateway {
             attempt: { target in
                 do throws(GatewayError) {
                     let (targetRequest, targetOptions) = try self.attemptRequest(request, options: options, target: target)
-                    return .success(try await Self.firstByteChecked(try await self.handleSingle(targetRequest, options: targetOptions)))
+                    return .success(try await self.throughCache(targetRequest, options: targetOptions, cache: target.cache) {
+                        () throws(GatewayError) in
+                        try await Self.firstByteChecked(try await self.handleSingle(targetRequest, options: targetOptions))
+                    })
                 } catch {
                     return .failure(error)
                 }

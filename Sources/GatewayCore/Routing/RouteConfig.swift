@@ -33,6 +33,8 @@ public struct RouteConfig: Sendable {
         public var retry: Retry?
         /// Per attempt, in milliseconds.
         public var requestTimeout: Int?
+        /// Portkey's `cache: {"mode": "simple", "max_age": seconds}`; nil when off.
+        public var cache: Cache?
         public var forwardHeaders: [String]?
         /// `override_params`, parent then child, as JSON text per top-level key.
         public var overrideParams: [(key: String, json: String)]
@@ -45,6 +47,14 @@ public struct RouteConfig: Sendable {
         public var targets: [Target]
 
         public var isGroup: Bool { !targets.isEmpty }
+    }
+
+    /// Exact-match response caching for the targets under it.
+    public struct Cache: Sendable, Equatable {
+        /// How old a stored answer may be to be served, from Portkey's `max_age` in seconds.
+        public var maxAge: Duration
+        /// Portkey's default `max_age`: 7 days.
+        public static let defaultMaxAge = Duration.seconds(7 * 24 * 3600)
     }
 
     /// A conditional-routing rule: when `query` matches, route to the target named `then`.
@@ -88,6 +98,7 @@ public struct RouteConfig: Sendable {
     struct Inherited {
         var retry: Retry?
         var requestTimeout: Int?
+        var cache: Cache?
         var customHost: String?
         var forwardHeaders: [String]?
         var overrideParams: [(key: String, json: String)] = []
@@ -123,6 +134,9 @@ public struct RouteConfig: Sendable {
             } else {
                 problems.append("\(path).request_timeout: expected a positive number of milliseconds, got \(render(raw))")
             }
+        }
+        if let raw = object["cache"] {
+            inherited.cache = cache(raw, path: "\(path).cache", &problems)
         }
         if let raw = object["forward_headers"] {
             if case .array(let items) = raw, let names = Optional(items.compactMap { item -> String? in
@@ -234,9 +248,43 @@ public struct RouteConfig: Sendable {
         return Target(
             path: path, name: name, provider: provider, apiKey: apiKey, virtualKey: virtualKey,
             customHost: inherited.customHost, weight: weight,
-            retry: inherited.retry, requestTimeout: inherited.requestTimeout, forwardHeaders: inherited.forwardHeaders,
+            retry: inherited.retry, requestTimeout: inherited.requestTimeout, cache: inherited.cache,
+            forwardHeaders: inherited.forwardHeaders,
             overrideParams: inherited.overrideParams, settings: inherited.settings, mode: mode,
             onStatusCodes: onStatusCodes, conditions: conditions, defaultTarget: defaultTarget, targets: targets)
+    }
+
+    /// `{"mode": "simple", "max_age": 60}`; `"semantic"` is Portkey's embedding-similarity mode,
+    /// which needs an embedding model and a vector store this gateway does not have: refused, not
+    /// silently treated as exact-match. `{"mode": "off"}` (or `false`) turns an inherited cache off.
+    private static func cache(_ raw: LooseJSON, path: String, _ problems: inout [String]) -> Cache? {
+        if case .bool(false) = raw { return nil }
+        guard case .object(let object) = raw else {
+            problems.append("\(path): expected an object like {\"mode\": \"simple\", \"max_age\": 3600}")
+            return nil
+        }
+        for key in object.keys where key != "mode" && key != "max_age" {
+            problems.append("\(path).\(key): unknown field (known: mode, max_age)")
+        }
+        switch object["mode"] {
+        case .string("simple"): break
+        case .string("off"), .string("disabled"): return nil
+        case .string("semantic"):
+            problems.append("\(path).mode: semantic caching is not supported by this gateway; use \"simple\" (exact match)")
+            return nil
+        default:
+            problems.append("\(path).mode: expected \"simple\"")
+            return nil
+        }
+        var maxAge = Cache.defaultMaxAge
+        if let raw = object["max_age"] {
+            if let seconds = number(raw), seconds > 0, seconds == seconds.rounded(), seconds <= 365 * 24 * 3600 {
+                maxAge = .seconds(Int64(seconds))
+            } else {
+                problems.append("\(path).max_age: expected a whole number of seconds between 1 and 31536000, got \(render(raw))")
+            }
+        }
+        return Cache(maxAge: maxAge)
     }
 
     private static func retry(_ raw: LooseJSON, path: String, _ problems: inout [String]) -> Retry? {
