@@ -105,6 +105,18 @@ def test_active_streams_gauge_counts_a_stream_in_flight(launch, mock):
     assert value(scrape(gateway)[0], "switchboard_active_streams") == 0
 
 
+def test_script_errors_are_counted(launch, providers_copy, mock):
+    (providers_copy / "broken.lua").write_text("return { prepare = function(ctx)\n  error('no luck')\nend }\n")
+    gateway = launch("--request-log", "off", providers=providers_copy)
+    for _ in range(2):
+        reply = call("POST", gateway.url + "/v1/chat/completions",
+                     headers={**openai_headers(mock), "x-portkey-provider": "broken"}, body=CHAT)
+        assert reply.status == 500 and reply.error()["type"] == "script_error"
+    samples, _ = scrape(gateway)
+    assert value(samples, "switchboard_script_errors_total", kind="request") == 2
+    assert value(samples, "switchboard_requests_total", provider="broken", status="500") == 2
+
+
 def test_metrics_can_be_turned_off(launch):
     gateway = launch("--metrics", "false")
     assert call("GET", gateway.url + "/metrics").status == 404

@@ -201,7 +201,10 @@ public struct RequestObserver: Sendable {
     /// mid-way keeps its 200, with `errorCode` set).
     public func finished(_ record: RequestRecord, status: Int, errorCode: String? = nil) {
         let latency = ContinuousClock.now - record.started
-        if let errorCode { record.update { $0.errorCode = errorCode } }
+        if let errorCode {
+            record.update { $0.errorCode = errorCode }
+            if errorCode == "script_error" { metrics.scriptFailed(kind: "request") }
+        }
         let fields = record.snapshot
         metrics.requestFinished(route: record.route, provider: fields.provider, status: status, duration: latency,
                                 model: fields.model, tokensIn: fields.tokensIn, tokensOut: fields.tokensOut)
