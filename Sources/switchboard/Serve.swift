@@ -331,6 +331,20 @@ struct Serve: AsyncParsableCommand {
         // SIGHUP reloads everything, as operators expect of a daemon.
         let hangups = Task.detached {
             for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                // The request log file is reopened, for logrotate (on the blocking pool: it writes).
+                if let requestLog, requestLogTarget != "stdout", requestLogTarget != "stderr" {
+                    let problem = try? await NIOThreadPool.singleton.runIfActive { () -> String? in
+                        do throws(GatewayError) {
+                            try requestLog.reopen()
+                            return nil
+                        } catch {
+                            return error.message
+                        }
+                    }
+                    if let problem { logger.error("request log not reopened: \(problem)") } else {
+                        logger.info("request log reopened: \(requestLogTarget)")
+                    }
+                }
                 _ = await reloadAll("SIGHUP")
             }
         }

@@ -232,3 +232,18 @@ def test_admin_token_from_a_file(launch, tmp_path):
     assert call("GET", gateway.url + "/admin/scripts", headers={"Authorization": "Bearer adm-secret-123"}).status == 200
     assert call("GET", gateway.url + "/admin/scripts", headers={"Authorization": "Bearer nope"}).status == 401
     assert "adm-secret-123" not in gateway.output()
+
+
+def test_sighup_reopens_the_request_log_for_logrotate(launch, mock, tmp_path):
+    import signal
+    log = tmp_path / "requests.log"
+    gateway = launch("--request-log", str(log))
+    call("POST", gateway.url + "/v1/chat/completions", headers=openai_headers(mock), body=CHAT)
+    read_log(log, 1)
+    rotated = tmp_path / "requests.log.1"
+    log.rename(rotated)
+    gateway.proc.send_signal(signal.SIGHUP)
+    gateway.wait_for(r"request log reopened")
+    call("POST", gateway.url + "/v1/chat/completions", headers=openai_headers(mock), body=CHAT)
+    assert len(read_log(log, 1)) == 1   # a fresh file with the new line
+    assert len(read_log(rotated, 1)) == 1  # the old one kept what it had

@@ -116,30 +116,50 @@ public final class LineWriter: Sendable {
         var dropped = 0
     }
 
-    private let descriptor: Int32
-    private let ownsDescriptor: Bool
+    /// The file, when writing to one (reopened by ``reopen()`` after log rotation).
+    private let path: String?
+    /// Where lines go; only `flush` and `reopen` (both off the event loops) touch it.
+    private let descriptor: Mutex<Int32>
     private let maxBuffered: Int
     private let state = Mutex(State())
 
-    /// - Parameter descriptor: where lines go (1 for stdout).
-    public init(descriptor: Int32, ownsDescriptor: Bool = false, maxBuffered: Int = 8 * 1024 * 1024) {
-        self.descriptor = descriptor
-        self.ownsDescriptor = ownsDescriptor
+    /// - Parameter descriptor: where lines go (1 for stdout); not closed by the writer.
+    public init(descriptor: Int32, maxBuffered: Int = 8 * 1024 * 1024) {
+        self.path = nil
+        self.descriptor = Mutex(descriptor)
         self.maxBuffered = maxBuffered
     }
 
     /// Opens (creating, appending) a log file.
-    public convenience init(path: String) throws(GatewayError) {
+    public init(path: String, maxBuffered: Int = 8 * 1024 * 1024) throws(GatewayError) {
+        self.path = path
+        self.descriptor = Mutex(try Self.openFile(path))
+        self.maxBuffered = maxBuffered
+    }
+
+    private static func openFile(_ path: String) throws(GatewayError) -> Int32 {
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw GatewayError(status: 500, type: "server_error",
                                message: "cannot open request log \(path): \(String(cString: strerror(errno)))", code: "request_log")
         }
-        self.init(descriptor: fd, ownsDescriptor: true)
+        return fd
     }
 
     deinit {
-        if ownsDescriptor { close(descriptor) }
+        if path != nil { descriptor.withLock { _ = close($0) } }
+    }
+
+    /// Opens the file again by its path (after logrotate moved it away), writing what is buffered
+    /// to the old one first. Nothing to do for stdout/stderr.
+    public func reopen() throws(GatewayError) {
+        guard let path else { return }
+        flush()
+        let fresh = try Self.openFile(path)
+        descriptor.withLock { fd in
+            close(fd)
+            fd = fresh
+        }
     }
 
     public func append(_ line: [UInt8]) {
@@ -163,15 +183,18 @@ public final class LineWriter: Sendable {
             }
             return (state.pending, state.dropped)
         }
-        batch.withUnsafeBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return  // a closed or broken destination: nothing better to do than drop
+        guard !batch.isEmpty else { return dropped }
+        descriptor.withLock { fd in
+            batch.withUnsafeBytes { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        return  // a closed or broken destination: nothing better to do than drop
+                    }
+                    offset += written
                 }
-                offset += written
             }
         }
         return dropped
