@@ -221,7 +221,14 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     /// The route as a metric label: known endpoints and scripted routes by path, any other
     /// `/v1/*` passthrough as one label (clients choose those paths).
     private func routeLabel(_ pending: Pending) -> String {
-        if pending.endpoint != .passthrough { return "/v1" + pending.path }
+        switch pending.endpoint {  // literals: no string built per request
+        case .chatCompletions: return "/v1/chat/completions"
+        case .completions: return "/v1/completions"
+        case .embeddings: return "/v1/embeddings"
+        case .models: return "/v1/models"
+        case .messages: return "/v1/messages"
+        case .passthrough: break
+        }
         let scripted = shared.gateway.scripts.current.scriptedRoutes
         if !scripted.isEmpty, scripted["\(pending.head.method.rawValue) /v1\(pending.path)"] != nil { return "/v1" + pending.path }
         return "/v1/*"

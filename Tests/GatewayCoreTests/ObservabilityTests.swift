@@ -54,7 +54,7 @@ import Glibc
         let record = RequestRecord(method: "POST", route: "/v1/chat/completions", traceID: "trace-\"1\"", keepBodies: true)
         record.update {
             $0.provider = "openai"
-            $0.model = "gpt-4o"
+            $0.model = "gpt-4o\nnext\u{1}é"  // client-chosen: must not break the line
             $0.target = "config.targets[1]"
             $0.attempts = 3
             $0.retries = 2
@@ -74,6 +74,7 @@ import Glibc
         let object = try #require(try JSONDecoder().decode([String: LooseJSON].self, from: Data(line)) as [String: LooseJSON]?)
         #expect(object["time"]?.jsonText == #""2026-11-25T16:00:00.007Z""#)
         #expect(object["trace_id"]?.jsonText == #""trace-\"1\"""#)
+        #expect(object["model"]?.jsonText == JSONText.quote("gpt-4o\nnext\u{1}é"))
         #expect(object["status"]?.jsonText == "200")
         #expect(object["latency_ms"]?.jsonText == "12")
         #expect(object["upstream_latency_ms"]?.jsonText == "1.5")

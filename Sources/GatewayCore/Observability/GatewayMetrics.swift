@@ -50,6 +50,7 @@ public struct GatewayMetrics: Sendable {
 
     let factory: any MetricsFactory
     private let models = ModelLabels()
+    private let handles = Handles()
 
     public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
         self.factory = factory
@@ -59,24 +60,28 @@ public struct GatewayMetrics: Sendable {
     public func requestFinished(route: String, provider: String?, status: Int, duration: Duration,
                                 model: String?, tokensIn: Int?, tokensOut: Int?) {
         let provider = provider ?? "none"
-        Counter(label: Name.requests, dimensions: [("route", route), ("provider", provider), ("status", String(status))],
-                factory: factory).increment()
-        Timer(label: Name.requestDuration, dimensions: [("route", route), ("provider", provider)], factory: factory)
-            .recordNanoseconds(duration.nanoseconds)
+        handles.counter(.init(kind: .requests, a: route, b: provider, number: status)) {
+            Counter(label: Name.requests, dimensions: [("route", route), ("provider", provider), ("status", String(status))],
+                    factory: factory)
+        }.increment()
+        handles.timer(.init(kind: .requestDuration, a: route, b: provider)) {
+            Timer(label: Name.requestDuration, dimensions: [("route", route), ("provider", provider)], factory: factory)
+        }.recordNanoseconds(duration.nanoseconds)
         guard tokensIn != nil || tokensOut != nil else { return }
         let model = models.label(model ?? "unknown")
-        if let tokensIn, tokensIn > 0 {
-            Counter(label: Name.tokens, dimensions: [("provider", provider), ("model", model), ("direction", "input")],
-                    factory: factory).increment(by: tokensIn)
-        }
-        if let tokensOut, tokensOut > 0 {
-            Counter(label: Name.tokens, dimensions: [("provider", provider), ("model", model), ("direction", "output")],
-                    factory: factory).increment(by: tokensOut)
+        for (count, direction) in [(tokensIn, "input"), (tokensOut, "output")] {
+            guard let count, count > 0 else { continue }
+            handles.counter(.init(kind: .tokens, a: provider, b: model, c: direction)) {
+                Counter(label: Name.tokens, dimensions: [("provider", provider), ("model", model), ("direction", direction)],
+                        factory: factory)
+            }.increment(by: count)
         }
     }
 
     public func upstreamResponded(provider: String, after duration: Duration) {
-        Timer(label: Name.upstreamDuration, dimensions: [("provider", provider)], factory: factory).recordNanoseconds(duration.nanoseconds)
+        handles.timer(.init(kind: .upstreamDuration, a: provider)) {
+            Timer(label: Name.upstreamDuration, dimensions: [("provider", provider)], factory: factory)
+        }.recordNanoseconds(duration.nanoseconds)
     }
 
     public func retried(provider: String) {
@@ -123,6 +128,44 @@ public struct GatewayMetrics: Sendable {
 
     public func requestLogDropped(_ lines: Int) {
         Counter(label: Name.requestLogDropped, dimensions: [], factory: factory).increment(by: lines)
+    }
+}
+
+/// Metric handles already made, by their label values: making one per request goes through the
+/// registry's lock, its label-set dictionary and a help-text check (5 % of the gateway's CPU in a
+/// profile before this cache). The label values are bounded (see ``GatewayMetrics``), so is this.
+private final class Handles: Sendable {
+    enum Kind: UInt8 { case requests, requestDuration, upstreamDuration, tokens }
+
+    struct Key: Hashable {
+        var kind: Kind
+        var a: String
+        var b = ""
+        var c = ""
+        var number = 0
+    }
+
+    private let counters = Mutex<[Key: Counter]>([:])
+    private let timers = Mutex<[Key: Timer]>([:])
+
+    func counter(_ key: Key, make: () -> Counter) -> Counter {
+        if let found = counters.withLock({ $0[key] }) { return found }
+        let made = make()  // outside the lock: the registry takes its own
+        return counters.withLock { table in
+            if let found = table[key] { return found }
+            table[key] = made
+            return made
+        }
+    }
+
+    func timer(_ key: Key, make: () -> Timer) -> Timer {
+        if let found = timers.withLock({ $0[key] }) { return found }
+        let made = make()
+        return timers.withLock { table in
+            if let found = table[key] { return found }
+            table[key] = made
+            return made
+        }
     }
 }
 

@@ -24,64 +24,34 @@ public enum RequestLogLine {
 
     static func render(_ record: RequestRecord, _ fields: RequestRecord.Fields, status: Int, latency: Duration,
                        wallClock: timespec) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(320)
-        func key(_ name: String) {
-            out.append(out.count == 0 ? UInt8(ascii: "{") : UInt8(ascii: ","))
-            out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: name.utf8)
-            out.append(contentsOf: "\":".utf8)
-        }
-        func string(_ name: String, _ value: String?) {
-            key(name)
-            if let value { out.append(contentsOf: JSONText.quote(value).utf8) } else { out.append(contentsOf: "null".utf8) }
-        }
-        func number(_ name: String, _ value: Int?) {
-            key(name)
-            out.append(contentsOf: (value.map(String.init) ?? "null").utf8)
-        }
-        func milliseconds(_ name: String, _ value: Duration?) {
-            key(name)
-            guard let value else { return out.append(contentsOf: "null".utf8) }
-            let micros = value.components.seconds * 1_000_000 + value.components.attoseconds / 1_000_000_000_000
-            out.append(contentsOf: "\(micros / 1000).\(pad(Int(micros % 1000), 3))".utf8)
-        }
-        string("time", timestamp(wallClock))
-        string("trace_id", record.traceID)
-        string("method", record.method)
-        string("route", record.route)
-        string("provider", fields.provider)
-        string("model", fields.model)
-        string("target", fields.target)
-        number("status", status)
-        milliseconds("latency_ms", latency)
-        milliseconds("upstream_latency_ms", fields.upstreamLatency)
-        number("attempts", fields.attempts)
-        number("retries", fields.retries)
-        number("tokens_in", fields.tokensIn)
-        number("tokens_out", fields.tokensOut)
-        string("cache", fields.cache)
-        key("stream")
-        out.append(contentsOf: (fields.stream ? "true" : "false").utf8)
-        string("error", fields.errorCode)
+        // Written byte by byte: this runs per request, and String interpolation and quoting through
+        // temporaries cost more than the rest of the line (6 % of the gateway's CPU in a profile).
+        var out = LineBytes()
+        out.key("time")
+        out.timestamp(wallClock)
+        out.string("trace_id", record.traceID)
+        out.string("method", record.method)
+        out.string("route", record.route)
+        out.string("provider", fields.provider)
+        out.string("model", fields.model)
+        out.string("target", fields.target)
+        out.number("status", status)
+        out.milliseconds("latency_ms", latency)
+        out.milliseconds("upstream_latency_ms", fields.upstreamLatency)
+        out.number("attempts", fields.attempts)
+        out.number("retries", fields.retries)
+        out.number("tokens_in", fields.tokensIn)
+        out.number("tokens_out", fields.tokensOut)
+        out.string("cache", fields.cache)
+        out.key("stream")
+        out.raw(fields.stream ? "true" : "false")
+        out.string("error", fields.errorCode)
         if record.keepBodies {
-            body("request_body", fields.requestBody)
-            body("response_body", fields.responseBody)
+            out.body("request_body", fields.requestBody)
+            out.body("response_body", fields.responseBody)
         }
-        out.append(contentsOf: "}\n".utf8)
-        return out
-
-        func body(_ name: String, _ buffer: ByteBuffer?) {
-            key(name)
-            guard let buffer else { return out.append(contentsOf: "null".utf8) }
-            let bytes = Array(buffer.readableBytesView.prefix(maxBodyBytes))
-            if bytes.count == buffer.readableBytes, (try? JSONScan.scan(bytes)) != nil {
-                out.append(contentsOf: bytes)  // already JSON: kept as a value, so jq can read into it
-            } else {
-                // Cut or not JSON: as a string (a cut may split a UTF-8 sequence; decoding repairs it).
-                out.append(contentsOf: JSONText.quote(String(decoding: bytes, as: UTF8.self)).utf8)
-            }
-        }
+        out.raw("}\n")
+        return out.bytes
     }
 
     static func now() -> timespec {
@@ -89,20 +59,121 @@ public enum RequestLogLine {
         clock_gettime(CLOCK_REALTIME, &spec)
         return spec
     }
+}
 
-    /// `2026-11-25T15:42:13.123Z`, without a formatter (it runs per request).
-    static func timestamp(_ spec: timespec) -> String {
+/// The bytes of one log line, appended field by field.
+private struct LineBytes {
+    var bytes: [UInt8] = []
+
+    init() { bytes.reserveCapacity(384) }
+
+    mutating func raw(_ text: StaticString) {
+        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func key(_ name: StaticString) {
+        bytes.append(bytes.isEmpty ? UInt8(ascii: "{") : UInt8(ascii: ","))
+        bytes.append(UInt8(ascii: "\""))
+        raw(name)
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    mutating func string(_ name: StaticString, _ value: String?) {
+        key(name)
+        guard let value else { return raw("null") }
+        quoted(value)
+    }
+
+    /// A JSON string: `"` and `\` escaped, control characters as `\u00XX`, the rest as UTF-8.
+    mutating func quoted(_ value: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                bytes.append(UInt8(ascii: "\\"))
+                bytes.append(byte)
+            case 0..<0x20:
+                raw("\\u00")
+                bytes.append(Self.hex[Int(byte >> 4)])
+                bytes.append(Self.hex[Int(byte & 0xF)])
+            default:
+                bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    mutating func number(_ name: StaticString, _ value: Int?) {
+        key(name)
+        guard let value else { return raw("null") }
+        digits(value)
+    }
+
+    mutating func digits(_ value: Int, width: Int = 1) {
+        if value < 0 {
+            bytes.append(UInt8(ascii: "-"))
+            return digits(-value, width: width)
+        }
+        var scratch: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &scratch) { buffer in
+            repeat {
+                buffer[19 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            } while rest > 0 || count < width
+            bytes.append(contentsOf: buffer[(20 - count)...])
+        }
+    }
+
+    /// Milliseconds with microsecond precision: `12.345`.
+    mutating func milliseconds(_ name: StaticString, _ value: Duration?) {
+        key(name)
+        guard let value else { return raw("null") }
+        let micros = Int(value.components.seconds) * 1_000_000 + Int(value.components.attoseconds / 1_000_000_000_000)
+        digits(micros / 1000)
+        bytes.append(UInt8(ascii: "."))
+        digits(micros % 1000, width: 3)
+    }
+
+    /// `"2026-11-25T15:42:13.123Z"`.
+    mutating func timestamp(_ spec: timespec) {
         var seconds = spec.tv_sec
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return "\(parts.tm_year + 1900)-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))T"
-            + "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2))."
-            + "\(pad(Int(spec.tv_nsec / 1_000_000), 3))Z"
+        bytes.append(UInt8(ascii: "\""))
+        digits(Int(parts.tm_year) + 1900, width: 4)
+        bytes.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mon) + 1, width: 2)
+        bytes.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mday), width: 2)
+        bytes.append(UInt8(ascii: "T"))
+        digits(Int(parts.tm_hour), width: 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_min), width: 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_sec), width: 2)
+        bytes.append(UInt8(ascii: "."))
+        digits(Int(spec.tv_nsec / 1_000_000), width: 3)
+        raw("Z\"")
     }
 
-    private static func pad(_ value: Int, _ width: Int) -> String {
-        let text = String(value)
-        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+    mutating func body(_ name: StaticString, _ buffer: ByteBuffer?) {
+        key(name)
+        guard let buffer else { return raw("null") }
+        let kept = Array(buffer.readableBytesView.prefix(RequestLogLine.maxBodyBytes))
+        if kept.count == buffer.readableBytes, (try? JSONScan.scan(kept)) != nil {
+            bytes.append(contentsOf: kept)  // already JSON: kept as a value, so jq can read into it
+        } else {
+            // Cut or not JSON: as a string (a cut may split a UTF-8 sequence; decoding repairs it).
+            quoted(String(decoding: kept, as: UTF8.self))
+        }
     }
 }
 
