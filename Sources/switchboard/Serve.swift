@@ -131,6 +131,9 @@ struct Serve: AsyncParsableCommand {
             return logger
         }()
         if let file = settings.filePath { logger.info("settings file: \(file)") }
+        for variable in Settings.unknownVariables() {
+            logger.warning("\(variable) is not a setting and is ignored (settings: \(Settings.keys.map { "SWITCHBOARD_" + $0.uppercased() }.joined(separator: ", ")))")
+        }
 
         let host = try settings.string("host", default: "127.0.0.1")
         let port = try settings.int("port", default: 8787, range: 0...65535)

@@ -119,6 +119,12 @@ struct Settings: Sendable {
         }
     }
 
+    /// `SWITCHBOARD_*` variables that name no setting (a typo would otherwise be silently ignored).
+    static func unknownVariables(in environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
+        let known = Set(keys.map { "SWITCHBOARD_" + $0.uppercased() } + ["SWITCHBOARD_CONFIG_FILE"])
+        return environment.keys.filter { $0.hasPrefix("SWITCHBOARD_") && !known.contains($0) }.sorted()
+    }
+
     /// The first layer that sets `key`, with where it came from.
     func lookup(_ key: String, as type: ConfigType, expecting: String) throws -> (content: ConfigContent, source: String)? {
         for (layer, provider) in layers {

@@ -111,6 +111,17 @@ import Glibc
         #expect(timer.values.count == 2)
     }
 
+    @Test func cooldownStartsAreCounted() {
+        let test = TestMetrics()
+        let tracker = CooldownTracker(settings: CooldownSettings(failures: 2, period: .seconds(30)),
+                                      metrics: GatewayMetrics(factory: test))
+        let now = ContinuousClock.now
+        tracker.record("k", path: "config.targets[0]", provider: "openai", failed: true, now: now)
+        #expect(test.counterTotal(label: GatewayMetrics.Name.cooldowns) == 0)
+        tracker.record("k", path: "config.targets[0]", provider: "openai", failed: true, now: now)
+        #expect(test.counterTotal(label: GatewayMetrics.Name.cooldowns, dimensions: [("provider", "openai")]) == 1)
+    }
+
     @Test func clientChosenModelNamesCannotGrowSeriesWithoutBound() {
         let test = TestMetrics()
         let metrics = GatewayMetrics(factory: test)

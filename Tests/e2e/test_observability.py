@@ -225,6 +225,11 @@ def test_invalid_settings_stop_startup_naming_the_setting(tmp_path):
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
+def test_a_misspelled_variable_is_warned_about(launch):
+    gateway = launch(env={"SWITCHBOARD_MAX_BODYSIZE": "10"})
+    gateway.wait_for(r"SWITCHBOARD_MAX_BODYSIZE is not a setting and is ignored")
+
+
 def test_admin_token_from_a_file(launch, tmp_path):
     token = tmp_path / "admin-token"
     token.write_text("adm-secret-123\n")
