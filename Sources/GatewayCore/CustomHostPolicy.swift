@@ -171,4 +171,11 @@ extension Duration {
     var milliseconds: Double {
         Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
     }
+
+    /// Whole nanoseconds, saturating (swift-metrics timers, NIO's `TimeAmount`).
+    public var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? Int64.max : scaled + attoseconds / 1_000_000_000
+    }
 }

@@ -50,6 +50,9 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     private var backlog = CircularBuffer<HTTPServerRequestPart>()
     private var backlogBytes = 0
     private var readPending = false
+    /// When the client last sent bytes (or the last response ended), for the idle timeout.
+    private var lastActivity = NIODeadline.now()
+    private var idleCheck: RepeatedTask?
 
     init(shared: ConnectionShared) {
         self.shared = shared
@@ -57,10 +60,49 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        lastActivity = .now()
+        if let timeout = shared.idleTimeout {
+            // One repeating check per connection rather than a timer re-armed per request: the
+            // hot path only stamps the time of each socket read.
+            let interval = max(TimeAmount.milliseconds(100), .nanoseconds(timeout.nanoseconds / 4))
+            let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+            idleCheck = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+                this.value.closeIfIdle(timeout: timeout)
+            }
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        idleCheck?.cancel()
+        idleCheck = nil
         self.context = nil
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        lastActivity = .now()
+        context.fireChannelReadComplete()
+    }
+
+    /// Closes a keep-alive connection that has sent nothing for `timeout` between requests, and
+    /// answers 408 to one that stopped sending in the middle of a request (a stalled or
+    /// slowloris upload). A connection waiting on the gateway (the provider is thinking, a stream
+    /// is being sent) is never idle: upstream timeouts govern those.
+    private func closeIfIdle(timeout: TimeAmount) {
+        guard let context, NIODeadline.now() - lastActivity >= timeout else { return }
+        switch state {
+        case .idle where backlog.isEmpty:
+            shared.logger.trace("closing an idle keep-alive connection")
+            context.close(promise: nil)
+        case .receiving, .answering, .adminPending:
+            keepAlive = false
+            state = .responding
+            write(.error(GatewayError(status: 408, type: "invalid_request_error",
+                                      message: "the request was not received completely within \(timeout.nanoseconds / 1_000_000_000) s",
+                                      code: "client_timeout"),
+                         traceID: requestHead?.headers.first(name: "x-portkey-trace-id")), context: context)
+        case .idle, .discarding, .responding:
+            break
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -394,6 +436,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
 
     private func end(context: ChannelHandlerContext) {
         task = nil
+        lastActivity = .now()  // the idle period starts when the response ends
         if keepAlive {
             state = .idle
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)

@@ -26,9 +26,13 @@ public final class GatewayHTTPServer: Service, Sendable {
         public var drainTimeout: Duration
         /// `GET /metrics`: renders the Prometheus text exposition; 404 when nil.
         public var metrics: (@Sendable () -> [UInt8])?
+        /// Client connections silent this long are closed (408 when mid-request); nil: never.
+        public var idleTimeout: Duration?
 
         public init(host: String, port: Int, maxRequestBodyBytes: Int, admin: AdminEndpoints? = nil,
-                    drainTimeout: Duration = .seconds(30), metrics: (@Sendable () -> [UInt8])? = nil) {
+                    drainTimeout: Duration = .seconds(30), metrics: (@Sendable () -> [UInt8])? = nil,
+                    idleTimeout: Duration? = .seconds(75)) {
+            self.idleTimeout = idleTimeout
             self.host = host
             self.port = port
             self.maxRequestBodyBytes = maxRequestBodyBytes
@@ -60,7 +64,9 @@ public final class GatewayHTTPServer: Service, Sendable {
         let lifecycle = Lifecycle()
         let shared = ConnectionShared(gateway: gateway, logger: logger,
                                       maxRequestBodyBytes: configuration.maxRequestBodyBytes, admin: configuration.admin,
-                                      metrics: configuration.metrics, lifecycle: lifecycle)
+                                      metrics: configuration.metrics,
+                                      idleTimeout: configuration.idleTimeout.map { .nanoseconds($0.nanoseconds) },
+                                      lifecycle: lifecycle)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

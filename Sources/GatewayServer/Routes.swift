@@ -11,6 +11,8 @@ struct ConnectionShared: Sendable {
     /// Admin endpoints exist only when a token is configured, and need it.
     let admin: AdminEndpoints?
     let metrics: (@Sendable () -> [UInt8])?
+    /// Close connections silent this long between requests (408 when mid-request); nil: never.
+    let idleTimeout: TimeAmount?
     let lifecycle: Lifecycle
 }
 

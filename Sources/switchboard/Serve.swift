@@ -67,6 +67,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("drain-timeout"), help: "Seconds requests and streams in flight may take to finish after SIGTERM/SIGINT; then they are ended (streams with an error event). (env: SWITCHBOARD_DRAIN_TIMEOUT, default: 30)")
     var drainTimeout: Int?
 
+    @Option(name: .customLong("idle-timeout"), help: "Seconds a client connection may stay silent between requests before it is closed, or in the middle of sending one before it gets 408; 0 = never. (env: SWITCHBOARD_IDLE_TIMEOUT, default: 75)")
+    var idleTimeout: Int?
+
     @Option(name: .customLong("configs"), help: "Folder of named routing configs (<name>.json), used as 'x-portkey-config: <name>'; re-read when files change. (env: SWITCHBOARD_CONFIGS)")
     var configs: String?
 
@@ -103,7 +106,7 @@ struct Serve: AsyncParsableCommand {
             ("max_image_size", maxImageSize), ("image_fetch_timeout", imageFetchTimeout),
             ("retry_backoff_base", retryBackoffBase), ("retry_backoff_cap", retryBackoffCap),
             ("cooldown_failures", cooldownFailures), ("cooldown_seconds", cooldownSeconds),
-            ("cache_max_bytes", cacheMaxBytes), ("drain_timeout", drainTimeout),
+            ("cache_max_bytes", cacheMaxBytes), ("drain_timeout", drainTimeout), ("idle_timeout", idleTimeout),
         ]
         for case let (key, value?) in ints { values[key] = .int(value) }
         if let logBodies { values["log_bodies"] = .bool(logBodies) }
@@ -142,6 +145,7 @@ struct Serve: AsyncParsableCommand {
         let maxImage = try settings.int("max_image_size", default: 10 * 1024 * 1024, range: 1...Int(Int32.max))
         let imageTimeout = try settings.int("image_fetch_timeout", default: 10, range: 1...600)
         let drainTimeout = try settings.int("drain_timeout", default: 30, range: 0...3600)
+        let idleTimeout = try settings.int("idle_timeout", default: 75, range: 0...86_400)
         let backoffBase = try settings.int("retry_backoff_base", default: 250, range: 0...60_000)
         let backoffCap = try settings.int("retry_backoff_cap", default: 8000, range: 0...600_000)
         let cooldownFailures = try settings.int("cooldown_failures", default: 3, range: 0...1000)
@@ -285,7 +289,7 @@ struct Serve: AsyncParsableCommand {
         let server = GatewayHTTPServer(
             configuration: .init(host: host, port: port, maxRequestBodyBytes: maxBody, admin: admin,
                                  drainTimeout: .seconds(drainTimeout),
-                                 metrics: exposition),
+                                 metrics: exposition, idleTimeout: idleTimeout == 0 ? nil : .seconds(idleTimeout)),
             gateway: gateway, group: group, logger: logger,
             onListening: { address in
                 logger.info("switchboard listening on http://\(address.ipAddress ?? host):\(address.port ?? port)")

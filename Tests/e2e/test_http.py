@@ -310,3 +310,34 @@ def test_pipelined_requests_are_answered_in_order(gateway, mock):
     assert [status for status, _ in answers] == [b"HTTP/1.1 200 OK"] * 5
     assert [json.loads(echo["body"])["n"] for _, echo in answers[:4]] == [0, 1, 2, 3]
     assert answers[4][1] == {"status": "ok"}
+
+
+def read_until_closed(conn):
+    received = b""
+    while True:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return received
+        received += chunk
+
+
+def test_idle_and_stalled_connections_are_closed(launch, mock):
+    gateway = launch("--idle-timeout", "1", "--request-log", "off")
+    port = int(gateway.url.rsplit(":", 1)[1])
+    # A keep-alive connection that goes quiet after its answer is closed after about a second.
+    idle = socket.create_connection(("127.0.0.1", port), timeout=10)
+    idle.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+    started = time.monotonic()
+    received = read_until_closed(idle)
+    assert received.startswith(b"HTTP/1.1 200") and received.count(b"HTTP/1.1") == 1
+    assert 0.9 <= time.monotonic() - started < 5
+    # One that stops sending in the middle of a body gets 408 and is closed.
+    stalled = socket.create_connection(("127.0.0.1", port), timeout=10)
+    stalled.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"model\":")
+    head, _, body = read_until_closed(stalled).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408") and b"connection: close" in head.lower()
+    assert json.loads(body)["error"]["code"] == "client_timeout"
+    # A request waiting on a slow provider is not idle: it is answered after 2 s.
+    reply = call("POST", gateway.url + "/v1/chat/completions", headers=openai_headers(mock),
+                 body={**CHAT, "mock": {"latency_ms": 2000}})
+    assert reply.status == 200

@@ -182,12 +182,3 @@ private final class ModelLabels: Sendable {
         }
     }
 }
-
-extension Duration {
-    /// Whole nanoseconds (saturating), for swift-metrics' timers.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds.multipliedReportingOverflow(by: 1_000_000_000).overflow
-            ? Int64.max : seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-}
