@@ -17,11 +17,11 @@ public struct TranslatedEventStream: AsyncSequence, Sendable {
         case awsEventStream
     }
 
-    let upstream: AsyncThrowingStream<ByteBuffer, any Error>
+    let upstream: UpstreamStream
     let session: ProviderSession
     let framing: Framing
 
-    public init(upstream: AsyncThrowingStream<ByteBuffer, any Error>, session: ProviderSession,
+    public init(upstream: UpstreamStream, session: ProviderSession,
                 framing: Framing = .serverSentEvents) {
         self.upstream = upstream
         self.session = session
@@ -33,14 +33,14 @@ public struct TranslatedEventStream: AsyncSequence, Sendable {
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator
+        var base: UpstreamStream.AsyncIterator
         let session: ProviderSession
         let framing: Framing
         var parser = SSEParser()
         var awsDecoder = AWSEventStreamDecoder()
         var finished = false
 
-        init(base: AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator, session: ProviderSession, framing: Framing) {
+        init(base: UpstreamStream.AsyncIterator, session: ProviderSession, framing: Framing) {
             self.base = base
             self.session = session
             self.framing = framing

@@ -313,11 +313,11 @@ def test_pipelined_requests_are_answered_in_order(gateway, mock):
 
 
 def read_until_closed(conn):
-    received = b""
+    received = bytearray()
     while True:
         chunk = conn.recv(65536)
         if not chunk:
-            return received
+            return bytes(received)
         received += chunk
 
 
@@ -341,3 +341,50 @@ def test_idle_and_stalled_connections_are_closed(launch, mock):
     reply = call("POST", gateway.url + "/v1/chat/completions", headers=openai_headers(mock),
                  body={**CHAT, "mock": {"latency_ms": 2000}})
     assert reply.status == 200
+
+
+def dechunk(data):
+    """The body of an HTTP/1.1 chunked transfer."""
+    out = bytearray()
+    at = 0
+    while True:
+        end = data.index(b"\r\n", at)
+        size = int(data[at:end].split(b";")[0], 16)
+        if size == 0:
+            return bytes(out)
+        out += data[end + 2:end + 2 + size]
+        at = end + 2 + size + 2
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+
+
+def test_a_slow_reader_does_not_make_the_gateway_buffer_the_stream(launch, mock):
+    """Backpressure end to end: while the client reads nothing, the gateway stops reading from the
+    provider instead of holding the whole stream in memory; then every event arrives."""
+    gateway = launch("--request-log", "off")
+    port = int(gateway.url.rsplit(":", 1)[1])
+    events = 100_000  # ~15 MB of chat.completion.chunk events, sent by the mock as fast as it can
+    body = json.dumps({**CHAT, "stream": True, "mock": {"chunks": events}})
+    headers = "".join(f"{k}: {v}\r\n" for k, v in openai_headers(mock).items())
+    request = f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n{headers}Content-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}"
+    call("POST", gateway.url + "/v1/chat/completions", headers=openai_headers(mock), body=CHAT)  # warm up
+    before = rss_kb(gateway.proc.pid)
+    conn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)  # no receive-window autotuning
+    conn.settimeout(30)
+    conn.connect(("127.0.0.1", port))
+    conn.sendall(request.encode())
+    first = conn.recv(4096)
+    assert first.startswith(b"HTTP/1.1 200")
+    time.sleep(3)  # the mock has long finished writing; the gateway must not have read it all
+    grown = rss_kb(gateway.proc.pid) - before
+    received = first + read_until_closed(conn)
+    head, _, chunked = received.partition(b"\r\n\r\n")
+    assert b"transfer-encoding: chunked" in head.lower()
+    payload = dechunk(chunked)
+    assert payload.count(b"chat.completion.chunk") == events + 2  # role, every piece, finish
+    assert payload.rstrip().endswith(b"data: [DONE]")
+    assert grown < 8 * 1024, f"gateway RSS grew {grown} KB while the client was not reading"

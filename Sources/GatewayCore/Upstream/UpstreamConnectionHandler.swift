@@ -5,9 +5,11 @@ import NIOHTTP1
 ///
 /// Lives on its channel's event loop. A non-streaming response is collected here and handed over
 /// in one promise completion; an event stream is handed over at its head and then fed chunk by
-/// chunk into an `AsyncThrowingStream` as bytes arrive.
-final class UpstreamConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
+/// chunk into an ``UpstreamStream`` as bytes arrive. Reads are withheld (the outbound `read` is held
+/// back) while that stream's consumer is behind, which is how a slow client slows the provider.
+final class UpstreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = HTTPClientRequestPart
 
     /// What the handler is doing for the current exchange.
@@ -17,8 +19,8 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         case awaitingHead(Exchange)
         /// Collecting a complete body.
         case collecting(Exchange, UpstreamHead, ByteBuffer)
-        /// Forwarding an event stream.
-        case streaming(AsyncThrowingStream<ByteBuffer, any Error>.Continuation, keepAlive: Bool)
+        /// Forwarding an event stream; `number` tells this stream from later ones on the connection.
+        case streaming(UpstreamStream.Source, keepAlive: Bool, number: Int)
         /// Past a failure; the connection is closing.
         case closed
     }
@@ -34,6 +36,11 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     private var state: State = .idle
+    /// Streams started on this connection, to match the consumer's callbacks to their stream.
+    private var streamCount = 0
+    /// The consumer of the current stream is behind: hold reads back.
+    private var paused = false
+    private var readHeldBack = false
     /// Called with `true` when the exchange ended and the connection can be reused.
     var onExchangeEnd: ((Bool) -> Void)?
     private var context: ChannelHandlerContext?
@@ -94,13 +101,19 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, RemovableChannelHa
                 || contentType.hasPrefix("application/vnd.amazon.eventstream")
             if isEventStream && (200..<300).contains(head.status) {
                 exchange.deadline?.cancel()
-                let channel = context.channel
-                let (stream, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
-                continuation.onTermination = { reason in
-                    // The consumer stopped early (the client left): cancel the upstream request.
-                    if case .cancelled = reason { channel.close(promise: nil) }
-                }
-                state = .streaming(continuation, keepAlive: keepAlive)
+                streamCount += 1
+                let number = streamCount
+                let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+                let loop = context.eventLoop
+                let delegate = UpstreamStreamDelegate(
+                    resume: { loop.execute { this.value.resumeReading(stream: number) } },
+                    terminated: { loop.execute { this.value.consumerStopped(stream: number) } })
+                let produced = UpstreamStream.makeSequence(
+                    backPressureStrategy: .init(lowWatermark: UpstreamStreamDelegate.lowWatermark,
+                                                highWatermark: UpstreamStreamDelegate.highWatermark),
+                    finishOnDeinit: true, delegate: delegate)
+                let stream = produced.sequence
+                state = .streaming(produced.source, keepAlive: keepAlive, number: number)
                 exchange.promise.succeed(.stream(head, stream))
             } else {
                 let capacity = response.headers.first(name: "content-length").flatMap(Int.init) ?? 1024
@@ -118,8 +131,8 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, RemovableChannelHa
                 state = .idle  // drop the reference so the buffer stays uniquely owned while appending
                 buffer.writeBuffer(&chunk)
                 state = .collecting(exchange, head, buffer)
-            case .streaming(let continuation, _):
-                continuation.yield(chunk)
+            case .streaming(let source, _, _):
+                if source.yield(chunk) == .stopProducing { paused = true }
             default:
                 break
             }
@@ -130,14 +143,42 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, RemovableChannelHa
                 state = .idle
                 exchange.promise.succeed(.complete(head, buffer))
                 finishExchange(context: context, reusable: exchange.keepAlive)
-            case .streaming(let continuation, let keepAlive):
+            case .streaming(let source, let keepAlive, _):
                 state = .idle
-                continuation.finish()
+                source.finish()
+                resumeReading(stream: nil)  // the connection goes back to reading normally
                 finishExchange(context: context, reusable: keepAlive)
             default:
                 break
             }
         }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if paused {
+            readHeldBack = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// The consumer wants more (or the stream ended): read again. `stream` nil means whatever
+    /// stream; a stale callback for an earlier stream is ignored.
+    private func resumeReading(stream number: Int?) {
+        if let number, case .streaming(_, _, let current) = state, current != number { return }
+        paused = false
+        if readHeldBack {
+            readHeldBack = false
+            context?.read()
+        }
+    }
+
+    /// The consumer stopped before the stream ended (the client left): cancel the upstream request
+    /// by closing the connection, unless the stream already ended and the connection moved on.
+    private func consumerStopped(stream number: Int) {
+        guard case .streaming(_, _, let current) = state, current == number else { return }
+        state = .closed
+        context?.close(promise: nil)
     }
 
     private func finishExchange(context: ChannelHandlerContext, reusable: Bool) {
@@ -166,6 +207,7 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, RemovableChannelHa
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            if paused { return }  // silent because we stopped reading for a slow client, not the provider
             if case .idle = state {
                 context.close(promise: nil)  // an idle pooled connection past its time
             } else {
@@ -191,9 +233,9 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, RemovableChannelHa
             exchange.deadline?.cancel()
             state = .closed
             exchange.promise.fail(error)
-        case .streaming(let continuation, _):
+        case .streaming(let source, _, _):
             state = .closed
-            continuation.finish(throwing: error)
+            source.finish(error)
         case .idle, .closed:
             break
         }

@@ -19,13 +19,33 @@ public struct UpstreamRequest: Sendable {
 /// What came back: a collected body, or an event stream whose chunks arrive as the upstream sends them.
 public enum UpstreamResponse: Sendable {
     case complete(UpstreamHead, ByteBuffer)
-    case stream(UpstreamHead, AsyncThrowingStream<ByteBuffer, any Error>)
+    case stream(UpstreamHead, UpstreamStream)
 
     public var head: UpstreamHead {
         switch self {
         case .complete(let head, _), .stream(let head, _): return head
         }
     }
+}
+
+/// An upstream event stream with backpressure: when the consumer falls behind by
+/// ``UpstreamStreamDelegate/highWatermark`` chunks (the client reads slowly), the connection stops
+/// reading from the provider until it is down to ``UpstreamStreamDelegate/lowWatermark``, so TCP
+/// slows the provider instead of the gateway holding the stream in memory.
+public typealias UpstreamStream = NIOThrowingAsyncSequenceProducer<
+    ByteBuffer, any Error, NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark, UpstreamStreamDelegate>
+
+/// Resumes reading on the upstream connection when the consumer wants more, and closes it when the
+/// consumer stops early (the client left) — only if that stream is still the connection's current one.
+public struct UpstreamStreamDelegate: NIOAsyncSequenceProducerDelegate {
+    static let lowWatermark = 2
+    static let highWatermark = 8
+
+    let resume: @Sendable () -> Void
+    let terminated: @Sendable () -> Void
+
+    public func produceMore() { resume() }
+    public func didTerminate() { terminated() }
 }
 
 public struct UpstreamHead: Sendable {
