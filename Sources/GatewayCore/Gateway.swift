@@ -94,6 +94,8 @@ public struct Gateway: Sendable {
     public let observer: RequestObserver
     /// Answers stored for configs with `cache`; nil when `cacheMaxBytes` is 0.
     public let responseCache: ResponseCache?
+    /// Inline configs already parsed, by their text.
+    let inlineConfigs = InlineConfigCache()
     /// Evictions already counted in the metrics.
     let cacheEvictionsPublished = PublishedCount()
     let logger: Logger

@@ -100,3 +100,30 @@ import Testing
         #expect(problems("{}").contains("name a provider (or a virtual_key) or give targets"))
     }
 }
+
+/// Parsed inline configs are reused only for the same text and script generation, within a bound.
+@Suite struct InlineConfigCacheTests {
+    @Test func reusedForTheSameTextAndGenerationOnly() throws {
+        let cache = InlineConfigCache()
+        let text = #"{"provider":"openai","retry":{"attempts":2}}"#
+        let config = try RouteConfig.parse(text, knownProviders: ["openai"])
+        cache.store(text, generation: 3, config)
+        #expect(cache.config(text, generation: 3)?.root.retry?.attempts == 2)
+        #expect(cache.config(text, generation: 4) == nil)  // a reload may have removed the provider
+        #expect(cache.config(text + " ", generation: 3) == nil)
+    }
+
+    @Test func boundedByCapacity() throws {
+        let cache = InlineConfigCache()
+        let config = try RouteConfig.parse(#"{"provider":"openai"}"#, knownProviders: ["openai"])
+        for n in 0..<InlineConfigCache.capacity {
+            cache.store("config \(n)", generation: 1, config)
+        }
+        #expect(cache.config("config 0", generation: 1) != nil)
+        cache.store("one more", generation: 1, config)  // full: starts over
+        #expect(cache.config("config 0", generation: 1) == nil)
+        #expect(cache.config("one more", generation: 1) != nil)
+        cache.store(String(repeating: "x", count: InlineConfigCache.maxTextBytes + 1), generation: 1, config)
+        #expect(cache.config(String(repeating: "x", count: InlineConfigCache.maxTextBytes + 1), generation: 1) == nil)
+    }
+}

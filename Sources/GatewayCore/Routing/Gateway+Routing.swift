@@ -9,7 +9,11 @@ extension Gateway {
     /// An inline config (JSON) or the name of one in the configs folder.
     func routeConfig(_ text: String) throws(GatewayError) -> RouteConfig {
         if text.utf8.first == UInt8(ascii: "{") {
-            return try RouteConfig.parse(text, knownProviders: Set(scripts.current.providerIDs))
+            let generation = scripts.current
+            if let known = inlineConfigs.config(text, generation: generation.number) { return known }
+            let config = try RouteConfig.parse(text, knownProviders: Set(generation.providerIDs))
+            inlineConfigs.store(text, generation: generation.number, config)
+            return config
         }
         guard let store = configs else {
             throw GatewayError(status: 400, type: "invalid_request_error",
