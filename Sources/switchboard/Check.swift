@@ -1,12 +1,13 @@
 import ArgumentParser
+import Configuration
 import GatewayCore
 import Logging
 import LuaRuntime
 
-/// Validates every provider and script offline, for users' CI.
+/// Validates settings, providers, scripts and routing configs offline, for users' CI.
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Load and validate every provider and script without serving; exits non-zero with file:line errors.")
+        abstract: "Validate every setting, provider, script and routing config without serving; exits non-zero with file:line errors.")
 
     @OptionGroup var scriptOptions: ScriptOptions
 
@@ -18,26 +19,32 @@ struct Check: AsyncParsableCommand {
     func run() async throws {
         let logger = Logger(label: "switchboard.check")
         do {
-            // The settings file is validated too (unknown keys, wrong types), and names the script folders.
-            let settings = try await Settings.load(flags: scriptOptions.flagValues, filePath: settingsFile.path)
-            let scriptSettings = try ScriptSettings(settings)
+            // Every setting is resolved as `serve` would (flags, environment, settings file), so a
+            // value that would stop the gateway fails here too.
+            var flags = scriptOptions.flagValues
+            if let configs { flags["configs"] = .string(configs) }
+            let settings = try await Settings.load(flags: flags, filePath: settingsFile.path)
+            let resolved = try ServeSettings(settings)
             let sources = try ScriptSources.read(
-                providersDirectory: scriptSettings.providers, scriptsDirectory: scriptSettings.scripts)
+                providersDirectory: resolved.scripts.providers, scriptsDirectory: resolved.scripts.scripts)
             let generation = try ScriptGeneration.build(
-                number: 1, sources: sources, vmCount: 1, limits: scriptSettings.limits, logger: logger)
-            var configCount = ""
-            if let configs {
-                let store: ConfigStore
-                do throws(GatewayError) {
-                    store = try ConfigStore(directory: configs, defaultName: nil,
-                                            knownProviders: Set(generation.providerIDs), logger: logger)
-                } catch {
-                    for line in error.message.split(separator: "\n") { print("error: \(line)") }
-                    throw ExitCode(1)
+                number: 1, sources: sources, vmCount: 1, limits: resolved.scripts.limits, logger: logger)
+            var extra = ""
+            do throws(GatewayError) {
+                if let json = resolved.virtualKeysJSON {
+                    let keys = try VirtualKeys(json: json, knownProviders: Set(generation.providerIDs))
+                    extra += ", \(keys.entries.count) virtual keys"
                 }
-                configCount = ", \(store.names.count) configs"
+                if let folder = resolved.configs {
+                    let store = try ConfigStore(directory: folder, defaultName: resolved.defaultConfig,
+                                                knownProviders: Set(generation.providerIDs), logger: logger)
+                    extra += ", \(store.names.count) configs"
+                }
+            } catch {
+                for line in error.message.split(separator: "\n") { print("error: \(line)") }
+                throw ExitCode(1)
             }
-            print("ok: \(generation.providers.count) providers, \(generation.libraries.count) libraries, \(generation.scripts.count) scripts\(configCount)")
+            print("ok: \(generation.providers.count) providers, \(generation.libraries.count) libraries, \(generation.scripts.count) scripts\(extra)")
         } catch let exit as ExitCode {
             throw exit
         } catch let error as ValidationError {

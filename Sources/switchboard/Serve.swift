@@ -122,7 +122,8 @@ struct Serve: AsyncParsableCommand {
         // executor, which is why it is the first thing `serve` does.
         let onEventLoops = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         let settings = try await Settings.load(flags: flagValues, filePath: settingsFile.path)
-        let level = try parseLogLevel(try settings.string("log_level", default: "info"))
+        let resolved = try ServeSettings(settings)
+        let level = resolved.logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -137,24 +138,11 @@ struct Serve: AsyncParsableCommand {
         for variable in Settings.unknownVariables() {
             logger.warning("\(variable) is not a setting and is ignored (settings: \(Settings.keys.map { "SWITCHBOARD_" + $0.uppercased() }.joined(separator: ", ")))")
         }
-
-        let host = try settings.string("host", default: "127.0.0.1")
-        let port = try settings.int("port", default: 8787, range: 0...65535)
-        let maxBody = try settings.int("max_body_size", default: 32 * 1024 * 1024, range: 1...Int(Int32.max))
-        let upstreamTimeout = try settings.int("upstream_timeout", default: 600, range: 1...86_400)
-        let maxImage = try settings.int("max_image_size", default: 10 * 1024 * 1024, range: 1...Int(Int32.max))
-        let imageTimeout = try settings.int("image_fetch_timeout", default: 10, range: 1...600)
-        let drainTimeout = try settings.int("drain_timeout", default: 30, range: 0...3600)
-        let idleTimeout = try settings.int("idle_timeout", default: 75, range: 0...86_400)
-        let backoffBase = try settings.int("retry_backoff_base", default: 250, range: 0...60_000)
-        let backoffCap = try settings.int("retry_backoff_cap", default: 8000, range: 0...600_000)
-        let cooldownFailures = try settings.int("cooldown_failures", default: 3, range: 0...1000)
-        let cooldownSeconds = try settings.int("cooldown_seconds", default: 30, range: 1...86_400)
-        let cacheMaxBytes = try settings.int("cache_max_bytes", default: 64 * 1024 * 1024, range: 0...(1 << 40))
-        let allowed = try settings.strings("allow_hosts")
-        let metricsEnabled = try settings.bool("metrics", default: true)
-        let logBodies = try settings.bool("log_bodies", default: false)
-        let requestLogTarget = try settings.string("request_log", default: "stdout")
+        let host = resolved.host
+        let port = resolved.port
+        let maxBody = resolved.maxBodySize
+        let allowed = resolved.allowHosts
+        let requestLogTarget = resolved.requestLog
         let requestLog: LineWriter?
         switch requestLogTarget {
         case "off": requestLog = nil
@@ -169,7 +157,7 @@ struct Serve: AsyncParsableCommand {
         }
         let registry = PrometheusCollectorRegistry()
         let metrics = GatewayMetrics(factory: PrometheusMetrics(registry: registry))
-        let scriptSettings = try ScriptSettings(settings)
+        let scriptSettings = resolved.scripts
 
         let scriptHost: ScriptHost
         do {
@@ -190,25 +178,18 @@ struct Serve: AsyncParsableCommand {
         logger.info("loaded \(generation.providers.count) providers, \(generation.libraries.count) libraries and \(generation.scripts.count) scripts into \(generation.vmCount) Lua VMs")
 
         let group = MultiThreadedEventLoopGroup.singleton
-        let upstream = UpstreamClient(eventLoopGroup: group, readTimeout: .seconds(Int64(upstreamTimeout)))
+        let upstream = UpstreamClient(eventLoopGroup: group, readTimeout: .seconds(Int64(resolved.upstreamTimeout)))
         var gatewaySettings = GatewaySettings(
             maxRequestBodyBytes: maxBody, hostPolicy: CustomHostPolicy(allowedHosts: Set(allowed)),
-            imageFetch: ImageFetchSettings(maxBytes: maxImage, timeout: .seconds(Int64(imageTimeout)),
+            imageFetch: ImageFetchSettings(maxBytes: resolved.maxImageSize, timeout: .seconds(Int64(resolved.imageFetchTimeout)),
                                            allowedHosts: Set(allowed)))
-        gatewaySettings.retryTuning = RetryTuning(base: .milliseconds(backoffBase), cap: .milliseconds(backoffCap))
-        gatewaySettings.cooldown = CooldownSettings(failures: cooldownFailures, period: .seconds(cooldownSeconds))
-        gatewaySettings.cacheMaxBytes = cacheMaxBytes
-        var gatewayKeys = try settings.strings("gateway_keys")
-        if let file = try settings.string("gateway_keys_file") {
-            gatewayKeys += try settings.readSecretFile(file, setting: "gateway_keys_file")
-                .split(whereSeparator: \.isNewline).map { String($0.filter { !$0.isWhitespace }) }
-                .filter { !$0.isEmpty && !$0.hasPrefix("#") }
-        }
+        gatewaySettings.retryTuning = RetryTuning(base: .milliseconds(resolved.retryBackoffBase),
+                                                  cap: .milliseconds(resolved.retryBackoffCap))
+        gatewaySettings.cooldown = CooldownSettings(failures: resolved.cooldownFailures, period: .seconds(resolved.cooldownSeconds))
+        gatewaySettings.cacheMaxBytes = resolved.cacheMaxBytes
+        let gatewayKeys = resolved.gatewayKeys
         gatewaySettings.gatewayKeys = gatewayKeys
-        var virtualKeysJSON = try settings.string("virtual_keys") ?? settings.fileSection("virtual_keys")
-        if let file = try settings.string("virtual_keys_file") {
-            virtualKeysJSON = try settings.readSecretFile(file, setting: "virtual_keys_file")
-        }
+        let virtualKeysJSON = resolved.virtualKeysJSON
         if let virtualKeysJSON {
             do throws(GatewayError) {
                 gatewaySettings.virtualKeys = try VirtualKeys(json: virtualKeysJSON, knownProviders: Set(generation.providerIDs))
@@ -219,8 +200,8 @@ struct Serve: AsyncParsableCommand {
             logger.info("virtual keys loaded: \(gatewaySettings.virtualKeys.entries.keys.sorted().joined(separator: ", "))")
         }
         if !gatewayKeys.isEmpty { logger.info("gateway keys required (\(gatewayKeys.count) configured)") }
-        let configsFolder = try settings.string("configs")
-        let defaultConfig = try settings.string("default_config")
+        let configsFolder = resolved.configs
+        let defaultConfig = resolved.defaultConfig
         var loadedConfigs: ConfigStore?
         if let configsFolder {
             do throws(GatewayError) {
@@ -232,14 +213,11 @@ struct Serve: AsyncParsableCommand {
             }
             let suffix = defaultConfig.map { " (default: \($0))" } ?? ""
             logger.info("loaded \(loadedConfigs!.names.count) routing configs from \(configsFolder)\(suffix)")
-        } else if defaultConfig != nil {
-            logger.critical("cannot start: --default-config needs --configs")
-            throw ExitCode(64)
         }
         let gateway = Gateway(
             scripts: scriptHost, upstream: upstream, settings: gatewaySettings, configs: loadedConfigs,
-            observer: RequestObserver(metrics: metrics, log: requestLog, logBodies: logBodies), logger: logger)
-        let adminToken = try settings.secret("admin_token")
+            observer: RequestObserver(metrics: metrics, log: requestLog, logBodies: resolved.logBodies), logger: logger)
+        let adminToken = resolved.adminToken
         let configStore = loadedConfigs
         let reloadAll: @Sendable (String) async -> (status: Int, json: String) = { reason in
             let outcome = try? await NIOThreadPool.singleton.runIfActive { () -> (Int, String) in
@@ -280,7 +258,7 @@ struct Serve: AsyncParsableCommand {
             }
         }
         var exposition: (@Sendable () -> [UInt8])?
-        if metricsEnabled {
+        if resolved.metrics {
             exposition = {
                 gateway.publishCacheStats()
                 return registry.emitToBuffer()
@@ -288,8 +266,8 @@ struct Serve: AsyncParsableCommand {
         }
         let server = GatewayHTTPServer(
             configuration: .init(host: host, port: port, maxRequestBodyBytes: maxBody, admin: admin,
-                                 drainTimeout: .seconds(drainTimeout),
-                                 metrics: exposition, idleTimeout: idleTimeout == 0 ? nil : .seconds(idleTimeout)),
+                                 drainTimeout: .seconds(resolved.drainTimeout),
+                                 metrics: exposition, idleTimeout: resolved.idleTimeout == 0 ? nil : .seconds(resolved.idleTimeout)),
             gateway: gateway, group: group, logger: logger,
             onListening: { address in
                 logger.info("switchboard listening on http://\(address.ipAddress ?? host):\(address.port ?? port)")

@@ -219,6 +219,15 @@ def test_invalid_settings_stop_startup_naming_the_setting(tmp_path):
     assert result.returncode != 0 and "log_level" in result.stderr and "got 'loud'" in result.stderr
     # `check` validates a settings file without serving.
     assert run_switchboard("check", "--config-file", str(typo)).returncode == 1
+    # Every setting is checked as `serve` would, not only the script ones.
+    bad_port = tmp_path / "bad-port.yaml"
+    bad_port.write_text("port: 99999\n")
+    checked = run_switchboard("check", "--config-file", str(bad_port))
+    assert checked.returncode == 1 and f"'port' in {bad_port} must be between 0 and 65535, got 99999" in checked.stdout
+    bad_key = tmp_path / "bad-virtual.yaml"
+    bad_key.write_text("virtual_keys:\n  team: {provider: nosuch, api_key: sk-very-secret}\n")
+    checked = run_switchboard("check", "--config-file", str(bad_key))
+    assert checked.returncode == 1 and "nosuch" in checked.stdout and "sk-very-secret" not in checked.stdout
     good = tmp_path / "good.yaml"
     good.write_text("lua_vms: 1\n")
     checked = run_switchboard("check", "--config-file", str(good))

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Logging
+
+/// Every `serve` setting, resolved through ``Settings`` and validated, before anything starts:
+/// `serve` runs from it, and `check --config-file` validates a settings file with it, so a value
+/// that would stop the gateway also fails the check.
+struct ServeSettings {
+    var logLevel: Logger.Level
+    var host: String
+    var port: Int
+    var maxBodySize: Int
+    var upstreamTimeout: Int
+    var maxImageSize: Int
+    var imageFetchTimeout: Int
+    var drainTimeout: Int
+    var idleTimeout: Int
+    var retryBackoffBase: Int
+    var retryBackoffCap: Int
+    var cooldownFailures: Int
+    var cooldownSeconds: Int
+    var cacheMaxBytes: Int
+    var allowHosts: [String]
+    var metrics: Bool
+    var logBodies: Bool
+    /// `stdout`, `stderr`, `off` or a file path.
+    var requestLog: String
+    var scripts: ScriptSettings
+    var configs: String?
+    var defaultConfig: String?
+    /// From `gateway_keys` and the lines of `gateway_keys_file`.
+    var gatewayKeys: [String]
+    /// JSON text from `virtual_keys` (environment or settings file) or `virtual_keys_file`.
+    var virtualKeysJSON: String?
+    var adminToken: String?
+
+    init(_ settings: Settings) throws {
+        logLevel = try parseLogLevel(try settings.string("log_level", default: "info"))
+        host = try settings.string("host", default: "127.0.0.1")
+        port = try settings.int("port", default: 8787, range: 0...65535)
+        maxBodySize = try settings.int("max_body_size", default: 32 * 1024 * 1024, range: 1...Int(Int32.max))
+        upstreamTimeout = try settings.int("upstream_timeout", default: 600, range: 1...86_400)
+        maxImageSize = try settings.int("max_image_size", default: 10 * 1024 * 1024, range: 1...Int(Int32.max))
+        imageFetchTimeout = try settings.int("image_fetch_timeout", default: 10, range: 1...600)
+        drainTimeout = try settings.int("drain_timeout", default: 30, range: 0...3600)
+        idleTimeout = try settings.int("idle_timeout", default: 75, range: 0...86_400)
+        retryBackoffBase = try settings.int("retry_backoff_base", default: 250, range: 0...60_000)
+        retryBackoffCap = try settings.int("retry_backoff_cap", default: 8000, range: 0...600_000)
+        cooldownFailures = try settings.int("cooldown_failures", default: 3, range: 0...1000)
+        cooldownSeconds = try settings.int("cooldown_seconds", default: 30, range: 1...86_400)
+        cacheMaxBytes = try settings.int("cache_max_bytes", default: 64 * 1024 * 1024, range: 0...(1 << 40))
+        allowHosts = try settings.strings("allow_hosts")
+        metrics = try settings.bool("metrics", default: true)
+        logBodies = try settings.bool("log_bodies", default: false)
+        requestLog = try settings.string("request_log", default: "stdout")
+        scripts = try ScriptSettings(settings)
+        configs = try settings.string("configs")
+        defaultConfig = try settings.string("default_config")
+        if defaultConfig != nil && configs == nil {
+            throw ValidationError("default_config (--default-config) needs configs (--configs): the folder it names a config in")
+        }
+        gatewayKeys = try settings.strings("gateway_keys")
+        if let file = try settings.string("gateway_keys_file") {
+            gatewayKeys += try settings.readSecretFile(file, setting: "gateway_keys_file")
+                .split(whereSeparator: \.isNewline).map { String($0.filter { !$0.isWhitespace }) }
+                .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        }
+        virtualKeysJSON = try settings.string("virtual_keys") ?? settings.fileSection("virtual_keys")
+        if let file = try settings.string("virtual_keys_file") {
+            virtualKeysJSON = try settings.readSecretFile(file, setting: "virtual_keys_file")
+        }
+        adminToken = try settings.secret("admin_token")
+    }
+}
