@@ -4,8 +4,8 @@ import Synchronization
 ///
 /// Loopback is allowed (local models, tests). Link-local and cloud metadata addresses, the other
 /// private ranges, URLs carrying credentials and non-http(s) schemes are refused unless an operator
-/// allow-list names the host. Host names are checked as written; names that resolve to private
-/// addresses are not caught here (that needs resolution at connect time).
+/// allow-list names the host. Host names are checked as written here; where a name resolves is
+/// checked before connecting, by ``CustomHostResolver``.
 public struct CustomHostPolicy: Sendable {
     /// Hosts (lowercase, without port) an operator allows regardless of the rules.
     public var allowedHosts: Set<String>

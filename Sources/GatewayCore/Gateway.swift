@@ -94,6 +94,8 @@ public struct Gateway: Sendable {
     public let observer: RequestObserver
     /// Answers stored for configs with `cache`; nil when `cacheMaxBytes` is 0.
     public let responseCache: ResponseCache?
+    /// Where client-chosen custom host names point, checked and pinned.
+    let customHosts = CustomHostResolver()
     /// Inline configs already parsed, by their text.
     let inlineConfigs = InlineConfigCache()
     /// Evictions already counted in the metrics.
@@ -282,10 +284,16 @@ public struct Gateway: Sendable {
         }
         if !plan.translate { session = nil }  // the script asked for the answer's bytes as they are
 
-        guard let url = UpstreamURL(plan.url) else {
+        guard var url = UpstreamURL(plan.url) else {
             throw GatewayError(status: 502, type: "upstream_error",
                                message: "provider '\(providerID)' built an invalid upstream URL (\(Self.origin(of: plan.url)))",
                                code: "invalid_upstream_url")
+        }
+        if let customHost = options.customHost, let chosen = UpstreamURL(customHost),
+           chosen.host.lowercased() == url.host.lowercased(),
+           !settings.hostPolicy.allowedHosts.contains(url.host.lowercased()) {
+            // A client-chosen name: check where it points, and connect there.
+            url.connectAddress = try await customHosts.vet(host: url.host, port: url.port)
         }
         let method = plan.method.map { HTTPMethod(rawValue: $0) } ?? request.method
         var body = request.body

@@ -91,43 +91,10 @@ struct ImageFetcher: Sendable {
 
     /// The host's addresses (the host itself when it is an IP literal), resolved off the event loop.
     static func resolve(_ host: String, port: Int) async throws(GatewayError) -> [String] {
-        if CustomHostPolicy.IPv4(host) != nil || host.contains(":") { return [host] }
-        let result: [String]?
-        do {
-            result = try await NIOThreadPool.singleton.runIfActive { () -> [String]? in
-                var hints = addrinfo()
-                hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-                var list: UnsafeMutablePointer<addrinfo>?
-                guard getaddrinfo(host, String(port), &hints, &list) == 0, let list else { return nil }
-                defer { freeaddrinfo(list) }
-                var addresses: [String] = []
-                var cursor: UnsafeMutablePointer<addrinfo>? = list
-                while let entry = cursor {
-                    var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-                    if entry.pointee.ai_family == AF_INET {
-                        entry.pointee.ai_addr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
-                            var address = sin.pointee.sin_addr
-                            _ = inet_ntop(AF_INET, &address, &buffer, socklen_t(buffer.count))
-                        }
-                    } else if entry.pointee.ai_family == AF_INET6 {
-                        entry.pointee.ai_addr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
-                            var address = sin6.pointee.sin6_addr
-                            _ = inet_ntop(AF_INET6, &address, &buffer, socklen_t(buffer.count))
-                        }
-                    }
-                    let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                    if !text.isEmpty && !addresses.contains(text) { addresses.append(text) }
-                    cursor = entry.pointee.ai_next
-                }
-                return addresses
-            }
-        } catch {
-            result = nil
-        }
-        guard let result else {
+        guard let addresses = await HostResolver.addresses(of: host, port: port) else {
             throw GatewayError(status: 400, type: "invalid_request_error",
                                message: "image URL host '\(host)' does not resolve", param: "messages", code: "image_fetch_failed")
         }
-        return result
+        return addresses
     }
 }

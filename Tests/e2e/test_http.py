@@ -388,3 +388,25 @@ def test_a_slow_reader_does_not_make_the_gateway_buffer_the_stream(launch, mock)
     assert payload.count(b"chat.completion.chunk") == events + 2  # role, every piece, finish
     assert payload.rstrip().endswith(b"data: [DONE]")
     assert grown < 8 * 1024, f"gateway RSS grew {grown} KB while the client was not reading"
+
+
+def test_a_custom_host_name_is_resolved_checked_and_used(gateway, mock):
+    """A name (not an IP literal) is resolved before connecting. This machine's own name is
+    resolved by the system as the gateway would; what it points at decides the expected answer."""
+    import ipaddress
+    name = socket.gethostname()
+    port = int(mock.url.rsplit(":", 1)[1])
+    addresses = {info[4][0] for info in socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)}
+    private = [a for a in addresses if not ipaddress.ip_address(a).is_loopback
+               and (ipaddress.ip_address(a).is_private or ipaddress.ip_address(a).is_link_local)]
+    headers = {**openai_headers(mock), "x-portkey-custom-host": f"http://{name}:{port}/v1"}
+    reply = call("POST", gateway.url + "/v1/chat/completions", headers=headers, body={**CHAT, "mock": {"echo": True}})
+    if private:
+        assert reply.status == 400 and f"'{name.lower()}' resolves to" in reply.error()["message"]
+    elif all(ipaddress.ip_address(a).is_loopback for a in addresses):
+        assert reply.status == 200, reply.body
+        assert reply.json()["headers"]["host"] == f"{name}:{port}"
+    unknown = {**openai_headers(mock), "x-portkey-custom-host": "http://no-such-host.invalid:9/v1"}
+    reply = call("POST", gateway.url + "/v1/chat/completions", headers=unknown, body=CHAT)
+    assert reply.status == 502 and reply.error()["code"] == "upstream_unreachable"
+    assert "no-such-host.invalid" in reply.error()["message"]
