@@ -95,11 +95,12 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             context.close(promise: nil)
         case .receiving, .answering, .adminPending:
             keepAlive = false
+            let error = GatewayError(status: 408, type: "invalid_request_error",
+                                     message: "the request was not received completely within \(timeout.nanoseconds / 1_000_000_000) s",
+                                     code: "client_timeout")
+            if case .receiving(let pending) = state { observeRejected(pending, error) }
             state = .responding
-            write(.error(GatewayError(status: 408, type: "invalid_request_error",
-                                      message: "the request was not received completely within \(timeout.nanoseconds / 1_000_000_000) s",
-                                      code: "client_timeout"),
-                         traceID: requestHead?.headers.first(name: "x-portkey-trace-id")), context: context)
+            write(.error(error, traceID: requestHead?.headers.first(name: "x-portkey-trace-id")), context: context)
         case .idle, .discarding, .responding:
             break
         }
@@ -166,7 +167,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             state = .responding  // drop the enum's reference so appending does not copy the buffer
             let size = (pending.body?.readableBytes ?? 0) + chunk.readableBytes
             if size > shared.maxRequestBodyBytes {
-                rejectTooLarge(context: context)
+                rejectTooLarge(pending, context: context)
                 return
             }
             if pending.body == nil {
@@ -229,7 +230,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         case .gateway(let endpoint, let path, let query):
             if let length = head.headers.first(name: "content-length").flatMap(Int.init),
                length > shared.maxRequestBodyBytes {
-                rejectTooLarge(context: context)
+                rejectTooLarge(Pending(head: head, endpoint: endpoint, path: path, query: query, body: nil), context: context)
                 return
             }
             if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
@@ -241,10 +242,20 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     }
 
     /// 413 now, without reading a body we will not use; the connection closes after it.
-    private func rejectTooLarge(context: ChannelHandlerContext) {
+    private func rejectTooLarge(_ pending: Pending, context: ChannelHandlerContext) {
         keepAlive = false
         let error = GatewayError.bodyTooLarge(limit: shared.maxRequestBodyBytes)
         write(.error(error, traceID: requestHead?.headers.first(name: "x-portkey-trace-id")), context: context)
+        observeRejected(pending, error)
+    }
+
+    /// A request the listener refused before the gateway saw it still gets its log line and is
+    /// counted in the metrics.
+    private func observeRejected(_ pending: Pending, _ error: GatewayError) {
+        let observer = shared.gateway.observer
+        let record = observer.makeRecord(method: pending.head.method.rawValue, route: routeLabel(pending),
+                                         traceID: pending.head.headers.first(name: "x-portkey-trace-id") ?? "", body: nil)
+        observer.finished(record, status: error.status, errorCode: error.code)
     }
 
     private func runAdmin(_ action: AdminAction, context: ChannelHandlerContext) {

@@ -261,3 +261,14 @@ def test_sighup_reopens_the_request_log_for_logrotate(launch, mock, tmp_path):
     call("POST", gateway.url + "/v1/chat/completions", headers=openai_headers(mock), body=CHAT)
     assert len(read_log(log, 1)) == 1   # a fresh file with the new line
     assert len(read_log(rotated, 1)) == 1  # the old one kept what it had
+
+
+def test_requests_refused_by_the_listener_are_logged_and_counted(launch, mock, tmp_path):
+    log = tmp_path / "requests.log"
+    gateway = launch("--request-log", str(log), "--max-body-size", "100")
+    big = {**CHAT, "messages": [{"role": "user", "content": "x" * 200}]}
+    assert call("POST", gateway.url + "/v1/chat/completions", headers=openai_headers(mock), body=big).status == 413
+    (line,) = read_log(log, 1)
+    assert line["status"] == 413 and line["route"] == "/v1/chat/completions" and line["error"]
+    samples, _ = scrape(gateway)
+    assert value(samples, "switchboard_requests_total", route="/v1/chat/completions", status="413") == 1
