@@ -92,6 +92,8 @@ public struct Gateway: Sendable {
     let cooldown: CooldownTracker
     /// Metrics and the request log.
     public let observer: RequestObserver
+    /// Gateway keys and virtual keys, replaceable while serving (starts from `settings`).
+    public let keys: AccessKeys
     /// Answers stored for configs with `cache`; nil when `cacheMaxBytes` is 0.
     public let responseCache: ResponseCache?
     /// Where client-chosen custom host names point, checked and pinned.
@@ -109,6 +111,7 @@ public struct Gateway: Sendable {
         self.settings = settings
         self.configs = configs
         self.observer = observer
+        self.keys = AccessKeys(.init(gatewayKeys: settings.gatewayKeys, virtualKeys: settings.virtualKeys))
         self.responseCache = settings.cacheMaxBytes > 0 ? ResponseCache(maxBytes: settings.cacheMaxBytes) : nil
         self.cooldown = CooldownTracker(settings: settings.cooldown, logger: logger, metrics: observer.metrics)
         self.logger = logger
@@ -118,11 +121,12 @@ public struct Gateway: Sendable {
     /// Errors are thrown as ``GatewayError`` with the trace id already decided.
     public func handle(_ request: IncomingRequest, options: RequestOptions) async throws(GatewayError) -> GatewayResponse {
         var options = options
-        if !settings.gatewayKeys.isEmpty {
-            try authorize(&options)
+        let keys = self.keys.current
+        if !keys.gatewayKeys.isEmpty {
+            try authorize(&options, keys: keys.gatewayKeys)
         }
         if let name = options.virtualKey {
-            try settings.virtualKeys.apply(name, to: &options)
+            try keys.virtualKeys.apply(name, to: &options)
         }
         let generation = scripts.current
         if request.endpoint == .passthrough, !generation.scriptedRoutes.isEmpty,
@@ -206,10 +210,10 @@ public struct Gateway: Sendable {
 
     /// Checks the gateway key in constant time. A key presented as `Authorization: Bearer` is the
     /// gateway's, so it is not forwarded as the provider key (that then comes from a config).
-    func authorize(_ options: inout RequestOptions) throws(GatewayError) {
+    func authorize(_ options: inout RequestOptions, keys: [String]) throws(GatewayError) {
         func matches(_ presented: String) -> Bool {
             // Every key is compared, so the time does not tell which one came close.
-            settings.gatewayKeys.reduce(false) { found, key in constantTimeEquals(presented, key) || found }
+            keys.reduce(false) { found, key in constantTimeEquals(presented, key) || found }
         }
         if let key = options.gatewayKey {
             if matches(key) { return }

@@ -219,14 +219,41 @@ struct Serve: AsyncParsableCommand {
             observer: RequestObserver(metrics: metrics, log: requestLog, logBodies: resolved.logBodies), logger: logger)
         let adminToken = resolved.adminToken
         let configStore = loadedConfigs
+        // Gateway keys and virtual keys are read again from where they came from (settings file,
+        // key files, environment), so a leaked key can be rotated without a restart. A problem
+        // keeps the keys in force and is reported; key values never appear in messages.
+        let flags = flagValues
+        let settingsPath = settingsFile.path
+        let reloadKeys: @Sendable (String) async -> String? = { reason in
+            do {
+                let fresh = try ServeSettings(try await Settings.load(flags: flags, filePath: settingsPath))
+                var virtualKeys = VirtualKeys()
+                if let json = fresh.virtualKeysJSON {
+                    do throws(GatewayError) {
+                        virtualKeys = try VirtualKeys(json: json, knownProviders: Set(scriptHost.current.providerIDs))
+                    } catch {
+                        throw ValidationError(error.message)
+                    }
+                }
+                gateway.keys.replace(with: .init(gatewayKeys: fresh.gatewayKeys, virtualKeys: virtualKeys))
+                logger.info("access keys reloaded (\(reason)): \(fresh.gatewayKeys.count) gateway keys, \(virtualKeys.entries.count) virtual keys")
+                return nil
+            } catch {
+                let message = (error as? ValidationError)?.message ?? "\(error)"
+                logger.error("access keys not reloaded (\(reason)); the previous keys stay in force: \(message)")
+                return message
+            }
+        }
         let reloadAll: @Sendable (String) async -> (status: Int, json: String) = { reason in
+            let keysProblem = await reloadKeys(reason)
             let outcome = try? await NIOThreadPool.singleton.runIfActive { () -> (Int, String) in
                 let result = scriptHost.reload(reason: reason)
                 let configProblems = configStore?.reload(knownProviders: Set(scriptHost.current.providerIDs)) ?? []
                 switch result {
                 case .success(let next):
                     let configs = configProblems.isEmpty ? "null" : JSONText.quote(configProblems.joined(separator: "\n"))
-                    return (200, #"{"reloaded":true,"generation":\#(next.number),"config_errors":\#(configs)}"#)
+                    let keys = keysProblem.map(JSONText.quote) ?? "null"
+                    return (200, #"{"reloaded":true,"generation":\#(next.number),"config_errors":\#(configs),"keys_error":\#(keys)}"#)
                 case .failure(let error):
                     return (422, #"{"reloaded":false,"generation":\#(scriptHost.current.number),"error":\#(JSONText.quote(error.description))}"#)
                 }

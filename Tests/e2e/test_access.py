@@ -63,3 +63,33 @@ def test_virtual_keys(launch, mock, tmp_path):
                                                                      "content-type": "application/json"}, body=CHAT)
     assert reply.status == 401 and reply.error()["code"] == "unknown_virtual_key"
     assert "sk-held" not in gateway.output() and "gsk-held" not in gateway.output()
+
+
+def test_keys_rotate_on_sighup_without_a_restart(launch, mock, tmp_path):
+    import signal
+    keys = tmp_path / "keys"
+    keys.write_text("sb-old-key\n")
+    virtual = tmp_path / "virtual.json"
+    virtual.write_text(json.dumps({"team": {"provider": "openai", "api_key": "sk-first", "custom_host": mock.url + "/v1"}}))
+    (tmp_path / "admin").write_text("adm-token\n")
+    gateway = launch("--gateway-keys-file", str(keys), "--virtual-keys-file", str(virtual),
+                     "--admin-token-file", str(tmp_path / "admin"))
+    echo = {**CHAT, "mock": {"echo": True}}
+
+    def ask(gateway_key):
+        return call("POST", gateway.url + "/v1/chat/completions", body=echo,
+                    headers={"x-portkey-api-key": gateway_key, "x-portkey-virtual-key": "team"})
+
+    assert ask("sb-old-key").json()["headers"]["authorization"] == "Bearer sk-first"
+    keys.write_text("sb-new-key\n")
+    virtual.write_text(json.dumps({"team": {"provider": "openai", "api_key": "sk-second", "custom_host": mock.url + "/v1"}}))
+    gateway.proc.send_signal(signal.SIGHUP)
+    gateway.wait_for(r"access keys reloaded \(SIGHUP\): 1 gateway keys, 1 virtual keys")
+    assert ask("sb-old-key").status == 401
+    assert ask("sb-new-key").json()["headers"]["authorization"] == "Bearer sk-second"
+    # A broken file keeps the keys in force and says why (without key values).
+    virtual.write_text("{not json")
+    reply = call("POST", gateway.url + "/admin/reload", headers={"Authorization": "Bearer adm-token"})
+    assert reply.status == 200 and reply.json()["keys_error"]
+    assert ask("sb-new-key").json()["headers"]["authorization"] == "Bearer sk-second"
+    assert "sk-second" not in gateway.output() and "sb-new-key" not in gateway.output()

@@ -96,7 +96,7 @@ extension Gateway {
         options.config = nil
         options.virtualKey = nil
         if let name = target.virtualKey {
-            try settings.virtualKeys.apply(name, to: &options)
+            try keys.current.virtualKeys.apply(name, to: &options)
         } else {
             options.provider = target.provider
         }

@@ -1,0 +1,30 @@
+import Synchronization
+
+/// The gateway keys and virtual keys in force, swappable while serving so an operator can rotate
+/// a leaked key with `SIGHUP` (or `POST /admin/reload`) without dropping traffic.
+public final class AccessKeys: Sendable {
+    public struct Keys: Sendable {
+        /// When not empty, every request must present one of these.
+        public var gatewayKeys: [String]
+        public var virtualKeys: VirtualKeys
+
+        public init(gatewayKeys: [String] = [], virtualKeys: VirtualKeys = VirtualKeys()) {
+            self.gatewayKeys = gatewayKeys
+            self.virtualKeys = virtualKeys
+        }
+    }
+
+    private let keys: Mutex<Keys>
+
+    public init(_ keys: Keys) {
+        self.keys = Mutex(keys)
+    }
+
+    /// The keys requests are checked against now.
+    public var current: Keys { keys.withLock { $0 } }
+
+    /// Puts new keys in force for requests from now on.
+    public func replace(with next: Keys) {
+        keys.withLock { $0 = next }
+    }
+}
