@@ -150,4 +150,15 @@ import Glibc
         #expect(count == 61)
         #expect(buffer[0] == UInt8(ascii: "a"))
     }
+
+    @Test func linesLostToAFailedWriteAreCountedAsDropped() {
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        close(fds[0])  // nobody reads: the write fails (EPIPE)
+        defer { close(fds[1]) }
+        signal(SIGPIPE, SIG_IGN)
+        let writer = LineWriter(descriptor: fds[1])
+        writer.append(Array("{\"a\":1}\n{\"b\":2}\n".utf8))
+        #expect(writer.flush() == 2)
+    }
 }

@@ -243,8 +243,8 @@ public final class LineWriter: Sendable {
         }
     }
 
-    /// Writes what is buffered (blocking; call it off the event loops). Returns lines dropped since
-    /// the last flush.
+    /// Writes what is buffered (blocking; call it off the event loops). Returns the lines dropped
+    /// since the last flush: refused while the backlog was full, or lost to a failed write.
     @discardableResult
     public func flush() -> Int {
         let (batch, dropped) = state.withLock { state in
@@ -255,20 +255,22 @@ public final class LineWriter: Sendable {
             return (state.pending, state.dropped)
         }
         guard !batch.isEmpty else { return dropped }
-        descriptor.withLock { fd in
-            batch.withUnsafeBytes { bytes in
+        let lost = descriptor.withLock { fd in
+            batch.withUnsafeBytes { bytes -> Int in
                 var offset = 0
                 while offset < bytes.count {
                     let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
                     if written < 0 {
                         if errno == EINTR { continue }
-                        return  // a closed or broken destination: nothing better to do than drop
+                        // A full disk or a closed pipe: the rest is lost, and counted as dropped.
+                        return bytes[offset...].reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
                     }
                     offset += written
                 }
+                return 0
             }
         }
-        return dropped
+        return dropped + lost
     }
 }
 
