@@ -335,12 +335,17 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             loop.onLoop { this.value.startStream(response, options: options) }
             let provider = options.provider ?? "provider"
             var failure: (any Error)?
+            var first = true
             do {
                 for try await chunk in stream {
                     if !channel.isWritable {
                         await withCheckedContinuation { waiter in loop.onLoop { this.value.waitForWritability(waiter) } }
                     }
                     if Task.isCancelled { break }
+                    if first {
+                        first = false
+                        record.firstChunkSent()
+                    }
                     record.observe(chunk: chunk)
                     loop.onLoop { this.value.writeStreamChunk(chunk) }
                 }

@@ -77,6 +77,7 @@ def test_metrics_counters_move_as_requests_flow(launch, mock, tmp_path):
     assert value(after, "switchboard_tokens_total", model="gpt-4o-mini", direction="output") == usage.completion_tokens
     assert value(after, "switchboard_tokens_total", provider="openai", model="gpt-4o", direction="input") > 0
     assert value(after, "switchboard_active_streams") == 0
+    assert value(after, "switchboard_stream_first_chunk_seconds_count", provider="openai") == 1
     assert "Requests answered" in helps["switchboard_requests"]
 
     # A config edit is a reload; a broken one is a failed reload.
@@ -159,6 +160,7 @@ def test_one_json_log_line_per_request_without_keys(launch, mock, tmp_path):
     assert first["stream"] is False and first["cache"] is None and first["error"] is None
     assert "request_body" not in first  # bodies only when an operator asks
     assert streamed["stream"] is True and streamed["tokens_out"] > 0
+    assert 0 < streamed["first_chunk_ms"] <= streamed["latency_ms"] and first["first_chunk_ms"] is None
     assert denied["status"] == 401 and denied["error"] == "invalid_gateway_key"
     text = log.read_text() + gateway.output()
     for secret in ["sk-test", "sb-gateway-secret", "sk-virtual-secret", "sb-wrong-secret"]:

@@ -13,6 +13,7 @@ public struct GatewayMetrics: Sendable {
         public static let requests = "switchboard_requests_total"
         public static let requestDuration = "switchboard_request_duration_seconds"
         public static let upstreamDuration = "switchboard_upstream_duration_seconds"
+        public static let firstChunk = "switchboard_stream_first_chunk_seconds"
         public static let retries = "switchboard_retries_total"
         public static let fallbacks = "switchboard_fallbacks_total"
         public static let cooldowns = "switchboard_cooldowns_total"
@@ -32,6 +33,7 @@ public struct GatewayMetrics: Sendable {
         Name.requests: "Requests answered, by route, provider and HTTP status.",
         Name.requestDuration: "Time from a request's arrival to the end of its response (streams: last byte).",
         Name.upstreamDuration: "Time from sending an upstream request to its response head, per attempt.",
+        Name.firstChunk: "Streams: time from a request's arrival to its first chunk sent to the client (time to first token).",
         Name.retries: "Retries of a routed target (not counting the first attempt).",
         Name.fallbacks: "Moves from a failed target to the next one in a fallback config.",
         Name.cooldowns: "Times a target started cooling down after repeated failures.",
@@ -76,6 +78,12 @@ public struct GatewayMetrics: Sendable {
                         factory: factory)
             }.increment(by: count)
         }
+    }
+
+    public func firstChunk(provider: String, after duration: Duration) {
+        handles.timer(.init(kind: .firstChunk, a: provider)) {
+            Timer(label: Name.firstChunk, dimensions: [("provider", provider)], factory: factory)
+        }.recordNanoseconds(duration.nanoseconds)
     }
 
     public func upstreamResponded(provider: String, after duration: Duration) {
@@ -135,7 +143,7 @@ public struct GatewayMetrics: Sendable {
 /// registry's lock, its label-set dictionary and a help-text check (5 % of the gateway's CPU in a
 /// profile before this cache). The label values are bounded (see ``GatewayMetrics``), so is this.
 private final class Handles: Sendable {
-    enum Kind: UInt8 { case requests, requestDuration, upstreamDuration, tokens }
+    enum Kind: UInt8 { case requests, requestDuration, upstreamDuration, firstChunk, tokens }
 
     struct Key: Hashable {
         var kind: Kind

@@ -10,7 +10,8 @@ import Darwin
 /// One JSON line per request: what an operator greps or ships to a log store.
 ///
 /// Fields: `time` (UTC, ms), `trace_id`, `method`, `route`, `provider`, `model`, `target` (config
-/// path of the target that answered), `status`, `latency_ms`, `upstream_latency_ms`, `attempts`,
+/// path of the target that answered), `status`, `latency_ms`, `upstream_latency_ms`,
+/// `first_chunk_ms` (streams: arrival to first chunk sent), `attempts`,
 /// `retries`, `tokens_in`, `tokens_out`, `cache`, `stream`, `error` (code only). Bodies
 /// (`request_body`, `response_body`, each at most ``maxBodyBytes``) only when body logging is on.
 /// Never headers, so never keys.
@@ -38,6 +39,7 @@ public enum RequestLogLine {
         out.number("status", status)
         out.milliseconds("latency_ms", latency)
         out.milliseconds("upstream_latency_ms", fields.upstreamLatency)
+        out.milliseconds("first_chunk_ms", fields.firstChunk)
         out.number("attempts", fields.attempts)
         out.number("retries", fields.retries)
         out.number("tokens_in", fields.tokensIn)
@@ -304,6 +306,7 @@ public struct RequestObserver: Sendable {
         let fields = record.snapshot
         metrics.requestFinished(route: record.route, provider: fields.provider, status: status, duration: latency,
                                 model: fields.model, tokensIn: fields.tokensIn, tokensOut: fields.tokensOut)
+        if let firstChunk = fields.firstChunk { metrics.firstChunk(provider: fields.provider ?? "none", after: firstChunk) }
         log?.append(RequestLogLine.render(record, fields, status: status, latency: latency))
     }
 }

@@ -15,6 +15,8 @@ public final class RequestRecord: Sendable {
         public var target: String?
         /// Time from sending the last attempt's request to its response head.
         public var upstreamLatency: Duration?
+        /// Streams: from the request's arrival to its first chunk on the way to the client.
+        public var firstChunk: Duration?
         /// Upstream requests made (1 without routing).
         public var attempts = 0
         public var retries = 0
@@ -64,6 +66,12 @@ public final class RequestRecord: Sendable {
             if let output = usage.output { fields.tokensOut = output }
             if keepBodies { fields.responseBody = body }
         }
+    }
+
+    /// Notes that a stream's first chunk is going out (time to first token, as the client sees it).
+    public func firstChunkSent(now: ContinuousClock.Instant = .now) {
+        let elapsed = now - started
+        update { if $0.firstChunk == nil { $0.firstChunk = elapsed } }
     }
 
     /// Notes token counts in one chunk of an event stream (OpenAI's last chunk with `usage`,
