@@ -293,9 +293,9 @@ public struct Gateway: Sendable {
                                message: "provider '\(providerID)' built an invalid upstream URL (\(Self.origin(of: plan.url)))",
                                code: "invalid_upstream_url")
         }
-        if let customHost = options.customHost, let chosen = UpstreamURL(customHost),
-           chosen.host.lowercased() == url.host.lowercased(),
-           !settings.hostPolicy.allowedHosts.contains(url.host.lowercased()) {
+        if let customHost = options.customHost, CustomHostResolver.needsLookup(url.host),
+           !settings.hostPolicy.allowedHosts.contains(url.host.lowercased()),
+           let chosen = UpstreamURL(customHost), chosen.host.lowercased() == url.host.lowercased() {
             // A client-chosen name: check where it points, and connect there.
             url.connectAddress = try await customHosts.vet(host: url.host, port: url.port)
         }

@@ -61,14 +61,19 @@ final class CustomHostResolver: Sendable {
         self.resolve = resolve
     }
 
+    /// Whether `host` is a name to resolve: not an IP literal (the policy already judged those) and
+    /// not `localhost`.
+    static func needsLookup(_ host: String) -> Bool {
+        let host = host.lowercased()
+        return !(CustomHostPolicy.IPv4(host) != nil || host.contains(":") || host == "localhost" || host.hasSuffix(".localhost"))
+    }
+
     /// The address to connect to for `host`, or nil when the host needs no check (an IP literal,
     /// already checked by the policy, or `localhost`). Throws 400 when an address is forbidden and
     /// 502 when the name does not resolve.
     func vet(host: String, port: Int, now: ContinuousClock.Instant = .now) async throws(GatewayError) -> String? {
         let host = host.lowercased()
-        if CustomHostPolicy.IPv4(host) != nil || host.contains(":") || host == "localhost" || host.hasSuffix(".localhost") {
-            return nil
-        }
+        guard Self.needsLookup(host) else { return nil }
         let key = host + ":" + String(port)
         if let known = verdicts.withLock({ $0[key] }), known.expires > now { return try known.verdict.get() }
         let verdict: Result<String, GatewayError>

@@ -249,12 +249,13 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         observeRejected(pending, error)
     }
 
-    /// A request the listener refused before the gateway saw it still gets its log line and is
-    /// counted in the metrics.
+    /// A request refused before the gateway saw it (too large, stalled, bad headers) still gets its
+    /// log line and is counted in the metrics.
     private func observeRejected(_ pending: Pending, _ error: GatewayError) {
         let observer = shared.gateway.observer
         let record = observer.makeRecord(method: pending.head.method.rawValue, route: routeLabel(pending),
-                                         traceID: pending.head.headers.first(name: "x-portkey-trace-id") ?? "", body: nil)
+                                         traceID: pending.head.headers.first(name: "x-portkey-trace-id") ?? "",
+                                         body: pending.body)
         observer.finished(record, status: error.status, errorCode: error.code)
     }
 
@@ -294,11 +295,9 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         do {
             parsed = try RequestOptions.parse(pending.head.headers, policy: gateway.settings.hostPolicy)
         } catch {
-            let traceID = pending.head.headers.first(name: "x-portkey-trace-id")
-            write(.error(error, traceID: traceID, anthropic: pending.endpoint == .messages), context: context)
-            let record = observer.makeRecord(method: pending.head.method.rawValue, route: routeLabel(pending),
-                                             traceID: traceID ?? "", body: pending.body)
-            observer.finished(record, status: error.status, errorCode: error.code)
+            write(.error(error, traceID: pending.head.headers.first(name: "x-portkey-trace-id"),
+                         anthropic: pending.endpoint == .messages), context: context)
+            observeRejected(pending, error)
             return
         }
         let record = observer.makeRecord(method: pending.head.method.rawValue, route: routeLabel(pending),
