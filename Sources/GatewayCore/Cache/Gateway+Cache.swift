@@ -22,7 +22,8 @@ extension Gateway {
               let key = CacheKey.make(provider: Self.cacheScope(options), endpoint: request.endpoint.rawValue,
                                       credential: options.apiKey, body: body)
         else { return try await run() }
-        let streams = body.withUnsafeReadableBytes { try? JSONScan.scan($0) }?.stream == true
+        let scan = body.withUnsafeReadableBytes { try? JSONScan.scan($0) }
+        let streams = scan?.stream == true
         let status: String
         if options.cacheForceRefresh {
             status = "REFRESH"
@@ -31,7 +32,7 @@ extension Gateway {
             options.record?.update { fields in
                 fields.cache = "HIT"
                 fields.provider = options.provider
-                fields.model = fields.model ?? (try? JSONScan.scan(Array(body.readableBytesView)))?.model
+                fields.model = fields.model ?? scan?.model
             }
             return response
         } else {
