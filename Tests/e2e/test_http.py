@@ -7,6 +7,15 @@ import time
 from http_helpers import CHAT, call, openai_headers
 
 
+def read_until_closed(conn):
+    received = bytearray()
+    while True:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return bytes(received)
+        received += chunk
+
+
 def test_readme_curl_example_verbatim(gateway, mock):
     # The example, plus the custom host that points it at the mock.
     command = [
@@ -259,12 +268,7 @@ def test_client_disconnect_cancels_a_pending_upstream_request(gateway, mock):
 def test_malformed_http_gets_a_400_in_openai_shape(gateway):
     conn = socket.create_connection(("127.0.0.1", int(gateway.url.rsplit(":", 1)[1])), timeout=10)
     conn.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n")
-    received = b""
-    while True:
-        chunk = conn.recv(4096)
-        if not chunk:
-            break
-        received += chunk
+    received = read_until_closed(conn)
     conn.close()
     head, _, body = received.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400")
@@ -293,12 +297,7 @@ def test_pipelined_requests_are_answered_in_order(gateway, mock):
     wire += "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     conn = socket.create_connection(("127.0.0.1", int(gateway.url.rsplit(":", 1)[1])), timeout=10)
     conn.sendall(wire.encode())
-    received = b""
-    while True:
-        chunk = conn.recv(65536)
-        if not chunk:
-            break
-        received += chunk
+    received = read_until_closed(conn)
     conn.close()
     answers = []
     rest = received
@@ -310,15 +309,6 @@ def test_pipelined_requests_are_answered_in_order(gateway, mock):
     assert [status for status, _ in answers] == [b"HTTP/1.1 200 OK"] * 5
     assert [json.loads(echo["body"])["n"] for _, echo in answers[:4]] == [0, 1, 2, 3]
     assert answers[4][1] == {"status": "ok"}
-
-
-def read_until_closed(conn):
-    received = bytearray()
-    while True:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return bytes(received)
-        received += chunk
 
 
 def test_idle_and_stalled_connections_are_closed(launch, mock):

@@ -167,6 +167,13 @@ def test_one_json_log_line_per_request_without_keys(launch, mock, tmp_path):
         assert secret not in text
 
 
+def test_the_request_log_goes_to_stdout_by_default(gateway, mock):
+    reply = call("POST", gateway.url + "/v1/chat/completions", headers=openai_headers(mock), body=CHAT)
+    trace = reply.headers["x-portkey-trace-id"]
+    line = gateway.wait_for(r'^\{"time":.*"trace_id":"' + trace + r'".*\}$', timeout=5).group(0)
+    assert json.loads(line)["status"] == 200
+
+
 def test_bodies_are_logged_only_when_enabled(launch, mock, tmp_path):
     log = tmp_path / "requests.log"
     gateway = launch("--request-log", str(log), "--log-bodies", "true")
