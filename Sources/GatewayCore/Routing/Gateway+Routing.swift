@@ -35,7 +35,8 @@ extension Gateway {
         var executor = RouteExecutor(
             attempt: { target in
                 do throws(GatewayError) {
-                    let (targetRequest, targetOptions) = try self.attemptRequest(request, options: options, target: target)
+                    let (targetRequest, targetOptions) = try self.attemptRequest(request, options: options, target: target,
+                                                                                     configName: config.name)
                     return .success(try await self.throughCache(targetRequest, options: targetOptions, cache: target.cache) {
                         () throws(GatewayError) in
                         try await Self.firstByteChecked(try await self.handleSingle(targetRequest, options: targetOptions))
@@ -89,8 +90,8 @@ extension Gateway {
     }
 
     /// The request and options of one attempt at a leaf target.
-    func attemptRequest(_ request: IncomingRequest, options: RequestOptions, target: RouteConfig.Target)
-        throws(GatewayError) -> (IncomingRequest, RequestOptions)
+    func attemptRequest(_ request: IncomingRequest, options: RequestOptions, target: RouteConfig.Target,
+                        configName: String? = nil) throws(GatewayError) -> (IncomingRequest, RequestOptions)
     {
         var options = options
         options.config = nil
@@ -100,8 +101,17 @@ extension Gateway {
         } else {
             options.provider = target.provider
         }
-        if let key = target.apiKey { options.apiKey = key }
-        if let host = target.customHost { options.customHost = try settings.hostPolicy.validate(host) }
+        if let key = target.apiKey {
+            options.apiKey = key
+            // A named config's key is the operator's; an inline config's is the client's own.
+            options.heldCredential = configName.map {
+                HeldCredential(name: "config '\($0)' (\(target.path).api_key)", provider: target.provider, allowsCustomHost: false)
+            }
+        }
+        if let host = target.customHost {
+            options.customHost = try settings.hostPolicy.validate(host)
+            options.customHostSource = configName == nil ? .client : .namedConfig
+        }
         if let forward = target.forwardHeaders { options.forwardHeaders = forward }
         if let timeout = target.requestTimeout { options.timeoutMilliseconds = timeout }
         for (key, value) in target.settings {
