@@ -145,7 +145,9 @@ def test_a_virtual_key_can_allow_custom_hosts(launch, mock, tmp_path):
 def test_a_named_configs_key_never_goes_to_a_client_custom_host(launch, mock, listener, tmp_path):
     configs = tmp_path / "configs"
     configs.mkdir()
-    (configs / "prod.json").write_text(json.dumps({"provider": "openai", "api_key": STORED, "custom_host": mock.url + "/v1"}))
+    # The key belongs to the provider's own host (never contacted here: every use of it is refused).
+    (configs / "prod.json").write_text(json.dumps({"provider": "openai", "api_key": STORED}))
+    (configs / "local.json").write_text(json.dumps({"provider": "openai", "api_key": STORED, "custom_host": mock.url + "/v1"}))
     gateway = launch("--configs", str(configs), "--default-config", "prod")
     attacker = f"http://127.0.0.1:{listener.port}/v1"
     reply = chat(gateway, {"x-portkey-config": "prod", "x-portkey-custom-host": attacker})
@@ -153,10 +155,12 @@ def test_a_named_configs_key_never_goes_to_a_client_custom_host(launch, mock, li
     assert "config 'prod'" in reply.error()["message"]
     # The default config holds the key too.
     assert_conflict(chat(gateway, {"x-portkey-custom-host": attacker}), listener)
-    # The operator's own host is fine.
-    reply = call("POST", gateway.url + "/v1/chat/completions", body={**CHAT, "mock": {"echo": True}},
-                 headers={"content-type": "application/json", "x-portkey-config": "prod"})
-    assert reply.status == 200 and reply.json()["headers"]["authorization"] == f"Bearer {STORED}"
+    # A named config's own host wins over the client's: the key goes where the operator wrote.
+    for extra in [{}, {"x-portkey-custom-host": attacker}]:
+        reply = call("POST", gateway.url + "/v1/chat/completions", body={**CHAT, "mock": {"echo": True}},
+                     headers={"content-type": "application/json", "x-portkey-config": "local", **extra})
+        assert reply.status == 200 and reply.json()["headers"]["authorization"] == f"Bearer {STORED}"
+    assert listener.connections == 0
 
 
 def test_a_mistyped_api_key_is_not_echoed(gateway):
