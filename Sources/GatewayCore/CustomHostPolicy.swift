@@ -88,7 +88,9 @@ public struct CustomHostPolicy: Sendable {
     static func forbiddenReason(host: String) -> String? {
         switch IPAddress.parse(host: host) {
         case .address(let address):
-            return address.scope.reason.map { "\(address.explained): \($0)" }
+            // The address is named when the spelling hides it (`::ffff:a9fe:a9fe` is 169.254.169.254).
+            let explained = address.explained
+            return address.scope.reason.map { explained == host ? $0 : "\(host) is \(explained): \($0)" }
         case .nonCanonicalIPv4(let means):
             return "'\(host)' is a non-canonical IPv4 spelling (it would connect to \(means)); write the address as four decimal numbers"
         case .invalid(let problem):
