@@ -1,4 +1,6 @@
 import NIOCore
+import NIOHTTP1
+import NIOPosix
 import Testing
 @testable import GatewayCore
 
@@ -121,5 +123,25 @@ import Testing
         let refusal = ForbiddenAddressError(address: "10.0.0.1", reason: "private")
         #expect(AddressPolicyHandler.refusal(in: refusal)?.address == "10.0.0.1")
         #expect(AddressPolicyHandler.refusal(in: ChannelError.connectTimeout(.seconds(1))) == nil)
+    }
+}
+
+/// The check sits in the real upstream pipeline: a connect the policy refuses fails with
+/// `.forbiddenAddress` before any packet (only local addresses are used here).
+@Suite struct AddressPolicyConnectTests {
+    @Test(arguments: [("0.0.0.0", AddressPolicy.clientChosen), ("[::]", .clientChosen), ("localhost", .publicOnly),
+                      ("127.0.0.1", .publicOnly)])
+    func refusedAtConnect(host: String, policy: AddressPolicy) async throws {
+        let client = UpstreamClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, connectTimeout: .seconds(5))
+        var url = try #require(UpstreamURL("http://\(host):1/v1"))
+        url.addressPolicy = policy
+        do {
+            _ = try await client.execute(UpstreamRequest(method: .GET, url: url, headers: [:], body: nil),
+                                         deadline: .now() + .seconds(10), maxBodyBytes: 1024)
+            Issue.record("\(host) must not be connected to")
+        } catch let error as UpstreamError {
+            #expect(error.kind == .forbiddenAddress, "\(host): \(error)")
+        }
+        await client.shutdown()
     }
 }
