@@ -171,6 +171,12 @@ def test_a_mistyped_api_key_is_not_echoed(gateway):
         error = reply.error()
         assert error["code"] == "invalid_config" and "config.api_key" in error["message"]
         assert "sk-secret-typed" not in reply.body.decode() and "1234567890123" not in reply.body.decode()
+    # A config that is not JSON (URL-encoded, a list) is not echoed as a config name either.
+    for text in ["%7B%22provider%22%3A%22openai%22%2C%22api_key%22%3A%22sk-secret-typed%22%7D",
+                 '["openai", "sk-secret-typed"]']:
+        reply = chat(gateway, {"x-portkey-config": text})
+        assert reply.status == 400 and reply.error()["param"] == "x-portkey-config"
+        assert "sk-secret-typed" not in reply.body.decode()
 
 
 # --- SSRF spellings, inside a loopback-only network namespace ---------------------------------
