@@ -26,8 +26,9 @@ public struct CustomHostPolicy: Sendable {
 
     private func check(_ raw: String) throws(GatewayError) -> String {
         let value = raw.trimmingWhitespace()
+        // The refused value is echoed without user-info, path or query (they can hold credentials).
         func refuse(_ reason: String) -> GatewayError {
-            .invalidHeader("x-portkey-custom-host", "\(reason) (got '\(value)')")
+            .invalidHeader("x-portkey-custom-host", "\(reason) (got '\(Self.shown(value))')")
         }
         guard let schemeEnd = value.firstRange(of: "://") else {
             throw refuse("expected an absolute http:// or https:// URL")
@@ -56,65 +57,64 @@ public struct CustomHostPolicy: Sendable {
         return normalized
     }
 
+    /// What a refusal may echo of a URL: `scheme://host[:port]`, user-info dropped, at most 200
+    /// characters.
+    static func shown(_ url: String) -> String {
+        let origin = url.contains("://") ? Gateway.origin(of: url) : String(url.prefix { $0 != "@" && $0 != "/" && $0 != "?" })
+        return origin.count > 200 ? String(origin.prefix(197)) + "..." : origin
+    }
+
     /// The lowercase host of an authority (`host:port`, `[v6]:port`), without brackets.
     static func host<S: StringProtocol>(of authority: S) -> String? {
         if authority.hasPrefix("[") {
             guard let close = authority.firstIndex(of: "]") else { return nil }
+            let after = authority[authority.index(after: close)...]
+            guard after.isEmpty || (after.hasPrefix(":") && after.count > 1 && after.dropFirst().allSatisfy(\.isASCIIDigitCharacter)) else {
+                return nil
+            }
             return authority[authority.index(after: authority.startIndex)..<close].lowercased()
         }
         if let colon = authority.lastIndex(of: ":") {
             let port = authority[authority.index(after: colon)...]
-            guard !port.isEmpty, port.allSatisfy(\.isNumber) else { return nil }
+            guard !port.isEmpty, port.allSatisfy(\.isASCIIDigitCharacter) else { return nil }
             return authority[..<colon].lowercased()
         }
         return authority.lowercased()
     }
 
-    /// Why a host is refused, or nil when it is acceptable.
+    /// Why a host is refused, or nil when it is acceptable. IP literals are judged by the address
+    /// they denote (``IPAddress``); names by their spelling here and by where they resolve in
+    /// ``CustomHostResolver`` and at connect time.
     static func forbiddenReason(host: String) -> String? {
+        switch IPAddress.parse(host: host) {
+        case .address(let address):
+            // The address is named when the spelling hides it (`::ffff:a9fe:a9fe` is 169.254.169.254).
+            let explained = address.explained
+            return address.scope.reason.map { explained == host ? $0 : "\(host) is \(explained): \($0)" }
+        case .nonCanonicalIPv4(let means):
+            return "'\(host)' is a non-canonical IPv4 spelling (it would connect to \(means)); write the address as four decimal numbers"
+        case .invalid(let problem):
+            return problem
+        case .name:
+            break
+        }
+        guard host.utf8.allSatisfy({ byte in
+            (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x30 && byte <= 0x39)
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_")
+        }) else {
+            return "the host name has characters a host name cannot have"
+        }
+        let host = host.lowercased()
         if host == "localhost" || host.hasSuffix(".localhost") { return nil }
         if host == "metadata.google.internal" || host == "metadata" || host.hasSuffix(".internal") {
             return "cloud metadata hosts are not allowed"
         }
-        if let v4 = IPv4(host) {
-            if v4.a == 127 { return nil }
-            if v4.a == 169 && v4.b == 254 { return "link-local and metadata addresses (169.254.0.0/16) are not allowed" }
-            if v4.a == 10 || (v4.a == 172 && (16...31).contains(v4.b)) || (v4.a == 192 && v4.b == 168) {
-                return "private network addresses are not allowed unless an operator allows the host"
-            }
-            if v4.a == 100 && (64...127).contains(v4.b) { return "shared address space (100.64.0.0/10) is not allowed" }
-            if v4.a == 0 || v4.a >= 224 { return "this address range is not allowed" }
-            return nil
-        }
-        if host.contains(":") {
-            if host == "::1" { return nil }
-            if host == "::" { return "the unspecified address is not allowed" }
-            if host.hasPrefix("fe8") || host.hasPrefix("fe9") || host.hasPrefix("fea") || host.hasPrefix("feb") {
-                return "link-local addresses are not allowed"
-            }
-            if host.hasPrefix("fc") || host.hasPrefix("fd") { return "private network addresses are not allowed" }
-            if host.hasPrefix("::ffff:") { return forbiddenReason(host: String(host.dropFirst(7))) }
-            if host.hasPrefix("fd00:ec2") { return "cloud metadata addresses are not allowed" }
-            return nil
-        }
         return nil
     }
+}
 
-    struct IPv4 {
-        var a: Int, b: Int, c: Int, d: Int
-        init?(_ text: String) {
-            let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-            guard parts.count == 4 else { return nil }
-            var values: [Int] = []
-            for part in parts {
-                guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isNumber), let v = Int(part), v <= 255 else {
-                    return nil
-                }
-                values.append(v)
-            }
-            (a, b, c, d) = (values[0], values[1], values[2], values[3])
-        }
-    }
+extension Character {
+    var isASCIIDigitCharacter: Bool { isASCII && isNumber }
 }
 
 /// A small bounded memo of custom-host verdicts, shared by copies of a policy.

@@ -245,6 +245,7 @@ public struct Gateway: Sendable {
         guard let provider = generation.providers[providerID] else {
             throw .unknownProvider(providerID, known: generation.providerIDs)
         }
+        try CredentialScope.check(options, provider: providerID)
         // /v1/messages is native for providers that list it; any chat provider gets it translated.
         var dialect: String?
         if request.endpoint == .messages && !provider.endpoints.contains("messages") {
@@ -298,6 +299,11 @@ public struct Gateway: Sendable {
            let chosen = UpstreamURL(customHost), chosen.host.lowercased() == url.host.lowercased() {
             // A client-chosen name: check where it points, and connect there.
             url.connectAddress = try await customHosts.vet(host: url.host, port: url.port)
+        }
+        if let customHost = options.customHost, options.customHostSource != .virtualKey,
+           !settings.hostPolicy.allowedHosts.contains(url.host.lowercased()),
+           let chosen = UpstreamURL(customHost), chosen.host.lowercased() == url.host.lowercased() {
+            url.addressPolicy = .clientChosen  // every address connected to is checked too
         }
         let method = plan.method.map { HTTPMethod(rawValue: $0) } ?? request.method
         var body = request.body
@@ -518,6 +524,8 @@ public struct Gateway: Sendable {
             return .upstreamUnreachable(provider: provider, host: url.origin, reason: "connection timed out")
         case .connect, .tls:
             return .upstreamUnreachable(provider: provider, host: url.origin, reason: error.detail)
+        case .forbiddenAddress:
+            return .invalidHeader("x-portkey-custom-host", "\(url.origin) connects to \(error.detail) (an operator can allow the host with --allow-host)")
         case .closed:
             return .upstreamBroken(provider: provider, reason: "the connection closed before a complete response")
         case .tooLarge:

@@ -10,7 +10,7 @@ enum HostResolver {
     /// The host's addresses (the host itself when it is an IP literal), or nil when it does not
     /// resolve.
     static func addresses(of host: String, port: Int) async -> [String]? {
-        if CustomHostPolicy.IPv4(host) != nil || host.contains(":") { return [host] }
+        if let literal = IPAddress(host) { return [literal.description] }
         return try? await NIOThreadPool.singleton.runIfActive { () -> [String]? in
             var hints = addrinfo()
             hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -65,7 +65,8 @@ final class CustomHostResolver: Sendable {
     /// not `localhost`.
     static func needsLookup(_ host: String) -> Bool {
         let host = host.lowercased()
-        return !(CustomHostPolicy.IPv4(host) != nil || host.contains(":") || host == "localhost" || host.hasSuffix(".localhost"))
+        guard case .name = IPAddress.parse(host: host) else { return false }
+        return !(host == "localhost" || host.hasSuffix(".localhost"))
     }
 
     /// The address to connect to for `host`, or nil when the host needs no check (an IP literal,

@@ -48,6 +48,8 @@ struct ImageFetcher: Sendable {
         guard var url = UpstreamURL(text) else { throw refuse("not an http(s) URL") }
         let host = url.host.lowercased()
         if !settings.allowedHosts.contains(host) {
+            if let reason = Self.nonPublicReason(host) { throw refuse("\(host) is not public: \(reason)") }
+            url.addressPolicy = .publicOnly
             let addresses = try await Self.resolve(host, port: url.port)
             guard let first = addresses.first else { throw refuse("the host does not resolve") }
             for address in addresses {
@@ -83,10 +85,10 @@ struct ImageFetcher: Sendable {
 
     /// Why an address may not be fetched from, or nil when it is public.
     static func nonPublicReason(_ address: String) -> String? {
-        if let reason = CustomHostPolicy.forbiddenReason(host: address) { return reason }
-        if let v4 = CustomHostPolicy.IPv4(address), v4.a == 127 { return "loopback" }
-        if address == "::1" || address.hasPrefix("::ffff:127.") { return "loopback" }
-        return nil
+        if case .address(let ip) = IPAddress.parse(host: address) {
+            return AddressPolicy.publicOnly.refusal(ip)
+        }
+        return CustomHostPolicy.forbiddenReason(host: address)
     }
 
     /// The host's addresses (the host itself when it is an IP literal), resolved off the event loop.

@@ -27,6 +27,11 @@ public struct RequestOptions: Sendable {
     public var cacheForceRefresh = false
     /// What this request did, for its log line and metrics (shared by all its routed attempts).
     public var record: RequestRecord?
+    /// Who chose `customHost` (see ``CredentialScope``).
+    public var customHostSource = HostSource.client
+    /// The server-held credential in use (a virtual key's or a named config's); nil when the key,
+    /// if any, is the client's own.
+    public var heldCredential: HeldCredential?
 
     /// Headers the gateway reads itself (never settings, never forwarded).
     static let reserved: Set<String> = [

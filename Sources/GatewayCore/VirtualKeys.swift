@@ -6,12 +6,20 @@ import FoundationEssentials
 /// Loaded from JSON (a file, or the `SWITCHBOARD_VIRTUAL_KEYS` environment variable):
 /// `{"openai-prod": {"provider": "openai", "api_key": "sk-…", "custom_host": "…", "openai_project": "…"}}`
 /// — any other string field is a provider setting. Key material never appears in logs or errors.
+///
+/// The key is sent only to the entry's `custom_host`, or to the provider's own base URL: a client's
+/// `x-portkey-custom-host` (or an inline config's `custom_host`) with a virtual key is refused with
+/// 400, unless the entry says `"allow_custom_host": true` (then the client's host, still subject to
+/// the host policy, replaces the entry's). The entry's provider settings win over the client's
+/// `x-portkey-*` settings of the same name (they can decide the host, e.g. a resource name).
 public struct VirtualKeys: Sendable {
     public struct Entry: Sendable {
         public var provider: String
         public var apiKey: String?
         public var customHost: String?
         public var settings: [(String, String)]
+        /// `"allow_custom_host": true`: clients may send this key to a host of their choosing.
+        public var allowCustomHost = false
     }
 
     public var entries: [String: Entry]
@@ -34,6 +42,11 @@ public struct VirtualKeys: Sendable {
             guard knownProviders.contains(provider) else { throw fail("'\(name)': unknown provider '\(provider)'") }
             var entry = Entry(provider: provider, apiKey: nil, customHost: nil, settings: [])
             for (key, field) in fields where key != "provider" {
+                if key == "allow_custom_host" {
+                    guard case .bool(let flag) = field else { throw fail("'\(name)'.allow_custom_host must be true or false") }
+                    entry.allowCustomHost = flag
+                    continue
+                }
                 guard case .string(let text) = field else { throw fail("'\(name)'.\(key) must be a string") }
                 switch key {
                 case "api_key": entry.apiKey = text
@@ -55,8 +68,17 @@ public struct VirtualKeys: Sendable {
         }
         options.provider = entry.provider
         options.apiKey = entry.apiKey
-        if let host = entry.customHost { options.customHost = host }
-        for (key, value) in entry.settings where !options.settings.contains(where: { $0.0 == key }) {
+        options.heldCredential = HeldCredential(name: "virtual key '\(name.prefix(64))'", provider: entry.provider,
+                                                allowsCustomHost: entry.allowCustomHost)
+        // A client's host stays when there is one, so that it is either allowed (allow_custom_host)
+        // or refused by CredentialScope, never silently replaced.
+        let clientHost = options.customHost != nil && options.customHostSource == .client
+        if let host = entry.customHost, !clientHost {
+            options.customHost = host
+            options.customHostSource = .virtualKey
+        }
+        for (key, value) in entry.settings {
+            options.settings.removeAll { $0.0 == key }
             options.settings.append((key, value))
         }
     }

@@ -41,6 +41,29 @@ import Testing
         }
     }
 
+    /// A refused URL is echoed as its origin only: user-info (and paths) can hold credentials.
+    @Test func refusalsNeverEchoCredentials() {
+        for url in ["https://admin:PASS@10.0.0.1/v1", "http://admin:PASS@example.com/v1", "http://10.0.0.1/v1/PASS",
+                    "http://10.0.0.1/v1?key=PASS", "ftp://admin:PASS@example.com"] {
+            do {
+                _ = try policy.validate(url)
+                Issue.record("\(url) must be refused")
+            } catch {
+                #expect(!error.message.contains("PASS") && !error.message.contains("admin"), "\(error.message)")
+            }
+        }
+    }
+
+    /// Spellings of internal addresses that the old text check let through.
+    @Test(arguments: [
+        "http://[::ffff:a9fe:a9fe]/v1", "http://012.0.0.1/v1", "http://[0::0]/v1", "http://[::]:8080/v1",
+        "http://0x7f.1/v1", "http://2130706433/v1", "http://10.1/v1", "http://[::a9fe:a9fe]/v1",
+        "http://[64:ff9b::a9fe:a9fe]/v1", "http://[2002:a9fe:a9fe::]/v1", "http://0/v1", "http://[fe80::1%25eth0]/v1",
+    ])
+    func refusesEverySpellingOfInternalAddresses(url: String) {
+        #expect(throws: GatewayError.self, "\(url)") { try policy.validate(url) }
+    }
+
     @Test func operatorAllowListWins() throws {
         let allowing = CustomHostPolicy(allowedHosts: ["10.0.0.5", "Gpu-Box.Internal"])
         #expect(try allowing.validate("http://10.0.0.5:8000/v1") == "http://10.0.0.5:8000/v1")

@@ -69,6 +69,7 @@ public final class ConfigStore: Sendable {
             }
             do throws(GatewayError) {
                 next.configs[name] = try RouteConfig.parse(text, knownProviders: knownProviders)
+                next.configs[name]?.name = name
                 next.errors[name] = nil
                 if current.configs[name] != nil {
                     logger.info("reloaded config \(name) from configs/\(file)")

@@ -17,15 +17,24 @@ extension Gateway {
         }
         guard let store = configs else {
             throw GatewayError(status: 400, type: "invalid_request_error",
-                               message: "x-portkey-config names a config ('\(text)'), but this gateway has no configs folder (--configs); send the config JSON inline",
+                               message: "x-portkey-config names a config (\(Self.configNameShown(text))), but this gateway has no configs folder (--configs); send the config JSON inline",
                                param: "x-portkey-config", code: "unknown_config")
         }
         guard let config = store.config(named: text) else {
             throw GatewayError(status: 400, type: "invalid_request_error",
-                               message: "unknown config '\(text)'; known configs: \(store.names.joined(separator: ", "))",
+                               message: "unknown config \(Self.configNameShown(text)); known configs: \(store.names.joined(separator: ", "))",
                                param: "x-portkey-config", code: "unknown_config")
         }
         return config
+    }
+
+    /// A config name as an error may echo it: only what could be a file name (anything else, e.g. a
+    /// config that is not JSON or is URL-encoded, can hold an `api_key`).
+    static func configNameShown(_ text: String) -> String {
+        let plausible = text.utf8.count <= 64 && text.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7a) || byte == 0x2d || byte == 0x5f || byte == 0x2e
+        }
+        return plausible ? "'\(text)'" : "(not shown: not a config name, and not JSON starting with '{')"
     }
 
     func handleRouted(_ request: IncomingRequest, options: RequestOptions, config: RouteConfig) async throws(GatewayError)
@@ -35,7 +44,8 @@ extension Gateway {
         var executor = RouteExecutor(
             attempt: { target in
                 do throws(GatewayError) {
-                    let (targetRequest, targetOptions) = try self.attemptRequest(request, options: options, target: target)
+                    let (targetRequest, targetOptions) = try self.attemptRequest(request, options: options, target: target,
+                                                                                     configName: config.name)
                     return .success(try await self.throughCache(targetRequest, options: targetOptions, cache: target.cache) {
                         () throws(GatewayError) in
                         try await Self.firstByteChecked(try await self.handleSingle(targetRequest, options: targetOptions))
@@ -89,8 +99,8 @@ extension Gateway {
     }
 
     /// The request and options of one attempt at a leaf target.
-    func attemptRequest(_ request: IncomingRequest, options: RequestOptions, target: RouteConfig.Target)
-        throws(GatewayError) -> (IncomingRequest, RequestOptions)
+    func attemptRequest(_ request: IncomingRequest, options: RequestOptions, target: RouteConfig.Target,
+                        configName: String? = nil) throws(GatewayError) -> (IncomingRequest, RequestOptions)
     {
         var options = options
         options.config = nil
@@ -100,8 +110,17 @@ extension Gateway {
         } else {
             options.provider = target.provider
         }
-        if let key = target.apiKey { options.apiKey = key }
-        if let host = target.customHost { options.customHost = try settings.hostPolicy.validate(host) }
+        if let key = target.apiKey {
+            options.apiKey = key
+            // A named config's key is the operator's; an inline config's is the client's own.
+            options.heldCredential = configName.map {
+                HeldCredential(name: "config '\($0)' (\(target.path).api_key)", provider: target.provider, allowsCustomHost: false)
+            }
+        }
+        if let host = target.customHost {
+            options.customHost = try settings.hostPolicy.validate(host)
+            options.customHostSource = configName == nil ? .client : .namedConfig
+        }
         if let forward = target.forwardHeaders { options.forwardHeaders = forward }
         if let timeout = target.requestTimeout { options.timeoutMilliseconds = timeout }
         for (key, value) in target.settings {

@@ -64,6 +64,9 @@ public struct RouteConfig: Sendable {
     }
 
     public var root: Target
+    /// The file name of a named config (`--configs`); nil for an inline one. Keys and hosts of a
+    /// named config are the operator's (see ``CredentialScope``).
+    public var name: String?
 
     /// Keys of a target that are not provider settings.
     static let knownKeys: Set<String> = [
@@ -338,7 +341,9 @@ public struct RouteConfig: Sendable {
         guard let raw else { return nil }
         if case .string(let value) = raw { return value }
         if case .null = raw { return nil }
-        problems.append("\(path): expected a string, got \(render(raw))")
+        // A key field's value is never echoed (a mistyped key is still a key).
+        let secret = path.hasSuffix("api_key") || path.hasSuffix("virtual_key")
+        problems.append(secret ? "\(path): expected a string" : "\(path): expected a string, got \(render(raw))")
         return nil
     }
 

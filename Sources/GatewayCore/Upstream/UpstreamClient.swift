@@ -91,6 +91,11 @@ public final class UpstreamClient: Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    if url.addressPolicy != .any {
+                        // Sees every socket address NIO connects to (each resolved one), so the
+                        // policy judges the address, not the URL's spelling of it.
+                        try sync.addHandler(AddressPolicyHandler(policy: url.addressPolicy))
+                    }
                     if url.isTLS {
                         guard let tls else { throw UpstreamError(.tls, "TLS is unavailable") }
                         let isIP = url.host.contains(":") || url.host.allSatisfy { $0.isNumber || $0 == "." }
@@ -235,6 +240,9 @@ private final class LoopPool: @unchecked Sendable {
 
     static func connectError(_ error: any Error, url: UpstreamURL) -> UpstreamError {
         if let error = error as? UpstreamError { return error }
+        if let refusal = AddressPolicyHandler.refusal(in: error) {
+            return UpstreamError(.forbiddenAddress, refusal.description)
+        }
         if error is ChannelError, case ChannelError.connectTimeout = error {
             return UpstreamError(.connectTimeout, "connection timed out")
         }
@@ -254,7 +262,8 @@ extension UpstreamURL {
         var host: String
         var port: Int
         var connectAddress: String?
+        var addressPolicy: AddressPolicy
     }
 
-    var key: Key { Key(isTLS: isTLS, host: host, port: port, connectAddress: connectAddress) }
+    var key: Key { Key(isTLS: isTLS, host: host, port: port, connectAddress: connectAddress, addressPolicy: addressPolicy) }
 }

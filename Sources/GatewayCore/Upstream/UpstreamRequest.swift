@@ -70,6 +70,8 @@ public struct UpstreamError: Error, Sendable, CustomStringConvertible {
         case tls
         /// The caller went away before the response head arrived.
         case cancelled
+        /// Every address the host resolved to is refused by the URL's ``AddressPolicy``.
+        case forbiddenAddress
     }
 
     public var kind: Kind
@@ -94,6 +96,9 @@ public struct UpstreamURL: Sendable, Hashable {
     /// re-resolve somewhere else between the check and the connection). `host` still names the
     /// server in the Host header and for TLS.
     public var connectAddress: String?
+    /// Which socket addresses the connection may reach, checked at connect time for every
+    /// resolved address (``AddressPolicy``); `.any` for hosts an operator configured.
+    public var addressPolicy: AddressPolicy = .any
 
     /// `scheme://host[:port]`, for messages that must not echo paths or keys.
     public var origin: String {
