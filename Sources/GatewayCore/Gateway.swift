@@ -304,6 +304,10 @@ public struct Gateway: Sendable {
         if let replacement = plan.body { body = ByteBuffer(bytes: replacement) }
         let outbound = UpstreamRequest(
             method: method, url: url, headers: upstreamHeaders(request: request, options: options, plan: plan), body: body)
+        if let problem = outbound.wireProblem {
+            throw GatewayError(status: 500, type: "script_error",
+                               message: "\(provider.file) built an upstream request that cannot be sent: \(problem)", code: "script_error")
+        }
 
         let deadline = options.timeoutMilliseconds.map { NIODeadline.now() + .milliseconds(Int64($0)) }
         let response: UpstreamResponse
@@ -323,6 +327,9 @@ public struct Gateway: Sendable {
 
         var headers = responseHeaders(response.head.headers)
         let status = response.head.status
+        if let problem = WireSyntax.statusProblem(status) {
+            throw GatewayError.upstreamBroken(provider: providerID, reason: problem)
+        }
         switch response {
         case .stream(_, let stream):
             guard let session, session.translatesStreams else {
