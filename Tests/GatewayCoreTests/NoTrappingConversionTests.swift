@@ -67,7 +67,7 @@ import Testing
     ]
 
     /// A conversion spelled as an initializer call, minus the non-trapping labelled forms.
-    static let conversion = #/(?:^|[^A-Za-z0-9_.])(?:Int|Int8|Int16|Int32|Int64|UInt|UInt16|UInt32|UInt64)\((?!exactly:|clamping:|truncatingIfNeeded:|bitPattern:)/#
+    nonisolated(unsafe) static let conversion = #/(?:^|[^A-Za-z0-9_.])(?:Int|Int8|Int16|Int32|Int64|UInt|UInt16|UInt32|UInt64)\((?!exactly:|clamping:|truncatingIfNeeded:|bitPattern:)/#
 
     static func flagged(_ line: String) -> Bool {
         let trimmed = line.trimmingCharacters(in: .whitespaces)

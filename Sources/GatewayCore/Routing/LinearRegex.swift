@@ -317,7 +317,9 @@ extension LinearRegex {
         /// JavaScript without the `u` flag.
         private mutating func parseBraces() throws(SyntaxError) -> (Int, Int?)? {
             var cursor = index + 1
-            func number() -> Int?? {
+            let scalars = self.scalars
+            /// Digits at the cursor (capped so they cannot overflow); nil when there are none.
+            func number() -> Int? {
                 var value = 0
                 var digits = 0
                 while cursor < scalars.count, LinearRegex.isDigit(scalars[cursor]) {
@@ -325,13 +327,13 @@ extension LinearRegex {
                     digits += 1
                     cursor += 1
                 }
-                return digits == 0 ? .some(nil) : .some(value)
+                return digits == 0 ? nil : value
             }
-            guard let low = number() ?? nil else { return nil }
+            guard let low = number() else { return nil }
             var high: Int? = low
             if cursor < scalars.count, scalars[cursor] == "," {
                 cursor += 1
-                high = number() ?? nil
+                high = number()
             }
             guard cursor < scalars.count, scalars[cursor] == "}" else { return nil }
             index = cursor + 1
@@ -531,15 +533,20 @@ extension LinearRegex {
             return program.count - 1
         }
 
+        private mutating func put(_ instruction: Instruction) throws(SyntaxError) {
+            let at = try reserve()
+            program[at] = instruction
+        }
+
         mutating func emit(_ node: Node) throws(SyntaxError) {
             switch node {
             case .empty: break
-            case .scalar(let scalar): program[try reserve()] = .scalar(scalar)
-            case .any: program[try reserve()] = .anyButLineTerminator
-            case .set(let index): program[try reserve()] = .set(index)
-            case .start: program[try reserve()] = .assertStart
-            case .end: program[try reserve()] = .assertEnd
-            case .wordBoundary(let wanted): program[try reserve()] = .assertWordBoundary(wanted)
+            case .scalar(let scalar): try put(.scalar(scalar))
+            case .any: try put(.anyButLineTerminator)
+            case .set(let index): try put(.set(index))
+            case .start: try put(.assertStart)
+            case .end: try put(.assertEnd)
+            case .wordBoundary(let wanted): try put(.assertWordBoundary(wanted))
             case .concatenation(let items):
                 for item in items { try emit(item) }
             case .alternation(let branches):
