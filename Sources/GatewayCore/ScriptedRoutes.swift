@@ -73,7 +73,7 @@ extension Gateway {
         }
         let methodText = call["method"]?.text ?? "POST"
         // What the handler asks for goes onto the wire (upstream, or through a route): check it once here.
-        if let problem = WireSyntax.headersProblem(headers.lazy.map { ($0.name, $0.value) })
+        if let problem = headers.lazy.compactMap({ WireSyntax.headerProblem(name: $0.name, value: $0.value) }).first
             ?? WireSyntax.methodProblem(methodText)
             ?? (call["path"]?.text).flatMap(WireSyntax.targetProblem)
             ?? (call["query"]?.text).flatMap(WireSyntax.targetProblem) {

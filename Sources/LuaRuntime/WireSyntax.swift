@@ -46,19 +46,23 @@ public enum WireSyntax {
     /// Bytes from 0x80 up (UTF-8, obs-text) are allowed.
     public static func headerValueProblem(_ value: String) -> String? {
         withBytes(value) { bytes in
-            for byte in bytes where (byte < 0x20 && byte != 0x09) || byte == 0x7F {
-                return describe(byte, in: "a header value")
-            }
-            return nil
+            firstBad(bytes, below: 0x20) { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }.map { describe($0, in: "a header value") }
         }
     }
 
-    /// A list of header fields; the reason names the first bad header by name when the name itself
-    /// is fine.
-    public static func headersProblem<S: Sequence>(_ headers: S) -> String? where S.Element == (String, String) {
+    /// One header field; the reason names the header when its name itself is fine.
+    public static func headerProblem(name: String, value: String) -> String? {
+        if let problem = headerNameProblem(name) { return problem }
+        if let problem = headerValueProblem(value) { return "header '\(name)': \(problem)" }
+        return nil
+    }
+
+    /// A list of header fields. Concrete, not generic over `Sequence`: an unspecialized generic
+    /// across modules cost ~5× the scan itself (callgrind); other collections (NIO's `HTTPHeaders`)
+    /// loop over ``headerProblem(name:value:)``.
+    public static func headersProblem(_ headers: [(String, String)]) -> String? {
         for (name, value) in headers {
-            if let problem = headerNameProblem(name) { return problem }
-            if let problem = headerValueProblem(value) { return "header '\(name)': \(problem)" }
+            if let problem = headerProblem(name: name, value: value) { return problem }
         }
         return nil
     }
@@ -75,8 +79,7 @@ public enum WireSyntax {
     /// A request target or an absolute URL: no space, no control character (CR, LF, NUL, …), no DEL.
     public static func targetProblem(_ target: String) -> String? {
         withBytes(target) { bytes in
-            for byte in bytes where byte <= 0x20 || byte == 0x7F { return describe(byte, in: "the URL") }
-            return nil
+            firstBad(bytes, below: 0x21) { $0 <= 0x20 || $0 == 0x7F }.map { describe($0, in: "the URL") }
         }
     }
 
@@ -97,6 +100,37 @@ public enum WireSyntax {
 
     private static func sseFieldProblem(_ bytes: UnsafeBufferPointer<UInt8>, field: String) -> String? {
         for byte in bytes where byte == 0x0A || byte == 0x0D { return describe(byte, in: "an event's \(field)") }
+        return nil
+    }
+
+    /// The first byte for which `isBad` holds, or nil. Eight bytes at a time: a word with no byte
+    /// below `limit` (≤ 0x80) and no DEL cannot hold a bad byte, so only words that might are
+    /// checked byte by byte (HTAB, bytes ≥ 0x80 and the bad ones). ~1.5 instructions per byte on
+    /// clean input instead of ~8.
+    @inline(__always)
+    private static func firstBad(_ bytes: UnsafeBufferPointer<UInt8>, below limit: UInt8,
+                                 _ isBad: (UInt8) -> Bool) -> UInt8? {
+        guard let base = bytes.baseAddress else { return nil }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let below = ones &* UInt64(truncatingIfNeeded: limit)
+        let del = ones &* 0x7F
+        var index = 0
+        let count = bytes.count
+        while index + 8 <= count {
+            let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+            let small = (word &- below) & ~word & highs   // some byte < limit
+            let flipped = word ^ del
+            let isDel = (flipped &- ones) & ~flipped & highs  // some byte == 0x7F
+            if small | isDel != 0 {
+                for offset in 0..<8 where isBad(base[index + offset]) { return base[index + offset] }
+            }
+            index += 8
+        }
+        while index < count {
+            if isBad(base[index]) { return base[index] }
+            index += 1
+        }
         return nil
     }
 

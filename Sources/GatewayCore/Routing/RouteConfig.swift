@@ -142,7 +142,7 @@ public struct RouteConfig: Sendable {
             if let number = number(raw), let milliseconds = CheckedInteger.exact(number, in: 1...86_400_000) {
                 inherited.requestTimeout = milliseconds
             } else {
-                problems.append("\(path).request_timeout: expected a whole number of milliseconds between 1 and 86400000, got \(render(raw))")
+                problems.append("\(path).request_timeout: expected a positive number of milliseconds, got \(render(raw)) (a whole number up to 86400000)")
             }
         }
         if let raw = object["cache"] {

@@ -22,7 +22,10 @@ public struct UpstreamRequest: Sendable {
         if let problem = WireSyntax.methodProblem(method.rawValue) { return problem }
         if let problem = WireSyntax.targetProblem(url.target) { return problem }
         if let problem = WireSyntax.targetProblem(url.host) { return "the host: " + problem }
-        return WireSyntax.headersProblem(headers.lazy.map { ($0.name, $0.value) })
+        for (name, value) in headers {
+            if let problem = WireSyntax.headerProblem(name: name, value: value) { return problem }
+        }
+        return nil
     }
 }
 
