@@ -257,6 +257,11 @@ public struct Gateway: Sendable {
                                        supported: provider.endpoints)
         }
         let scan = try validateBody(request)
+        if let model = scan?.model, let problem = WireSyntax.targetProblem(model, what: "the model name") {
+            // Some providers put the model in the upstream URL: a line break there would split the request.
+            throw GatewayError(status: 400, type: "invalid_request_error", message: "invalid model: \(problem)",
+                               param: "model", code: "invalid_model")
+        }
 
         var context = PrepareContext(
             endpoint: request.endpoint.rawValue, method: request.method.rawValue, path: request.path,

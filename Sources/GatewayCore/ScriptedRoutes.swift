@@ -75,8 +75,8 @@ extension Gateway {
         // What the handler asks for goes onto the wire (upstream, or through a route): check it once here.
         if let problem = headers.lazy.compactMap({ WireSyntax.headerProblem(name: $0.name, value: $0.value) }).first
             ?? WireSyntax.methodProblem(methodText)
-            ?? (call["path"]?.text).flatMap(WireSyntax.targetProblem)
-            ?? (call["query"]?.text).flatMap(WireSyntax.targetProblem) {
+            ?? (call["path"]?.text).flatMap({ WireSyntax.targetProblem($0) })
+            ?? (call["query"]?.text).flatMap({ WireSyntax.targetProblem($0) }) {
             return failure(0, "the \(kind) call cannot be sent: \(problem)", "invalid_call")
         }
         let method = HTTPMethod(rawValue: methodText)

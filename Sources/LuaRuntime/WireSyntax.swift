@@ -77,9 +77,9 @@ public enum WireSyntax {
     }
 
     /// A request target or an absolute URL: no space, no control character (CR, LF, NUL, …), no DEL.
-    public static func targetProblem(_ target: String) -> String? {
+    public static func targetProblem(_ target: String, what: String = "the URL") -> String? {
         withBytes(target) { bytes in
-            firstBad(bytes, below: 0x21) { $0 <= 0x20 || $0 == 0x7F }.map { describe($0, in: "the URL") }
+            firstBad(bytes, below: 0x21) { $0 <= 0x20 || $0 == 0x7F }.map { describe($0, in: what) }
         }
     }
 

@@ -95,6 +95,15 @@ import Testing
                 "\(error?.message ?? "parsed")")
     }
 
+    /// Keys and provider settings reach upstream headers and URLs: a line break is refused by path,
+    /// and the message never echoes the value (it may be a key).
+    @Test func keysAndSettingsWithLineBreaksAreRefusedByPath() {
+        let error = refusal(#"{"provider":"openai","api_key":"sk-SECRET\r\nX-Smuggled: 1","resource_name":"a\nb"}"#)
+        #expect(error?.message.contains("config.api_key: the value contains a carriage return (CR)") == true, "\(error?.message ?? "parsed")")
+        #expect(error?.message.contains("config.resource_name: the value contains a line feed (LF)") == true)
+        #expect(error?.message.contains("SECRET") == false)
+    }
+
     @Test func customHostHeaderWithLineBreakIsRefused() {
         #expect(throws: GatewayError.self) { try CustomHostPolicy().validate("http://127.0.0.1:9/v1\r\nX-Smuggled: 1") }
         #expect(throws: GatewayError.self) { try CustomHostPolicy().validate("http://127.0.0.1:9/v1 HTTP/1.1") }

@@ -174,6 +174,24 @@ def test_a_custom_host_with_crlf_in_an_inline_config_is_a_400_and_nothing_is_smu
         upstream.close()
 
 
+def test_a_model_name_with_crlf_is_a_400_and_does_not_reach_an_upstream_url(launch):
+    # google puts the model in the upstream URL path.
+    upstream = RawUpstream()
+    try:
+        gateway = launch()
+        body = {"model": "gemini-pro:x HTTP/1.1\r\nX-Smuggled: 1\r\nX-Pad: ", "messages": [{"role": "user", "content": "hi"}]}
+        reply = call("POST", gateway.url + "/v1/chat/completions", body=body, headers={
+            "x-portkey-provider": "google", "authorization": "Bearer k", "content-type": "application/json",
+            "x-portkey-custom-host": f"http://127.0.0.1:{upstream.port}/v1beta"})
+        assert reply.status == 400, reply.body
+        error = reply.error()
+        assert error["param"] == "model" and error["code"] == "invalid_model", error
+        time.sleep(0.3)
+        assert b"X-Smuggled" not in upstream.received and upstream.connections == 0
+    finally:
+        upstream.close()
+
+
 def test_a_scripted_route_header_with_crlf_is_a_500_and_no_header_is_injected(launch, tmp_path):
     folder = tmp_path / "scripts"
     folder.mkdir()

@@ -122,6 +122,13 @@ public struct RouteConfig: Sendable {
         }
         let apiKey = string(object["api_key"], "\(path).api_key", &problems)
         let virtualKey = string(object["virtual_key"], "\(path).virtual_key", &problems)
+        // These reach upstream headers and URLs (through the provider script): no control bytes.
+        // The message names the field, never the value (it may be a key).
+        for (key, value) in [("api_key", apiKey), ("virtual_key", virtualKey)] {
+            if let value, let problem = WireSyntax.headerValueProblem(value) {
+                problems.append("\(path).\(key): \(problem.replacing("a header value", with: "the value"))")
+            }
+        }
         if let host = string(object["custom_host"], "\(path).custom_host", &problems) {
             // Written into the upstream request line: a CR/LF here would split the request.
             if let problem = WireSyntax.targetProblem(host.trimmingWhitespace()) {
@@ -174,6 +181,8 @@ public struct RouteConfig: Sendable {
         // Anything else with a scalar value is a provider setting (Azure, AWS, Vertex fields…).
         for key in object.keys.sorted() where !knownKeys.contains(key) {
             switch object[key]! {
+            case .string(let text) where WireSyntax.headerValueProblem(text) != nil:
+                problems.append("\(path).\(key): \(WireSyntax.headerValueProblem(text)!.replacing("a header value", with: "the value"))")
             case .string, .number, .bool:
                 inherited.settings.removeAll { $0.0 == key }
                 inherited.settings.append((key, object[key]!.text ?? ""))
