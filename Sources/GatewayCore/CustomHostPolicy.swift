@@ -1,4 +1,5 @@
 import FoundationEssentials
+import LuaRuntime
 import Synchronization
 /// Decides whether a client-supplied `x-portkey-custom-host` may be used as an upstream base URL.
 ///
@@ -30,6 +31,7 @@ public struct CustomHostPolicy: Sendable {
         func refuse(_ reason: String) -> GatewayError {
             .invalidHeader("x-portkey-custom-host", "\(reason) (got '\(Self.shown(value))')")
         }
+        if let problem = WireSyntax.targetProblem(value) { throw refuse(problem) }  // it becomes the request line
         guard let schemeEnd = value.firstRange(of: "://") else {
             throw refuse("expected an absolute http:// or https:// URL")
         }

@@ -258,6 +258,11 @@ public struct Gateway: Sendable {
                                        supported: provider.endpoints)
         }
         let scan = try validateBody(request)
+        if let model = scan?.model, let problem = WireSyntax.targetProblem(model, what: "the model name") {
+            // Some providers put the model in the upstream URL: a line break there would split the request.
+            throw GatewayError(status: 400, type: "invalid_request_error", message: "invalid model: \(problem)",
+                               param: "model", code: "invalid_model")
+        }
 
         var context = PrepareContext(
             endpoint: request.endpoint.rawValue, method: request.method.rawValue, path: request.path,
@@ -310,6 +315,10 @@ public struct Gateway: Sendable {
         if let replacement = plan.body { body = ByteBuffer(bytes: replacement) }
         let outbound = UpstreamRequest(
             method: method, url: url, headers: upstreamHeaders(request: request, options: options, plan: plan), body: body)
+        if let problem = outbound.wireProblem {
+            throw GatewayError(status: 500, type: "script_error",
+                               message: "\(provider.file) built an upstream request that cannot be sent: \(problem)", code: "script_error")
+        }
 
         let deadline = options.timeoutMilliseconds.map { NIODeadline.now() + .milliseconds(Int64($0)) }
         let response: UpstreamResponse
@@ -329,6 +338,9 @@ public struct Gateway: Sendable {
 
         var headers = responseHeaders(response.head.headers)
         let status = response.head.status
+        if let problem = WireSyntax.statusProblem(status) {
+            throw GatewayError.upstreamBroken(provider: providerID, reason: problem)
+        }
         switch response {
         case .stream(_, let stream):
             guard let session, session.translatesStreams else {

@@ -1,5 +1,6 @@
 public import NIOHTTP1
 import FoundationEssentials
+import LuaRuntime
 
 /// What the Portkey-compatible `x-portkey-*` headers and `Authorization` say about one request.
 public struct RequestOptions: Sendable {
@@ -80,8 +81,10 @@ public struct RequestOptions: Sendable {
             case "x-portkey-forward-headers":
                 forward = value.split(separator: ",").map { String($0).trimmingWhitespace().lowercased() }.filter { !$0.isEmpty }
             case "x-portkey-request-timeout":
-                guard let ms = Int(value), ms > 0 else {
-                    throw GatewayError.invalidHeader(name, "expected a positive number of milliseconds, got '\(value)'")
+                // Capped like a config's request_timeout: a larger number overflowed the deadline
+                // arithmetic (a trap) before it was checked.
+                guard let ms = CheckedInteger.parse(value, in: 1...86_400_000) else {
+                    throw GatewayError.invalidHeader(name, "expected a whole number of milliseconds between 1 and 86400000, got '\(value)'")
                 }
                 timeout = ms
             case "x-portkey-trace-id":

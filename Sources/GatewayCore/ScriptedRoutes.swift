@@ -71,7 +71,15 @@ extension Gateway {
         if case .object(let fields)? = call["headers"] {
             for (name, value) in fields { if let text = value.text { headers.add(name: name, value: text) } }
         }
-        let method = HTTPMethod(rawValue: call["method"]?.text ?? "POST")
+        let methodText = call["method"]?.text ?? "POST"
+        // What the handler asks for goes onto the wire (upstream, or through a route): check it once here.
+        if let problem = headers.lazy.compactMap({ WireSyntax.headerProblem(name: $0.name, value: $0.value) }).first
+            ?? WireSyntax.methodProblem(methodText)
+            ?? (call["path"]?.text).flatMap({ WireSyntax.targetProblem($0) })
+            ?? (call["query"]?.text).flatMap({ WireSyntax.targetProblem($0) }) {
+            return failure(0, "the \(kind) call cannot be sent: \(problem)", "invalid_call")
+        }
+        let method = HTTPMethod(rawValue: methodText)
         let bodyBytes: ByteBuffer? = {
             switch call["body"] {
             case .string(let text)?: return ByteBuffer(string: text)

@@ -473,7 +473,10 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         } else if version.minor == 0 {
             fields.replaceOrAdd(name: "connection", value: "keep-alive")
         }
-        return HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: status), headers: fields)
+        // Sources are checked where they are produced (scripts → script_error, upstreams → 502); this
+        // only keeps an unchecked one from trapping (negative) or reaching the status line.
+        let code = WireSyntax.statusProblem(status) == nil ? status : 500
+        return HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: code), headers: fields)
     }
 
     private func decorated(_ headers: HTTPHeaders, _ options: RequestOptions) -> HTTPHeaders {

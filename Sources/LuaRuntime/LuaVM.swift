@@ -81,6 +81,9 @@ public final class LuaVM: @unchecked Sendable {
             // A structured error raised by a script: error({status = 400, message = "..."}).
             let message = field(-1, "message") ?? "error in \(script)"
             let status = integerField(-1, "status") ?? 500
+            if let problem = WireSyntax.statusProblem(status) {  // it would reach the status line
+                return LuaError(kind: .runtime, script: script, message: "\(script): error() raised a table whose \(problem): \(message)")
+            }
             let type = field(-1, "type")
             let code = field(-1, "code")
             return LuaError(kind: .raised(status: status, type: type, code: code), script: script, message: message,

@@ -120,7 +120,8 @@ public final class MiddlewareSession: Sendable {
             lua_createtable(L, 1, 0)
             lua_pushvalue(L, chunk)
             lua_rawseti(L, -2, 1)
-            return try vm.frameEvents(at: lua_gettop(L), script: "middleware")
+            let scripts = middleware.filter(\.hasOnChunk).map(\.file).joined(separator: ", ")
+            return try vm.frameEvents(at: lua_gettop(L), script: scripts)
         }
     }
 
@@ -251,18 +252,18 @@ extension ScriptGeneration {
                 lua_pushvalue(L, req)
                 try vm.call(arguments: 2, results: 1, script: info.file)
                 if sb_istable(L, -1) != 0 {
-                    let status = vm.integerField(-1, "status") ?? 200
+                    let status = try vm.statusField(-1, script: info.file, what: "on_request")
                     switch sb_rawgetfield(L, -1, "body") {
                     case LUA_TTABLE:
                         let bytes = try vm.encodeJSON(at: -1, script: info.file)
-                        return (MiddlewareDecision.respond(status: status, body: bytes), ref, index)
+                        return (MiddlewareDecision.respond(status: status ?? 200, body: bytes), ref, index)
                     case LUA_TSTRING:
-                        return (MiddlewareDecision.respond(status: status, body: vm.bytes(at: -1) ?? []), ref, index)
+                        return (MiddlewareDecision.respond(status: status ?? 200, body: vm.bytes(at: -1) ?? []), ref, index)
                     default:
                         sb_pop(L, 1)
                     }
                     let message = vm.field(-1, "error") ?? vm.field(-1, "message") ?? "\(info.file) denied the request"
-                    return (MiddlewareDecision.deny(status: vm.integerField(-1, "status") ?? 446, message: message,
+                    return (MiddlewareDecision.deny(status: status ?? 446, message: message,
                                                     type: vm.field(-1, "type"), code: vm.field(-1, "code")), ref, index)
                 }
                 sb_pop(L, 1)
@@ -270,6 +271,12 @@ extension ScriptGeneration {
             sb_rawgetfield(L, req, "headers")
             let headers = sb_istable(L, -1) != 0 ? vm.stringMap(at: -1).map { ($0.0.lowercased(), $0.1) } : request.headers
             sb_pop(L, 1)
+            // Rewritten headers travel upstream (passthrough copies them): no line break may split it.
+            if let problem = WireSyntax.headersProblem(headers) {
+                let scripts = applicable.filter(\.hasOnRequest).map(\.file).joined(separator: ", ")
+                throw LuaError(kind: .runtime, script: scripts,
+                               message: "\(scripts): on_request left req.headers with \(problem)")
+            }
             var body: [UInt8]?
             switch sb_rawgetfield(L, req, "body") {
             case LUA_TTABLE: body = try vm.encodeJSON(at: -1, script: "middleware")

@@ -73,7 +73,7 @@ public final class ProviderSession: Sendable {
                 throw LuaError(kind: .runtime, script: script,
                                message: "\(script): response must return a table with a body")
             }
-            let status = vm.integerField(-1, "status")
+            let status = try vm.statusField(-1, script: script, what: "response")
             let body: [UInt8]
             switch sb_rawgetfield(L, -1, "body") {
             case LUA_TSTRING:
@@ -165,6 +165,10 @@ extension LuaVM {
                 payload = text
             } else if sb_istable(state, item) != 0 {
                 if let name = field(item, "event") {
+                    if let problem = WireSyntax.sseFieldProblem(name, field: "name") {
+                        throw LuaError(kind: .runtime, script: script,
+                                       message: "\(script): stream event \(position): \(problem) (it would start another field or event)")
+                    }
                     out.append(contentsOf: "event: ".utf8)
                     out.append(contentsOf: name.utf8)
                     out.append(10)
@@ -180,6 +184,11 @@ extension LuaVM {
             } else {
                 throw LuaError(kind: .runtime, script: script,
                                message: "\(script): stream event \(position) must be a string or a table")
+            }
+            // One `data:` line: a line break inside would end the field and could start an event.
+            if let problem = WireSyntax.sseFieldProblem(payload, field: "data") {
+                throw LuaError(kind: .runtime, script: script,
+                               message: "\(script): stream event \(position): \(problem) (it would start another field or event)")
             }
             out.append(contentsOf: "data: ".utf8)
             out.append(contentsOf: payload)

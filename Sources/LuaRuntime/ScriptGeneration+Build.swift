@@ -260,18 +260,26 @@ extension LuaVM {
         guard let url = field(-1, "url") else {
             throw LuaError(kind: .runtime, script: info.file, message: "\(info.file): prepare(ctx) returned no url")
         }
+        // The upstream request line is written from these: no line break, space or control byte.
+        if let problem = WireSyntax.targetProblem(url) {
+            throw LuaError(kind: .runtime, script: info.file, message: "\(info.file): prepare(ctx) returned a url where \(problem)")
+        }
+        let method = field(-1, "method")
+        if let method, let problem = WireSyntax.methodProblem(method) {
+            throw LuaError(kind: .runtime, script: info.file, message: "\(info.file): prepare(ctx) returned a method where \(problem)")
+        }
         var headers: [PreparedRequest.Header] = []
         if sb_rawgetfield(L, -1, "headers") == LUA_TTABLE {
             for (name, value) in stringMap(at: -1) {
                 // The upstream client writes headers unvalidated: a script must not smuggle a line
                 // break (header injection) or a name HTTP cannot carry.
-                guard Self.isToken(name) else {
+                if WireSyntax.headerNameProblem(name) != nil {
                     throw LuaError(kind: .runtime, script: info.file,
                                    message: "\(info.file): prepare(ctx) returned an invalid header name \(name.debugDescription)")
                 }
-                guard !value.utf8.contains(where: { $0 == 13 || $0 == 10 || $0 == 0 }) else {
+                if let problem = WireSyntax.headerValueProblem(value) {
                     throw LuaError(kind: .runtime, script: info.file,
-                                   message: "\(info.file): header '\(name)' returned by prepare(ctx) contains a line break or NUL")
+                                   message: "\(info.file): header '\(name)' returned by prepare(ctx): \(problem)")
                 }
                 headers.append(.init(name: name.lowercased(), value: value))
             }
@@ -288,7 +296,7 @@ extension LuaVM {
         }
         sb_pop(L, 1)
         if body == nil, let dialectBody { body = dialectBody }
-        var prepared = PreparedRequest(url: url, method: field(-1, "method"), headers: headers, body: body)
+        var prepared = PreparedRequest(url: url, method: method, headers: headers, body: body)
         if let translate = booleanField(-1, "translate") { prepared.translate = translate }
         succeeded = true
         return (prepared, contextRef)
@@ -307,18 +315,5 @@ extension LuaVM {
         }
         lua_rotate(L, -2, 1)
         sb_pop(L, 1)
-    }
-
-    /// An HTTP field name: one or more `tchar`s (RFC 9110 §5.6.2).
-    static func isToken(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"):
-                return true
-            default:
-                return "!#$%&'*+-.^_`|~".utf8.contains(byte)
-            }
-        }
     }
 }

@@ -114,10 +114,14 @@ extension LuaVM {
                 throw LuaError(kind: .runtime, script: info.file,
                                message: "\(info.file): the handler for \(info.key) must return { status, headers, body }")
             }
-            let status = integerField(-1, "status") ?? 200
+            let status = try statusField(-1, script: info.file, what: "the handler for \(info.key)") ?? 200
             var headers: [(String, String)] = []
             if sb_rawgetfield(L, -1, "headers") == LUA_TTABLE { headers = stringMap(at: -1) }
             sb_pop(L, 1)
+            if let problem = WireSyntax.headersProblem(headers) {
+                throw LuaError(kind: .runtime, script: info.file,
+                               message: "\(info.file): the handler for \(info.key) returned \(problem)")
+            }
             var body: [UInt8] = []
             switch sb_rawgetfield(L, -1, "body") {
             case LUA_TTABLE:

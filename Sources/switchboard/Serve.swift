@@ -55,6 +55,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("retry-backoff-cap"), help: "Longest wait between retries, in milliseconds. (env: SWITCHBOARD_RETRY_BACKOFF_CAP, default: 8000)")
     var retryBackoffCap: Int?
 
+    @Option(name: .customLong("max-retry-after"), help: "Longest upstream Retry-After honoured when a config sets use_retry_after_header, in milliseconds; longer (or absurd) values are capped to it. (env: SWITCHBOARD_MAX_RETRY_AFTER, default: 30000)")
+    var maxRetryAfter: Int?
+
     @Option(name: .customLong("cooldown-failures"), help: "Failed attempts in a row after which a config's target is skipped for the cooldown; 0 turns cooldowns off. (env: SWITCHBOARD_COOLDOWN_FAILURES, default: 3)")
     var cooldownFailures: Int?
 
@@ -105,6 +108,7 @@ struct Serve: AsyncParsableCommand {
             ("port", port), ("max_body_size", maxBodySize), ("upstream_timeout", upstreamTimeout),
             ("max_image_size", maxImageSize), ("image_fetch_timeout", imageFetchTimeout),
             ("retry_backoff_base", retryBackoffBase), ("retry_backoff_cap", retryBackoffCap),
+            ("max_retry_after", maxRetryAfter),
             ("cooldown_failures", cooldownFailures), ("cooldown_seconds", cooldownSeconds),
             ("cache_max_bytes", cacheMaxBytes), ("drain_timeout", drainTimeout), ("idle_timeout", idleTimeout),
         ]
@@ -184,7 +188,8 @@ struct Serve: AsyncParsableCommand {
             imageFetch: ImageFetchSettings(maxBytes: resolved.maxImageSize, timeout: .seconds(Int64(resolved.imageFetchTimeout)),
                                            allowedHosts: Set(allowed)))
         gatewaySettings.retryTuning = RetryTuning(base: .milliseconds(resolved.retryBackoffBase),
-                                                  cap: .milliseconds(resolved.retryBackoffCap))
+                                                  cap: .milliseconds(resolved.retryBackoffCap),
+                                                  maxRetryAfter: .milliseconds(resolved.maxRetryAfter))
         gatewaySettings.cooldown = CooldownSettings(failures: resolved.cooldownFailures, period: .seconds(resolved.cooldownSeconds))
         gatewaySettings.cacheMaxBytes = resolved.cacheMaxBytes
         let gatewayKeys = resolved.gatewayKeys

@@ -16,6 +16,8 @@ struct ServeSettings {
     var idleTimeout: Int
     var retryBackoffBase: Int
     var retryBackoffCap: Int
+    /// Longest upstream `Retry-After` honoured, in milliseconds (a longer or absurd one is capped).
+    var maxRetryAfter: Int
     var cooldownFailures: Int
     var cooldownSeconds: Int
     var cacheMaxBytes: Int
@@ -45,6 +47,7 @@ struct ServeSettings {
         idleTimeout = try settings.int("idle_timeout", default: 75, range: 0...86_400)
         retryBackoffBase = try settings.int("retry_backoff_base", default: 250, range: 0...60_000)
         retryBackoffCap = try settings.int("retry_backoff_cap", default: 8000, range: 0...600_000)
+        maxRetryAfter = try settings.int("max_retry_after", default: 30_000, range: 0...3_600_000)
         cooldownFailures = try settings.int("cooldown_failures", default: 3, range: 0...1000)
         cooldownSeconds = try settings.int("cooldown_seconds", default: 30, range: 1...86_400)
         cacheMaxBytes = try settings.int("cache_max_bytes", default: 64 * 1024 * 1024, range: 0...(1 << 40))

@@ -21,6 +21,7 @@ struct Settings: Sendable {
         "cooldown_failures", "cooldown_seconds", "cache_max_bytes", "drain_timeout", "idle_timeout", "configs", "default_config",
         "providers", "scripts", "lua_vms", "lua_memory_mb", "lua_instruction_budget",
         "gateway_keys", "gateway_keys_file", "virtual_keys", "virtual_keys_file", "admin_token", "admin_token_file",
+        "max_retry_after",
     ]
     /// Redacted wherever settings are shown.
     static let secretKeys: Set<String> = ["gateway_keys", "virtual_keys", "admin_token"]

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import LuaRuntime
 
 /// A routing config in Portkey's schema (`x-portkey-config`), parsed and validated before any
 /// upstream call. Parsing collects every problem with its path instead of stopping at the first,
@@ -61,6 +62,8 @@ public struct RouteConfig: Sendable {
     public struct Condition: Sendable {
         var query: LooseJSON
         public var then: String
+        /// Every `$regex` of the query, compiled once when the config is parsed (configs are cached).
+        var regexes: [String: LinearRegex] = [:]
     }
 
     public var root: Target
@@ -122,7 +125,21 @@ public struct RouteConfig: Sendable {
         }
         let apiKey = string(object["api_key"], "\(path).api_key", &problems)
         let virtualKey = string(object["virtual_key"], "\(path).virtual_key", &problems)
-        if let host = string(object["custom_host"], "\(path).custom_host", &problems) { inherited.customHost = host }
+        // These reach upstream headers and URLs (through the provider script): no control bytes.
+        // The message names the field, never the value (it may be a key).
+        for (key, value) in [("api_key", apiKey), ("virtual_key", virtualKey)] {
+            if let value, let problem = WireSyntax.headerValueProblem(value) {
+                problems.append("\(path).\(key): \(problem.replacing("a header value", with: "the value"))")
+            }
+        }
+        if let host = string(object["custom_host"], "\(path).custom_host", &problems) {
+            // Written into the upstream request line: a CR/LF here would split the request.
+            if let problem = WireSyntax.targetProblem(host.trimmingWhitespace()) {
+                problems.append("\(path).custom_host: \(problem)")
+            } else {
+                inherited.customHost = host
+            }
+        }
         var weight = 1.0
         if let raw = object["weight"] {
             if let number = number(raw), number >= 0, number.isFinite {
@@ -132,10 +149,10 @@ public struct RouteConfig: Sendable {
             }
         }
         if let raw = object["request_timeout"] {
-            if let number = number(raw), number > 0, number == number.rounded(), number <= 86_400_000 {
-                inherited.requestTimeout = Int(number)
+            if let number = number(raw), let milliseconds = CheckedInteger.exact(number, in: 1...86_400_000) {
+                inherited.requestTimeout = milliseconds
             } else {
-                problems.append("\(path).request_timeout: expected a positive number of milliseconds, got \(render(raw))")
+                problems.append("\(path).request_timeout: expected a positive number of milliseconds, got \(render(raw)) (a whole number up to 86400000)")
             }
         }
         if let raw = object["cache"] {
@@ -167,6 +184,8 @@ public struct RouteConfig: Sendable {
         // Anything else with a scalar value is a provider setting (Azure, AWS, Vertex fields…).
         for key in object.keys.sorted() where !knownKeys.contains(key) {
             switch object[key]! {
+            case .string(let text) where WireSyntax.headerValueProblem(text) != nil:
+                problems.append("\(path).\(key): \(WireSyntax.headerValueProblem(text)!.replacing("a header value", with: "the value"))")
             case .string, .number, .bool:
                 inherited.settings.removeAll { $0.0 == key }
                 inherited.settings.append((key, object[key]!.text ?? ""))
@@ -204,7 +223,9 @@ public struct RouteConfig: Sendable {
                                 problems.append("\(at): expected {\"query\": {...}, \"then\": \"<target name>\"}")
                                 continue
                             }
-                            conditions.append(Condition(query: query, then: then))
+                            var condition = Condition(query: query, then: then)
+                            compileRegexes(query, path: "\(at).query", into: &condition.regexes, &problems)
+                            conditions.append(condition)
                         }
                     } else {
                         problems.append("\(path).strategy.conditions: expected a list")
@@ -281,8 +302,8 @@ public struct RouteConfig: Sendable {
         }
         var maxAge = Cache.defaultMaxAge
         if let raw = object["max_age"] {
-            if let seconds = number(raw), seconds > 0, seconds == seconds.rounded(), seconds <= 365 * 24 * 3600 {
-                maxAge = .seconds(Int64(seconds))
+            if let seconds = number(raw), let whole = CheckedInteger.exact(seconds, in: 1...(365 * 24 * 3600)) {
+                maxAge = .seconds(whole)
             } else {
                 problems.append("\(path).max_age: expected a whole number of seconds between 1 and 31536000, got \(render(raw))")
             }
@@ -299,11 +320,10 @@ public struct RouteConfig: Sendable {
         let given = object["attempts"] ?? object["count"]
         if let given {
             let key = object["attempts"] != nil ? "attempts" : "count"
-            if let number = number(given), number >= 0, number == number.rounded() {
-                if Int(number) > Retry.maximumAttempts {
-                    problems.append("\(path).\(key): at most \(Retry.maximumAttempts), got \(Int(number))")
-                }
-                attempts = min(Int(number), Retry.maximumAttempts)
+            if let number = number(given), let count = CheckedInteger.exact(number, in: 0...Retry.maximumAttempts) {
+                attempts = count
+            } else if let number = number(given), number >= 0, number == number.rounded() {
+                problems.append("\(path).\(key): at most \(Retry.maximumAttempts), got \(render(given))")
             } else {
                 problems.append("\(path).\(key): expected a whole number ≥ 0, got \(render(given))")
             }
@@ -328,13 +348,43 @@ public struct RouteConfig: Sendable {
         }
         var codes: [Int] = []
         for (index, item) in items.enumerated() {
-            if let number = number(item), number == number.rounded(), (100...599).contains(Int(number)) {
-                codes.append(Int(number))
+            if let number = number(item), let code = CheckedInteger.httpStatus(number) {
+                codes.append(code)
             } else {
                 problems.append("\(path)[\(index)]: expected an HTTP status code, got \(render(item))")
             }
         }
         return codes
+    }
+
+    /// Compiles every `$regex` in a condition query (inside `$and` / `$or` too) with the linear-time
+    /// engine; a pattern it will not run is a problem naming its path and the reason.
+    private static func compileRegexes(_ query: LooseJSON, path: String, into regexes: inout [String: LinearRegex],
+                                       _ problems: inout [String]) {
+        guard case .object(let members) = query else { return }
+        for key in members.keys.sorted() {
+            let condition = members[key]!
+            if key == "$and" || key == "$or" {
+                guard case .array(let parts) = condition else { continue }
+                for (index, part) in parts.enumerated() {
+                    compileRegexes(part, path: "\(path).\(key)[\(index)]", into: &regexes, &problems)
+                }
+                continue
+            }
+            guard case .object(let operators) = condition, let raw = operators["$regex"],
+                  operators.keys.allSatisfy({ $0.hasPrefix("$") }) else { continue }
+            let at = "\(path).\(key).$regex"
+            guard case .string(let pattern) = raw else {
+                problems.append("\(at): expected a pattern string, got \(render(raw))")
+                continue
+            }
+            if regexes[pattern] != nil { continue }
+            do throws(LinearRegex.SyntaxError) {
+                regexes[pattern] = try LinearRegex(pattern)
+            } catch {
+                problems.append("\(at): unsupported pattern: \(error.message)")
+            }
+        }
     }
 
     private static func string(_ raw: LooseJSON?, _ path: String, _ problems: inout [String]) -> String? {

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import LuaRuntime
 import NIOHTTP1
 
 /// Backoff and bounds for retries (operator settings).
@@ -153,14 +154,20 @@ struct RouteExecutor: Sendable {
     }
 
     /// Exponential backoff with full jitter, capped; `Retry-After` / `retry-after-ms` when the
-    /// policy honours it (bounded by `maxRetryAfter`).
+    /// policy honours it (bounded by `maxRetryAfter`: an upstream's `1e300`, `inf` or `1e18` waits
+    /// that long at most; a negative, NaN or unreadable value is ignored and the backoff applies).
     func delay(after retries: Int, outcome: Outcome, policy: RouteConfig.Retry) -> Duration {
         if policy.useRetryAfterHeader, case .success(let response) = outcome.result {
-            if let ms = response.headers.first(name: "retry-after-ms").flatMap(Double.init), ms >= 0 {
-                return min(.milliseconds(Int64(ms)), tuning.maxRetryAfter)
+            let cap = tuning.maxRetryAfter
+            let capMilliseconds = Int(truncatingIfNeeded: cap.components.seconds) * 1000
+                + Int(truncatingIfNeeded: cap.components.attoseconds / 1_000_000_000_000_000)
+            if let ms = response.headers.first(name: "retry-after-ms").flatMap(Double.init), ms >= 0,
+               let wait = CheckedInteger.clamped(ms, to: 0...capMilliseconds) {
+                return min(.milliseconds(wait), cap)
             }
-            if let seconds = response.headers.first(name: "retry-after").flatMap(Double.init), seconds >= 0 {
-                return min(.milliseconds(Int64(seconds * 1000)), tuning.maxRetryAfter)
+            if let seconds = response.headers.first(name: "retry-after").flatMap(Double.init), seconds >= 0,
+               let wait = CheckedInteger.clamped(seconds * 1000, to: 0...capMilliseconds) {
+                return min(.milliseconds(wait), cap)
             }
         }
         let exponential = tuning.base * (1 << min(retries, 20))
@@ -185,7 +192,8 @@ struct RouteExecutor: Sendable {
     }
 
     private func choose(_ node: RouteConfig.Target) -> RouteConfig.Target? {
-        for condition in node.conditions where ConditionQuery.matches(condition.query, input: conditionInput) {
+        for condition in node.conditions
+        where ConditionQuery.matches(condition.query, input: conditionInput, regexes: condition.regexes) {
             return node.targets.first { $0.name == condition.then }
         }
         guard let name = node.defaultTarget else { return nil }
@@ -204,21 +212,24 @@ struct RouteExecutor: Sendable {
 }
 
 /// Portkey's conditional-routing queries: `{"metadata.tier": {"$eq": "pro"}}`, `$and`/`$or`,
-/// and the comparison operators `$eq $ne $gt $gte $lt $lte $in $nin $regex`.
+/// and the comparison operators `$eq $ne $gt $gte $lt $lte $in $nin $regex`. `$regex` patterns
+/// were compiled by ``LinearRegex`` when the config was parsed (`regexes`, keyed by pattern).
 enum ConditionQuery {
-    static func matches(_ query: LooseJSON, input: LooseJSON) -> Bool {
+    static func matches(_ query: LooseJSON, input: LooseJSON, regexes: [String: LinearRegex] = [:]) -> Bool {
         guard case .object(let members) = query else { return false }
         for (key, condition) in members {
             switch key {
             case "$and":
-                guard case .array(let parts) = condition, parts.allSatisfy({ matches($0, input: input) }) else { return false }
+                guard case .array(let parts) = condition,
+                      parts.allSatisfy({ matches($0, input: input, regexes: regexes) }) else { return false }
             case "$or":
-                guard case .array(let parts) = condition, parts.contains(where: { matches($0, input: input) }) else { return false }
+                guard case .array(let parts) = condition,
+                      parts.contains(where: { matches($0, input: input, regexes: regexes) }) else { return false }
             default:
                 let value = lookup(key, in: input)
                 if case .object(let operators) = condition, operators.keys.allSatisfy({ $0.hasPrefix("$") }) {
-                    for (op, expected) in operators where !compare(op, value, expected) { return false }
-                } else if !compare("$eq", value, condition) {
+                    for (op, expected) in operators where !compare(op, value, expected, regexes: regexes) { return false }
+                } else if !compare("$eq", value, condition, regexes: regexes) {
                     return false
                 }
             }
@@ -232,7 +243,8 @@ enum ConditionQuery {
         return current
     }
 
-    static func compare(_ op: String, _ value: LooseJSON?, _ expected: LooseJSON) -> Bool {
+    static func compare(_ op: String, _ value: LooseJSON?, _ expected: LooseJSON,
+                        regexes: [String: LinearRegex] = [:]) -> Bool {
         switch op {
         case "$eq": return value.map { equal($0, expected) } ?? false
         case "$ne": return !(value.map { equal($0, expected) } ?? false)
@@ -251,9 +263,11 @@ enum ConditionQuery {
             default: return a <= b
             }
         case "$regex":
-            guard case .string(let pattern)? = Optional(expected), case .string(let text)? = value,
-                  let regex = try? Regex(pattern) else { return false }
-            return text.contains(regex)
+            guard case .string(let pattern)? = Optional(expected), case .string(let text)? = value else { return false }
+            // Parsed configs hold every pattern compiled; compiling here is only for a query that
+            // did not come through RouteConfig.parse (still linear, never the backtracking engine).
+            guard let regex = regexes[pattern] ?? (try? LinearRegex(pattern)) else { return false }
+            return regex.matches(text)
         default:
             return false
         }

@@ -44,6 +44,8 @@ public final class UpstreamClient: Sendable {
     public func execute(_ request: UpstreamRequest, deadline: NIODeadline?, maxBodyBytes: Int) async throws
         -> UpstreamResponse
     {
+        // Last line of defence; callers check first so the error can name who built the request.
+        if let problem = request.wireProblem { throw UpstreamError(.invalidURL, "refused to send: \(problem)") }
         let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? group.next()
         guard let pool = pools[ObjectIdentifier(loop)] else {
             throw UpstreamError(.connect, "no connection pool for this event loop")

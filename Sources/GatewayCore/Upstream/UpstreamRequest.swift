@@ -1,5 +1,6 @@
 public import NIOCore
 public import NIOHTTP1
+import LuaRuntime
 
 /// One request to an upstream provider.
 public struct UpstreamRequest: Sendable {
@@ -13,6 +14,18 @@ public struct UpstreamRequest: Sendable {
         self.url = url
         self.headers = headers
         self.body = body
+    }
+
+    /// What in this request cannot be written as HTTP/1.1 without changing its framing (a line
+    /// break in the URL, a header, the method), or nil. The Host header comes from a parsed URL.
+    public var wireProblem: String? {
+        if let problem = WireSyntax.methodProblem(method.rawValue) { return problem }
+        if let problem = WireSyntax.targetProblem(url.target) { return problem }
+        if let problem = WireSyntax.targetProblem(url.host) { return "the host: " + problem }
+        for (name, value) in headers {
+            if let problem = WireSyntax.headerProblem(name: name, value: value) { return problem }
+        }
+        return nil
     }
 }
 
