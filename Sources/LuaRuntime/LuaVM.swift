@@ -31,6 +31,9 @@ public final class LuaVM: @unchecked Sendable {
     /// Bytes currently allocated by this VM.
     public var memoryUsed: Int { Int(sb_state(state).pointee.memory_used) }
 
+    /// For tests: the stock `string.find/match/gmatch/gsub` as the global `stock_patterns`.
+    func exposeStockPatternsForTesting() { sb_expose_stock_patterns(state) }
+
     /// Registers a library source for the sandboxed `require`.
     func registerLibrary(name: String, source: String, chunkName: String) {
         var source = source
