@@ -71,7 +71,7 @@ static inline void step(Matcher *m, uint64_t n) {
 }
 
 // %a, %d, ... (upper case: the complement); any other character stands for itself.
-static int in_class(int c, int letter) {
+static inline __attribute__((always_inline)) int in_class(int c, int letter) {
     int yes;
     switch (tolower(letter)) {
     case 'a': yes = isalpha(c); break;
@@ -114,7 +114,7 @@ static int in_set(int c, const char *open, const char *close) {
 }
 
 // The end of the single-character item at p (a character, `.`, `%x` or a set).
-static const char *item_end(Matcher *m, const char *p) {
+static inline const char *item_end(Matcher *m, const char *p) {
     char c = *p++;
     if (c == '%') {
         if (p >= m->pattern_end) luaL_error(m->L, "malformed pattern (ends with '%%')");
@@ -133,7 +133,7 @@ static const char *item_end(Matcher *m, const char *p) {
 }
 
 // Whether the item p..end matches the character at s.
-static int item_matches(Matcher *m, const char *s, const char *p, const char *end) {
+static inline __attribute__((always_inline)) int item_matches(Matcher *m, const char *s, const char *p, const char *end) {
     if (s >= m->subject_end) return 0;
     int c = (unsigned char)*s;
     switch (*p) {
