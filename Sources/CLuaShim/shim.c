@@ -176,6 +176,15 @@ int sb_pcall(lua_State *L, int nargs, int nresults, uint64_t instruction_budget)
     return status;
 }
 
+int sb_pcall_untimed(lua_State *L, int nargs, int nresults, uint64_t instruction_budget) {
+    sb_vmstate *st = sb_state(L);
+    uint64_t limit = st->time_limit_ns;
+    st->time_limit_ns = 0;
+    int status = sb_pcall(L, nargs, nresults, instruction_budget);
+    st->time_limit_ns = limit;
+    return status;
+}
+
 // Resumes a coroutine under the same limits as sb_pcall (budget per resume, memory cap).
 int sb_resume(lua_State *L, lua_State *co, int nargs, int *nresults, uint64_t instruction_budget) {
     sb_vmstate *st = sb_state(L);
@@ -535,7 +544,8 @@ static int sb_checked_result(lua_State *L, const char *name) {
 static int sb_string_format(lua_State *L) { return sb_checked_result(L, "string.format"); }
 static int sb_table_concat(lua_State *L) { return sb_checked_result(L, "table.concat"); }
 
-// table.insert / remove / move / unpack move up to a whole table's elements in one call.
+// table.insert / remove / move / unpack move up to a whole table's elements in one call; these and
+// the others wrapped with this check the deadline once they return.
 static int sb_then_check_deadline(lua_State *L) {
     int results = SB_STOCK(L)(L);
     sb_check_deadline(L);
@@ -584,6 +594,10 @@ static void sb_wrap(lua_State *L, int table, const char *name, lua_CFunction wra
 static void sb_install_bounded_functions(lua_State *L) {
     lua_pushglobaltable(L);
     sb_wrap(L, lua_gettop(L), "setmetatable", sb_setmetatable);
+    sb_wrap(L, lua_gettop(L), "collectgarbage", sb_then_check_deadline);  // a full collection is one long call
+    lua_pop(L, 1);
+    lua_getglobal(L, LUA_UTF8LIBNAME);
+    sb_wrap(L, lua_gettop(L), "len", sb_then_check_deadline);  // reads a whole string, allocating nothing
     lua_pop(L, 1);
     lua_getglobal(L, LUA_STRLIBNAME);
     int string = lua_gettop(L);

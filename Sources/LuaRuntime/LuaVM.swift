@@ -58,8 +58,10 @@ public final class LuaVM: @unchecked Sendable {
     }
 
     /// Calls the function below `arguments` values on the stack under the sandbox's limits.
-    func call(arguments: Int32, results: Int32, script: String) throws(LuaError) {
-        let status = sb_pcall(state, arguments, results, UInt64(limits.instructionBudget))
+    /// - Parameter timed: false only for the host's own JSON codec calls (see `sb_pcall_untimed`).
+    func call(arguments: Int32, results: Int32, script: String, timed: Bool = true) throws(LuaError) {
+        let budget = UInt64(limits.instructionBudget)
+        let status = timed ? sb_pcall(state, arguments, results, budget) : sb_pcall_untimed(state, arguments, results, budget)
         if status != LUA_OK {
             throw popError(status: status, script: script)
         }

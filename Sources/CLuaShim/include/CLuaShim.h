@@ -66,6 +66,9 @@ void sb_register_library(lua_State *L, const char *name, const char *source, siz
 /// `lua_pcall` with the memory cap enforced and a fresh instruction budget for this call.
 /// On error the error value is on the stack; `sb_vmstate` says whether a limit caused it.
 int sb_pcall(lua_State *L, int nargs, int nresults, uint64_t instruction_budget);
+/// `sb_pcall` without the time limit, for the host's own JSON decode/encode of bodies: one linear C
+/// call bounded by the body size and the memory cap, which a deadline could only waste.
+int sb_pcall_untimed(lua_State *L, int nargs, int nresults, uint64_t instruction_budget);
 
 // MARK: JSON
 
