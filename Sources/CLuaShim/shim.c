@@ -1,5 +1,6 @@
 // VM creation, limits, sandbox and the host API (`gw`). See CLuaShim.h for why this is C.
 #include "CLuaShim.h"
+#include "sb_limits.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,14 @@
 // The hook fires every SB_HOOK_STEP instructions; the budget is counted in these steps so that
 // coroutines (which inherit the hook but count on their own) share one budget.
 #define SB_HOOK_STEP 1000
+// Some instructions cost time in proportion to the strings they touch (`a < b`, `a == b` compare
+// whole strings; `..` copies them), so a VM holding big strings ticks more often: the step shrinks
+// as the VM's memory grows past SB_HOOK_FULL_STEP_MEMORY, keeping one tick's worst case about that
+// of SB_HOOK_STEP operations on a string of that size.
+#define SB_HOOK_FULL_STEP_MEMORY (2u * 1024 * 1024)
+// Allocations at least this big look at the clock, so a loop of big `..` or C calls stops at the
+// deadline even between two hook ticks.
+#define SB_ALLOC_CLOCK_CHECK (64u * 1024)
 
 static const char *const SB_LIBS_KEY = "switchboard.libraries";  // name -> source
 static const char *const SB_LOADED_KEY = "switchboard.loaded";   // name -> module value
@@ -34,6 +43,13 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
         st->memory_exceeded = 1;
         return NULL;  // Lua raises LUA_ERRMEM, caught by sb_pcall
     }
+    if (st->enforce_memory && nsize >= old + SB_ALLOC_CLOCK_CHECK &&
+        (st->time_exceeded || sb_now_coarse() > st->deadline_ns)) {
+        // Past the deadline: refuse growth (LUA_ERRMEM); the next hook tick raises the time-limit
+        // error with file:line, and sb_pcall reports the time limit whatever the script caught.
+        st->time_exceeded = 1;
+        return NULL;
+    }
     void *result = realloc(ptr, nsize);
     if (result == NULL) {
         return NULL;
@@ -48,53 +64,135 @@ sb_vmstate *sb_state(lua_State *L) {
     return (sb_vmstate *)ud;
 }
 
+uint64_t sb_now_coarse(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void sb_hook(lua_State *L, lua_Debug *ar);
+
+// Instructions between two ticks for a VM using `memory` bytes.
+static int sb_hook_step_for(size_t memory) {
+    if (memory <= SB_HOOK_FULL_STEP_MEMORY) return SB_HOOK_STEP;
+    size_t step = (size_t)SB_HOOK_STEP * SB_HOOK_FULL_STEP_MEMORY / memory;
+    return step < 1 ? 1 : (int)step;
+}
+
+// "file:line: " of the innermost Lua function on L's stack (empty if none).
+static void sb_where(lua_State *L, char *out, size_t size) {
+    lua_Debug info;
+    out[0] = 0;
+    for (int level = 0; lua_getstack(L, level, &info); level++) {
+        if (lua_getinfo(L, "Sl", &info) && info.currentline > 0) {
+            snprintf(out, size, "%s:%d: ", info.short_src, info.currentline);
+            return;
+        }
+    }
+}
+
+// Raises a limit error; from now on this thread raises at every instruction, so a script's own
+// pcall cannot swallow the error and keep looping.
+static int sb_raise_limit(lua_State *L, const char *what) {
+    lua_sethook(L, sb_hook, LUA_MASKCOUNT, 1);
+    char where[200];
+    sb_where(L, where, sizeof where);
+    lua_pushfstring(L, "%s%s", where, what);
+    return lua_error(L);
+}
+
+static int sb_raise_time_limit(lua_State *L) {
+    sb_vmstate *st = sb_state(L);
+    st->time_exceeded = 1;
+    char what[120];
+    snprintf(what, sizeof what, "time limit of %llu ms exceeded (a call runs too long)",
+             (unsigned long long)(st->time_limit_ns / 1000000u));
+    return sb_raise_limit(L, what);
+}
+
+void sb_check_deadline(lua_State *L) {
+    sb_vmstate *st = sb_state(L);
+    if (st->time_exceeded || sb_now_coarse() > st->deadline_ns) sb_raise_time_limit(L);
+}
+
 static void sb_hook(lua_State *L, lua_Debug *ar) {
     (void)ar;
     sb_vmstate *st = sb_state(L);
-    st->instructions_used += SB_HOOK_STEP;
+    st->instructions_used += (uint64_t)st->hook_step;
     if (st->instruction_budget > 0 && st->instructions_used > st->instruction_budget) {
         st->budget_exceeded = 1;
-        // From now on this thread raises at every instruction, so a script's own pcall cannot
-        // swallow the error and keep looping.
-        lua_sethook(L, sb_hook, LUA_MASKCOUNT, 1);
-        lua_Debug info;
-        char where[200] = "";
-        if (lua_getstack(L, 0, &info) && lua_getinfo(L, "Sl", &info) && info.currentline > 0) {
-            snprintf(where, sizeof where, "%s:%d: ", info.short_src, info.currentline);
-        }
-        char message[300];
-        snprintf(message, sizeof message, "%sinstruction budget of %llu exceeded (endless loop?)", where,
+        char what[120];
+        snprintf(what, sizeof what, "instruction budget of %llu exceeded (endless loop?)",
                  (unsigned long long)st->instruction_budget);
-        lua_pushstring(L, message);
-        lua_error(L);
+        sb_raise_limit(L, what);
+    }
+    if (st->time_exceeded || sb_now_coarse() > st->deadline_ns) sb_raise_time_limit(L);
+    int step = sb_hook_step_for(st->memory_used);
+    if (step != st->hook_step) {
+        st->hook_step = step;
+        lua_sethook(L, sb_hook, LUA_MASKCOUNT, step);
+    }
+}
+
+// Starts a call's accounting: fresh budget, deadline and flags.
+static void sb_begin_call(sb_vmstate *st, uint64_t instruction_budget) {
+    st->instructions_used = 0;
+    st->instruction_budget = instruction_budget;
+    st->budget_exceeded = 0;
+    st->memory_exceeded = 0;
+    st->time_exceeded = 0;
+    st->deadline_ns = st->time_limit_ns > 0 ? sb_now_coarse() + st->time_limit_ns : UINT64_MAX;
+    st->enforce_memory = 1;
+    st->hook_step = sb_hook_step_for(st->memory_used);
+}
+
+static void sb_end_call(sb_vmstate *st) {
+    st->enforce_memory = 0;
+    st->deadline_ns = UINT64_MAX;
+}
+
+void sb_set_limits(lua_State *L, uint64_t time_limit_ms, size_t max_string) {
+    sb_vmstate *st = sb_state(L);
+    st->time_limit_ns = time_limit_ms * 1000000u;
+    st->max_string = max_string;
+}
+
+void sb_check_string_size(lua_State *L, const char *fn, size_t size) {
+    sb_vmstate *st = sb_state(L);
+    if (st->max_string > 0 && size > st->max_string) {
+        luaL_error(L, "%s: a result of %I bytes is over the limit of %I bytes for one string", fn,
+                   (lua_Integer)(size > (size_t)LUA_MAXINTEGER ? (size_t)LUA_MAXINTEGER : size),
+                   (lua_Integer)st->max_string);
     }
 }
 
 int sb_pcall(lua_State *L, int nargs, int nresults, uint64_t instruction_budget) {
     sb_vmstate *st = sb_state(L);
-    st->instructions_used = 0;
-    st->instruction_budget = instruction_budget;
-    st->budget_exceeded = 0;
-    st->memory_exceeded = 0;
-    st->enforce_memory = 1;
-    lua_sethook(L, sb_hook, LUA_MASKCOUNT, SB_HOOK_STEP);
+    sb_begin_call(st, instruction_budget);
+    lua_sethook(L, sb_hook, LUA_MASKCOUNT, st->hook_step);
     int status = lua_pcall(L, nargs, nresults, 0);
-    st->enforce_memory = 0;
-    if (st->budget_exceeded) lua_sethook(L, sb_hook, LUA_MASKCOUNT, SB_HOOK_STEP);
+    sb_end_call(st);
+    lua_sethook(L, sb_hook, LUA_MASKCOUNT, SB_HOOK_STEP);
+    return status;
+}
+
+int sb_pcall_untimed(lua_State *L, int nargs, int nresults, uint64_t instruction_budget) {
+    sb_vmstate *st = sb_state(L);
+    uint64_t limit = st->time_limit_ns;
+    st->time_limit_ns = 0;
+    int status = sb_pcall(L, nargs, nresults, instruction_budget);
+    st->time_limit_ns = limit;
     return status;
 }
 
 // Resumes a coroutine under the same limits as sb_pcall (budget per resume, memory cap).
 int sb_resume(lua_State *L, lua_State *co, int nargs, int *nresults, uint64_t instruction_budget) {
     sb_vmstate *st = sb_state(L);
-    st->instructions_used = 0;
-    st->instruction_budget = instruction_budget;
-    st->budget_exceeded = 0;
-    st->memory_exceeded = 0;
-    st->enforce_memory = 1;
+    sb_begin_call(st, instruction_budget);
+    lua_sethook(co, sb_hook, LUA_MASKCOUNT, st->hook_step);
     int status = lua_resume(co, L, nargs, nresults);
-    st->enforce_memory = 0;
-    if (st->budget_exceeded) lua_sethook(L, sb_hook, LUA_MASKCOUNT, SB_HOOK_STEP);
+    sb_end_call(st);
+    lua_sethook(L, sb_hook, LUA_MASKCOUNT, SB_HOOK_STEP);
     return status;
 }
 
@@ -411,6 +509,113 @@ static void sb_open_gw(lua_State *L) {
     lua_setglobal(L, "gw");
 }
 
+// MARK: Bounded standard functions
+
+// These wrap a stock C function, kept as upvalue 1, and call it directly in their own frame, so
+// its errors still name the script's file:line and the function (`bad argument #1 to 'rep'`).
+#define SB_STOCK(L) lua_tocfunction((L), lua_upvalueindex(1))
+
+// string.rep: refused before building a result over the string cap.
+static int sb_string_rep(lua_State *L) {
+    size_t len = 0, seplen = 0;
+    luaL_checklstring(L, 1, &len);
+    lua_Integer n = luaL_checkinteger(L, 2);
+    luaL_optlstring(L, 3, "", &seplen);
+    if (n > 0 && len + seplen > 0) {
+        size_t unit = len + seplen;
+        size_t total = (size_t)n > (SIZE_MAX - seplen) / unit ? SIZE_MAX : (size_t)n * unit - seplen;
+        sb_check_string_size(L, "string.rep", total);
+    }
+    int results = SB_STOCK(L)(L);
+    sb_check_deadline(L);
+    return results;
+}
+
+// string.format and table.concat: the result is checked (its size is bounded by the memory cap
+// while it is built; the cap makes the limit on one string the same for every function).
+static int sb_checked_result(lua_State *L, const char *name) {
+    int results = SB_STOCK(L)(L);
+    size_t len = 0;
+    if (lua_type(L, -1) == LUA_TSTRING) lua_tolstring(L, -1, &len);
+    sb_check_string_size(L, name, len);
+    sb_check_deadline(L);
+    return results;
+}
+static int sb_string_format(lua_State *L) { return sb_checked_result(L, "string.format"); }
+static int sb_table_concat(lua_State *L) { return sb_checked_result(L, "table.concat"); }
+
+// table.insert / remove / move / unpack move up to a whole table's elements in one call; these and
+// the others wrapped with this check the deadline once they return.
+static int sb_then_check_deadline(lua_State *L) {
+    int results = SB_STOCK(L)(L);
+    sb_check_deadline(L);
+    return results;
+}
+
+// table.sort without a comparison function compares with this one, which watches the deadline:
+// one sort of many long strings would otherwise be one long, uninterruptible C call.
+static int sb_sort_less(lua_State *L) {
+    sb_check_deadline(L);
+    lua_pushboolean(L, lua_compare(L, 1, 2, LUA_OPLT));
+    return 1;
+}
+static int sb_table_sort(lua_State *L) {
+    if (lua_isnoneornil(L, 2)) {
+        lua_settop(L, 1);
+        lua_pushcfunction(L, sb_sort_less);
+    }
+    int results = SB_STOCK(L)(L);
+    sb_check_deadline(L);
+    return results;
+}
+
+// setmetatable refuses `__gc`: a finalizer runs whenever the collector gets to it, outside any
+// call's time and memory limits (even while the host is pushing values).
+static int sb_setmetatable(lua_State *L) {
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        lua_pushliteral(L, "__gc");
+        int type = lua_rawget(L, 2);
+        lua_pop(L, 1);
+        if (type != LUA_TNIL) {
+            return luaL_error(L, "setmetatable: a metatable with __gc is not allowed in the sandbox "
+                                 "(finalizers would run outside the time and memory limits)");
+        }
+    }
+    return SB_STOCK(L)(L);
+}
+
+// table[name] = wrapper closing over the stock table[name]; `table` is an absolute index.
+static void sb_wrap(lua_State *L, int table, const char *name, lua_CFunction wrapper) {
+    lua_getfield(L, table, name);
+    lua_pushcclosure(L, wrapper, 1);
+    lua_setfield(L, table, name);
+}
+
+static void sb_install_bounded_functions(lua_State *L) {
+    lua_pushglobaltable(L);
+    sb_wrap(L, lua_gettop(L), "setmetatable", sb_setmetatable);
+    sb_wrap(L, lua_gettop(L), "collectgarbage", sb_then_check_deadline);  // a full collection is one long call
+    lua_pop(L, 1);
+    lua_getglobal(L, LUA_UTF8LIBNAME);
+    sb_wrap(L, lua_gettop(L), "len", sb_then_check_deadline);  // reads a whole string, allocating nothing
+    lua_pop(L, 1);
+    lua_getglobal(L, LUA_STRLIBNAME);
+    int string = lua_gettop(L);
+    sb_wrap(L, string, "rep", sb_string_rep);
+    sb_wrap(L, string, "format", sb_string_format);
+    sb_install_patterns(L);
+    lua_pop(L, 1);
+    lua_getglobal(L, LUA_TABLIBNAME);
+    int table = lua_gettop(L);
+    sb_wrap(L, table, "concat", sb_table_concat);
+    sb_wrap(L, table, "sort", sb_table_sort);
+    sb_wrap(L, table, "insert", sb_then_check_deadline);
+    sb_wrap(L, table, "remove", sb_then_check_deadline);
+    sb_wrap(L, table, "move", sb_then_check_deadline);
+    sb_wrap(L, table, "unpack", sb_then_check_deadline);
+    lua_pop(L, 1);
+}
+
 // MARK: State
 
 static void sb_remove_global(lua_State *L, const char *name) {
@@ -441,6 +646,7 @@ static int sb_open_all(lua_State *L) {
     lua_register(L, "load", sb_lua_load);
     lua_register(L, "print", sb_lua_print);
     lua_register(L, "require", sb_lua_require);
+    sb_install_bounded_functions(L);
 
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, SB_LIBS_KEY);
@@ -449,6 +655,9 @@ static int sb_open_all(lua_State *L) {
     lua_newtable(L);
     lua_pushstring(L, "json.array");
     lua_setfield(L, -2, "__name");
+    // Protected, so no script can add a __gc to the metatable the host gives every array.
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
     lua_setfield(L, LUA_REGISTRYINDEX, SB_ARRAY_MT_KEY);
 
     sb_open_gw(L);
@@ -459,6 +668,8 @@ lua_State *sb_newstate(size_t memory_limit, sb_log_fn log, void *log_context) {
     sb_vmstate *st = calloc(1, sizeof *st);
     if (st == NULL) return NULL;
     st->memory_limit = memory_limit;
+    st->deadline_ns = UINT64_MAX;
+    st->hook_step = SB_HOOK_STEP;
     st->log = log;
     st->log_context = log_context;
     lua_State *L = lua_newstate(sb_alloc, st);

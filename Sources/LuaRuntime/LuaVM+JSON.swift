@@ -10,7 +10,7 @@ extension LuaVM {
                 lua_pushlstring(state, chars.baseAddress, chars.count)
             }
         }
-        try call(arguments: 1, results: 1, script: script)
+        try call(arguments: 1, results: 1, script: script, timed: false)
     }
 
     /// Encodes the value at `index` to JSON bytes with the C codec (stack unchanged).
@@ -18,7 +18,7 @@ extension LuaVM {
         let absolute = lua_absindex(state, index)
         lua_pushcclosure(state, sb_json_encode_cfunction, 0)
         lua_pushvalue(state, absolute)
-        try call(arguments: 1, results: 1, script: script)
+        try call(arguments: 1, results: 1, script: script, timed: false)
         defer { sb_pop(state, 1) }
         return bytes(at: -1) ?? []
     }

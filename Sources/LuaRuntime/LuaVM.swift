@@ -20,6 +20,7 @@ public final class LuaVM: @unchecked Sendable {
         self.state = state
         self.limits = limits
         self.logSink = sink
+        sb_set_limits(state, UInt64(max(0, limits.timeLimitMilliseconds)), max(0, limits.maxStringBytes))
     }
 
     deinit {
@@ -29,6 +30,9 @@ public final class LuaVM: @unchecked Sendable {
 
     /// Bytes currently allocated by this VM.
     public var memoryUsed: Int { Int(sb_state(state).pointee.memory_used) }
+
+    /// For tests: the stock `string.find/match/gmatch/gsub` as the global `stock_patterns`.
+    func exposeStockPatternsForTesting() { sb_expose_stock_patterns(state) }
 
     /// Registers a library source for the sandboxed `require`.
     func registerLibrary(name: String, source: String, chunkName: String) {
@@ -54,8 +58,10 @@ public final class LuaVM: @unchecked Sendable {
     }
 
     /// Calls the function below `arguments` values on the stack under the sandbox's limits.
-    func call(arguments: Int32, results: Int32, script: String) throws(LuaError) {
-        let status = sb_pcall(state, arguments, results, UInt64(limits.instructionBudget))
+    /// - Parameter timed: false only for the host's own JSON codec calls (see `sb_pcall_untimed`).
+    func call(arguments: Int32, results: Int32, script: String, timed: Bool = true) throws(LuaError) {
+        let budget = UInt64(limits.instructionBudget)
+        let status = timed ? sb_pcall(state, arguments, results, budget) : sb_pcall_untimed(state, arguments, results, budget)
         if status != LUA_OK {
             throw popError(status: status, script: script)
         }
@@ -65,6 +71,12 @@ public final class LuaVM: @unchecked Sendable {
     func popError(status: Int32, script: String) -> LuaError {
         defer { sb_pop(state, 1) }
         let vmState = sb_state(state).pointee
+        if vmState.time_exceeded != 0 {
+            // The hook's message names file:line; an allocation refused at the deadline has none.
+            let text = status == LUA_ERRMEM ? nil : stringValue(at: -1)
+            return LuaError(kind: .budget, script: script,
+                            message: text ?? "\(script): time limit of \(limits.timeLimitMilliseconds) ms exceeded (a call runs too long)")
+        }
         if status == LUA_ERRMEM || vmState.memory_exceeded != 0 {
             return LuaError(
                 kind: .memory, script: script,
@@ -199,10 +211,18 @@ public struct LuaLimits: Sendable {
     public var memoryBytes: Int
     /// Instructions one call may execute before it fails.
     public var instructionBudget: Int
+    /// Wall-clock time one call (or one resume of a scripted route) may take; 0 = no limit.
+    public var timeLimitMilliseconds: Int
+    /// Largest string one string or table function (`string.rep`, `string.format`,
+    /// `table.concat`, `string.gsub`) may build; 0 = only the memory cap. Half the memory cap by default.
+    public var maxStringBytes: Int
 
-    public init(memoryBytes: Int = 64 * 1024 * 1024, instructionBudget: Int = 10_000_000) {
+    public init(memoryBytes: Int = 64 * 1024 * 1024, instructionBudget: Int = 10_000_000,
+                timeLimitMilliseconds: Int = 1000, maxStringBytes: Int? = nil) {
         self.memoryBytes = memoryBytes
         self.instructionBudget = instructionBudget
+        self.timeLimitMilliseconds = timeLimitMilliseconds
+        self.maxStringBytes = maxStringBytes ?? memoryBytes / 2
     }
 }
 

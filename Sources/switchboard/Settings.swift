@@ -19,7 +19,7 @@ struct Settings: Sendable {
         "host", "port", "log_level", "request_log", "log_bodies", "metrics", "max_body_size", "upstream_timeout",
         "allow_hosts", "max_image_size", "image_fetch_timeout", "retry_backoff_base", "retry_backoff_cap",
         "cooldown_failures", "cooldown_seconds", "cache_max_bytes", "drain_timeout", "idle_timeout", "configs", "default_config",
-        "providers", "scripts", "lua_vms", "lua_memory_mb", "lua_instruction_budget",
+        "providers", "scripts", "lua_vms", "lua_memory_mb", "lua_instruction_budget", "lua_time_limit_ms",
         "gateway_keys", "gateway_keys_file", "virtual_keys", "virtual_keys_file", "admin_token", "admin_token_file",
         "max_retry_after",
     ]
@@ -229,6 +229,9 @@ struct ScriptOptions: ParsableArguments {
     @Option(name: .customLong("lua-instruction-budget"), help: "Instructions one script call may run. (env: SWITCHBOARD_LUA_INSTRUCTION_BUDGET, default: 10000000)")
     var budgetFlag: Int?
 
+    @Option(name: .customLong("lua-time-limit-ms"), help: "Wall-clock milliseconds one script call may run; 0 = no limit. (env: SWITCHBOARD_LUA_TIME_LIMIT_MS, default: 1000)")
+    var timeLimitFlag: Int?
+
     var flagValues: [String: ConfigContent] {
         var values: [String: ConfigContent] = [:]
         values["providers"] = providersFlag.map(ConfigContent.string)
@@ -236,6 +239,7 @@ struct ScriptOptions: ParsableArguments {
         values["lua_vms"] = vmsFlag.map(ConfigContent.int)
         values["lua_memory_mb"] = memoryFlag.map(ConfigContent.int)
         values["lua_instruction_budget"] = budgetFlag.map(ConfigContent.int)
+        values["lua_time_limit_ms"] = timeLimitFlag.map(ConfigContent.int)
         return values
     }
 }
@@ -253,7 +257,8 @@ struct ScriptSettings {
         vmCount = try settings.int("lua_vms", default: 2 * ProcessInfo.processInfo.activeProcessorCount, range: 1...1024)
         limits = LuaLimits(
             memoryBytes: try settings.int("lua_memory_mb", default: 64, range: 1...65536) * 1024 * 1024,
-            instructionBudget: try settings.int("lua_instruction_budget", default: 10_000_000, range: 1000...Int.max))
+            instructionBudget: try settings.int("lua_instruction_budget", default: 10_000_000, range: 1000...Int.max),
+            timeLimitMilliseconds: try settings.int("lua_time_limit_ms", default: 1000, range: 0...3_600_000))
     }
 }
 

@@ -34,7 +34,20 @@ typedef struct sb_vmstate {
     int budget_exceeded;
     sb_log_fn log;
     void *log_context;
+    uint64_t time_limit_ns;     ///< wall-clock limit of one call (sb_pcall / sb_resume); 0 = none
+    uint64_t deadline_ns;       ///< CLOCK_MONOTONIC_COARSE time the current call must end by
+    int time_exceeded;          ///< set when the current call ran past its deadline
+    size_t max_string;          ///< largest string one C function may build; 0 = none
+    int hook_step;              ///< instructions between two hook ticks (adapts to memory in use)
 } sb_vmstate;
+
+/// Sets the wall-clock limit of one call (milliseconds, 0 = none) and the largest string one
+/// string or table function may build (bytes, 0 = none). Applies from the next call on.
+void sb_set_limits(lua_State *L, uint64_t time_limit_ms, size_t max_string);
+
+/// For tests: exposes the stock (unbounded) `string.find/match/gmatch/gsub` as the global table
+/// `stock_patterns`, to compare the sandbox's bounded versions against them.
+void sb_expose_stock_patterns(lua_State *L);
 
 /// Creates a sandboxed VM: base (without dofile/loadfile, `load` text-only), string (without dump),
 /// table, math, utf8, coroutine, the `gw` host table and a `require` that loads only registered
@@ -53,6 +66,9 @@ void sb_register_library(lua_State *L, const char *name, const char *source, siz
 /// `lua_pcall` with the memory cap enforced and a fresh instruction budget for this call.
 /// On error the error value is on the stack; `sb_vmstate` says whether a limit caused it.
 int sb_pcall(lua_State *L, int nargs, int nresults, uint64_t instruction_budget);
+/// `sb_pcall` without the time limit, for the host's own JSON decode/encode of bodies: one linear C
+/// call bounded by the body size and the memory cap, which a deadline could only waste.
+int sb_pcall_untimed(lua_State *L, int nargs, int nresults, uint64_t instruction_budget);
 
 // MARK: JSON
 
