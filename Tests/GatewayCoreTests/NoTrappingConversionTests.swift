@@ -28,6 +28,11 @@ import Testing
         ("GatewayCore/Gateway.swift", "let deadline = options.timeoutMilliseconds.map { NIODeadline.now() + .milliseconds(Int64($0)) }"), // an Int already bounded to 86_400_000 by RequestOptions / RouteConfig
         ("GatewayCore/HostResolver.swift", "hints.ai_socktype = Int32(SOCK_STREAM.rawValue)"), // C constants
         ("GatewayCore/HostResolver.swift", "var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))"), // C constants
+        ("GatewayCore/IPAddress.swift", "return .address(.v4(UInt32(bigEndian: strict.s_addr)))"), // byte-order swaps of a C in_addr: cannot trap
+        ("GatewayCore/IPAddress.swift", "return .nonCanonicalIPv4(means: .v4(UInt32(bigEndian: lenient.s_addr)))"), // byte-order swaps of a C in_addr: cannot trap
+        ("GatewayCore/IPAddress.swift", "self = .v4(UInt32(bigEndian: v4.address.sin_addr.s_addr))"), // byte-order swaps of a C in_addr: cannot trap
+        ("GatewayCore/IPAddress.swift", "UInt32(b[at]) << 24 | UInt32(b[at + 1]) << 16 | UInt32(b[at + 2]) << 8 | UInt32(b[at + 3])"), // bytes widen
+        ("GatewayCore/IPAddress.swift", "var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))"), // C constants
         ("GatewayCore/TraceID.swift", "let shift = UInt64(60 - 4 * nibble)"), // small constants and masked nibbles
         ("GatewayCore/TraceID.swift", "out[index] = digits.utf8Start[Int((word >> shift) & 0xF)]"), // small constants and masked nibbles
         ("GatewayCore/UpstreamErrorBody.swift", "return value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)"), // guarded: whole and |value| < 1e15 (NaN fails the first test)
