@@ -40,7 +40,7 @@ import Testing
     @Test func theTailKeepsTheLastBytesAcrossChunks() {
         var kept: [UInt8] = []
         let capacity = TerminalCheckedStream.tailCapacity
-        TerminalCheckedStream.AsyncIterator.keep(ByteBuffer(string: String(repeating: "x", count: 1000)), in: &kept)
+        TerminalCheckedStream.AsyncIterator.keep(ByteBuffer(string: "data: " + String(repeating: "x", count: 1000) + "\n\n"), in: &kept)
         #expect(kept.count == capacity)
         TerminalCheckedStream.AsyncIterator.keep(ByteBuffer(string: "data: [DON"), in: &kept)
         TerminalCheckedStream.AsyncIterator.keep(ByteBuffer(string: "E]\n\n"), in: &kept)

@@ -64,75 +64,89 @@ local function finite(value)
   return type(value) == "number" and value == value and value ~= huge and value ~= -huge
 end
 
--- Path pieces, joined only for an error: index(path, i) -> "path[i-1]" (0-based like the JSON).
-local function at(path, i) return path .. "[" .. (i - 1) .. "]" end
-local function dot(path, key) return path .. "." .. key end
+-- Paths are built only for an error. A parent path is a format with the 0-based indexes as the
+-- extra arguments ("messages[%d].content[%d]", 1, 0); `key` is appended after a dot.
+local format = string.format
+local function path_of(key, parent, ...)
+  local base = parent and format(parent, ...) or nil
+  if key == nil then return base end
+  return base and (base .. "." .. key) or key
+end
 
--- Field checks on an object `t` whose own path is `path` (nil for the top level). Each one lets an
--- absent field (nil or null) pass.
-local function key_path(path, key) return path and dot(path, key) or key end
-
-local function opt_string(t, key, path)
+-- Field checks on the object `t` at `parent`. Each lets an absent field (nil or null) pass.
+local function opt_string(t, key, parent, ...)
   local value = t[key]
-  if value ~= nil and value ~= null and type(value) ~= "string" then wrong(key_path(path, key), "a string", value) end
+  if value ~= nil and value ~= null and type(value) ~= "string" then wrong(path_of(key, parent, ...), "a string", value) end
 end
-local function opt_boolean(t, key, path)
+local function opt_boolean(t, key, parent, ...)
   local value = t[key]
-  if value ~= nil and value ~= null and type(value) ~= "boolean" then wrong(key_path(path, key), "a boolean", value) end
+  if value ~= nil and value ~= null and type(value) ~= "boolean" then wrong(path_of(key, parent, ...), "a boolean", value) end
 end
-local function opt_number(t, key, path)
+local function opt_number(t, key, parent, ...)
   local value = t[key]
-  if value ~= nil and value ~= null and not finite(value) then wrong(key_path(path, key), "a number", value) end
+  if value ~= nil and value ~= null and not finite(value) then wrong(path_of(key, parent, ...), "a number", value) end
 end
-local function opt_integer(t, key, path)
+local function opt_integer(t, key, parent, ...)
   local value = t[key]
-  if value ~= nil and value ~= null and math_type(value) ~= "integer" then wrong(key_path(path, key), "an integer", value) end
+  if value ~= nil and value ~= null and math_type(value) ~= "integer" then
+    wrong(path_of(key, parent, ...), "an integer", value)
+  end
 end
-local function opt_object(t, key, path)
+local function opt_object(t, key, parent, ...)
   local value = t[key]
-  if value ~= nil and value ~= null and not is_object(value) then wrong(key_path(path, key), "an object", value) end
-  return value ~= null and value or nil
+  if value ~= nil and value ~= null and not is_object(value) then wrong(path_of(key, parent, ...), "an object", value) end
+  if value == null then return nil end
+  return value
 end
-local function req_string(t, key, path)
+local function req_string(t, key, parent, ...)
   local value = t[key]
-  if type(value) ~= "string" then wrong(key_path(path, key), "a string", value) end
+  if type(value) ~= "string" then wrong(path_of(key, parent, ...), "a string", value) end
+end
+-- The value itself must be an object.
+local function need_object(value, parent, ...)
+  if not is_object(value) then wrong(path_of(nil, parent, ...), "an object", value) end
 end
 
 -- A list of strings (or absent). With `or_string`, one string is accepted as well (OpenAI's stop).
-local function opt_string_list(t, key, path, or_string)
+local function opt_string_list(t, key, or_string)
   local value = t[key]
   if absent(value) or (or_string and type(value) == "string") then return end
   if not is_list(value) then
-    wrong(key_path(path, key), or_string and "a string or an array of strings" or "an array of strings", value)
+    wrong(key, or_string and "a string or an array of strings" or "an array of strings", value)
   end
   for i, item in ipairs(value) do
-    if type(item) ~= "string" then wrong(at(key_path(path, key), i), "a string", item) end
+    if type(item) ~= "string" then wrong(format("%s[%d]", key, i - 1), "a string", item) end
   end
 end
 
--- Free-form JSON the converters pass on (schemas, tool inputs): only the numbers are checked, as a
--- non-finite one cannot be encoded again. Depth is bounded by the decoder's own depth limit.
-local function finite_tree(value, path_of)
-  local kind = type(value)
-  if kind == "number" then
-    if not finite(value) then wrong(path_of(), "a number", value) end
-  elseif kind == "table" then
-    for key, item in pairs(value) do
-      local item_kind = type(item)
-      if item_kind == "table" or (item_kind == "number" and not finite(item)) then
-        finite_tree(item, function()
-          return type(key) == "number" and path_of() .. "[" .. (key - 1) .. "]" or path_of() .. "." .. tostring(key)
-        end)
+-- Free-form JSON the converters pass on (schemas, tool inputs): only its numbers are checked, as a
+-- non-finite one cannot be encoded again. The keys on the way down are kept in one reused table,
+-- so the walk allocates nothing; depth is bounded by the decoder's own depth limit.
+local keys = {}
+local function finite_walk(value, depth, key, parent, ...)
+  for k, item in pairs(value) do
+    local kind = type(item)
+    if kind == "table" then
+      keys[depth + 1] = k
+      finite_walk(item, depth + 1, key, parent, ...)
+    elseif kind == "number" and (item ~= item or item == huge or item == -huge) then
+      keys[depth + 1] = k
+      local parts = { path_of(key, parent, ...) }
+      for d = 1, depth + 1 do
+        local name = keys[d]
+        parts[#parts + 1] = math_type(name) == "integer" and format("[%d]", name - 1) or ("." .. tostring(name))
       end
+      wrong(table.concat(parts), "a number", item)
     end
   end
 end
-M.finite_tree = finite_tree
 
-local function opt_schema(t, key, path)
-  local value = opt_object(t, key, path)
-  if value then finite_tree(value, function() return key_path(path, key) end) end
+-- An optional object of free-form JSON at `t[key]`.
+local function opt_tree(t, key, parent, ...)
+  local value = opt_object(t, key, parent, ...)
+  if value then finite_walk(value, 0, key, parent, ...) end
 end
+M.finite_walk = finite_walk
 
 -- MARK: OpenAI chat completions
 
@@ -141,67 +155,65 @@ local CHAT_INTEGERS = { "n", "seed", "max_tokens", "max_completion_tokens", "top
 local CHAT_BOOLEANS = { "stream", "logprobs", "parallel_tool_calls" }
 local CHAT_STRINGS = { "model", "user" }
 
-local function check_chat_part(part, path)
-  if not is_object(part) then wrong(path, "an object", part) end
+local function check_chat_part(part, i, j)
+  need_object(part, "messages[%d].content[%d]", i, j)
   local kind = part.type
-  if type(kind) ~= "string" then wrong(dot(path, "type"), "a string", kind) end
+  if type(kind) ~= "string" then wrong(format("messages[%d].content[%d].type", i, j), "a string", kind) end
   if kind == "text" then
-    req_string(part, "text", path)
+    req_string(part, "text", "messages[%d].content[%d]", i, j)
   elseif kind == "image_url" then
     local image = part.image_url
     if is_object(image) then
-      req_string(image, "url", dot(path, "image_url"))
-      opt_string(image, "detail", dot(path, "image_url"))
+      req_string(image, "url", "messages[%d].content[%d].image_url", i, j)
+      opt_string(image, "detail", "messages[%d].content[%d].image_url", i, j)
     elseif type(image) ~= "string" then
-      wrong(dot(path, "image_url"), "an object", image)
+      wrong(format("messages[%d].content[%d].image_url", i, j), "an object", image)
     end
   end
 end
 
-local function check_tool_call(call, path)
-  if not is_object(call) then wrong(path, "an object", call) end
-  opt_string(call, "id", path)
-  opt_string(call, "type", path)
-  local fn = call["function"]
-  if not is_object(fn) then wrong(dot(path, "function"), "an object", fn) end
-  req_string(fn, "name", dot(path, "function"))
-  opt_string(fn, "arguments", dot(path, "function"))
+local function check_tool_call(call, i, j)
+  need_object(call, "messages[%d].tool_calls[%d]", i, j)
+  opt_string(call, "id", "messages[%d].tool_calls[%d]", i, j)
+  opt_string(call, "type", "messages[%d].tool_calls[%d]", i, j)
+  need_object(call["function"], "messages[%d].tool_calls[%d].function", i, j)
+  req_string(call["function"], "name", "messages[%d].tool_calls[%d].function", i, j)
+  opt_string(call["function"], "arguments", "messages[%d].tool_calls[%d].function", i, j)
 end
 
-local function check_chat_message(m, path)
-  if not is_object(m) then wrong(path, "an object", m) end
-  req_string(m, "role", path)
+local function check_chat_message(m, i)
+  need_object(m, "messages[%d]", i)
+  req_string(m, "role", "messages[%d]", i)
   local content = m.content
   if content ~= nil and content ~= null and type(content) ~= "string" then
     if not is_list(content) then
-      wrong(dot(path, "content"), "a string or an array of content parts", content)
+      wrong(format("messages[%d].content", i), "a string or an array of content parts", content)
     end
-    for i, part in ipairs(content) do check_chat_part(part, at(dot(path, "content"), i)) end
+    for j, part in ipairs(content) do check_chat_part(part, i, j - 1) end
   end
   local calls = m.tool_calls
   if calls ~= nil and calls ~= null then
-    if not is_list(calls) then wrong(dot(path, "tool_calls"), "an array", calls) end
-    for i, call in ipairs(calls) do check_tool_call(call, at(dot(path, "tool_calls"), i)) end
+    if not is_list(calls) then wrong(format("messages[%d].tool_calls", i), "an array", calls) end
+    for j, call in ipairs(calls) do check_tool_call(call, i, j - 1) end
   end
-  opt_string(m, "tool_call_id", path)
-  opt_string(m, "name", path)
+  opt_string(m, "tool_call_id", "messages[%d]", i)
+  opt_string(m, "name", "messages[%d]", i)
 end
 
 local function check_chat_tools(tools)
   if absent(tools) then return end
   if not is_list(tools) then wrong("tools", "an array", tools) end
-  for i, tool in ipairs(tools) do
-    local path = at("tools", i)
-    if not is_object(tool) then wrong(path, "an object", tool) end
-    opt_string(tool, "type", path)
+  for n, tool in ipairs(tools) do
+    local i = n - 1
+    need_object(tool, "tools[%d]", i)
+    opt_string(tool, "type", "tools[%d]", i)
     local fn = tool["function"]
     if fn ~= nil then
-      if not is_object(fn) then wrong(dot(path, "function"), "an object", fn) end
-      local fpath = dot(path, "function")
-      req_string(fn, "name", fpath)
-      opt_string(fn, "description", fpath)
-      opt_boolean(fn, "strict", fpath)
-      opt_schema(fn, "parameters", fpath)
+      need_object(fn, "tools[%d].function", i)
+      req_string(fn, "name", "tools[%d].function", i)
+      opt_string(fn, "description", "tools[%d].function", i)
+      opt_boolean(fn, "strict", "tools[%d].function", i)
+      opt_tree(fn, "parameters", "tools[%d].function", i)
     end
   end
 end
@@ -214,14 +226,14 @@ local function check_tool_choice(choice)
   if fn then req_string(fn, "name", "tool_choice.function") end
 end
 
-local function check_response_format(format)
-  if absent(format) then return end
-  if not is_object(format) then wrong("response_format", "an object", format) end
-  req_string(format, "type", "response_format")
-  local schema = opt_object(format, "json_schema", "response_format")
+local function check_response_format(format_)
+  if absent(format_) then return end
+  if not is_object(format_) then wrong("response_format", "an object", format_) end
+  req_string(format_, "type", "response_format")
+  local schema = opt_object(format_, "json_schema", "response_format")
   if schema then
     opt_string(schema, "name", "response_format.json_schema")
-    opt_schema(schema, "schema", "response_format.json_schema")
+    opt_tree(schema, "schema", "response_format.json_schema")
   end
 end
 
@@ -234,8 +246,8 @@ function M.chat_request(body)
   for _, key in ipairs(CHAT_BOOLEANS) do opt_boolean(body, key) end
   local messages = body.messages
   if not is_list(messages) then wrong("messages", "an array", messages) end
-  for i, m in ipairs(messages) do check_chat_message(m, at("messages", i)) end
-  opt_string_list(body, "stop", nil, true)
+  for i, m in ipairs(messages) do check_chat_message(m, i - 1) end
+  opt_string_list(body, "stop", true)
   opt_string_list(body, "modalities")
   local options = opt_object(body, "stream_options")
   if options then opt_boolean(options, "include_usage", "stream_options") end
@@ -257,41 +269,47 @@ end
 
 -- MARK: Anthropic Messages
 
-local function check_block(block, path)
-  if not is_object(block) then wrong(path, "an object", block) end
+local SOURCE_FIELDS = { "type", "media_type", "data", "url" }
+
+-- One content block at `parent`, a format with its indexes: ("messages[%d].content[%d]", i, j).
+-- The blocks inside a tool_result are checked at one more level (`inner`), and no deeper.
+local function check_block(block, inner, parent, ...)
+  need_object(block, parent, ...)
   local kind = block.type
-  if type(kind) ~= "string" then wrong(dot(path, "type"), "a string", kind) end
+  if type(kind) ~= "string" then wrong(path_of("type", parent, ...), "a string", kind) end
   if kind == "text" then
-    req_string(block, "text", path)
+    req_string(block, "text", parent, ...)
   elseif kind == "image" then
     local source = block.source
-    if not is_object(source) then wrong(dot(path, "source"), "an object", source) end
-    local spath = dot(path, "source")
-    opt_string(source, "type", spath)
-    opt_string(source, "media_type", spath)
-    opt_string(source, "data", spath)
-    opt_string(source, "url", spath)
+    if not is_object(source) then wrong(path_of("source", parent, ...), "an object", source) end
+    for _, key in ipairs(SOURCE_FIELDS) do
+      local value = source[key]
+      if value ~= nil and value ~= null and type(value) ~= "string" then
+        wrong(path_of("source", parent, ...) .. "." .. key, "a string", value)
+      end
+    end
   elseif kind == "tool_use" then
-    opt_string(block, "id", path)
-    req_string(block, "name", path)
-    opt_schema(block, "input", path)
-  elseif kind == "tool_result" then
-    opt_string(block, "tool_use_id", path)
-    opt_boolean(block, "is_error", path)
+    opt_string(block, "id", parent, ...)
+    req_string(block, "name", parent, ...)
+    opt_tree(block, "input", parent, ...)
+  elseif kind == "tool_result" and not inner then
+    opt_string(block, "tool_use_id", parent, ...)
+    opt_boolean(block, "is_error", parent, ...)
     local content = block.content
     if content ~= nil and content ~= null and type(content) ~= "string" then
       if not is_list(content) then
-        wrong(dot(path, "content"), "a string or an array of content blocks", content)
+        wrong(path_of("content", parent, ...), "a string or an array of content blocks", content)
       end
-      for i, inner in ipairs(content) do check_block(inner, at(dot(path, "content"), i)) end
+      local i, j = ...
+      for k, item in ipairs(content) do
+        if j == nil then
+          check_block(item, true, parent .. ".content[%d]", i, k - 1)
+        else
+          check_block(item, true, parent .. ".content[%d]", i, j, k - 1)
+        end
+      end
     end
   end
-end
-
-local function check_blocks(value, path, what)
-  if type(value) == "string" then return end
-  if not is_list(value) then wrong(path, "a string or an array of " .. what, value) end
-  for i, block in ipairs(value) do check_block(block, at(path, i)) end
 end
 
 -- An Anthropic Messages request, as the dialect converter reads it.
@@ -306,23 +324,33 @@ function M.messages_request(body)
   opt_string_list(body, "stop_sequences")
   local messages = body.messages
   if not is_list(messages) then wrong("messages", "an array", messages) end
-  for i, m in ipairs(messages) do
-    local path = at("messages", i)
-    if not is_object(m) then wrong(path, "an object", m) end
-    req_string(m, "role", path)
-    check_blocks(m.content, dot(path, "content"), "content blocks")
+  for n, m in ipairs(messages) do
+    local i = n - 1
+    need_object(m, "messages[%d]", i)
+    req_string(m, "role", "messages[%d]", i)
+    local content = m.content
+    if type(content) ~= "string" then
+      if not is_list(content) then
+        wrong(format("messages[%d].content", i), "a string or an array of content blocks", content)
+      end
+      for j, block in ipairs(content) do check_block(block, false, "messages[%d].content[%d]", i, j - 1) end
+    end
   end
-  if not absent(body.system) then check_blocks(body.system, "system", "text blocks") end
+  local system = body.system
+  if not absent(system) and type(system) ~= "string" then
+    if not is_list(system) then wrong("system", "a string or an array of text blocks", system) end
+    for j, block in ipairs(system) do check_block(block, false, "system[%d]", j - 1) end
+  end
   local tools = body.tools
   if not absent(tools) then
     if not is_list(tools) then wrong("tools", "an array", tools) end
-    for i, tool in ipairs(tools) do
-      local path = at("tools", i)
-      if not is_object(tool) then wrong(path, "an object", tool) end
-      opt_string(tool, "type", path)
-      req_string(tool, "name", path)
-      opt_string(tool, "description", path)
-      opt_schema(tool, "input_schema", path)
+    for n, tool in ipairs(tools) do
+      local i = n - 1
+      need_object(tool, "tools[%d]", i)
+      opt_string(tool, "type", "tools[%d]", i)
+      req_string(tool, "name", "tools[%d]", i)
+      opt_string(tool, "description", "tools[%d]", i)
+      opt_tree(tool, "input_schema", "tools[%d]", i)
     end
   end
   local choice = opt_object(body, "tool_choice")
