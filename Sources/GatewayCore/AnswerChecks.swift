@@ -11,10 +11,11 @@ import LuaRuntime
 /// event once, when the upstream ends it.
 extension Gateway {
     /// A 2xx answer with a JSON content type whose body does not parse: 502 `invalid_upstream_response`.
-    static func checkUpstreamJSON(status: Int, headers: HTTPHeaders, body: ByteBuffer, provider: String)
-        throws(GatewayError)
+    /// A HEAD answer and a 204 have no body to check.
+    static func checkUpstreamJSON(method: HTTPMethod = .POST, status: Int, headers: HTTPHeaders, body: ByteBuffer,
+                                  provider: String) throws(GatewayError)
     {
-        guard (200..<300).contains(status), status != 204, isJSONContentType(headers) else { return }
+        guard (200..<300).contains(status), status != 204, method != .HEAD, isJSONContentType(headers) else { return }
         let result = body.withUnsafeReadableBytes { bytes in
             Result { () throws(JSONScan.Failure) in _ = try JSONScan.scan(bytes) }
         }

@@ -341,7 +341,7 @@ public struct Gateway: Sendable {
             return GatewayResponse(status: status, headers: headers,
                                    body: .stream(TranslatedEventStream(upstream: stream, session: session, framing: framing)))
         case .complete(_, var bytes):
-            try Self.checkUpstreamJSON(status: status, headers: response.head.headers, body: bytes, provider: providerID)
+            try Self.checkUpstreamJSON(method: method, status: status, headers: response.head.headers, body: bytes, provider: providerID)
             if (200..<300).contains(status), let session, session.translatesResponses {
                 let translated: ProviderSession.Response
                 do {

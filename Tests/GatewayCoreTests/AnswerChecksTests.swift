@@ -68,6 +68,7 @@ import Testing
         #expect(throws: Never.self) {
             try Gateway.checkUpstreamJSON(status: 200, headers: json, body: ByteBuffer(string: "{\"id\":\"x\"}"), provider: "p")
             try Gateway.checkUpstreamJSON(status: 500, headers: json, body: ByteBuffer(string: "{\"e"), provider: "p")
+            try Gateway.checkUpstreamJSON(method: .HEAD, status: 200, headers: json, body: ByteBuffer(), provider: "p")
             var text = HTTPHeaders()
             text.add(name: "content-type", value: "text/plain")
             try Gateway.checkUpstreamJSON(status: 200, headers: text, body: ByteBuffer(string: "{\"e"), provider: "p")
