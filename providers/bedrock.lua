@@ -161,7 +161,7 @@ function provider.prepare(ctx)
   if not payload then
     local request = translate(ctx, body)
     if ctx.fetch_list then return { fetch = ctx.fetch_list } end
-    payload = json.encode(request)
+    payload = validate.encode(request, body)
   end
   local headers = sigv4.sign {
     method = "POST", host = host, path = path, canonical_path = canonical_path, query = "", payload = payload,

@@ -71,7 +71,8 @@ function provider.prepare(ctx)
     url = publishers .. "google/models/" .. name ..
       (ctx.streaming and ":streamGenerateContent?alt=sse" or ":generateContent")
   end
-  return { url = url, method = "POST", headers = { authorization = "Bearer " .. ctx.api_key }, body = out }
+  return { url = url, method = "POST", headers = { authorization = "Bearer " .. ctx.api_key },
+           body = validate.encode(out, ctx.body) }
 end
 
 function provider.response(ctx, res)

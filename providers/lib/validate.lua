@@ -120,33 +120,53 @@ local function opt_string_list(t, key, or_string)
 end
 
 -- Free-form JSON the converters pass on (schemas, tool inputs): only its numbers are checked, as a
--- non-finite one cannot be encoded again. The keys on the way down are kept in one reused table,
--- so the walk allocates nothing; depth is bounded by the decoder's own depth limit.
+-- non-finite one cannot be encoded again. The walk passes nothing but the depth: the keys on the
+-- way down go into one reused table and the root's path pieces into upvalues, so it allocates
+-- nothing; depth is bounded by the decoder's own depth limit.
 local keys = {}
-local function finite_walk(value, depth, key, parent, ...)
-  for k, item in pairs(value) do
+local root_key, root_parent, root_a, root_b, root_c
+local function finite_walk(value, depth)
+  for k, item in next, value do
     local kind = type(item)
     if kind == "table" then
       keys[depth + 1] = k
-      finite_walk(item, depth + 1, key, parent, ...)
+      finite_walk(item, depth + 1)
     elseif kind == "number" and (item ~= item or item == huge or item == -huge) then
       keys[depth + 1] = k
-      local parts = { path_of(key, parent, ...) }
+      local parts = { path_of(root_key, root_parent, root_a, root_b, root_c) or "" }
       for d = 1, depth + 1 do
         local name = keys[d]
         parts[#parts + 1] = math_type(name) == "integer" and format("[%d]", name - 1) or ("." .. tostring(name))
       end
-      wrong(table.concat(parts), "a number", item)
+      local path = table.concat(parts)
+      if path:sub(1, 1) == "." then path = path:sub(2) end
+      wrong(path, "a number", item)
     end
   end
 end
 
 -- An optional object of free-form JSON at `t[key]`.
-local function opt_tree(t, key, parent, ...)
-  local value = opt_object(t, key, parent, ...)
-  if value then finite_walk(value, 0, key, parent, ...) end
+local function opt_tree(t, key, parent, a, b, c)
+  local value = opt_object(t, key, parent, a, b, c)
+  if value then
+    root_key, root_parent, root_a, root_b, root_c = key, parent, a, b, c
+    finite_walk(value, 0)
+  end
 end
-M.finite_walk = finite_walk
+
+-- Encodes a translated request. A number that is not finite (the client wrote `1e400`, deep in a
+-- tool schema or a JSON schema: free-form JSON a converter passes on) cannot be encoded; only then
+-- is the client's `body` walked to name it, so the common case costs nothing beyond the encoding
+-- the gateway does anyway.
+function M.encode(out, body)
+  local ok, text = pcall(gw.json.encode, out)
+  if ok then return text end
+  if type(body) == "table" then
+    root_key, root_parent = nil, nil
+    finite_walk(body, 0)
+  end
+  error(text, 0)
+end
 
 -- MARK: OpenAI chat completions
 
@@ -181,11 +201,12 @@ local function check_tool_call(call, i, j)
   opt_string(call["function"], "arguments", "messages[%d].tool_calls[%d].function", i, j)
 end
 
+-- The common case (a string content, no tool calls) is a handful of inline type tests.
 local function check_chat_message(m, i)
-  need_object(m, "messages[%d]", i)
-  req_string(m, "role", "messages[%d]", i)
+  if type(m) ~= "table" or is_array(m) then wrong(format("messages[%d]", i), "an object", m) end
+  if type(m.role) ~= "string" then wrong(format("messages[%d].role", i), "a string", m.role) end
   local content = m.content
-  if content ~= nil and content ~= null and type(content) ~= "string" then
+  if content ~= nil and type(content) ~= "string" and content ~= null then
     if not is_list(content) then
       wrong(format("messages[%d].content", i), "a string or an array of content parts", content)
     end
@@ -196,8 +217,9 @@ local function check_chat_message(m, i)
     if not is_list(calls) then wrong(format("messages[%d].tool_calls", i), "an array", calls) end
     for j, call in ipairs(calls) do check_tool_call(call, i, j - 1) end
   end
-  opt_string(m, "tool_call_id", "messages[%d]", i)
-  opt_string(m, "name", "messages[%d]", i)
+  local id, name = m.tool_call_id, m.name
+  if id ~= nil and type(id) ~= "string" and id ~= null then wrong(format("messages[%d].tool_call_id", i), "a string", id) end
+  if name ~= nil and type(name) ~= "string" and name ~= null then wrong(format("messages[%d].name", i), "a string", name) end
 end
 
 local function check_chat_tools(tools)
@@ -213,7 +235,7 @@ local function check_chat_tools(tools)
       req_string(fn, "name", "tools[%d].function", i)
       opt_string(fn, "description", "tools[%d].function", i)
       opt_boolean(fn, "strict", "tools[%d].function", i)
-      opt_tree(fn, "parameters", "tools[%d].function", i)
+      opt_object(fn, "parameters", "tools[%d].function", i)
     end
   end
 end
@@ -233,7 +255,7 @@ local function check_response_format(format_)
   local schema = opt_object(format_, "json_schema", "response_format")
   if schema then
     opt_string(schema, "name", "response_format.json_schema")
-    opt_tree(schema, "schema", "response_format.json_schema")
+    opt_object(schema, "schema", "response_format.json_schema")
   end
 end
 
