@@ -262,10 +262,27 @@ end
 -- An OpenAI chat completions request, as the translating converters read it.
 function M.chat_request(body)
   if not is_object(body) then wrong("body", "an object", body) end
-  for _, key in ipairs(CHAT_STRINGS) do opt_string(body, key) end
-  for _, key in ipairs(CHAT_NUMBERS) do opt_number(body, key) end
-  for _, key in ipairs(CHAT_INTEGERS) do opt_integer(body, key) end
-  for _, key in ipairs(CHAT_BOOLEANS) do opt_boolean(body, key) end
+  -- The scalar fields, tested inline (this runs on every translated request).
+  for i = 1, #CHAT_STRINGS do
+    local key = CHAT_STRINGS[i]
+    local value = body[key]
+    if value ~= nil and type(value) ~= "string" and value ~= null then wrong(key, "a string", value) end
+  end
+  for i = 1, #CHAT_NUMBERS do
+    local key = CHAT_NUMBERS[i]
+    local value = body[key]
+    if value ~= nil and value ~= null and not finite(value) then wrong(key, "a number", value) end
+  end
+  for i = 1, #CHAT_INTEGERS do
+    local key = CHAT_INTEGERS[i]
+    local value = body[key]
+    if value ~= nil and math_type(value) ~= "integer" and value ~= null then wrong(key, "an integer", value) end
+  end
+  for i = 1, #CHAT_BOOLEANS do
+    local key = CHAT_BOOLEANS[i]
+    local value = body[key]
+    if value ~= nil and type(value) ~= "boolean" and value ~= null then wrong(key, "a boolean", value) end
+  end
   local messages = body.messages
   if not is_list(messages) then wrong("messages", "an array", messages) end
   for i, m in ipairs(messages) do check_chat_message(m, i - 1) end
