@@ -4,6 +4,7 @@
 -- Beta features: x-portkey-anthropic-beta is sent as anthropic-beta.
 local compat = require("openai_compatible")
 local claude = require("anthropic_chat")
+local validate = require("validate")
 
 local NAME = "Anthropic"
 local spec = { name = NAME, base_url = "https://api.anthropic.com/v1" }
@@ -34,7 +35,7 @@ function provider.prepare(ctx)
     -- and the answer comes back untranslated.
     return { url = url, method = "POST", headers = auth_headers(ctx), translate = false }
   end
-  return { url = url, method = "POST", headers = auth_headers(ctx), body = claude.translate_request(ctx) }
+  return { url = url, method = "POST", headers = auth_headers(ctx), body = validate.encode(claude.translate_request(ctx), ctx.body) }
 end
 
 return provider

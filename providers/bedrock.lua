@@ -5,6 +5,7 @@
 -- aws_session_token (optional), aws_region (default us-east-1).
 local chat = require("openai_chat")
 local sigv4 = require("aws_sigv4")
+local validate = require("validate")
 
 local null = gw.json.null
 local array = gw.json.array
@@ -141,6 +142,7 @@ function provider.prepare(ctx)
     -- Anthropic's dialect: Claude models take it through InvokeModel (the Messages body with
     -- Bedrock's anthropic_version); other models go through the gateway's translation.
     if not body.model:find("anthropic%.claude") then return { dialect = "anthropic_messages" } end
+    validate.messages_request(body)  -- the body is re-encoded: a value JSON cannot carry is refused here
     ctx.messages = true
     ctx.streaming = body.stream == true
     action = ctx.streaming and "/invoke-with-response-stream" or "/invoke"
@@ -159,7 +161,7 @@ function provider.prepare(ctx)
   if not payload then
     local request = translate(ctx, body)
     if ctx.fetch_list then return { fetch = ctx.fetch_list } end
-    payload = json.encode(request)
+    payload = validate.encode(request, body)
   end
   local headers = sigv4.sign {
     method = "POST", host = host, path = path, canonical_path = canonical_path, query = "", payload = payload,

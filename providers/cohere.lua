@@ -2,6 +2,7 @@
 -- translated from and to OpenAI's API. Auth: Authorization: Bearer <key>.
 local compat = require("openai_compatible")
 local chat = require("openai_chat")
+local validate = require("validate")
 
 local null = gw.json.null
 local array = gw.json.array
@@ -105,7 +106,7 @@ function provider.prepare(ctx)
   if ctx.endpoint == "embeddings" then
     return { url = compat.join_url(base, "/embed", ""), method = "POST", headers = headers, body = embed_request(ctx, body) }
   end
-  return { url = compat.join_url(base, "/chat", ""), method = "POST", headers = headers, body = chat_request(ctx, body) }
+  return { url = compat.join_url(base, "/chat", ""), method = "POST", headers = headers, body = validate.encode(chat_request(ctx, body), body) }
 end
 
 local function usage_of(u)

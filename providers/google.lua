@@ -2,6 +2,7 @@
 -- chat completions by lib/gemini.lua. Auth: x-goog-api-key. The base URL includes the API version.
 local compat = require("openai_compatible")
 local gemini = require("gemini")
+local validate = require("validate")
 
 local NAME = "Google Gemini"
 local spec = { name = NAME, base_url = "https://generativelanguage.googleapis.com/v1beta" }
@@ -37,7 +38,7 @@ function provider.prepare(ctx)
     url = compat.join_url(compat.base_url(spec, ctx), "/models/" .. model .. action, ctx.streaming and "alt=sse" or ""),
     method = "POST",
     headers = { ["x-goog-api-key"] = ctx.api_key },
-    body = body,
+    body = validate.encode(body, ctx.body),
   }
 end
 

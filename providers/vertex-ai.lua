@@ -9,6 +9,7 @@ local compat = require("openai_compatible")
 local chat = require("openai_chat")
 local gemini = require("gemini")
 local claude = require("anthropic_chat")
+local validate = require("validate")
 
 local NAME = "Vertex AI"
 
@@ -49,6 +50,7 @@ function provider.prepare(ctx)
     -- Anthropic's dialect: Claude takes it as is (rawPredict); other models go through the
     -- gateway's translation to chat completions.
     if not model:match("^claude") then return { dialect = "anthropic_messages" } end
+    validate.messages_request(body)  -- the body is re-encoded: a value JSON cannot carry is refused here
     body.model = nil
     body.anthropic_version = "vertex-2023-10-16"
     url = publishers .. "anthropic/models/" .. model .. (body.stream == true and ":streamRawPredict" or ":rawPredict")
@@ -69,7 +71,8 @@ function provider.prepare(ctx)
     url = publishers .. "google/models/" .. name ..
       (ctx.streaming and ":streamGenerateContent?alt=sse" or ":generateContent")
   end
-  return { url = url, method = "POST", headers = { authorization = "Bearer " .. ctx.api_key }, body = out }
+  return { url = url, method = "POST", headers = { authorization = "Bearer " .. ctx.api_key },
+           body = validate.encode(out, ctx.body) }
 end
 
 function provider.response(ctx, res)

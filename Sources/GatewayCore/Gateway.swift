@@ -344,6 +344,12 @@ public struct Gateway: Sendable {
         switch response {
         case .stream(_, let stream):
             guard let session, session.translatesStreams else {
+                // Relayed as it is: a stream the upstream ends without its terminal event is an error.
+                if let terminal = StreamTerminal.of(request.endpoint),
+                   response.head.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") == true {
+                    return GatewayResponse(status: status, headers: headers,
+                                           body: .stream(TerminalCheckedStream(upstream: stream, terminal: terminal, provider: providerID)))
+                }
                 return GatewayResponse(status: status, headers: headers, body: .stream(stream))
             }
             let framing: TranslatedEventStream.Framing =
@@ -353,6 +359,7 @@ public struct Gateway: Sendable {
             return GatewayResponse(status: status, headers: headers,
                                    body: .stream(TranslatedEventStream(upstream: stream, session: session, framing: framing)))
         case .complete(_, var bytes):
+            try Self.checkUpstreamJSON(method: method, status: status, headers: response.head.headers, body: bytes, provider: providerID)
             if (200..<300).contains(status), let session, session.translatesResponses {
                 let translated: ProviderSession.Response
                 do {

@@ -41,6 +41,17 @@ struct ProviderBenchmarks {
             body: ChatRequestFixture.bytes),
         expectedURL: TranslatingProvider.url)
 
+    /// The chat fixture through the bundled anthropic provider: the type checks of
+    /// `lib/validate.lua`, then the real translation to Anthropic Messages.
+    static let anthropic = Case(
+        id: "prepare_anthropic_10kb", provider: "anthropic",
+        label: "prepare: anthropic (validate → translate → encode)",
+        context: PrepareContext(
+            endpoint: "chat/completions", method: "POST", path: "/chat/completions", query: "",
+            customHost: "http://127.0.0.1:9000/v1", apiKey: "sk-ant-bench", model: ChatRequestFixture.model,
+            settings: [], body: ChatRequestFixture.bytes),
+        expectedURL: "http://127.0.0.1:9000/v1/messages")
+
     struct Case {
         var id: String
         var provider: String
@@ -59,7 +70,7 @@ struct ProviderBenchmarks {
 
     func run(_ sampler: Sampler, progress: (String) -> Void) throws -> [BenchmarkResult] {
         var results: [BenchmarkResult] = []
-        for item in [Self.openAI, Self.azure, Self.translating] {
+        for item in [Self.openAI, Self.azure, Self.translating, Self.anthropic] {
             let prepared = try generation.prepare(provider: item.provider, context: item.context)
             guard prepared.url == item.expectedURL else {
                 throw BenchmarkError("\(item.provider) prepared \(prepared.url), expected \(item.expectedURL)")

@@ -40,6 +40,9 @@ struct MockControls: Sendable {
     var failFirst: Int?
     var key = ""
     var content: String?
+    /// For streams: leave out the last N events and end the stream normally (a clean end without
+    /// the terminal event: `[DONE]`, `message_stop`, Gemini's final chunk).
+    var dropLast = 0
 
     /// Set when a control value could not be understood; answered with a 400.
     var invalid: String?
@@ -107,6 +110,8 @@ struct MockControls: Sendable {
             key = value
         case "content":
             content = value
+        case "drop_last":
+            dropLast = integer(trimmed, name, in: 0...100_000) ?? 0
         default:
             break  // Unknown controls are ignored so newer tests can run against older mocks.
         }

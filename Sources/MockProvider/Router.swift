@@ -118,6 +118,7 @@ enum Router {
             reply = applyCut(to: .json(body), controls)
         case .stream(var plan):
             if controls.malformed { plan.breakFirstContentEvent() }
+            if controls.dropLast > 0 { plan.events.removeLast(min(controls.dropLast, plan.events.count)) }
             let chunks = plan.framed(allocator: allocator)
             reply =
                 plan.framing == .serverSentEvents

@@ -7,6 +7,7 @@
 -- The provider's own response/stream translation (if it has one) runs first, so this works for
 -- OpenAI-compatible and translating providers alike.
 local chat = require("openai_chat")
+local validate = require("validate")
 
 local M = {}
 local null = gw.json.null
@@ -58,6 +59,7 @@ end
 
 function M.request(ctx, body)
   if type(body) ~= "table" then bad("the request body must be a JSON object") end
+  validate.messages_request(body)
   if type(body.messages) ~= "table" or #body.messages == 0 then bad("messages must be a non-empty array", "messages") end
   if math.type(body.max_tokens) ~= "integer" then bad("max_tokens is required and must be an integer", "max_tokens") end
   local out = {
@@ -261,13 +263,12 @@ function M.stream(ctx, provider, event)
     if s.failed or s.finished then break end
   end
   if event.done and not s.finished and not s.failed then
-    if s.stop_reason then
-      convert(ctx, s, "[DONE]", out)
-    else
-      s.failed = true
-      out[#out + 1] = { event = "error", data = { type = "error", error = { type = "api_error",
-        message = "the provider's stream ended before it finished" .. (event.truncated and " (cut inside an event)" or "") } } }
-    end
+    -- The chat stream ended without its terminal `data: [DONE]` (after the finish chunk comes the
+    -- usage chunk, then [DONE]): the answer may be incomplete, so the client is told.
+    s.failed = true
+    out[#out + 1] = { event = "error", data = { type = "error", error = { type = "api_error",
+      message = "the provider's stream ended before it finished (no [DONE])" ..
+        (event.truncated and " (cut inside an event)" or "") } } }
   end
   return out
 end

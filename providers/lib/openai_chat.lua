@@ -3,6 +3,8 @@
 -- translating provider applies the same way.
 --
 --   local chat = require("openai_chat")
+local validate = require("validate")
+
 local M = {}
 
 local null = gw.json.null
@@ -20,7 +22,9 @@ end
 
 -- Parameters no translating provider can honour. Ones that change the shape of the answer the
 -- client relies on are refused; hints are dropped (documented per provider in providers/README.md).
+-- First, every field a converter reads must have its type (lib/validate.lua): a 400 naming it.
 function M.check_common(body, provider_name)
+  validate.chat_request(body)
   if body.n ~= nil and body.n ~= 1 then
     error(M.bad_request(provider_name .. " returns one choice per request; n must be 1", "n"))
   end
@@ -177,6 +181,7 @@ end
 
 -- The texts of an OpenAI embeddings input (a string or a list of strings); token arrays are refused.
 function M.embedding_texts(body, provider_name)
+  validate.embeddings_request(body)
   local input = body.input
   if type(input) == "string" then input = { input } end
   if type(input) ~= "table" or #input == 0 then

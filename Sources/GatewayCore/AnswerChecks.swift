@@ -1,0 +1,186 @@
+public import NIOCore
+public import NIOHTTP1
+import LuaRuntime
+
+/// Checks that an upstream answer relayed without translation is what it claims to be: a 2xx JSON
+/// body that parses, an event stream that ends with its dialect's terminal event. Without them a
+/// client keeps a truncated answer as if it were whole.
+///
+/// Both are cheap: the JSON check is the same validating scan request bodies get (no tree is
+/// built); the stream check keeps the last few hundred bytes of the stream and looks at its last
+/// event once, when the upstream ends it.
+extension Gateway {
+    /// A 2xx answer with a JSON content type whose body does not parse: 502 `invalid_upstream_response`.
+    /// A HEAD answer and a 204 have no body to check.
+    static func checkUpstreamJSON(method: HTTPMethod = .POST, status: Int, headers: HTTPHeaders, body: ByteBuffer,
+                                  provider: String) throws(GatewayError)
+    {
+        guard (200..<300).contains(status), status != 204, method != .HEAD, isJSONContentType(headers) else { return }
+        let result = body.withUnsafeReadableBytes { bytes in
+            Result { () throws(JSONScan.Failure) in _ = try JSONScan.scan(bytes) }
+        }
+        if case .failure(let failure) = result {
+            let reason = body.readableBytes == 0 ? "the body is empty" : "\(failure.reason) at \(failure.position)"
+            throw GatewayError(status: 502, type: "upstream_error",
+                               message: "provider '\(provider)' answered \(status) with a JSON body that does not parse (\(reason)); it was probably cut short",
+                               code: "invalid_upstream_response")
+        }
+    }
+
+    /// `application/json`, or any `+json` type (`application/problem+json`).
+    static func isJSONContentType(_ headers: HTTPHeaders) -> Bool {
+        guard let value = headers.first(name: "content-type") else { return false }
+        var type = value.prefix { $0 != ";" }
+        while type.first == " " || type.first == "\t" { type.removeFirst() }
+        while type.last == " " || type.last == "\t" { type.removeLast() }
+        let lower = type.lowercased()
+        return lower == "application/json" || lower.hasSuffix("+json")
+    }
+}
+
+/// The event that ends a complete stream in a client dialect the gateway serves. A stream relayed
+/// as it is (passthrough) whose last event is not this one was cut short by the upstream.
+///
+/// The gateway's own client dialects are defined by its endpoints (``Endpoint``): OpenAI's chat and
+/// completions streams end with `data: [DONE]`, Anthropic's Messages streams with the
+/// `message_stop` event. Translated streams are checked by their converter (`stream(ctx, event)`
+/// with `event.done`, see providers/README.md), which knows its upstream's dialect.
+public struct StreamTerminal: Sendable, Equatable {
+    /// The `event:` name the terminal event carries, if that is how it is known.
+    public var event: String?
+    /// The `data:` text of the terminal event, if that is how it is known.
+    public var data: String?
+    /// What the message says the stream lacked, e.g. `data: [DONE]`.
+    public var label: String
+
+    public static let openAIDone = StreamTerminal(event: nil, data: "[DONE]", label: "data: [DONE]")
+    public static let messageStop = StreamTerminal(event: "message_stop", data: nil, label: "the message_stop event")
+
+    /// The terminal event of the stream a client of `endpoint` expects; nil where the gateway does
+    /// not know the dialect (passthrough paths).
+    public static func of(_ endpoint: Endpoint) -> StreamTerminal? {
+        switch endpoint {
+        case .chatCompletions, .completions: .openAIDone
+        case .messages: .messageStop
+        case .embeddings, .models, .passthrough: nil
+        }
+    }
+
+    /// Whether the last event of a stream, found in its last bytes, is this one.
+    func endsStream(_ tail: [UInt8]) -> Bool {
+        guard let last = SSETail.lastEvent(tail) else { return false }
+        if let event, last.event == event { return true }
+        // An error event the upstream sent ends the stream too: the client already has the error.
+        if last.event == "error" { return true }
+        if let text = last.data, text.hasPrefix("{\"error\"") || text.hasPrefix("{\"type\":\"error\"") { return true }
+        if let data, last.data == data { return true }
+        // Anthropic's data repeats the type: {"type":"message_stop"}.
+        if let event, let text = last.data {
+            let compact = text.filter { $0 != " " }
+            if compact.hasPrefix("{\"type\":\"\(event)\"") { return true }
+        }
+        return false
+    }
+}
+
+/// The last server-sent event in the last bytes of a stream.
+enum SSETail {
+    /// The `event:` and first `data:` of the last complete event, or nil when there is none.
+    static func lastEvent(_ tail: [UInt8]) -> (event: String?, data: String?)? {
+        var end = tail.endIndex
+        while end > tail.startIndex, [10, 13, 32, 9].contains(tail[end - 1]) { end -= 1 }
+        guard end > tail.startIndex else { return nil }
+        // The event starts after the last blank line (LF LF, or CR LF CR LF) before `end`.
+        var start = tail.startIndex
+        var index = end - 1
+        while index > tail.startIndex {
+            if tail[index] == 10 {
+                var previous = index - 1
+                if tail[previous] == 13, previous > tail.startIndex { previous -= 1 }
+                if tail[previous] == 10 {
+                    start = index + 1
+                    break
+                }
+            }
+            index -= 1
+        }
+        var event: String?
+        var data: String?
+        for rawLine in tail[start..<end].split(separator: 10, omittingEmptySubsequences: true) {
+            var line = rawLine
+            if line.last == 13 { line = line.dropLast() }
+            let text = String(decoding: line, as: UTF8.self)
+            if text.hasPrefix("event:") {
+                event = Self.value(text.dropFirst(6))
+            } else if text.hasPrefix("data:"), data == nil {
+                data = Self.value(text.dropFirst(5))
+            }
+        }
+        return (event, data)
+    }
+
+    private static func value(_ text: Substring) -> String {
+        String(text.first == " " ? text.dropFirst() : text)
+    }
+}
+
+/// A passthrough event stream that must end with its dialect's terminal event: when the upstream
+/// ends it without one, iteration throws a 502 ``GatewayError`` (`stream_truncated`), which the
+/// response writer turns into an error event in the client's dialect.
+public struct TerminalCheckedStream: AsyncSequence, Sendable {
+    public typealias Element = ByteBuffer
+
+    /// Bytes kept from the end of the stream: more than any terminal event needs.
+    static let tailCapacity = 256
+
+    let upstream: UpstreamStream
+    let terminal: StreamTerminal
+    let provider: String
+
+    public init(upstream: UpstreamStream, terminal: StreamTerminal, provider: String) {
+        self.upstream = upstream
+        self.terminal = terminal
+        self.provider = provider
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: upstream.makeAsyncIterator(), terminal: terminal, provider: provider)
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: UpstreamStream.AsyncIterator
+        let terminal: StreamTerminal
+        let provider: String
+        var tail: [UInt8] = []
+        var finished = false
+
+        public mutating func next() async throws -> ByteBuffer? {
+            guard !finished else { return nil }
+            guard let chunk = try await base.next() else {
+                finished = true
+                guard terminal.endsStream(tail) else {
+                    throw GatewayError(status: 502, type: "upstream_error",
+                                       message: "provider '\(provider)' ended the stream without \(terminal.label): the answer is incomplete",
+                                       code: "stream_truncated")
+                }
+                return nil
+            }
+            Self.keep(chunk, in: &tail)
+            return chunk
+        }
+
+        /// Appends the end of `chunk` to `tail`, keeping at most ``tailCapacity`` bytes.
+        static func keep(_ chunk: ByteBuffer, in tail: inout [UInt8]) {
+            let capacity = TerminalCheckedStream.tailCapacity
+            let count = chunk.readableBytes
+            if count >= capacity {
+                tail.removeAll(keepingCapacity: true)
+                tail.append(contentsOf: chunk.readableBytesView.suffix(capacity))
+                return
+            }
+            let overflow = tail.count + count - capacity
+            if overflow > 0 { tail.removeFirst(overflow) }
+            tail.append(contentsOf: chunk.readableBytesView)
+        }
+    }
+}
