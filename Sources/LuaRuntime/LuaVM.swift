@@ -20,7 +20,7 @@ public final class LuaVM: @unchecked Sendable {
         self.state = state
         self.limits = limits
         self.logSink = sink
-        sb_set_limits(state, UInt64(max(0, limits.timeLimitMilliseconds)), max(0, limits.maxStringBytes))
+        sb_set_limits(state, UInt64(clamping: limits.timeLimitMilliseconds), max(0, limits.maxStringBytes))
     }
 
     deinit {
@@ -60,7 +60,7 @@ public final class LuaVM: @unchecked Sendable {
     /// Calls the function below `arguments` values on the stack under the sandbox's limits.
     /// - Parameter timed: false only for the host's own JSON codec calls (see `sb_pcall_untimed`).
     func call(arguments: Int32, results: Int32, script: String, timed: Bool = true) throws(LuaError) {
-        let budget = UInt64(limits.instructionBudget)
+        let budget = UInt64(clamping: limits.instructionBudget)
         let status = timed ? sb_pcall(state, arguments, results, budget) : sb_pcall_untimed(state, arguments, results, budget)
         if status != LUA_OK {
             throw popError(status: status, script: script)
