@@ -40,6 +40,11 @@ struct MockControls: Sendable {
     var failFirst: Int?
     var key = ""
     var content: String?
+    /// Answer with a valid `chat.completion` JSON body of exactly this many bytes (the assistant's
+    /// content is padded with `x`), to test how large upstream answers are buffered and refused.
+    var bodyBytes: Int?
+    /// With `bodyBytes`: send it chunked, without `content-length`, in pieces of 64 KiB.
+    var bodyChunked = false
 
     /// Set when a control value could not be understood; answered with a 400.
     var invalid: String?
@@ -107,6 +112,10 @@ struct MockControls: Sendable {
             key = value
         case "content":
             content = value
+        case "body_bytes":
+            bodyBytes = integer(trimmed, name, in: 256...(1 << 31))
+        case "body_chunked":
+            bodyChunked = boolean(trimmed)
         default:
             break  // Unknown controls are ignored so newer tests can run against older mocks.
         }
