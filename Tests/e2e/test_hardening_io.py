@@ -144,6 +144,64 @@ def test_a_client_that_pipelines_and_never_reads_is_not_buffered_without_bound(l
     assert call("GET", gateway.url + "/health").status == 200
 
 
+def test_answers_are_not_queued_for_a_client_that_does_not_read(launch, mock):
+    # 100 pipelined requests for 1 MB answers from a client that reads nothing: the gateway used to
+    # fetch all 100 and queue 100 MB of answers for it. Now it serves the next request only when
+    # the client has taken the previous answer, so it stops after the first few.
+    gateway = launch("--request-log", "off")
+    pid = gateway.proc.pid
+    before = rss_kib(pid)
+    upstream_before = call("GET", mock.url + "/mock/stats").json()["requests"]
+    conn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    conn.connect(("127.0.0.1", port_of(gateway)))
+    body = json.dumps({**CHAT, "mock": {"body_bytes": 1_000_000}}).encode()
+    headers = "".join(f"{name}: {value}\r\n" for name, value in openai_headers(mock).items())
+    request = f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n{headers}Content-Length: {len(body)}\r\n\r\n".encode() + body
+    count = 100
+    conn.sendall(request * count)
+    # Wait until the gateway stops asking the upstream for more (or has asked for everything).
+    seen, stable_since, deadline = -1, time.monotonic(), time.monotonic() + 60
+    while time.monotonic() < deadline:
+        fetched = call("GET", mock.url + "/mock/stats").json()["requests"] - upstream_before
+        if fetched != seen:
+            seen, stable_since = fetched, time.monotonic()
+        elif time.monotonic() - stable_since > 3 or fetched >= count:
+            break
+        time.sleep(0.2)
+    peak = rss_kib(pid)
+    print(f"{seen} of {count} answers fetched for a client reading none; RSS {before // 1024} -> {peak // 1024} MiB")
+    assert seen < 10, f"{seen} answers of 1 MB fetched and queued for a client that reads none"
+    assert peak - before < 60 * 1024, f"RSS grew by {(peak - before) // 1024} MiB"
+    # Once the client reads, every answer arrives, complete and in order.
+    conn.settimeout(30)
+    received = read_until_closed_after(conn, count)
+    assert received == count
+    conn.close()
+
+
+def read_until_closed_after(conn, count):
+    """Reads `count` HTTP responses with content-length bodies; returns how many were 200 with 1 MB."""
+    buffer = bytearray()
+    good = 0
+    for _ in range(count):
+        while b"\r\n\r\n" not in buffer:
+            chunk = conn.recv(1 << 20)
+            assert chunk, "closed early"
+            buffer += chunk
+        head, _, rest = bytes(buffer).partition(b"\r\n\r\n")
+        length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+        buffer = bytearray(rest)
+        while len(buffer) < length:
+            chunk = conn.recv(1 << 20)
+            assert chunk, "closed early"
+            buffer += chunk
+        if head.startswith(b"HTTP/1.1 200") and length == 1_000_000:
+            good += 1
+        buffer = buffer[length:]
+    return good
+
+
 def test_connections_over_max_connections_get_503(launch):
     gateway = launch("--max-connections", "3", "--request-log", "off")
     port = port_of(gateway)
