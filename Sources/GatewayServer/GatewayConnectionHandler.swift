@@ -70,6 +70,9 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     private var requestBody: ByteBuffer?
     /// Serving the backlog now (it is served in a loop, not by recursion per request).
     private var draining = false
+    /// When the client last made room in its receive window (the channel became writable again):
+    /// a slow reader of pipelined answers is progressing, not idle.
+    private var lastWritable = NIODeadline.now()
 
     init(shared: ConnectionShared) {
         self.shared = shared
@@ -132,7 +135,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
                 shared.logger.trace("closing an idle keep-alive connection")
                 context.close(promise: nil)
             }
-        case .idle where silent && !context.channel.isWritable:
+        case .idle where silent && !context.channel.isWritable
+            && shared.idleTimeout.map({ now - lastWritable >= $0 }) ?? false:
             // Answers are waiting for a client that reads none of them, and it sent nothing either.
             shared.logger.debug("closing a connection that does not read its answers")
             context.close(promise: nil)
@@ -574,6 +578,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable {
+            lastWritable = .now()
             resumeWaiters()
             drainBacklog(context: context)  // pipelined requests held back while the client was not reading
         }

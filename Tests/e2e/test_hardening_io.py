@@ -202,6 +202,24 @@ def read_until_closed_after(conn, count):
     return good
 
 
+def test_a_client_that_neither_reads_nor_sends_is_closed_at_the_idle_timeout(launch, mock):
+    # Held-back pipelined requests must not keep a connection open forever: with answers waiting
+    # and nothing read or sent for --idle-timeout, the connection closes.
+    gateway = launch("--idle-timeout", "2", "--request-log", "off")
+    conn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    conn.connect(("127.0.0.1", port_of(gateway)))
+    body = json.dumps({**CHAT, "mock": {"body_bytes": 1_000_000}}).encode()
+    headers = "".join(f"{name}: {value}\r\n" for name, value in openai_headers(mock).items())
+    request = f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n{headers}Content-Length: {len(body)}\r\n\r\n".encode() + body
+    conn.sendall(request * 20)
+    time.sleep(6)
+    conn.settimeout(20)
+    received = read_until_closed(conn)  # what was already on its way, then the close
+    print(f"closed after {len(received) / 1e6:.1f} MB of 20 MB of answers")
+    assert received.startswith(b"HTTP/1.1 200") and len(received) < 20_000_000
+
+
 def test_connections_over_max_connections_get_503(launch):
     gateway = launch("--max-connections", "3", "--request-log", "off")
     port = port_of(gateway)
