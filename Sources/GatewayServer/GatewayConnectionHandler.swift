@@ -73,6 +73,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     /// When the client last made room in its receive window (the channel became writable again):
     /// a slow reader of pipelined answers is progressing, not idle.
     private var lastWritable = NIODeadline.now()
+    /// Fires when a stream has waited `idle_timeout` for a client that reads nothing.
+    private var writeStall: Scheduled<Void>?
 
     init(shared: ConnectionShared) {
         self.shared = shared
@@ -563,14 +565,30 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     // MARK: Flow control and connection state
 
     private func waitForWritability(_ waiter: CheckedContinuation<Void, Never>) {
-        if context?.channel.isWritable ?? false || context == nil {
+        guard let context, !context.channel.isWritable else {
             waiter.resume()
-        } else {
-            writabilityWaiters.append(waiter)
+            return
+        }
+        writabilityWaiters.append(waiter)
+        // A client that reads none of its stream for `idle_timeout` is closed (the stream task is
+        // cancelled with it, which ends the upstream request): it would otherwise hold the
+        // connection, the upstream connection and the task forever.
+        if writeStall == nil, let timeout = shared.idleTimeout {
+            let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+            writeStall = context.eventLoop.scheduleTask(in: timeout) { this.value.closeStalledWriter() }
         }
     }
 
+    private func closeStalledWriter() {
+        writeStall = nil
+        guard let context, !context.channel.isWritable, !writabilityWaiters.isEmpty else { return }
+        shared.logger.debug("closing a connection whose client reads none of its stream")
+        context.close(promise: nil)
+    }
+
     private func resumeWaiters() {
+        writeStall?.cancel()
+        writeStall = nil
         let waiters = writabilityWaiters
         writabilityWaiters.removeAll()
         for waiter in waiters { waiter.resume() }

@@ -220,6 +220,26 @@ def test_a_client_that_neither_reads_nor_sends_is_closed_at_the_idle_timeout(lau
     assert received.startswith(b"HTTP/1.1 200") and len(received) < 20_000_000
 
 
+def test_a_stream_whose_client_reads_nothing_is_closed_at_the_idle_timeout(launch, mock):
+    # A long stream (8 MB in 80 events) to a client that reads none of it: the gateway waits for
+    # the client, holding the connection, the upstream connection and the task; after
+    # --idle-timeout without progress it gives up and closes.
+    gateway = launch("--idle-timeout", "2", "--request-log", "off")
+    conn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    conn.connect(("127.0.0.1", port_of(gateway)))
+    body = json.dumps({**CHAT, "stream": True, "mock": {"content": "x" * 8_000_000, "chunks": 80}}).encode()
+    headers = "".join(f"{name}: {value}\r\n" for name, value in openai_headers(mock).items())
+    conn.sendall(f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n{headers}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    time.sleep(10)  # the socket buffers (a few MB) fill first, then the 2 s start
+    conn.settimeout(20)
+    started = time.monotonic()
+    received = read_until_closed(conn, limit=40_000_000)
+    print(f"stream to a non-reader: {len(received) / 1e6:.1f} MB delivered, closed {time.monotonic() - started:.1f} s after reading began")
+    assert received.startswith(b"HTTP/1.1 200")
+    assert b"data: [DONE]" not in received[-200:], "the whole stream was kept for a client that read none of it"
+
+
 def test_connections_over_max_connections_get_503(launch):
     gateway = launch("--max-connections", "3", "--request-log", "off")
     port = port_of(gateway)
