@@ -38,7 +38,13 @@ struct MiddlewareEventStream: AsyncSequence, Sendable {
                 }
                 guard session.hasOnChunk else { return chunk }
                 var out: [UInt8] = []
-                for event in parser.feed(chunk) {
+                let events = parser.feed(chunk)
+                if parser.overflowed {
+                    done = true
+                    finish(true)
+                    throw GatewayError.upstreamBroken(provider: "upstream", reason: "an event larger than \(SSEParser.maxEventBytes) bytes")
+                }
+                for event in events {
                     do throws(LuaError) {
                         out += try session.onChunk(name: event.name, data: event.data)
                     } catch {

@@ -24,11 +24,26 @@ public struct SSEParser: Sendable {
     private var data: [UInt8] = []
     private var hasData = false
     private var lastWasCR = false
+    /// Set when one event grew past ``maxEventBytes``: the stream is broken (an upstream sending
+    /// data without ever ending a line or an event must not grow memory without bound); the parser
+    /// then ignores further input, and its consumer reports the failure.
+    public private(set) var overflowed = false
+    /// Largest event kept (its unfinished line plus its data so far), like AWS's 16 MB message cap.
+    public static let maxEventBytes = 16 * 1024 * 1024
 
     public init() {}
 
     /// Events completed by `chunk`.
     public mutating func feed(_ chunk: ByteBuffer) -> [SSEEvent] {
+        guard !overflowed else { return [] }
+        defer {
+            // Checked once per chunk (not per byte): the overshoot is at most one chunk.
+            if line.count + data.count > Self.maxEventBytes {
+                overflowed = true
+                line = []
+                data = []
+            }
+        }
         var events: [SSEEvent] = []
         chunk.withUnsafeReadableBytes { bytes in
             for byte in bytes {

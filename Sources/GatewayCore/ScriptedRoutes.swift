@@ -5,6 +5,9 @@ import NIOCore
 import NIOHTTP1
 
 extension Gateway {
+    /// Largest answer `gw.fetch` collects for a script, complete or streamed.
+    static let maxFetchBytes = 8 * 1024 * 1024
+
     /// Runs a scripted route: the handler's `gw.route` / `gw.fetch` calls are performed here,
     /// asynchronously, and the handler resumed with each result.
     func runScripted(_ info: ScriptedRouteInfo, generation: ScriptGeneration, request: IncomingRequest,
@@ -111,7 +114,7 @@ extension Gateway {
             do {
                 let upstreamResponse = try await upstream.execute(
                     UpstreamRequest(method: method, url: url, headers: headers, body: bodyBytes),
-                    deadline: .now() + .seconds(30), maxBodyBytes: 8 * 1024 * 1024)
+                    deadline: .now() + .seconds(30), maxBodyBytes: Self.maxFetchBytes)
                 switch upstreamResponse {
                 case .complete(let head, let body):
                     response = GatewayResponse(status: head.status, headers: head.headers, body: .buffer(body))
@@ -124,13 +127,20 @@ extension Gateway {
         default:
             return failure(0, "unknown call '\(kind)'", "unknown_call")
         }
-        // Streams are collected: a handler gets complete answers.
+        // Streams are collected: a handler gets complete answers, within the same bound as a
+        // complete answer (an endless stream must not grow the gateway's memory without bound).
         var body = ByteBuffer()
+        let limit = kind == "fetch" ? Self.maxFetchBytes : settings.maxResponseBodyBytes
         switch response.body {
         case .buffer(let buffer): body = buffer
         case .stream(let stream):
             do {
-                for try await var chunk in stream { body.writeBuffer(&chunk) }
+                for try await var chunk in stream {
+                    guard body.readableBytes + chunk.readableBytes <= limit else {
+                        return failure(502, "the answer's stream is larger than \(limit) bytes", "response_too_large")
+                    }
+                    body.writeBuffer(&chunk)
+                }
             } catch {
                 return failure(502, "the answer's stream broke: \(error)", "upstream_error")
             }

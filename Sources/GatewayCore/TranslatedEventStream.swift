@@ -49,7 +49,12 @@ public struct TranslatedEventStream: AsyncSequence, Sendable {
         private mutating func events(in chunk: ByteBuffer) throws(GatewayError) -> [SSEEvent] {
             switch framing {
             case .serverSentEvents:
-                return parser.feed(chunk)
+                let events = parser.feed(chunk)
+                if parser.overflowed {
+                    throw GatewayError.upstreamBroken(
+                        provider: session.info.id, reason: "an event larger than \(SSEParser.maxEventBytes) bytes")
+                }
+                return events
             case .awsEventStream:
                 do throws(AWSEventStreamDecoder.Failure) {
                     return try awsDecoder.feed(chunk)

@@ -10,7 +10,9 @@ import LuaRuntime
 /// Pipelined requests (sent before the previous response ended) wait in a backlog and are served
 /// in order. Unlike NIO's `HTTPServerPipelineHandler`, this keeps reading while a response is
 /// pending, and stops only when the backlog grows past a bound: withholding reads on every
-/// request cost two `epoll_ctl` calls per request (interest off, then on again).
+/// request cost two `epoll_ctl` calls per request (interest off, then on again). It also stops
+/// reading, and serving the backlog, while the channel is not writable: a client that pipelines
+/// requests and never reads its answers must not make the gateway queue answers without bound.
 final class GatewayConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -53,6 +55,26 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     /// When the client last sent bytes (or the last response ended), for the idle timeout.
     private var lastActivity = NIODeadline.now()
     private var idleCheck: RepeatedTask?
+    /// When the connection became ready for its next request head (accepted, or the previous
+    /// response ended): bytes after this are a head in progress, bound by the head deadline.
+    private var awaitingHeadSince = NIODeadline.now()
+    /// Whether a request was ever received: a fresh connection that sends nothing is cut at the
+    /// head deadline, an idle keep-alive one at the idle timeout.
+    private var servedRequest = false
+    /// When the current request's head arrived, and how many body bytes followed (minimum rate).
+    private var bodyStarted = NIODeadline.now()
+    private var bodyReceived = 0
+    /// The body of the request being received. Kept outside `state` so it is appended to in place
+    /// (a buffer in an enum case that is copied out and put back can be shared at the moment of
+    /// the append, and then each append copies the whole body).
+    private var requestBody: ByteBuffer?
+    /// Serving the backlog now (it is served in a loop, not by recursion per request).
+    private var draining = false
+    /// When the client last made room in its receive window (the channel became writable again):
+    /// a slow reader of pipelined answers is progressing, not idle.
+    private var lastWritable = NIODeadline.now()
+    /// Fires when a stream has waited `idle_timeout` for a client that reads nothing.
+    private var writeStall: Scheduled<Void>?
 
     init(shared: ConnectionShared) {
         self.shared = shared
@@ -61,13 +83,13 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         lastActivity = .now()
-        if let timeout = shared.idleTimeout {
+        awaitingHeadSince = lastActivity
+        if let interval = shared.limits.checkInterval(idleTimeout: shared.idleTimeout) {
             // One repeating check per connection rather than a timer re-armed per request: the
             // hot path only stamps the time of each socket read.
-            let interval = max(TimeAmount.milliseconds(100), .nanoseconds(timeout.nanoseconds / 4))
             let this = NIOLoopBound(self, eventLoop: context.eventLoop)
             idleCheck = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
-                this.value.closeIfIdle(timeout: timeout)
+                this.value.checkDeadlines()
             }
         }
     }
@@ -83,28 +105,73 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         context.fireChannelReadComplete()
     }
 
-    /// Closes a keep-alive connection that has sent nothing for `timeout` between requests, and
-    /// answers 408 to one that stopped sending in the middle of a request (a stalled or
-    /// slowloris upload). A connection waiting on the gateway (the provider is thinking, a stream
-    /// is being sent) is never idle: upstream timeouts govern those.
-    private func closeIfIdle(timeout: TimeAmount) {
-        guard let context, NIODeadline.now() - lastActivity >= timeout else { return }
+    /// The connection's deadlines, checked a few times per period:
+    /// - silent for `idle_timeout` between requests: closed; in the middle of a request: 408;
+    /// - a request head not complete within `head_timeout` of its first byte (or of the accept,
+    ///   for a connection's first request): 408 and closed, however steadily its bytes trickle in
+    ///   (slowloris), or closed without a word when nothing at all was sent;
+    /// - a body arriving slower than `body_min_rate` on average: 408 and closed;
+    /// - pipelined requests waiting while the client reads none of its answers for `idle_timeout`:
+    ///   closed.
+    /// A connection waiting on the gateway (the provider is thinking, a stream is being sent) is
+    /// never cut here: upstream timeouts govern those.
+    private func checkDeadlines() {
+        guard let context else { return }
+        let now = NIODeadline.now()
+        let silent = shared.idleTimeout.map { now - lastActivity >= $0 } ?? false
+        let limits = shared.limits
         switch state {
         case .idle where backlog.isEmpty:
-            shared.logger.trace("closing an idle keep-alive connection")
+            let headStarted = lastActivity > awaitingHeadSince  // bytes of a head have arrived
+            if (headStarted || !servedRequest) && limits.headExpired(started: awaitingHeadSince, now: now) {
+                shared.gateway.observer.metrics.clientConnectionCut(reason: "head_timeout")
+                guard headStarted else {
+                    shared.logger.debug("closing a connection that sent no request within the head timeout")
+                    context.close(promise: nil)
+                    return
+                }
+                shared.logger.debug("request head not complete within the head timeout (slow client)")
+                requestHead = nil  // the answer is not to the previous request
+                timeOut(context, "the request head was not received within \(Self.seconds(limits.headTimeout)) s")
+            } else if silent {
+                shared.logger.trace("closing an idle keep-alive connection")
+                context.close(promise: nil)
+            }
+        case .idle where silent && !context.channel.isWritable
+            && shared.idleTimeout.map({ now - lastWritable >= $0 }) ?? false:
+            // Answers are waiting for a client that reads none of them, and it sent nothing either.
+            shared.logger.debug("closing a connection that does not read its answers")
             context.close(promise: nil)
         case .receiving, .answering, .adminPending:
-            keepAlive = false
-            let error = GatewayError(status: 408, type: "invalid_request_error",
-                                     message: "the request was not received completely within \(timeout.nanoseconds / 1_000_000_000) s",
-                                     code: "client_timeout")
-            if case .receiving(let pending) = state { observeRejected(pending, error) }
-            state = .responding
-            write(.error(error, traceID: requestHead?.headers.first(name: "x-portkey-trace-id")), context: context)
+            if silent {
+                timeOut(context, "the request was not received completely within \(Self.seconds(shared.idleTimeout)) s")
+            } else if limits.bodyTooSlow(started: bodyStarted, received: bodyReceived, now: now) {
+                shared.logger.debug("request body slower than the minimum rate", metadata: ["bytes": "\(bodyReceived)"])
+                timeOut(context, "the request body arrived slower than \(limits.bodyMinRate) bytes/s")
+            }
         case .idle, .discarding, .responding:
             break
         }
     }
+
+    /// 408 `client_timeout`, then close.
+    private func timeOut(_ context: ChannelHandlerContext, _ message: String) {
+        keepAlive = false
+        let error = GatewayError(status: 408, type: "invalid_request_error", message: message, code: "client_timeout")
+        if case .receiving(let pending) = state { observeRejected(withBody(pending), error) }
+        state = .responding
+        write(.error(error, traceID: requestHead?.headers.first(name: "x-portkey-trace-id")), context: context)
+    }
+
+    /// The request with the body received so far, which leaves this handler.
+    private func withBody(_ pending: Pending) -> Pending {
+        var pending = pending
+        pending.body = requestBody
+        requestBody = nil
+        return pending
+    }
+
+    private static func seconds(_ amount: TimeAmount?) -> Int64 { (amount?.nanoseconds ?? 0) / 1_000_000_000 }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
@@ -115,7 +182,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             backlog.append(part)
             backlogBytes += Self.size(of: part)
         case .idle, .receiving, .answering, .adminPending:
-            if backlog.isEmpty {
+            if backlog.isEmpty && context.channel.isWritable {
                 process(part, context: context)
             } else {
                 backlog.append(part)
@@ -125,7 +192,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if backlogBytes >= Self.backlogLimit {
+        if backlogBytes >= Self.backlogLimit || !context.channel.isWritable {
             readPending = true
         } else {
             context.read()
@@ -134,7 +201,12 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
 
     /// Serves pipelined requests that arrived while the previous response was being written.
     private func drainBacklog(context: ChannelHandlerContext) {
-        while let part = backlog.first {
+        // Writing an answer below can end a request and call back here: the outer loop goes on.
+        guard !draining else { return }
+        draining = true
+        defer { draining = false }
+        // Answers queue up while the client does not read them: serve no more until it does.
+        while context.channel.isWritable, let part = backlog.first {
             switch state {
             case .idle, .receiving, .answering, .adminPending:
                 backlog.removeFirst()
@@ -144,7 +216,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
                 return
             }
         }
-        if readPending && backlogBytes < Self.backlogLimit {
+        if readPending && backlogBytes < Self.backlogLimit && context.channel.isWritable {
             readPending = false
             context.read()
         }
@@ -163,24 +235,23 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         case .head(let head):
             received(head, context: context)
         case .body(var chunk):
-            guard case .receiving(var pending) = state else { return }
-            state = .responding  // drop the enum's reference so appending does not copy the buffer
-            let size = (pending.body?.readableBytes ?? 0) + chunk.readableBytes
-            if size > shared.maxRequestBodyBytes {
-                rejectTooLarge(pending, context: context)
+            bodyReceived += chunk.readableBytes
+            guard case .receiving(let pending) = state else { return }
+            if (requestBody?.readableBytes ?? 0) + chunk.readableBytes > shared.maxRequestBodyBytes {
+                state = .responding
+                rejectTooLarge(withBody(pending), context: context)
                 return
             }
-            if pending.body == nil {
-                pending.body = chunk
+            if requestBody == nil {
+                requestBody = chunk
             } else {
-                pending.body!.writeBuffer(&chunk)
+                requestBody!.writeBuffer(&chunk)
             }
-            state = .receiving(pending)
         case .end:
             switch state {
             case .receiving(let pending):
                 state = .responding
-                dispatch(pending, context: context)
+                dispatch(withBody(pending), context: context)
             case .answering(let response):
                 state = .responding
                 write(response, context: context)
@@ -196,6 +267,10 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     private func received(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         requestHead = head
         keepAlive = head.isKeepAlive
+        servedRequest = true
+        bodyStarted = .now()
+        bodyReceived = 0
+        requestBody = nil
         switch Route.resolve(method: head.method, uri: head.uri) {
         case .answer(let response):
             state = .answering(response)
@@ -452,6 +527,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     private func end(context: ChannelHandlerContext) {
         task = nil
         lastActivity = .now()  // the idle period starts when the response ends
+        awaitingHeadSince = lastActivity
         if keepAlive {
             state = .idle
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
@@ -492,21 +568,41 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     // MARK: Flow control and connection state
 
     private func waitForWritability(_ waiter: CheckedContinuation<Void, Never>) {
-        if context?.channel.isWritable ?? false || context == nil {
+        guard let context, !context.channel.isWritable else {
             waiter.resume()
-        } else {
-            writabilityWaiters.append(waiter)
+            return
+        }
+        writabilityWaiters.append(waiter)
+        // A client that reads none of its stream for `idle_timeout` is closed (the stream task is
+        // cancelled with it, which ends the upstream request): it would otherwise hold the
+        // connection, the upstream connection and the task forever.
+        if writeStall == nil, let timeout = shared.idleTimeout {
+            let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+            writeStall = context.eventLoop.scheduleTask(in: timeout) { this.value.closeStalledWriter() }
         }
     }
 
+    private func closeStalledWriter() {
+        writeStall = nil
+        guard let context, !context.channel.isWritable, !writabilityWaiters.isEmpty else { return }
+        shared.logger.debug("closing a connection whose client reads none of its stream")
+        context.close(promise: nil)
+    }
+
     private func resumeWaiters() {
+        writeStall?.cancel()
+        writeStall = nil
         let waiters = writabilityWaiters
         writabilityWaiters.removeAll()
         for waiter in waiters { waiter.resume() }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { resumeWaiters() }
+        if context.channel.isWritable {
+            lastWritable = .now()
+            resumeWaiters()
+            drainBacklog(context: context)  // pipelined requests held back while the client was not reading
+        }
         context.fireChannelWritabilityChanged()
     }
 

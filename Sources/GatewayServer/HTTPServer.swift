@@ -28,11 +28,14 @@ public final class GatewayHTTPServer: Service, Sendable {
         public var metrics: (@Sendable () -> [UInt8])?
         /// Client connections silent this long are closed (408 when mid-request); nil: never.
         public var idleTimeout: Duration?
+        /// Head deadline, body minimum rate and the cap on open connections.
+        public var limits = ClientLimits()
 
         public init(host: String, port: Int, maxRequestBodyBytes: Int, admin: AdminEndpoints? = nil,
                     drainTimeout: Duration = .seconds(30), metrics: (@Sendable () -> [UInt8])? = nil,
-                    idleTimeout: Duration? = .seconds(75)) {
+                    idleTimeout: Duration? = .seconds(75), limits: ClientLimits = ClientLimits()) {
             self.idleTimeout = idleTimeout
+            self.limits = limits
             self.host = host
             self.port = port
             self.maxRequestBodyBytes = maxRequestBodyBytes
@@ -66,7 +69,10 @@ public final class GatewayHTTPServer: Service, Sendable {
                                       maxRequestBodyBytes: configuration.maxRequestBodyBytes, admin: configuration.admin,
                                       metrics: configuration.metrics,
                                       idleTimeout: configuration.idleTimeout.map { .nanoseconds($0.nanoseconds) },
-                                      lifecycle: lifecycle)
+                                      lifecycle: lifecycle, limits: configuration.limits)
+        let maxConnections = configuration.limits.maxConnections
+        let metrics = gateway.observer.metrics
+        let refusalLog = RefusalLog(logger: logger)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -80,6 +86,13 @@ public final class GatewayHTTPServer: Service, Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    guard lifecycle.admit(channel, limit: maxConnections) else {
+                        // Over the cap: a 503 and close, without parsing the request (cheap).
+                        metrics.clientConnectionCut(reason: "too_many_connections")
+                        refusalLog.refused(limit: maxConnections)
+                        try sync.addHandler(RefuseConnectionHandler())
+                        return
+                    }
                     // GatewayConnectionHandler serves pipelined requests itself and answers parse
                     // errors in OpenAI's error shape;
                     // response headers come from a parsed upstream response or from the gateway, and
@@ -88,7 +101,6 @@ public final class GatewayHTTPServer: Service, Sendable {
                     try sync.configureHTTPServerPipeline(
                         withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
                     try sync.addHandler(GatewayConnectionHandler(shared: shared))
-                    lifecycle.track(channel)
                 }
             }
             .bind(host: configuration.host, port: configuration.port)
@@ -131,9 +143,20 @@ final class Lifecycle: Sendable {
     var openCount: Int { state.withLockedValue { $0.channels.count } }
 
     func track(_ channel: any Channel) {
+        _ = admit(channel, limit: 0)
+    }
+
+    /// Tracks the channel unless `limit` (> 0) connections are open already.
+    func admit(_ channel: any Channel, limit: Int) -> Bool {
         let id = ObjectIdentifier(channel)
-        state.withLockedValue { $0.channels[id] = channel }
+        let admitted = state.withLockedValue { state in
+            if limit > 0 && state.channels.count >= limit { return false }
+            state.channels[id] = channel
+            return true
+        }
+        guard admitted else { return false }
         channel.closeFuture.whenComplete { _ in self.state.withLockedValue { _ = $0.channels.removeValue(forKey: id) } }
+        return true
     }
 
     func startDraining() { state.withLockedValue { $0.draining = true } }

@@ -14,6 +14,8 @@ struct ConnectionShared: Sendable {
     /// Close connections silent this long between requests (408 when mid-request); nil: never.
     let idleTimeout: TimeAmount?
     let lifecycle: Lifecycle
+    /// Head deadline, body minimum rate, connection cap.
+    let limits: ClientLimits
 }
 
 /// The admin endpoints (`POST /admin/reload`, `GET /admin/scripts`).

@@ -43,6 +43,11 @@ struct MockControls: Sendable {
     /// For streams: leave out the last N events and end the stream normally (a clean end without
     /// the terminal event: `[DONE]`, `message_stop`, Gemini's final chunk).
     var dropLast = 0
+    /// Answer with a valid `chat.completion` JSON body of exactly this many bytes (the assistant's
+    /// content is padded with `x`), to test how large upstream answers are buffered and refused.
+    var bodyBytes: Int?
+    /// With `bodyBytes`: send it chunked, without `content-length`, in pieces of 64 KiB.
+    var bodyChunked = false
 
     /// Set when a control value could not be understood; answered with a 400.
     var invalid: String?
@@ -112,6 +117,10 @@ struct MockControls: Sendable {
             content = value
         case "drop_last":
             dropLast = integer(trimmed, name, in: 0...100_000) ?? 0
+        case "body_bytes":
+            bodyBytes = integer(trimmed, name, in: 256...(1 << 31))
+        case "body_chunked":
+            bodyChunked = boolean(trimmed)
         default:
             break  // Unknown controls are ignored so newer tests can run against older mocks.
         }

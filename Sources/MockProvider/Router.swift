@@ -89,6 +89,9 @@ enum Router {
         if controls.echo {
             return applyCut(to: Echo.reply(for: request, allocator: allocator), controls)
         }
+        if let size = controls.bodyBytes {
+            return sizedReply(size, chunked: controls.bodyChunked, allocator: allocator)
+        }
         if let failFirst = controls.failFirst {
             if ProcessCounters.shared.nextAttempt(forKey: controls.key) <= failFirst {
                 return failure(.injected(max(controls.status ?? 500, 400)))
@@ -130,6 +133,23 @@ enum Router {
             reply.status = APIError.status(status)
         }
         return reply
+    }
+
+    /// A valid `chat.completion` of exactly `size` bytes: its content is `x` repeated.
+    private static func sizedReply(_ size: Int, chunked: Bool, allocator: ByteBufferAllocator) -> Reply {
+        let prefix = #"{"id":"chatcmpl-big","object":"chat.completion","created":0,"model":"gpt-4","choices":[{"index":0,"message":{"role":"assistant","content":""#
+        let suffix = #""},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#
+        let padding = max(0, size - prefix.utf8.count - suffix.utf8.count)
+        var body = allocator.buffer(capacity: prefix.utf8.count + padding + suffix.utf8.count)
+        body.writeString(prefix)
+        body.writeRepeatingByte(UInt8(ascii: "x"), count: padding)
+        body.writeString(suffix)
+        guard chunked else { return .json(body) }
+        var pieces: [ByteBuffer] = []
+        while body.readableBytes > 0 {
+            pieces.append(body.readSlice(length: min(65536, body.readableBytes))!)
+        }
+        return Reply(status: .ok, contentType: "application/json", body: .stream(pieces))
     }
 
     /// For `reset: mid` on a complete body: send half of it, then close.

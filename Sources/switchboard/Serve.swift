@@ -73,6 +73,15 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("idle-timeout"), help: "Seconds a client connection may stay silent between requests before it is closed, or in the middle of sending one before it gets 408; 0 = never. (env: SWITCHBOARD_IDLE_TIMEOUT, default: 75)")
     var idleTimeout: Int?
 
+    @Option(name: .customLong("head-timeout"), help: "Seconds a client may take to send a request head, from its first byte (from the accept, for a connection's first request); slower heads get 408 and the connection closes; 0 = no deadline. (env: SWITCHBOARD_HEAD_TIMEOUT, default: 30)")
+    var headTimeout: Int?
+
+    @Option(name: .customLong("body-min-rate"), help: "Slowest average rate, in bytes per second, at which a request body must arrive after the first head-timeout seconds; slower uploads get 408; 0 = no minimum. (env: SWITCHBOARD_BODY_MIN_RATE, default: 1024)")
+    var bodyMinRate: Int?
+
+    @Option(name: .customLong("max-connections"), help: "Client connections open at once; more are answered 503 too_many_connections and closed; 0 = no cap. (env: SWITCHBOARD_MAX_CONNECTIONS, default: half the open-file limit, at most 10000)")
+    var maxConnections: Int?
+
     @Option(name: .customLong("configs"), help: "Folder of named routing configs (<name>.json), used as 'x-portkey-config: <name>'; re-read when files change. (env: SWITCHBOARD_CONFIGS)")
     var configs: String?
 
@@ -111,6 +120,7 @@ struct Serve: AsyncParsableCommand {
             ("max_retry_after", maxRetryAfter),
             ("cooldown_failures", cooldownFailures), ("cooldown_seconds", cooldownSeconds),
             ("cache_max_bytes", cacheMaxBytes), ("drain_timeout", drainTimeout), ("idle_timeout", idleTimeout),
+            ("head_timeout", headTimeout), ("body_min_rate", bodyMinRate), ("max_connections", maxConnections),
         ]
         for case let (key, value?) in ints { values[key] = .int(value) }
         if let logBodies { values["log_bodies"] = .bool(logBodies) }
@@ -299,7 +309,9 @@ struct Serve: AsyncParsableCommand {
         let server = GatewayHTTPServer(
             configuration: .init(host: host, port: port, maxRequestBodyBytes: maxBody, admin: admin,
                                  drainTimeout: .seconds(resolved.drainTimeout),
-                                 metrics: exposition, idleTimeout: resolved.idleTimeout == 0 ? nil : .seconds(resolved.idleTimeout)),
+                                 metrics: exposition, idleTimeout: resolved.idleTimeout == 0 ? nil : .seconds(resolved.idleTimeout),
+                                 limits: ClientLimits(headTimeout: resolved.headTimeout == 0 ? nil : .seconds(Int64(resolved.headTimeout)),
+                                                      bodyMinRate: resolved.bodyMinRate, maxConnections: resolved.maxConnections)),
             gateway: gateway, group: group, logger: logger,
             onListening: { address in
                 logger.info("switchboard listening on http://\(address.ipAddress ?? host):\(address.port ?? port)")

@@ -1,5 +1,10 @@
 import ArgumentParser
 import Logging
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Every `serve` setting, resolved through ``Settings`` and validated, before anything starts:
 /// `serve` runs from it, and `check --config-file` validates a settings file with it, so a value
@@ -14,6 +19,10 @@ struct ServeSettings {
     var imageFetchTimeout: Int
     var drainTimeout: Int
     var idleTimeout: Int
+    /// Client connection limits (`head_timeout`, `body_min_rate`, `max_connections`).
+    var headTimeout: Int
+    var bodyMinRate: Int
+    var maxConnections: Int
     var retryBackoffBase: Int
     var retryBackoffCap: Int
     /// Longest upstream `Retry-After` honoured, in milliseconds (a longer or absurd one is capped).
@@ -35,6 +44,20 @@ struct ServeSettings {
     var virtualKeysJSON: String?
     var adminToken: String?
 
+    /// Half the process's file-descriptor limit (the other half is for upstream connections and
+    /// files), at most 10,000: past the cap a client gets a clear 503 rather than an accept that
+    /// fails for want of descriptors.
+    static func defaultMaxConnections() -> Int {
+        var limit = rlimit()
+        #if os(Linux)
+        let resource = Int32(RLIMIT_NOFILE.rawValue)
+        #else
+        let resource = RLIMIT_NOFILE
+        #endif
+        guard getrlimit(resource, &limit) == 0 else { return 10_000 }
+        return max(64, Int(min(10_000, limit.rlim_cur / 2)))  // "unlimited" is the largest value
+    }
+
     init(_ settings: Settings) throws {
         logLevel = try parseLogLevel(try settings.string("log_level", default: "info"))
         host = try settings.string("host", default: "127.0.0.1")
@@ -45,6 +68,9 @@ struct ServeSettings {
         imageFetchTimeout = try settings.int("image_fetch_timeout", default: 10, range: 1...600)
         drainTimeout = try settings.int("drain_timeout", default: 30, range: 0...3600)
         idleTimeout = try settings.int("idle_timeout", default: 75, range: 0...86_400)
+        headTimeout = try settings.int("head_timeout", default: 30, range: 0...86_400)
+        bodyMinRate = try settings.int("body_min_rate", default: 1024, range: 0...(1 << 30))
+        maxConnections = try settings.int("max_connections", default: Self.defaultMaxConnections(), range: 0...10_000_000)
         retryBackoffBase = try settings.int("retry_backoff_base", default: 250, range: 0...60_000)
         retryBackoffCap = try settings.int("retry_backoff_cap", default: 8000, range: 0...600_000)
         maxRetryAfter = try settings.int("max_retry_after", default: 30_000, range: 0...3_600_000)

@@ -26,6 +26,7 @@ public struct GatewayMetrics: Sendable {
         public static let cacheEntries = "switchboard_cache_entries"
         public static let cacheEvictions = "switchboard_cache_evictions_total"
         public static let requestLogDropped = "switchboard_request_log_dropped_total"
+        public static let connectionsCut = "switchboard_client_connections_cut_total"
     }
 
     /// One line each, for `# HELP`.
@@ -46,6 +47,7 @@ public struct GatewayMetrics: Sendable {
         Name.cacheEntries: "Answers held by the response cache.",
         Name.cacheEvictions: "Responses evicted from the cache to stay within its byte bound.",
         Name.requestLogDropped: "Request log lines dropped because the log destination did not keep up.",
+        Name.connectionsCut: "Client connections refused or cut by a limit, by reason (too_many_connections, head_timeout).",
     ]
 
     public static let maxModels = 200
@@ -136,6 +138,11 @@ public struct GatewayMetrics: Sendable {
 
     public func requestLogDropped(_ lines: Int) {
         Counter(label: Name.requestLogDropped, dimensions: [], factory: factory).increment(by: lines)
+    }
+
+    /// A client connection refused (over `max_connections`) or cut before a request (head deadline).
+    public func clientConnectionCut(reason: String) {
+        Counter(label: Name.connectionsCut, dimensions: [("reason", reason)], factory: factory).increment()
     }
 }
 

@@ -17,8 +17,8 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHan
         case idle
         /// Request sent; waiting for the head.
         case awaitingHead(Exchange)
-        /// Collecting a complete body.
-        case collecting(Exchange, UpstreamHead, ByteBuffer)
+        /// Collecting a complete body (into `body`).
+        case collecting(Exchange, UpstreamHead)
         /// Forwarding an event stream; `number` tells this stream from later ones on the connection.
         case streaming(UpstreamStream.Source, keepAlive: Bool, number: Int)
         /// Past a failure; the connection is closing.
@@ -36,6 +36,11 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     private var state: State = .idle
+    /// The body being collected. Kept outside `state` so it is appended to in place: a buffer
+    /// inside an enum case that is matched, copied out and put back may be shared with the enum's
+    /// copy at the moment of the append, and then every append copies the whole body (quadratic:
+    /// a 100 MB answer took a minute of CPU before it was refused).
+    private var body = ByteBuffer()
     /// Streams started on this connection, to match the consumer's callbacks to their stream.
     private var streamCount = 0
     /// The consumer of the current stream is behind: hold reads back.
@@ -116,21 +121,27 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHan
                 state = .streaming(produced.source, keepAlive: keepAlive, number: number)
                 exchange.promise.succeed(.stream(head, stream))
             } else {
-                let capacity = response.headers.first(name: "content-length").flatMap(Int.init) ?? 1024
-                let buffer = context.channel.allocator.buffer(capacity: min(max(capacity, 0), exchange.maxBodyBytes))
-                state = .collecting(exchange, head, buffer)
+                let length = response.headers.first(name: "content-length").flatMap { Int($0) }
+                if let length, length > exchange.maxBodyBytes {
+                    // Refused at once: no need to receive what cannot be accepted.
+                    state = .collecting(exchange, head)
+                    fail(UpstreamError(.tooLarge, "response larger than \(exchange.maxBodyBytes) bytes (content-length \(length))"),
+                         allowRetry: false)
+                    context.close(promise: nil)
+                    return
+                }
+                body = context.channel.allocator.buffer(capacity: min(max(length ?? 1024, 0), exchange.maxBodyBytes))
+                state = .collecting(exchange, head)
             }
         case .body(var chunk):
             switch state {
-            case .collecting(let exchange, let head, var buffer):
-                if buffer.readableBytes + chunk.readableBytes > exchange.maxBodyBytes {
+            case .collecting(let exchange, _):
+                if body.readableBytes + chunk.readableBytes > exchange.maxBodyBytes {
                     fail(UpstreamError(.tooLarge, "response larger than \(exchange.maxBodyBytes) bytes"), allowRetry: false)
                     context.close(promise: nil)
                     return
                 }
-                state = .idle  // drop the reference so the buffer stays uniquely owned while appending
-                buffer.writeBuffer(&chunk)
-                state = .collecting(exchange, head, buffer)
+                body.writeBuffer(&chunk)
             case .streaming(let source, _, _):
                 if source.yield(chunk) == .stopProducing { paused = true }
             default:
@@ -138,9 +149,11 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHan
             }
         case .end:
             switch state {
-            case .collecting(let exchange, let head, let buffer):
+            case .collecting(let exchange, let head):
                 exchange.deadline?.cancel()
                 state = .idle
+                let buffer = body
+                body = ByteBuffer()  // the caller owns the only reference
                 exchange.promise.succeed(.complete(head, buffer))
                 finishExchange(context: context, reusable: exchange.keepAlive)
             case .streaming(let source, let keepAlive, _):
@@ -229,9 +242,10 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHan
             } else {
                 exchange.promise.fail(error)
             }
-        case .collecting(let exchange, _, _):
+        case .collecting(let exchange, _):
             exchange.deadline?.cancel()
             state = .closed
+            body = ByteBuffer()  // release what was collected now, not when the handler goes
             exchange.promise.fail(error)
         case .streaming(let source, _, _):
             state = .closed
