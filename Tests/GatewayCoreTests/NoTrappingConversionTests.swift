@@ -33,6 +33,9 @@ import Testing
         ("GatewayCore/IPAddress.swift", "self = .v4(UInt32(bigEndian: v4.address.sin_addr.s_addr))"), // byte-order swaps of a C in_addr: cannot trap
         ("GatewayCore/IPAddress.swift", "UInt32(b[at]) << 24 | UInt32(b[at + 1]) << 16 | UInt32(b[at + 2]) << 8 | UInt32(b[at + 3])"), // bytes widen
         ("GatewayCore/IPAddress.swift", "var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))"), // C constants
+        ("GatewayCore/ClientLimits.swift", "let (owed, overflow) = seconds.multipliedReportingOverflow(by: Int64(bodyMinRate))"), // Int widens to Int64 (64-bit): cannot trap
+        ("GatewayCore/ClientLimits.swift", "return Int64(max(0, received)) < owed"), // Int widens to Int64 (64-bit): cannot trap
+        ("GatewayCore/Upstream/UpstreamConnectionHandler.swift", "let length = response.headers.first(name: \"content-length\").flatMap { Int($0) }"), // Int(String) parses (nil on overflow), not a trap
         ("GatewayCore/TraceID.swift", "let shift = UInt64(60 - 4 * nibble)"), // small constants and masked nibbles
         ("GatewayCore/TraceID.swift", "out[index] = digits.utf8Start[Int((word >> shift) & 0xF)]"), // small constants and masked nibbles
         ("GatewayCore/UpstreamErrorBody.swift", "return value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)"), // guarded: whole and |value| < 1e15 (NaN fails the first test)
