@@ -21,7 +21,7 @@ struct FuzzViolation: Error, CustomStringConvertible {
 
 enum FuzzInvariants {
     /// The targets, by the name bench/fuzz and the corpus folders use.
-    static let targets: [(name: String, check: ([UInt8]) throws(FuzzViolation) -> Void)] = [
+    static let targets: [(name: String, check: @Sendable ([UInt8]) throws(FuzzViolation) -> Void)] = [
         ("sse", sse), ("eventstream", eventStream), ("head", requestHead), ("config", routeConfig),
         ("jsonscan", jsonScan),
     ]

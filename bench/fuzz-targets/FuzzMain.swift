@@ -10,13 +10,19 @@ import NIOHTTP1
 import Glibc
 #endif
 
-nonisolated(unsafe) var selected: (([UInt8]) throws(FuzzViolation) -> Void)?
+/// Writes a line to standard error (the C `stderr` global is not concurrency-safe in Swift 6).
+func report(_ text: String) {
+    var line = text + "\n"
+    line.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+}
+
+nonisolated(unsafe) var selected: (@Sendable ([UInt8]) throws(FuzzViolation) -> Void)?
 
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
     let name = getenv("FUZZ_TARGET").map { String(cString: $0) } ?? ""
     guard let target = FuzzInvariants.targets.first(where: { $0.name == name }) else {
-        fputs("FUZZ_TARGET must be one of: \(FuzzInvariants.targets.map(\.name).joined(separator: ", ")) (got '\(name)')\n", stderr)
+        report("FUZZ_TARGET must be one of: \(FuzzInvariants.targets.map(\.name).joined(separator: ", ")) (got '\(name)')")
         exit(2)
     }
     selected = target.check
@@ -27,7 +33,7 @@ public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMut
             case .gateway(_, let path, let query):
                 let slash = path.first == "/"
                 if !slash || query.contains("?") && !head.uri.contains("?") {
-                    fputs("route: path '\(path)' query '\(query)' from '\(head.uri)'\n", stderr)
+                    report("route: path '\(path)' query '\(query)' from '\(head.uri)'")
                     abort()
                 }
             default:
@@ -44,7 +50,7 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     do {
         try selected?(input)
     } catch {
-        fputs("invariant violated: \(error.description)\n", stderr)
+        report("invariant violated: \(error.description)")
         abort()
     }
     return 0
