@@ -244,6 +244,35 @@ static int expect_literal(parser *p, const char *word, size_t n) {
 
 static int parse_value(parser *p);
 
+static unsigned hex_value(const unsigned char *s) {
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned char c = s[i];
+        v = v << 4 | (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+    return v;
+}
+
+// Whether an already validated object key (raw bytes between the quotes) reads as `word` once its
+// escapes are resolved: `"mod\u0065l"` is the key "model" for the decoder, so it is for the scan too.
+static int key_is(const unsigned char *s, size_t start, size_t len, int escapes, const char *word) {
+    size_t wlen = strlen(word);
+    if (!escapes) return len == wlen && memcmp(s + start, word, wlen) == 0;
+    size_t w = 0;
+    for (size_t i = start, end = start + len; i < end; w++) {
+        unsigned c = s[i];
+        if (c == '\\') {
+            unsigned char e = s[i + 1];
+            if (e == 'u') { c = hex_value(s + i + 2); i += 6; }
+            else { c = (e == '"' || e == '\\' || e == '/') ? e : 0; i += 2; }  // others decode to controls
+        } else {
+            i++;
+        }
+        if (w >= wlen || c != (unsigned char)word[w]) return 0;
+    }
+    return w == wlen;
+}
+
 static int parse_array(parser *p) {
     p->pos++;
     lua_Integer index = 0;
@@ -286,18 +315,25 @@ static int parse_object(parser *p) {
         if (p->pos >= p->len || p->s[p->pos] != ':') FAIL(p, "expected ':' after object key");
         p->pos++;
         skip_ws(p);
-        if (top && p->info && !kesc) {
-            const char *key = (const char *)p->s + kstart;
-            if (klen == 5 && memcmp(key, "model", 5) == 0 && p->pos < p->len && p->s[p->pos] == '"') {
-                size_t vstart = 0, vlen = 0;
-                int vesc = 0;
-                if (!parse_string(p, &vstart, &vlen, &vesc)) return 0;
-                p->info->model_offset = (long)vstart;
-                p->info->model_length = (long)vlen;
-                p->info->model_has_escapes = vesc;
-                goto after_value;
-            }
-            if (klen == 6 && memcmp(key, "stream", 6) == 0) {
+        // Top-level "model" and "stream" as the decoder will see them: keys compared after their
+        // escapes are resolved, and a repeated key replaces the earlier value (the last one wins,
+        // also when it is not a string / not a boolean), so the gateway and the scripts agree.
+        if (top && p->info) {
+            if (key_is(p->s, kstart, klen, kesc, "model")) {
+                p->info->model_offset = -1;
+                p->info->model_length = 0;
+                p->info->model_has_escapes = 0;
+                if (p->pos < p->len && p->s[p->pos] == '"') {
+                    size_t vstart = 0, vlen = 0;
+                    int vesc = 0;
+                    if (!parse_string(p, &vstart, &vlen, &vesc)) return 0;
+                    p->info->model_offset = (long)vstart;
+                    p->info->model_length = (long)vlen;
+                    p->info->model_has_escapes = vesc;
+                    goto after_value;
+                }
+            } else if (key_is(p->s, kstart, klen, kesc, "stream")) {
+                p->info->stream = -1;
                 if (p->len - p->pos >= 4 && memcmp(p->s + p->pos, "true", 4) == 0) p->info->stream = 1;
                 else if (p->len - p->pos >= 5 && memcmp(p->s + p->pos, "false", 5) == 0) p->info->stream = 0;
             }
