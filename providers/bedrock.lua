@@ -17,6 +17,8 @@ local provider = {
   name = NAME,
   endpoints = { "chat/completions", "messages" },
   decode_body = true,
+  -- The region is in the host (bedrock-runtime.<region>.amazonaws.com).
+  host_settings = { "aws_region" },
 }
 
 local STOP = { end_turn = "stop", stop_sequence = "stop", max_tokens = "length", tool_use = "tool_calls",

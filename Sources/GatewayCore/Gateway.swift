@@ -245,7 +245,7 @@ public struct Gateway: Sendable {
         guard let provider = generation.providers[providerID] else {
             throw .unknownProvider(providerID, known: generation.providerIDs)
         }
-        try CredentialScope.check(options, provider: providerID)
+        try CredentialScope.check(options, provider: providerID, hostSettings: provider.hostSettings)
         // /v1/messages is native for providers that list it; any chat provider gets it translated.
         var dialect: String?
         if request.endpoint == .messages && !provider.endpoints.contains("messages") {

@@ -126,6 +126,7 @@ extension Gateway {
         for (key, value) in target.settings {
             options.settings.removeAll { $0.0 == key }
             options.settings.append((key, value))
+            if configName == nil { options.operatorSettings.remove(key) } else { options.operatorSettings.insert(key) }
         }
         var request = request
         if !target.overrideParams.isEmpty, let body = request.body {
