@@ -9,8 +9,15 @@ extension Gateway {
         var options = try RequestOptions.parse(headers, policy: settings.hostPolicy)
         options.traceID = traceID
         options.record = record
+        let keys = self.keys.current
+        if let bearer = options.apiKey, !keys.gatewayKeys.isEmpty,
+           keys.gatewayKeys.reduce(false, { found, key in constantTimeEquals(bearer, key) || found }) {
+            // The gateway key presented as Authorization (``authorize`` dropped it already for the
+            // client's headers): it is never a provider key.
+            options.apiKey = nil
+        }
         if let name = options.virtualKey {
-            try keys.current.virtualKeys.apply(name, to: &options)
+            try keys.virtualKeys.apply(name, to: &options)
         }
         return options
     }

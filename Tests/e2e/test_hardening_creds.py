@@ -143,7 +143,7 @@ return {
 """
 
 RELAY = """
-local names = { "x-portkey-virtual-key", "x-portkey-custom-host", "x-portkey-region", "x-portkey-provider" }
+local names = { "x-portkey-virtual-key", "x-portkey-custom-host", "x-portkey-region", "x-portkey-provider", "authorization" }
 return { handlers = { ["POST /v1/relay"] = function(req)
   local headers = {}
   for _, name in ipairs(names) do headers[name] = req.headers[name] end
@@ -187,3 +187,19 @@ def test_gw_route_keeps_the_virtual_key_and_its_host(launch, setup, scripts, lis
         result = chat(gateway, headers, path="/v1/relay").json()
         assert result["status"] == 400 and result["error"]["code"] == "custom_host_with_stored_key", result
     assert listener.connections == 0 and STORED.encode() not in listener.everything()
+
+
+def test_a_gateway_key_in_authorization_never_goes_upstream_after_middleware(launch, setup, scripts, mock, tmp_path):
+    keys = tmp_path / "gateway-keys"
+    keys.write_text("sb-gateway-key-1\n")
+    gateway = launch("--gateway-keys-file", str(keys), *setup["args"], providers=setup["providers"], scripts=scripts)
+    headers = {"authorization": "Bearer sb-gateway-key-1", "x-portkey-provider": "openai",
+               "x-portkey-custom-host": mock.url + "/v1"}
+    # As without middleware: the gateway key is not the provider key, so there is none.
+    reply = chat(gateway, headers, body=ECHO)
+    assert reply.status == 401 and "sb-gateway-key-1" not in reply.body.decode(), reply.body
+    result = chat(gateway, headers, body=ECHO, path="/v1/relay").json()
+    assert "sb-gateway-key-1" not in json.dumps(result)
+    # A virtual key still supplies its own.
+    reply = chat(gateway, {"authorization": "Bearer sb-gateway-key-1", "x-portkey-virtual-key": "vk-mock"}, body=ECHO)
+    assert reply.status == 200 and reply.json()["headers"]["authorization"] == f"Bearer {STORED}"
