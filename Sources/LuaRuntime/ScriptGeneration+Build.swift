@@ -90,7 +90,7 @@ extension ScriptGeneration {
                     throw LuaError(kind: .invalidScript, script: file.displayPath,
                                    message: "\(file.displayPath): the provider table has no prepare(ctx) function")
                 }
-                if let problem = hostSettingsProblem(vm) {
+                if let problem = hostSettingsProblem(vm, "host_settings") ?? hostSettingsProblem(vm, "credential_settings") {
                     sb_pop(L, 1)
                     throw LuaError(kind: .invalidScript, script: file.displayPath, message: "\(file.displayPath): \(problem)")
                 }
@@ -105,7 +105,8 @@ extension ScriptGeneration {
                         translatesResponses: vm.hasFunction(-1, "response"),
                         translatesStreams: vm.hasFunction(-1, "stream"),
                         file: file.displayPath,
-                        hostSettings: Set(vm.stringList(-1, "host_settings") ?? []))
+                        hostSettings: Set(vm.stringList(-1, "host_settings") ?? []),
+                        credentialSettings: Set(vm.stringList(-1, "credential_settings") ?? []))
                 }
                 sb_rawsetfield(L, providers, file.name)
             } catch {

@@ -32,6 +32,9 @@ import Testing
                 #expect("\(error)".contains("providers/bad.lua: host_settings must be a list of setting names"), "\(error)")
             }
         }
+        #expect(throws: GenerationError.self) {
+            try build([file("bad", "return { credential_settings = 'secret', prepare = function(ctx) return { url = 'http://h' } end }")])
+        }
     }
 
     @Test func bundledProvidersDeclareTheSettingsInTheirHost() throws {
@@ -44,5 +47,6 @@ import Testing
         #expect(generation.providers["bedrock"]?.hostSettings == ["aws_region"])
         #expect(generation.providers["vertex-ai"]?.hostSettings == ["vertex_region"])
         #expect(generation.providers["openai"]?.hostSettings == [])
+        #expect(generation.providers["bedrock"]?.credentialSettings == ["aws_access_key_id", "aws_secret_access_key", "aws_session_token"])
     }
 }

@@ -203,3 +203,25 @@ def test_a_gateway_key_in_authorization_never_goes_upstream_after_middleware(lau
     # A virtual key still supplies its own.
     reply = chat(gateway, {"authorization": "Bearer sb-gateway-key-1", "x-portkey-virtual-key": "vk-mock"}, body=ECHO)
     assert reply.status == 200 and reply.json()["headers"]["authorization"] == f"Bearer {STORED}"
+
+
+def test_a_named_configs_credential_settings_are_a_held_key(launch, mock, listener, tmp_path):
+    """Bedrock's AWS keys written in a named config (credential_settings) stay with AWS: a client's
+    custom host would receive a SigV4-signed request (replayable) with the access key id."""
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    (configs / "aws.json").write_text(json.dumps({"provider": "bedrock", "aws_access_key_id": "AKIASTOREDINCONFIG",
+                                                  "aws_secret_access_key": STORED}))
+    gateway = launch("--configs", str(configs))
+    body = {"model": "anthropic.claude-3-haiku", "messages": [{"role": "user", "content": "hi"}]}
+    attacker = f"http://127.0.0.1:{listener.port}"
+    reply = chat(gateway, {"x-portkey-config": "aws", "x-portkey-custom-host": attacker}, body=body)
+    assert reply.status == 400 and reply.error()["code"] == "custom_host_with_stored_key", reply.body
+    assert "config 'aws'" in reply.error()["message"] and "AKIASTORED" not in reply.body.decode()
+    reply = chat(gateway, {"x-portkey-config": "aws", "x-portkey-aws-region": "evil"}, body=body)
+    assert reply.status == 400 and reply.error()["param"] == "x-portkey-aws-region", reply.body
+    assert listener.connections == 0
+    # The client's own AWS keys (inline config) may go where the client says.
+    own = {"provider": "bedrock", "aws_access_key_id": "AKIACLIENTOWN", "aws_secret_access_key": "own", "custom_host": attacker}
+    chat(gateway, {"x-portkey-config": json.dumps(own)}, body=body)
+    assert b"AKIACLIENTOWN" in listener.everything()
