@@ -27,6 +27,8 @@ local provider = compat.provider {
   auth_header = "api-key",
   auth_prefix = "",
   endpoints = { "chat/completions", "completions", "embeddings", "models" },
+  -- The resource name is the host: a client may not choose it for a key the gateway holds.
+  host_settings = { "azure_resource_name", "resource_name" },
 }
 
 -- Paths Azure serves per deployment, under /openai/deployments/{deployment}.

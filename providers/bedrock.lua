@@ -17,6 +17,10 @@ local provider = {
   name = NAME,
   endpoints = { "chat/completions", "messages" },
   decode_body = true,
+  -- The region is in the host (bedrock-runtime.<region>.amazonaws.com).
+  host_settings = { "aws_region" },
+  -- Written in a named config, these are a key the gateway holds (kept with the operator's host).
+  credential_settings = { "aws_access_key_id", "aws_secret_access_key", "aws_session_token" },
 }
 
 local STOP = { end_turn = "stop", stop_sequence = "stop", max_tokens = "length", tool_use = "tool_calls",

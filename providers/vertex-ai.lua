@@ -17,6 +17,8 @@ local provider = {
   name = NAME,
   endpoints = { "chat/completions", "messages" },
   decode_body = true,
+  -- The region is in the host (<region>-aiplatform.googleapis.com).
+  host_settings = { "vertex_region" },
 }
 
 local function setting(ctx, name)

@@ -30,13 +30,24 @@ public struct HeldCredential: Sendable, Equatable {
 enum CredentialScope {
     /// Throws 400 when this attempt would send a held credential somewhere its operator did not
     /// configure.
-    static func check(_ options: RequestOptions, provider: String) throws(GatewayError) {
+    /// `hostSettings`: the provider's settings that decide the upstream host (`host_settings` in its
+    /// script); a client's value for one of them is a client-chosen host too.
+    static func check(_ options: RequestOptions, provider: String, hostSettings: Set<String> = []) throws(GatewayError) {
         guard let held = options.heldCredential else { return }
         if options.customHost != nil, options.customHostSource == .client, !held.allowsCustomHost {
             throw GatewayError(
                 status: 400, type: "invalid_request_error",
                 message: "a client-supplied custom host cannot be combined with \(held.name): the gateway sends a stored credential only to the host its operator configured (a virtual key can allow custom hosts with \"allow_custom_host\": true)",
                 param: "x-portkey-custom-host", code: "custom_host_with_stored_key")
+        }
+        if !held.allowsCustomHost, let name = options.settings.first(where: {
+            hostSettings.contains($0.0) && !options.operatorSettings.contains($0.0)
+        })?.0 {
+            let header = "x-portkey-" + name.replacing("_", with: "-")
+            throw GatewayError(
+                status: 400, type: "invalid_request_error",
+                message: "a client-supplied '\(name)' (\(header), or in an inline config) decides the upstream host and cannot be combined with \(held.name): the gateway sends a stored credential only to the host its operator configured (set it in the virtual key's entry or the named config, or allow custom hosts with \"allow_custom_host\": true)",
+                param: header, code: "custom_host_with_stored_key")
         }
         if let own = held.provider, own != provider {
             throw GatewayError(

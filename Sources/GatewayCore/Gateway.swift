@@ -161,10 +161,7 @@ public struct Gateway: Sendable {
         case .proceed(let headers, let body):
             request.headers = HTTPHeaders(headers)
             request.body = body.map { ByteBuffer(bytes: $0) }
-            let (traceID, record) = (options.traceID, options.record)
-            options = try RequestOptions.parse(request.headers, policy: settings.hostPolicy)
-            options.traceID = traceID
-            options.record = record
+            options = try scriptOptions(request.headers, traceID: options.traceID, record: options.record)
         }
         var response = try await route(request, options: options)
         if let provider = options.provider, !response.headers.contains(name: "x-portkey-provider") {
@@ -245,7 +242,7 @@ public struct Gateway: Sendable {
         guard let provider = generation.providers[providerID] else {
             throw .unknownProvider(providerID, known: generation.providerIDs)
         }
-        try CredentialScope.check(options, provider: providerID)
+        try CredentialScope.check(options, provider: providerID, hostSettings: provider.hostSettings)
         // /v1/messages is native for providers that list it; any chat provider gets it translated.
         var dialect: String?
         if request.endpoint == .messages && !provider.endpoints.contains("messages") {

@@ -33,6 +33,9 @@ public struct RequestOptions: Sendable {
     /// The server-held credential in use (a virtual key's or a named config's); nil when the key,
     /// if any, is the client's own.
     public var heldCredential: HeldCredential?
+    /// Names of `settings` whose value the operator wrote (a virtual key's entry, a named config);
+    /// every other setting is the client's (see ``CredentialScope``).
+    public var operatorSettings: Set<String> = []
 
     /// Headers the gateway reads itself (never settings, never forwarded).
     static let reserved: Set<String> = [

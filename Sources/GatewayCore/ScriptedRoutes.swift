@@ -98,8 +98,7 @@ extension Gateway {
             let endpoint = Endpoint(rawValue: String(path.dropFirst())) ?? .passthrough
             if !headers.contains(name: "content-type") && bodyBytes != nil { headers.add(name: "content-type", value: "application/json") }
             do throws(GatewayError) {
-                var routeOptions = try RequestOptions.parse(headers, policy: settings.hostPolicy)
-                routeOptions.traceID = options.traceID
+                let routeOptions = try scriptOptions(headers, traceID: options.traceID, record: nil)
                 let incoming = IncomingRequest(endpoint: endpoint, method: method, path: path, query: call["query"]?.text ?? "",
                                                headers: headers, body: bodyBytes)
                 response = try await route(incoming, options: routeOptions)

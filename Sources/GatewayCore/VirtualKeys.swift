@@ -80,6 +80,7 @@ public struct VirtualKeys: Sendable {
         for (key, value) in entry.settings {
             options.settings.removeAll { $0.0 == key }
             options.settings.append((key, value))
+            options.operatorSettings.insert(key)
         }
     }
 }

@@ -18,6 +18,13 @@ public struct ProviderInfo: Sendable, Equatable {
     public var translatesStreams: Bool = false
     /// The script's path, e.g. `providers/groq.lua`.
     public var file: String
+    /// Settings that decide the host a request is sent to (`host_settings` in the script), e.g. a
+    /// resource name or region in the base URL. A client may not supply them with a key the gateway
+    /// holds (see `CredentialScope` in GatewayCore).
+    public var hostSettings: Set<String> = []
+    /// Settings that carry a credential (`credential_settings` in the script), e.g. an AWS secret:
+    /// written in a named config, they are a key the gateway holds, like its `api_key`.
+    public var credentialSettings: Set<String> = []
 
     /// What a provider serves when its script does not say.
     public static let standardEndpoints = ["chat/completions", "completions", "embeddings", "models"]

@@ -90,6 +90,10 @@ extension ScriptGeneration {
                     throw LuaError(kind: .invalidScript, script: file.displayPath,
                                    message: "\(file.displayPath): the provider table has no prepare(ctx) function")
                 }
+                if let problem = hostSettingsProblem(vm, "host_settings") ?? hostSettingsProblem(vm, "credential_settings") {
+                    sb_pop(L, 1)
+                    throw LuaError(kind: .invalidScript, script: file.displayPath, message: "\(file.displayPath): \(problem)")
+                }
                 if record {
                     catalog[file.name] = ProviderInfo(
                         id: file.name,
@@ -100,7 +104,9 @@ extension ScriptGeneration {
                         decodesBody: vm.booleanField(-1, "decode_body") ?? false,
                         translatesResponses: vm.hasFunction(-1, "response"),
                         translatesStreams: vm.hasFunction(-1, "stream"),
-                        file: file.displayPath)
+                        file: file.displayPath,
+                        hostSettings: Set(vm.stringList(-1, "host_settings") ?? []),
+                        credentialSettings: Set(vm.stringList(-1, "credential_settings") ?? []))
                 }
                 sb_rawsetfield(L, providers, file.name)
             } catch {

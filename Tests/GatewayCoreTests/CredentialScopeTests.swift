@@ -54,6 +54,44 @@ import Testing
         #expect(refusal(request, provider: "groq")?.code == "stored_key_provider_mismatch")
     }
 
+    func refusal(_ options: RequestOptions, hostSettings: Set<String>) -> GatewayError? {
+        do throws(GatewayError) {
+            try CredentialScope.check(options, provider: "openai", hostSettings: hostSettings)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// A setting the provider declares in `host_settings` decides the host: a client's value with a
+    /// stored key is a client-chosen host.
+    @Test func aClientsHostSettingWithAVirtualKeyIsRefused() throws {
+        var request = try options([("x-portkey-resource-name", "evil")])
+        try keys.apply("vk-openai", to: &request)
+        let error = refusal(request, hostSettings: ["resource_name", "region"])
+        #expect(error?.status == 400 && error?.code == "custom_host_with_stored_key")
+        #expect(error?.param == "x-portkey-resource-name")
+        #expect(error?.message.contains("'resource_name'") == true && error?.message.contains("virtual key 'vk-openai'") == true)
+        #expect(error?.message.contains("evil") == false && error?.message.contains("sk-stored") == false)
+        // Not declared by this provider: a plain setting.
+        #expect(refusal(request, hostSettings: ["region"]) == nil)
+    }
+
+    @Test func theOperatorsHostSettingsAndTheClientsOwnKeyPass() throws {
+        // The entry's own value wins over the client's and is the operator's.
+        var local = try options([("x-portkey-region", "client")])
+        try keys.apply("vk-local", to: &local)
+        #expect(refusal(local, hostSettings: ["region"]) == nil)
+        #expect(local.settings.filter { $0.0 == "region" }.map(\.1) == ["operator"])
+        // allow_custom_host lets the key travel, settings included.
+        var open = try options([("x-portkey-region", "client")])
+        try keys.apply("vk-open", to: &open)
+        #expect(refusal(open, hostSettings: ["region"]) == nil)
+        // The client's own key goes where the client says.
+        let own = try options([("x-portkey-region", "client"), ("authorization", "Bearer sk-mine")])
+        #expect(refusal(own, hostSettings: ["region"]) == nil)
+    }
+
     @Test func allowCustomHostMustBeABoolean() {
         #expect(throws: GatewayError.self) {
             try VirtualKeys(json: #"{"k": {"provider": "openai", "allow_custom_host": "yes"}}"#, knownProviders: ["openai"])

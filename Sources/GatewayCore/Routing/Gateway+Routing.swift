@@ -126,6 +126,14 @@ extension Gateway {
         for (key, value) in target.settings {
             options.settings.removeAll { $0.0 == key }
             options.settings.append((key, value))
+            if configName == nil { options.operatorSettings.remove(key) } else { options.operatorSettings.insert(key) }
+        }
+        if let configName, options.heldCredential == nil, let provider = options.provider,
+           let declared = scripts.current.providers[provider]?.credentialSettings,
+           let held = target.settings.first(where: { declared.contains($0.0) }) {
+            // A credential written in a named config as a provider setting (e.g. an AWS secret).
+            options.heldCredential = HeldCredential(name: "config '\(configName)' (\(target.path).\(held.0))",
+                                                    provider: provider, allowsCustomHost: false)
         }
         var request = request
         if !target.overrideParams.isEmpty, let body = request.body {
