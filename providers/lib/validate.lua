@@ -170,10 +170,19 @@ end
 
 -- MARK: OpenAI chat completions
 
-local CHAT_NUMBERS = { "temperature", "top_p", "presence_penalty", "frequency_penalty" }
-local CHAT_INTEGERS = { "n", "seed", "max_tokens", "max_completion_tokens", "top_logprobs" }
-local CHAT_BOOLEANS = { "stream", "logprobs", "parallel_tool_calls" }
-local CHAT_STRINGS = { "model", "user" }
+-- The scalar fields: name → {test, what the error says is expected}. null is always accepted.
+local function is_string(value) return type(value) == "string" end
+local function is_integer(value) return math_type(value) == "integer" end
+local function is_boolean(value) return type(value) == "boolean" end
+local CHAT_SCALARS = {}
+for _, spec in ipairs({
+  { finite, "a number", { "temperature", "top_p", "presence_penalty", "frequency_penalty" } },
+  { is_integer, "an integer", { "n", "seed", "max_tokens", "max_completion_tokens", "top_logprobs" } },
+  { is_boolean, "a boolean", { "stream", "logprobs", "parallel_tool_calls" } },
+  { is_string, "a string", { "model", "user" } },
+}) do
+  for _, key in ipairs(spec[3]) do CHAT_SCALARS[#CHAT_SCALARS + 1] = { key, spec[1], spec[2] } end
+end
 
 local function check_chat_part(part, i, j)
   need_object(part, "messages[%d].content[%d]", i, j)
@@ -262,26 +271,11 @@ end
 -- An OpenAI chat completions request, as the translating converters read it.
 function M.chat_request(body)
   if not is_object(body) then wrong("body", "an object", body) end
-  -- The scalar fields, tested inline (this runs on every translated request).
-  for i = 1, #CHAT_STRINGS do
-    local key = CHAT_STRINGS[i]
-    local value = body[key]
-    if value ~= nil and type(value) ~= "string" and value ~= null then wrong(key, "a string", value) end
-  end
-  for i = 1, #CHAT_NUMBERS do
-    local key = CHAT_NUMBERS[i]
-    local value = body[key]
-    if value ~= nil and value ~= null and not finite(value) then wrong(key, "a number", value) end
-  end
-  for i = 1, #CHAT_INTEGERS do
-    local key = CHAT_INTEGERS[i]
-    local value = body[key]
-    if value ~= nil and math_type(value) ~= "integer" and value ~= null then wrong(key, "an integer", value) end
-  end
-  for i = 1, #CHAT_BOOLEANS do
-    local key = CHAT_BOOLEANS[i]
-    local value = body[key]
-    if value ~= nil and type(value) ~= "boolean" and value ~= null then wrong(key, "a boolean", value) end
+  -- The scalar fields, one flat loop (this runs on every translated request).
+  for i = 1, #CHAT_SCALARS do
+    local field = CHAT_SCALARS[i]
+    local value = body[field[1]]
+    if value ~= nil and value ~= null and not field[2](value) then wrong(field[1], field[3], value) end
   end
   local messages = body.messages
   if not is_list(messages) then wrong("messages", "an array", messages) end
