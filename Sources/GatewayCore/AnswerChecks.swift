@@ -1,5 +1,5 @@
 public import NIOCore
-public import NIOHTTP1
+import NIOHTTP1
 import LuaRuntime
 
 /// Checks that an upstream answer relayed without translation is what it claims to be: a 2xx JSON
