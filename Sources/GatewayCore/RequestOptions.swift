@@ -92,7 +92,9 @@ public struct RequestOptions: Sendable {
                 timeout = ms
             case "x-portkey-trace-id":
                 guard value.utf8.count <= 256 else { throw GatewayError.invalidHeader(name, "longer than 256 bytes") }
-                traceID = value
+                // An empty header is no trace id (one is generated), never an empty one in logs
+                // and on the response (found by the `head` fuzz target).
+                if !value.isEmpty { traceID = value }
             case "x-portkey-config":
                 if !value.isEmpty { config = value }
             case "x-portkey-metadata":
