@@ -1,10 +1,13 @@
 -- Anthropic — Messages API (https://docs.anthropic.com/en/api/messages). Chat completions are
 -- translated by lib/anthropic_chat.lua; /v1/messages passes through as sent.
 -- Auth: x-api-key. Version: anthropic-version 2023-06-01, or x-portkey-anthropic-version.
--- Beta features: x-portkey-anthropic-beta is sent as anthropic-beta.
+-- Beta features: x-portkey-anthropic-beta is sent as anthropic-beta (a client's own anthropic-beta
+-- header is forwarded too). Every other /v1 path (messages/count_tokens, messages/batches, files,
+-- models) passes through untouched with the key.
 local compat = require("openai_compatible")
 local claude = require("anthropic_chat")
 local validate = require("validate")
+local upstream_errors = require("upstream_errors")
 
 local NAME = "Anthropic"
 local spec = { name = NAME, base_url = "https://api.anthropic.com/v1" }
@@ -12,8 +15,9 @@ local spec = { name = NAME, base_url = "https://api.anthropic.com/v1" }
 local provider = {
   name = NAME,
   base_url = spec.base_url,
-  endpoints = { "chat/completions", "messages" },
+  endpoints = { ["chat/completions"] = "translate", messages = "native", ["*"] = "passthrough" },
   decode_body = true,
+  client_headers = { "anthropic-beta" },
   response = claude.response,
   stream = claude.stream,
 }
@@ -27,15 +31,24 @@ local function auth_headers(ctx)
   return headers
 end
 
+-- Passthrough paths: the base URL (with /v1) and the key.
+function provider.auth(ctx)
+  compat.require_key({ name = NAME }, ctx)
+  return compat.base_url(spec, ctx), auth_headers(ctx)
+end
+
 function provider.prepare(ctx)
   compat.require_key({ name = NAME }, ctx)
   local url = compat.join_url(compat.base_url(spec, ctx), "/messages", "")
   if ctx.endpoint == "messages" then
     -- Anthropic's own dialect (/v1/messages from the Anthropic SDK): the bytes go through as sent,
-    -- and the answer comes back untranslated.
-    return { url = url, method = "POST", headers = auth_headers(ctx), translate = false }
+    -- and the answer comes back untranslated (endpoints: native).
+    return { url = url, method = "POST", headers = auth_headers(ctx) }
   end
   return { url = url, method = "POST", headers = auth_headers(ctx), body = validate.encode(claude.translate_request(ctx), ctx.body) }
 end
+
+-- Overloaded (529) and rate-limited answers are worth another try.
+function provider.error(ctx, res) return upstream_errors.anthropic(res) end
 
 return provider

@@ -6,6 +6,7 @@
 local chat = require("openai_chat")
 local sigv4 = require("aws_sigv4")
 local validate = require("validate")
+local upstream_errors = require("upstream_errors")
 
 local null = gw.json.null
 local array = gw.json.array
@@ -15,8 +16,11 @@ local NAME = "Amazon Bedrock"
 
 local provider = {
   name = NAME,
-  endpoints = { "chat/completions", "messages" },
+  -- Claude models take /v1/messages through InvokeModel (its binary stream is re-framed as
+  -- server-sent events here, so "translate"); for others prepare asks for the converter.
+  endpoints = { ["chat/completions"] = "translate", messages = "translate" },
   decode_body = true,
+  client_headers = { "anthropic-beta" },
   -- The region is in the host (bedrock-runtime.<region>.amazonaws.com).
   host_settings = { "aws_region" },
   -- Written in a named config, these are a key the gateway holds (kept with the operator's host).
@@ -145,7 +149,7 @@ function provider.prepare(ctx)
   if ctx.endpoint == "messages" then
     -- Anthropic's dialect: Claude models take it through InvokeModel (the Messages body with
     -- Bedrock's anthropic_version); other models go through the gateway's translation.
-    if not body.model:find("anthropic%.claude") then return { dialect = "anthropic_messages" } end
+    if not body.model:find("anthropic%.claude") then return { via = "chat/completions" } end
     validate.messages_request(body)  -- the body is re-encoded: a value JSON cannot carry is refused here
     ctx.messages = true
     ctx.streaming = body.stream == true
@@ -301,5 +305,8 @@ function provider.stream(ctx, event)
   end
   return nil
 end
+
+-- Throttling, unavailable and not-yet-ready models (x-amzn-errortype) are worth another try.
+function provider.error(ctx, res) return upstream_errors.aws(res) end
 
 return provider

@@ -1,5 +1,6 @@
 -- Cohere v2 (https://docs.cohere.com/reference/chat, /reference/embed): chat and embeddings,
--- translated from and to OpenAI's API. Auth: Authorization: Bearer <key>.
+-- translated from and to OpenAI's API. Auth: Authorization: Bearer <key>. Every other /v1 path
+-- passes through to the v2 API untouched (POST /v1/rerank → https://api.cohere.com/v2/rerank).
 local compat = require("openai_compatible")
 local chat = require("openai_chat")
 local validate = require("validate")
@@ -14,9 +15,14 @@ local spec = { name = NAME, base_url = "https://api.cohere.com/v2" }
 local provider = {
   name = NAME,
   base_url = spec.base_url,
-  endpoints = { "chat/completions", "embeddings" },
+  endpoints = { ["chat/completions"] = "translate", embeddings = "translate", ["*"] = "passthrough" },
   decode_body = true,
 }
+
+function provider.auth(ctx)
+  compat.require_key({ name = NAME }, ctx)
+  return compat.base_url(spec, ctx), compat.auth_headers(spec, ctx.api_key)
+end
 
 local FINISH = { COMPLETE = "stop", STOP_SEQUENCE = "stop", MAX_TOKENS = "length", TOOL_CALL = "tool_calls",
                  ERROR = "stop", TIMEOUT = "stop" }

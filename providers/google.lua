@@ -3,6 +3,7 @@
 local compat = require("openai_compatible")
 local gemini = require("gemini")
 local validate = require("validate")
+local upstream_errors = require("upstream_errors")
 
 local NAME = "Google Gemini"
 local spec = { name = NAME, base_url = "https://generativelanguage.googleapis.com/v1beta" }
@@ -41,5 +42,8 @@ function provider.prepare(ctx)
     body = validate.encode(body, ctx.body),
   }
 end
+
+-- RESOURCE_EXHAUSTED and UNAVAILABLE are worth another try.
+function provider.error(ctx, res) return upstream_errors.google(res) end
 
 return provider

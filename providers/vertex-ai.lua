@@ -10,13 +10,16 @@ local chat = require("openai_chat")
 local gemini = require("gemini")
 local claude = require("anthropic_chat")
 local validate = require("validate")
+local upstream_errors = require("upstream_errors")
 
 local NAME = "Vertex AI"
 
 local provider = {
   name = NAME,
-  endpoints = { "chat/completions", "messages" },
+  -- Claude takes /v1/messages as is (rawPredict); for other models prepare asks for the converter.
+  endpoints = { ["chat/completions"] = "translate", messages = "native" },
   decode_body = true,
+  client_headers = { "anthropic-beta" },
   -- The region is in the host (<region>-aiplatform.googleapis.com).
   host_settings = { "vertex_region" },
 }
@@ -51,13 +54,12 @@ function provider.prepare(ctx)
   if ctx.endpoint == "messages" then
     -- Anthropic's dialect: Claude takes it as is (rawPredict); other models go through the
     -- gateway's translation to chat completions.
-    if not model:match("^claude") then return { dialect = "anthropic_messages" } end
+    if not model:match("^claude") then return { via = "chat/completions" } end
     validate.messages_request(body)  -- the body is re-encoded: a value JSON cannot carry is refused here
     body.model = nil
     body.anthropic_version = "vertex-2023-10-16"
     url = publishers .. "anthropic/models/" .. model .. (body.stream == true and ":streamRawPredict" or ":rawPredict")
-    return { url = url, method = "POST", headers = { authorization = "Bearer " .. ctx.api_key }, body = body,
-             translate = false }
+    return { url = url, method = "POST", headers = { authorization = "Bearer " .. ctx.api_key }, body = body }
   end
   if model:match("^claude") then
     ctx.publisher = "anthropic"
@@ -86,5 +88,8 @@ function provider.stream(ctx, event)
   if ctx.publisher == "anthropic" then return claude.stream(ctx, event) end
   return gemini.stream(ctx, event)
 end
+
+-- Claude's overloaded answers and Google's quota and availability codes are worth another try.
+function provider.error(ctx, res) return upstream_errors.anthropic(res) or upstream_errors.google(res) end
 
 return provider

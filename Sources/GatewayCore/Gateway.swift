@@ -243,16 +243,18 @@ public struct Gateway: Sendable {
             throw .unknownProvider(providerID, known: generation.providerIDs)
         }
         try CredentialScope.check(options, provider: providerID, hostSettings: provider.hostSettings)
-        // /v1/messages is native for providers that list it; any chat provider gets it translated.
-        var dialect: String?
-        if request.endpoint == .messages && !provider.endpoints.contains("messages") {
-            guard provider.endpoints.contains("chat/completions") else {
-                throw .unsupportedEndpoint(provider: providerID, endpoint: "messages", supported: provider.endpoints)
+        // The provider's endpoint table says how it serves this endpoint; one it does not list is
+        // served through a converter to one it does, or refused.
+        let endpointKey = request.endpoint == .passthrough ? "*" : request.endpoint.rawValue
+        var mode = provider.mode(for: endpointKey)
+        var converter: ConverterInfo?
+        if mode == nil {
+            guard request.endpoint != .passthrough,
+                  let found = generation.converter(from: request.endpoint.rawValue, for: provider) else {
+                throw .unsupportedEndpoint(provider: providerID, path: "/v1" + request.path, supported: provider.servedEndpoints)
             }
-            dialect = "anthropic_messages"
-        } else if request.endpoint != .passthrough && !provider.endpoints.contains(request.endpoint.rawValue) {
-            throw .unsupportedEndpoint(provider: providerID, endpoint: request.endpoint.rawValue,
-                                       supported: provider.endpoints)
+            converter = found
+            mode = .translate
         }
         let scan = try validateBody(request)
         if let model = scan?.model, let problem = WireSyntax.targetProblem(model, what: "the model name") {
@@ -265,31 +267,49 @@ public struct Gateway: Sendable {
             endpoint: request.endpoint.rawValue, method: request.method.rawValue, path: request.path,
             query: request.query, customHost: options.customHost, apiKey: options.apiKey, model: scan?.model,
             settings: options.settings,
-            body: provider.decodesBody || dialect != nil ? request.body.map { Array($0.readableBytesView) } : nil,
-            dialect: dialect)
-        var (plan, session) = try begin(generation, providerID, context)
-        if let asked = plan.dialect {
-            // The provider serves this endpoint natively only for some models: translate for this one.
-            guard asked == "anthropic_messages", request.endpoint == .messages,
-                  provider.endpoints.contains("chat/completions") else {
-                throw GatewayError(status: 500, type: "script_error",
-                                   message: "provider '\(providerID)' asked for an unknown dialect '\(asked)'", code: "script_error")
+            body: (provider.decodesBody && mode != .passthrough) || converter != nil ? request.body.map { Array($0.readableBytesView) } : nil,
+            converter: converter)
+        var plan: PreparedRequest
+        var session: ProviderSession?
+        if mode == .passthrough {
+            plan = try passthrough(generation, providerID, context)
+        } else {
+            var outcome: PrepareOutcome
+            (outcome, session) = try begin(generation, providerID, context)
+            if case .via(let target) = outcome {
+                // The provider serves this request only through a converter (e.g. /v1/messages for
+                // a model without a native Messages API on a provider where other models have one).
+                guard let found = generation.converter(from: request.endpoint.rawValue, to: target),
+                      provider.mode(for: target) != nil else {
+                    throw GatewayError(status: 500, type: "script_error",
+                                       message: "\(provider.file) asked to serve /v1\(request.path) via \(target), but no converter from \(request.endpoint.rawValue) to \(target) exists for it",
+                                       code: "script_error")
+                }
+                context.converter = found
+                converter = found
+                mode = .translate
+                if context.body == nil { context.body = request.body.map { Array($0.readableBytesView) } }
+                (outcome, session) = try begin(generation, providerID, context)
             }
-            context.dialect = asked
-            if context.body == nil { context.body = request.body.map { Array($0.readableBytesView) } }
-            (plan, session) = try begin(generation, providerID, context)
-        }
-        if !plan.fetch.isEmpty {
-            // The provider needs image bytes inline: fetch them (public hosts only, bounded), then
-            // let it prepare again with ctx.fetched.
-            context.fetched = try await fetchImages(plan.fetch)
-            (plan, session) = try begin(generation, providerID, context)
-            guard plan.fetch.isEmpty else {
+            if case .fetch(let urls) = outcome {
+                // The provider needs image bytes inline: fetch them (public hosts only, bounded), then
+                // let it prepare again with ctx.fetched.
+                context.fetched = try await fetchImages(urls)
+                (outcome, session) = try begin(generation, providerID, context)
+            }
+            switch outcome {
+            case .send(let prepared): plan = prepared
+            case .fetch:
                 throw GatewayError(status: 500, type: "script_error", message: "provider '\(providerID)' asked to fetch images twice",
                                    code: "script_error")
+            case .via(let target):
+                throw GatewayError(status: 500, type: "script_error",
+                                   message: "\(provider.file) asked for via = \"\(target)\" twice", code: "script_error")
             }
         }
-        if !plan.translate { session = nil }  // the script asked for the answer's bytes as they are
+        // A native endpoint's answer is the client's dialect already; the script may also ask for
+        // an answer's bytes as they are.
+        if mode == .native || !plan.translate { session = nil }
 
         guard var url = UpstreamURL(plan.url) else {
             throw GatewayError(status: 502, type: "upstream_error",
@@ -311,7 +331,10 @@ public struct Gateway: Sendable {
         var body = request.body
         if let replacement = plan.body { body = ByteBuffer(bytes: replacement) }
         let outbound = UpstreamRequest(
-            method: method, url: url, headers: upstreamHeaders(request: request, options: options, plan: plan), body: body)
+            method: method, url: url,
+            headers: upstreamHeaders(request: request, options: options, plan: plan, provider: provider,
+                                     relayed: request.endpoint == .passthrough || mode == .passthrough),
+            body: body)
         if let problem = outbound.wireProblem {
             throw GatewayError(status: 500, type: "script_error",
                                message: "\(provider.file) built an upstream request that cannot be sent: \(problem)", code: "script_error")
@@ -372,30 +395,57 @@ public struct Gateway: Sendable {
                 return GatewayResponse(status: translated.status ?? status, headers: headers,
                                        body: .buffer(ByteBuffer(bytes: translated.body)))
             }
-            let retryable = !(200..<300).contains(status)
-                && UpstreamErrorBody.isRetryable(status: status, headers: response.head.headers, body: bytes)
-            if !(200..<300).contains(status) && request.endpoint == .messages {
-                // Anthropic SDK clients get Anthropic's error shape; a native Anthropic error passes.
-                if session != nil || !Self.isAnthropicError(bytes) {
-                    let (error, _) = UpstreamErrorBody.parse(status: status, body: bytes, provider: providerID)
-                    bytes = ByteBuffer(bytes: error.anthropicBody)
-                    headers.replaceOrAdd(name: "content-type", value: "application/json")
-                }
-            } else if !(200..<300).contains(status) {
-                if let normalized = UpstreamErrorBody.normalize(status: status, body: bytes, provider: providerID) {
-                    bytes = normalized
-                    headers.replaceOrAdd(name: "content-type", value: "application/json")
-                }
+            guard !(200..<300).contains(status) else {
+                return GatewayResponse(status: status, headers: headers, body: .buffer(bytes))
+            }
+            // An error answer: the provider's error(ctx, res) says whether it is worth another try
+            // and what it means; what it leaves out is read from the status and the body.
+            let verdict = try classifyError(generation, providerID, session: session, context: context, status: status,
+                                            headers: response.head.headers, body: bytes)
+            let retryable = verdict?.retryable ?? UpstreamErrorBody.retryableStatuses.contains(status)
+            let dialect = ClientDialect(request.endpoint)
+            // A provider that speaks the client's dialect natively answers errors in it: relayed as
+            // they are. Anything else is rewritten into the client's error shape.
+            if session != nil || !dialect.isErrorBody(bytes) {
+                var (error, _) = UpstreamErrorBody.parse(status: status, body: bytes, provider: providerID)
+                if let message = verdict?.message { error.message = "provider '\(providerID)' returned HTTP \(status): \(message)" }
+                if let type = verdict?.type { error.type = type }
+                if let code = verdict?.code { error.code = code }
+                bytes = ByteBuffer(bytes: dialect.errorBody(error))
+                headers.replaceOrAdd(name: "content-type", value: "application/json")
             }
             return GatewayResponse(status: status, headers: headers, body: .buffer(bytes), retryable: retryable)
         }
     }
 
     private func begin(_ generation: ScriptGeneration, _ providerID: String, _ context: PrepareContext)
-        throws(GatewayError) -> (PreparedRequest, ProviderSession?)
+        throws(GatewayError) -> (PrepareOutcome, ProviderSession?)
     {
+        try scriptCall(providerID) { () throws(LuaError) in try generation.begin(provider: providerID, context: context) }
+    }
+
+    private func passthrough(_ generation: ScriptGeneration, _ providerID: String, _ context: PrepareContext)
+        throws(GatewayError) -> PreparedRequest
+    {
+        try scriptCall(providerID) { () throws(LuaError) in try generation.passthrough(provider: providerID, context: context) }
+    }
+
+    private func classifyError(_ generation: ScriptGeneration, _ providerID: String, session: ProviderSession?,
+                               context: PrepareContext, status: Int, headers: HTTPHeaders, body: ByteBuffer)
+        throws(GatewayError) -> UpstreamErrorVerdict?
+    {
+        try scriptCall(providerID) { () throws(LuaError) in
+            try generation.classifyError(
+                provider: providerID, session: session, context: context, status: status,
+                headers: headers.map { ($0.name.asciiLowercased(), $0.value) }, body: Array(body.readableBytesView))
+        }
+    }
+
+    /// Runs a provider script call; a script failure is logged (unless the script raised it on
+    /// purpose, e.g. a 400 for the client) and becomes the client's error.
+    private func scriptCall<T>(_ providerID: String, _ body: () throws(LuaError) -> T) throws(GatewayError) -> T {
         do {
-            return try generation.begin(provider: providerID, context: context)
+            return try body()
         } catch {
             if case .raised = error.kind {} else {
                 logger.error("provider script failed", metadata: ["provider": "\(providerID)", "error": "\(error.message)"])
@@ -438,13 +488,6 @@ public struct Gateway: Sendable {
         return fetched
     }
 
-    /// `{"type":"error","error":{...}}`, Anthropic's error body.
-    static func isAnthropicError(_ body: ByteBuffer) -> Bool {
-        guard let object = try? JSONDecoder().decode([String: LooseJSON].self, from: Data(body.readableBytesView)),
-              case .string("error")? = object["type"], case .object? = object["error"] else { return false }
-        return true
-    }
-
     /// Rejects malformed JSON before anything goes upstream, without building a tree.
     func validateBody(_ request: IncomingRequest) throws(GatewayError) -> JSONScan? {
         let needsJSON: Bool
@@ -481,14 +524,18 @@ public struct Gateway: Sendable {
         "content-length", "host", "proxy-authorization", "proxy-authenticate",
     ]
 
-    func upstreamHeaders(request: IncomingRequest, options: RequestOptions, plan: PreparedRequest) -> HTTPHeaders {
+    /// The headers of the upstream request: on passthrough (`relayed`) the client's own, minus its
+    /// key; otherwise only the content type, `accept`, and the client headers the provider lists
+    /// (`client_headers`) or the request forwards (`x-portkey-forward-headers`); then the script's.
+    func upstreamHeaders(request: IncomingRequest, options: RequestOptions, plan: PreparedRequest, provider: ProviderInfo,
+                         relayed: Bool) -> HTTPHeaders {
         var headers = HTTPHeaders()
         func copy(_ name: String) {
             guard !name.hasPrefix("x-portkey-"), !Self.hopByHop.contains(name),
                   !plan.headers.contains(where: { $0.name == name }) else { return }
             for value in request.headers[name] { headers.add(name: name, value: value) }
         }
-        if request.endpoint == .passthrough {
+        if relayed {
             // Passthrough keeps the client's headers, minus its key (the provider's auth replaces it).
             for (rawName, _) in request.headers {
                 let name = rawName.asciiLowercased()
@@ -499,7 +546,7 @@ public struct Gateway: Sendable {
         } else {
             copy("content-type")
             copy("accept")
-            if request.endpoint == .messages { copy("anthropic-beta") }
+            for name in provider.clientHeaders { copy(name) }
         }
         for name in options.forwardHeaders where !headers.contains(name: name) { copy(name) }
         if request.body != nil && !headers.contains(name: "content-type") && plan.body == nil {

@@ -32,16 +32,16 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
         return Array(out.utf8)
     }
 
-    /// The same error in Anthropic's shape `{"type":"error","error":{"type","message"}}`, for
-    /// clients of `/v1/messages` (the Anthropic SDK maps its exception classes from the status).
-    public var anthropicBody: [UInt8] {
-        var out = #"{"type":"error","error":{"type":"# + JSONText.quote(Self.anthropicType(status))
+    /// The same error in the Messages dialect's shape `{"type":"error","error":{"type","message"}}`,
+    /// for clients of `/v1/messages` (the Anthropic SDK maps its exception classes from the status).
+    public var messagesBody: [UInt8] {
+        var out = #"{"type":"error","error":{"type":"# + JSONText.quote(Self.messagesType(status))
         out += #","message":"# + JSONText.quote(message) + "}}"
         return Array(out.utf8)
     }
 
-    /// Anthropic's error types by status (https://docs.anthropic.com/en/api/errors).
-    public static func anthropicType(_ status: Int) -> String {
+    /// The Messages dialect's error types by status (https://docs.anthropic.com/en/api/errors).
+    public static func messagesType(_ status: Int) -> String {
         switch status {
         case 400, 422: "invalid_request_error"
         case 401: "authentication_error"
@@ -71,11 +71,11 @@ extension GatewayError {
             param: "x-portkey-provider", code: "unknown_provider")
     }
 
-    public static func unsupportedEndpoint(provider: String, endpoint: String, supported: Set<String>) -> GatewayError {
-        let list = supported.sorted().map { "/v1/" + $0 }.joined(separator: ", ")
-        return GatewayError(
+    /// The provider's endpoint table neither lists `path` nor has a converter to an endpoint it does.
+    public static func unsupportedEndpoint(provider: String, path: String, supported: [String]) -> GatewayError {
+        GatewayError(
             status: 400, type: "invalid_request_error",
-            message: "provider '\(provider)' does not support /v1/\(endpoint); it supports: \(list.isEmpty ? "none" : list)",
+            message: "provider '\(provider)' does not support \(path); it supports: \(supported.isEmpty ? "none" : supported.joined(separator: ", "))",
             code: "unsupported_endpoint")
     }
 

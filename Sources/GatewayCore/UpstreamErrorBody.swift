@@ -1,6 +1,5 @@
 import FoundationEssentials
 public import NIOCore
-import NIOHTTP1
 
 /// Makes upstream error bodies OpenAI-shaped, so clients parse them like any OpenAI error.
 enum UpstreamErrorBody {
@@ -40,24 +39,10 @@ enum UpstreamErrorBody {
         return (error, alreadyOpenAI)
     }
 
-    /// Whether an upstream error is worth retrying: throttling, overload and transient server
-    /// errors, recognised by status and by each provider's own codes (Anthropic's 529
-    /// `overloaded_error`, Gemini's `RESOURCE_EXHAUSTED` / `UNAVAILABLE`, Bedrock's
-    /// `ThrottlingException` / `ServiceUnavailableException`, OpenAI's `rate_limit_exceeded`).
-    public static func isRetryable(status: Int, headers: HTTPHeaders, body: ByteBuffer) -> Bool {
-        if [408, 409, 425, 429, 500, 502, 503, 504, 529].contains(status) { return true }
-        if let type = headers.first(name: "x-amzn-errortype")?.lowercased(),
-           type.hasPrefix("throttlingexception") || type.hasPrefix("serviceunavailableexception")
-            || type.hasPrefix("modelnotreadyexception") {
-            return true
-        }
-        let text = String(decoding: body.readableBytesView.prefix(4096), as: UTF8.self)
-        for marker in ["\"overloaded_error\"", "\"rate_limit_error\"", "\"RESOURCE_EXHAUSTED\"", "\"UNAVAILABLE\"",
-                       "\"rate_limit_exceeded\"", "ThrottlingException"] where text.contains(marker) {
-            return true
-        }
-        return false
-    }
+    /// Statuses worth another try (or another target) whatever the provider: timeouts, conflicts,
+    /// throttling and transient server errors. A provider's own codes (an overloaded or throttled
+    /// answer under another status) are its script's `error(ctx, res)` to say.
+    static let retryableStatuses: Set<Int> = [408, 409, 425, 429, 500, 502, 503, 504]
 
     static func type(for status: Int) -> String {
         switch status {

@@ -371,7 +371,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             parsed = try RequestOptions.parse(pending.head.headers, policy: gateway.settings.hostPolicy)
         } catch {
             write(.error(error, traceID: pending.head.headers.first(name: "x-portkey-trace-id"),
-                         anthropic: pending.endpoint == .messages), context: context)
+                         dialect: ClientDialect(pending.endpoint)), context: context)
             observeRejected(pending, error)
             return
         }
@@ -391,9 +391,9 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             do throws(GatewayError) {
                 response = try await gateway.handle(incoming, options: options)
             } catch {
-                let anthropic = incoming.endpoint == .messages
+                let dialect = ClientDialect(incoming.endpoint)
                 loop.onLoop {
-                    this.value.finish(.error(error, traceID: options.traceID, provider: options.provider, anthropic: anthropic))
+                    this.value.finish(.error(error, traceID: options.traceID, provider: options.provider, dialect: dialect))
                 }
                 observer.finished(record, status: error.status, errorCode: error.code)
                 return
@@ -448,8 +448,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
                 ?? GatewayError.upstreamBroken(provider: provider, reason: "the stream was interrupted")
             var event: ByteBuffer
             if incoming.endpoint == .messages {
-                event = ByteBuffer(string: "event: error\ndata: ")  // Anthropic's error event
-                event.writeBytes(error.anthropicBody)
+                event = ByteBuffer(string: "event: error\ndata: ")  // the Messages dialect's error event
+                event.writeBytes(error.messagesBody)
             } else {
                 event = ByteBuffer(string: "data: ")
                 event.writeBytes(error.body)

@@ -125,14 +125,14 @@ struct ImmediateResponse {
     static let health = ImmediateResponse(
         status: 200, headers: [("content-type", "application/json")], body: ByteBuffer(string: #"{"status":"ok"}"#))
 
-    /// - Parameter anthropic: render in Anthropic's error shape (requests to `/v1/messages`).
+    /// - Parameter dialect: the client's dialect, whose error shape the body takes.
     static func error(_ error: GatewayError, traceID: String? = nil, provider: String? = nil,
-                      anthropic: Bool = false) -> ImmediateResponse {
+                      dialect: ClientDialect = .openAI) -> ImmediateResponse {
         var headers = [("content-type", "application/json")]
         headers.append(contentsOf: error.headers)
         if let traceID { headers.append(("x-portkey-trace-id", traceID)) }
         if let provider { headers.append(("x-portkey-provider", provider)) }
         return ImmediateResponse(status: error.status, headers: headers,
-                                 body: ByteBuffer(bytes: anthropic ? error.anthropicBody : error.body))
+                                 body: ByteBuffer(bytes: dialect.errorBody(error)))
     }
 }

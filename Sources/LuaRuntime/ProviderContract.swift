@@ -1,3 +1,15 @@
+/// How a provider serves one client endpoint: the values of its `endpoints` table.
+public enum EndpointMode: String, Sendable, Equatable {
+    /// `prepare(ctx)` builds the upstream request; the provider speaks the client's dialect, so the
+    /// answer (and an error) is relayed as it is.
+    case native
+    /// `prepare(ctx)` builds the upstream request and `response`/`stream` translate the answer.
+    case translate
+    /// The client's request is sent as it is (method, path, query, body, headers without its key)
+    /// to the base URL `auth(ctx)` returns, with the headers it returns; nothing is translated.
+    case passthrough
+}
+
 /// What a provider script declares about itself (read once when a generation loads).
 public struct ProviderInfo: Sendable, Equatable {
     /// The provider id: the script's file name without `.lua`.
@@ -6,8 +18,10 @@ public struct ProviderInfo: Sendable, Equatable {
     public var name: String
     /// Default base URL including the API version path; a custom host replaces exactly this.
     public var baseURL: String?
-    /// Standard endpoints the provider serves ("chat/completions", "completions", "embeddings", "models").
-    public var endpoints: Set<String>
+    /// How each client endpoint is served, by endpoint ("chat/completions", "messages", …; `"*"`
+    /// for every other `/v1` path). An endpoint not in the table is served through a converter
+    /// (``ConverterInfo``) to one that is, or refused.
+    public var endpoints: [String: EndpointMode]
     /// Whether a request without a provider key is refused before going upstream.
     public var requiresKey: Bool
     /// Whether `prepare` wants the request body decoded into `ctx.body`.
@@ -25,9 +39,38 @@ public struct ProviderInfo: Sendable, Equatable {
     /// Settings that carry a credential (`credential_settings` in the script), e.g. an AWS secret:
     /// written in a named config, they are a key the gateway holds, like its `api_key`.
     public var credentialSettings: Set<String> = []
+    /// Client headers sent on to this provider (`client_headers` in the script), e.g. a beta-feature
+    /// header of its own API; other client headers are not forwarded except on passthrough.
+    public var clientHeaders: [String] = []
+    /// Whether the script has `error(ctx, res)`, which classifies the provider's error answers.
+    public var classifiesErrors: Bool = false
 
     /// What a provider serves when its script does not say.
     public static let standardEndpoints = ["chat/completions", "completions", "embeddings", "models"]
+    /// The endpoints an `endpoints` table may name: the gateway's client endpoints, and `"*"`.
+    public static let knownEndpoints: Set<String> = ["chat/completions", "completions", "embeddings", "models",
+                                                     "messages", "*"]
+
+    /// How the provider serves `endpoint` (`"*"` for a passthrough path), nil when it does not.
+    public func mode(for endpoint: String) -> EndpointMode? { endpoints[endpoint] }
+
+    /// The endpoints the provider lists, for error messages (`"*"` shown as "other /v1 paths").
+    public var servedEndpoints: [String] {
+        endpoints.keys.sorted().map { $0 == "*" ? "other /v1 paths (passthrough)" : "/v1/" + $0 }
+    }
+}
+
+/// A converter: a `providers/lib` module named by direction (`messages_to_chat.lua`) that declares
+/// `from` and `to` (endpoint names for client dialects, e.g. `from = "messages"`,
+/// `to = "chat/completions"`) and translates requests (`request(ctx, body)`), answers
+/// (`response(ctx, provider, res)`) and stream events (`stream(ctx, provider, event)`).
+public struct ConverterInfo: Sendable, Equatable {
+    /// The module name, e.g. `messages_to_chat`.
+    public var module: String
+    public var from: String
+    public var to: String
+    /// The file, e.g. `providers/lib/messages_to_chat.lua`.
+    public var file: String
 }
 
 /// The request facts a provider's `prepare(ctx)` receives.
@@ -45,17 +88,17 @@ public struct PrepareContext: Sendable {
     public var settings: [(String, String)]
     /// The request body, decoded into `ctx.body` only for providers that declare `decode_body`.
     public var body: [UInt8]?
-    /// A client dialect to translate through (a `providers/lib` module, e.g. `anthropic_messages`):
-    /// its `request(ctx, body)` turns the body into a chat-completions request before `prepare`.
-    public var dialect: String?
+    /// A converter to translate through: its `request(ctx, body)` turns the client's body into a
+    /// request of the converter's `to` endpoint before `prepare` sees it.
+    public var converter: ConverterInfo?
     /// Images fetched for a previous `prepare` that asked for them: URL → (media type, base64).
     public var fetched: [String: (mediaType: String, base64: String)]?
 
     public init(
         endpoint: String, method: String, path: String, query: String, customHost: String?, apiKey: String?,
-        model: String?, settings: [(String, String)], body: [UInt8]? = nil, dialect: String? = nil
+        model: String?, settings: [(String, String)], body: [UInt8]? = nil, converter: ConverterInfo? = nil
     ) {
-        self.dialect = dialect
+        self.converter = converter
         self.endpoint = endpoint
         self.method = method
         self.path = path
@@ -78,16 +121,40 @@ public struct PreparedRequest: Sendable, Equatable {
     public var body: [UInt8]?
     /// False when the script asked for the answer to pass through untranslated (`translate = false`).
     public var translate: Bool = true
-    /// URLs the script needs fetched first (`{ fetch = { url, ... } }`); `prepare` then runs again
-    /// with `ctx.fetched[url] = { media_type = ..., data = <base64> }`.
-    public var fetch: [String] = []
-    /// A client dialect the script asked the gateway to translate through instead
-    /// (`{ dialect = "anthropic_messages" }`), e.g. `/v1/messages` to a model without a native
-    /// Messages API on a provider that has one for other models.
-    public var dialect: String?
 
     public struct Header: Sendable, Equatable {
         public var name: String
         public var value: String
+    }
+}
+
+/// What a provider's `prepare(ctx)` asked for.
+public enum PrepareOutcome: Sendable, Equatable {
+    /// Send this request upstream.
+    case send(PreparedRequest)
+    /// Fetch these image URLs first (`{ fetch = { url, ... } }`); `prepare` then runs again with
+    /// `ctx.fetched[url] = { media_type = ..., data = <base64> }`.
+    case fetch([String])
+    /// Serve this request through a converter to another endpoint the provider serves
+    /// (`{ via = "chat/completions" }`), e.g. `/v1/messages` for a model that has no native Messages
+    /// API on a provider where other models have one.
+    case via(String)
+}
+
+/// How a provider's `error(ctx, res)` classified an upstream error answer. Every field is
+/// optional: what the script leaves out, the host decides from the status and the body.
+public struct UpstreamErrorVerdict: Sendable, Equatable {
+    /// Whether trying again (or another target) may succeed.
+    public var retryable: Bool?
+    /// The error's message, type and code for the client's error shape.
+    public var message: String?
+    public var type: String?
+    public var code: String?
+
+    public init(retryable: Bool? = nil, message: String? = nil, type: String? = nil, code: String? = nil) {
+        self.retryable = retryable
+        self.message = message
+        self.type = type
+        self.code = code
     }
 }

@@ -10,26 +10,26 @@ import CLuaShim
 public final class ProviderSession: Sendable {
     public let info: ProviderInfo
     private let pinned: RegistryRef
-    /// The client dialect module wrapped around the provider (see `PrepareContext.dialect`).
-    public let dialect: String?
+    /// The converter wrapped around the provider (see `PrepareContext.converter`).
+    public let converter: ConverterInfo?
 
-    init(info: ProviderInfo, pool: LuaPool, vmIndex: Int, contextRef: Int32, dialect: String?) {
+    init(info: ProviderInfo, pool: LuaPool, vmIndex: Int, contextRef: Int32, converter: ConverterInfo?) {
         self.info = info
         self.pinned = RegistryRef(pool: pool, vmIndex: vmIndex, ref: contextRef)
-        self.dialect = dialect
+        self.converter = converter
     }
 
-    /// Whether complete answers go through Lua (the provider's translation or the dialect's).
-    public var translatesResponses: Bool { info.translatesResponses || dialect != nil }
+    /// Whether complete answers go through Lua (the provider's translation or the converter's).
+    public var translatesResponses: Bool { info.translatesResponses || converter != nil }
     /// Whether event streams go through Lua.
-    public var translatesStreams: Bool { info.translatesStreams || dialect != nil }
+    public var translatesStreams: Bool { info.translatesStreams || converter != nil }
 
     /// Pushes the function to call for `name` and its leading arguments: `provider.name, ctx` or,
-    /// with a dialect, `dialect.name, ctx, provider`. Returns how many arguments it pushed.
+    /// with a converter, `converter.name, ctx, provider`. Returns how many arguments it pushed.
     private func pushHook(_ vm: LuaVM, _ name: String) throws(LuaError) -> Int32 {
         let L = vm.state
-        if let dialect {
-            try vm.pushDialectFunction(dialect, name, script: "providers/lib/\(dialect).lua")
+        if let converter {
+            try vm.pushModuleFunction(converter.module, name, script: converter.file)
             lua_rawgeti(L, sb_registryindex(), lua_Integer(pinned.ref))
             sb_rawgetfield(L, sb_registryindex(), providersKey)
             sb_rawgetfield(L, -1, info.id)
@@ -42,7 +42,7 @@ public final class ProviderSession: Sendable {
         return 1
     }
 
-    private var script: String { dialect.map { "providers/lib/\($0).lua" } ?? info.file }
+    private var script: String { converter?.file ?? info.file }
 
     /// A complete upstream response as the script returns it.
     public struct Response: Sendable {
@@ -59,15 +59,7 @@ public final class ProviderSession: Sendable {
             let base = lua_gettop(L)
             defer { lua_settop(L, base) }
             let leading = try pushHook(vm, "response")
-            lua_createtable(L, 0, 4)
-            lua_pushinteger(L, lua_Integer(status))
-            sb_rawsetfield(L, -2, "status")
-            lua_createtable(L, 0, Int32(headers.count))
-            for (name, value) in headers { vm.setField(name, value) }
-            sb_rawsetfield(L, -2, "headers")
-            vm.push(bytes: body)
-            sb_rawsetfield(L, -2, "text")
-            if vm.tryDecodeJSON(body) { sb_rawsetfield(L, -2, "body") }
+            vm.push(UpstreamAnswer(status: status, headers: headers, body: body))
             try vm.call(arguments: leading + 1, results: 1, script: script)
             guard sb_istable(L, -1) != 0 else {
                 throw LuaError(kind: .runtime, script: script,
@@ -84,6 +76,18 @@ public final class ProviderSession: Sendable {
                 throw LuaError(kind: .runtime, script: script, message: "\(script): response returned no body")
             }
             return Response(status: status, body: body)
+        }
+    }
+
+    /// Calls the provider's `error(ctx, res)` with this request's `ctx`.
+    func classifyError(_ answer: UpstreamAnswer) throws(LuaError) -> UpstreamErrorVerdict? {
+        try pinned.withVM { vm throws(LuaError) in
+            let L = vm.state
+            let base = lua_gettop(L)
+            defer { lua_settop(L, base) }
+            try vm.pushProviderFunction(info, "error")
+            lua_rawgeti(L, sb_registryindex(), lua_Integer(pinned.ref))
+            return try vm.callErrorHook(answer, arguments: 1, script: info.file)
         }
     }
 

@@ -27,6 +27,7 @@ extension ScriptGeneration {
         var catalog: [String: ProviderInfo] = [:]
         var middleware: [MiddlewareInfo] = []
         var scriptedRoutes: [String: ScriptedRouteInfo] = [:]
+        var converters: [ConverterInfo] = []
         for index in 0..<max(1, vmCount) {
             let vm: LuaVM
             do throws(LuaError) {
@@ -35,7 +36,7 @@ extension ScriptGeneration {
                 throw GenerationError(problems: [error])
             }
             let vmProblems = load(sources, into: vm, recordInto: &catalog, middleware: &middleware,
-                                  routes: &scriptedRoutes, record: index == 0)
+                                  routes: &scriptedRoutes, converters: &converters, record: index == 0)
             if index == 0 {
                 problems.append(contentsOf: vmProblems)
                 if !problems.isEmpty { throw GenerationError(problems: problems) }
@@ -48,7 +49,7 @@ extension ScriptGeneration {
         return ScriptGeneration(
             number: number, providers: catalog, scripts: sources.scripts.map(\.displayPath),
             libraries: sources.libraries.map(\.name), middleware: middleware, scriptedRoutes: scriptedRoutes,
-            pool: LuaPool(vms: vms))
+            converters: converters, pool: LuaPool(vms: vms))
     }
 
     /// Runs a file and leaves the table it returned on the stack, or throws naming the file.
@@ -73,12 +74,22 @@ extension ScriptGeneration {
     /// what each provider declares.
     private static func load(
         _ sources: ScriptSources, into vm: LuaVM, recordInto catalog: inout [String: ProviderInfo],
-        middleware: inout [MiddlewareInfo], routes handlers: inout [String: ScriptedRouteInfo], record: Bool
+        middleware: inout [MiddlewareInfo], routes handlers: inout [String: ScriptedRouteInfo],
+        converters: inout [ConverterInfo], record: Bool
     ) -> [LuaError] {
         let L = vm.state
         var problems: [LuaError] = []
         for library in sources.libraries {
             vm.registerLibrary(name: library.name, source: library.source, chunkName: library.displayPath)
+        }
+        if record {
+            for library in sources.libraries where library.name.contains("_to_") {
+                do throws(LuaError) {
+                    converters.append(try vm.converterInfo(library))
+                } catch {
+                    problems.append(error)
+                }
+            }
         }
         sb_newtable(L)
         let providers = lua_gettop(L)
@@ -94,19 +105,29 @@ extension ScriptGeneration {
                     sb_pop(L, 1)
                     throw LuaError(kind: .invalidScript, script: file.displayPath, message: "\(file.displayPath): \(problem)")
                 }
+                let translates = vm.hasFunction(-1, "response") || vm.hasFunction(-1, "stream")
+                let endpoints: [String: EndpointMode]
+                switch endpointTable(vm, translates: translates, hasAuth: vm.hasFunction(-1, "auth")) {
+                case .success(let table): endpoints = table
+                case .failure(let problem):
+                    sb_pop(L, 1)
+                    throw LuaError(kind: .invalidScript, script: file.displayPath, message: "\(file.displayPath): \(problem.message)")
+                }
                 if record {
                     catalog[file.name] = ProviderInfo(
                         id: file.name,
                         name: vm.field(-1, "name") ?? file.name,
                         baseURL: vm.field(-1, "base_url"),
-                        endpoints: Set(vm.stringList(-1, "endpoints") ?? ProviderInfo.standardEndpoints),
+                        endpoints: endpoints,
                         requiresKey: vm.booleanField(-1, "requires_key") ?? true,
                         decodesBody: vm.booleanField(-1, "decode_body") ?? false,
                         translatesResponses: vm.hasFunction(-1, "response"),
                         translatesStreams: vm.hasFunction(-1, "stream"),
                         file: file.displayPath,
                         hostSettings: Set(vm.stringList(-1, "host_settings") ?? []),
-                        credentialSettings: Set(vm.stringList(-1, "credential_settings") ?? []))
+                        credentialSettings: Set(vm.stringList(-1, "credential_settings") ?? []),
+                        clientHeaders: (vm.stringList(-1, "client_headers") ?? []).map { $0.lowercased() },
+                        classifiesErrors: vm.hasFunction(-1, "error"))
                 }
                 sb_rawsetfield(L, providers, file.name)
             } catch {
@@ -157,38 +178,101 @@ extension ScriptGeneration {
 }
 
 extension ScriptGeneration {
-    /// Runs the provider's `prepare(ctx)` and returns the upstream request it built.
+    /// Runs the provider's `prepare(ctx)` and returns the upstream request it built (for tests and
+    /// benchmarks: any other outcome is an error here).
     public func prepare(provider id: String, context: PrepareContext) throws(LuaError) -> PreparedRequest {
-        try begin(provider: id, context: context).request
+        let (outcome, _) = try begin(provider: id, context: context)
+        guard case .send(let request) = outcome else {
+            throw LuaError(kind: .runtime, message: "prepare(ctx) of '\(id)' asked for \(outcome) instead of a request")
+        }
+        return request
     }
 
-    /// Runs `prepare(ctx)`; for a provider that translates responses or streams, also returns the
-    /// session that keeps `ctx` alive in the same VM for `response`/`stream` calls.
-    public func begin(provider id: String, context: PrepareContext) throws(LuaError) -> (request: PreparedRequest, session: ProviderSession?) {
+    /// Runs `prepare(ctx)`; for a provider that translates responses or streams (or a request
+    /// through a converter), also returns the session that keeps `ctx` alive in the same VM for
+    /// `response`/`stream` calls.
+    public func begin(provider id: String, context: PrepareContext) throws(LuaError) -> (outcome: PrepareOutcome, session: ProviderSession?) {
         guard let info = providers[id] else {
             throw LuaError(kind: .invalidScript, message: "unknown provider '\(id)'")
         }
-        let keep = info.translatesResponses || info.translatesStreams || context.dialect != nil
-        let (request, ref, index) = try pool.withAnyVM { vm, index throws(LuaError) in
-            let (request, ref) = try vm.callPrepare(info: info, context: context, keepContext: keep)
-            return (request, ref, index)
+        let keep = info.translatesResponses || info.translatesStreams || context.converter != nil
+        let (outcome, ref, index) = try pool.withAnyVM { vm, index throws(LuaError) in
+            let (outcome, ref) = try vm.callPrepare(info: info, context: context, keepContext: keep)
+            return (outcome, ref, index)
         }
-        guard let ref else { return (request, nil) }
-        return (request, ProviderSession(info: info, pool: pool, vmIndex: index, contextRef: ref, dialect: context.dialect))
+        guard let ref else { return (outcome, nil) }
+        return (outcome, ProviderSession(info: info, pool: pool, vmIndex: index, contextRef: ref, converter: context.converter))
+    }
+
+    /// Builds a passthrough request: the provider's `auth(ctx)` returns the base URL (with its
+    /// version path) and the headers; the client's path and query are appended to the URL.
+    public func passthrough(provider id: String, context: PrepareContext) throws(LuaError) -> PreparedRequest {
+        guard let info = providers[id] else {
+            throw LuaError(kind: .invalidScript, message: "unknown provider '\(id)'")
+        }
+        return try pool.withAnyVM { vm, _ throws(LuaError) in try vm.callAuth(info: info, context: context) }
+    }
+
+    /// Asks the provider's `error(ctx, res)` how to read an upstream error answer; nil when the
+    /// provider has no such hook. `ctx` is the request's (from `session`) or, for a provider that
+    /// keeps none, a small one with `endpoint`, `model` and `settings`.
+    public func classifyError(
+        provider id: String, session: ProviderSession?, context: PrepareContext, status: Int,
+        headers: [(String, String)], body: [UInt8]
+    ) throws(LuaError) -> UpstreamErrorVerdict? {
+        guard let info = providers[id], info.classifiesErrors else { return nil }
+        let answer = UpstreamAnswer(status: status, headers: headers, body: body)
+        if let session { return try session.classifyError(answer) }
+        return try pool.withAnyVM { vm, _ throws(LuaError) in
+            let L = vm.state
+            let base = lua_gettop(L)
+            defer { lua_settop(L, base) }
+            try vm.pushProviderFunction(info, "error")
+            vm.pushContext(context)
+            return try vm.callErrorHook(answer, arguments: 1, script: info.file)
+        }
     }
 }
 
-extension LuaVM {
-    fileprivate func callPrepare(info: ProviderInfo, context: PrepareContext, keepContext: Bool) throws(LuaError)
-        -> (PreparedRequest, Int32?)
-    {
-        let L = state
-        let base = lua_gettop(L)
-        defer { lua_settop(L, base) }
-        sb_rawgetfield(L, sb_registryindex(), providersKey)
-        sb_rawgetfield(L, -1, info.id)
-        sb_rawgetfield(L, -1, "prepare")
+/// An upstream answer as a script sees it: `res = {status, headers, body, text}`.
+struct UpstreamAnswer {
+    var status: Int
+    var headers: [(String, String)]
+    var body: [UInt8]
+}
 
+extension LuaVM {
+    /// Pushes `res`: `body` is the decoded JSON (absent when the bytes are not JSON), `text` the bytes.
+    func push(_ answer: UpstreamAnswer) {
+        let L = state
+        lua_createtable(L, 0, 4)
+        lua_pushinteger(L, lua_Integer(answer.status))
+        sb_rawsetfield(L, -2, "status")
+        lua_createtable(L, 0, Int32(clamping: answer.headers.count))
+        for (name, value) in answer.headers { setField(name, value) }
+        sb_rawsetfield(L, -2, "headers")
+        push(bytes: answer.body)
+        sb_rawsetfield(L, -2, "text")
+        if tryDecodeJSON(answer.body) { sb_rawsetfield(L, -2, "body") }
+    }
+
+    /// Calls the `error` hook below `arguments` values with `res` and reads its verdict.
+    func callErrorHook(_ answer: UpstreamAnswer, arguments: Int32, script: String) throws(LuaError) -> UpstreamErrorVerdict? {
+        let L = state
+        push(answer)
+        try call(arguments: arguments + 1, results: 1, script: script)
+        if sb_isnil(L, -1) != 0 { return nil }
+        guard sb_istable(L, -1) != 0 else {
+            throw LuaError(kind: .runtime, script: script, message: "\(script): error(ctx, res) must return a table or nil")
+        }
+        var verdict = UpstreamErrorVerdict(message: field(-1, "message"), type: field(-1, "type"), code: field(-1, "code"))
+        verdict.retryable = booleanField(-1, "retryable")
+        return verdict
+    }
+
+    /// Pushes a `ctx` table with the request facts every hook sees.
+    func pushContext(_ context: PrepareContext) {
+        let L = state
         lua_createtable(L, 0, 10)
         setField("endpoint", context.endpoint)
         setField("method", context.method)
@@ -200,6 +284,80 @@ extension LuaVM {
         lua_createtable(L, 0, Int32(context.settings.count))
         for (key, value) in context.settings { setField(key, value) }
         sb_rawsetfield(L, -2, "settings")
+    }
+
+    /// Reads `headers` of the table on top of the stack, refusing what the wire cannot carry.
+    fileprivate func requestHeaders(script: String, hook: String) throws(LuaError) -> [PreparedRequest.Header] {
+        let L = state
+        var headers: [PreparedRequest.Header] = []
+        if sb_rawgetfield(L, -1, "headers") == LUA_TTABLE {
+            for (name, value) in stringMap(at: -1) {
+                // The upstream client writes headers unvalidated: a script must not smuggle a line
+                // break (header injection) or a name HTTP cannot carry.
+                if WireSyntax.headerNameProblem(name) != nil {
+                    sb_pop(L, 1)
+                    throw LuaError(kind: .runtime, script: script,
+                                   message: "\(script): \(hook) returned an invalid header name \(name.debugDescription)")
+                }
+                if let problem = WireSyntax.headerValueProblem(value) {
+                    sb_pop(L, 1)
+                    throw LuaError(kind: .runtime, script: script,
+                                   message: "\(script): header '\(name)' returned by \(hook): \(problem)")
+                }
+                headers.append(.init(name: name.lowercased(), value: value))
+            }
+        }
+        sb_pop(L, 1)
+        return headers
+    }
+
+    /// Checks a URL a script returned: it becomes the upstream request line.
+    fileprivate func checkedURL(_ url: String?, script: String, hook: String) throws(LuaError) -> String {
+        guard let url else {
+            throw LuaError(kind: .runtime, script: script, message: "\(script): \(hook) returned no url")
+        }
+        if let problem = WireSyntax.targetProblem(url) {
+            throw LuaError(kind: .runtime, script: script, message: "\(script): \(hook) returned a url where \(problem)")
+        }
+        return url
+    }
+
+    /// Calls `auth(ctx)`: `return base_url, headers`; the request's path and query join the base.
+    fileprivate func callAuth(info: ProviderInfo, context: PrepareContext) throws(LuaError) -> PreparedRequest {
+        let L = state
+        let base = lua_gettop(L)
+        defer { lua_settop(L, base) }
+        try pushProviderFunction(info, "auth")
+        pushContext(context)
+        try call(arguments: 1, results: 2, script: info.file)
+        guard let baseURL = stringValue(at: -2) else {
+            throw LuaError(kind: .runtime, script: info.file,
+                           message: "\(info.file): auth(ctx) must return the base URL (a string) and a table of headers")
+        }
+        var headers: [PreparedRequest.Header] = []
+        if sb_istable(L, -1) != 0 {
+            lua_createtable(L, 0, 1)
+            lua_rotate(L, -2, 1)
+            sb_rawsetfield(L, -2, "headers")
+            headers = try requestHeaders(script: info.file, hook: "auth(ctx)")
+        }
+        var url = baseURL
+        while url.hasSuffix("/") { url.removeLast() }
+        url += context.path
+        if !context.query.isEmpty { url += (url.contains("?") ? "&" : "?") + context.query }
+        return PreparedRequest(url: try checkedURL(url, script: info.file, hook: "auth(ctx)"), method: nil, headers: headers, body: nil)
+    }
+}
+
+extension LuaVM {
+    fileprivate func callPrepare(info: ProviderInfo, context: PrepareContext, keepContext: Bool) throws(LuaError)
+        -> (PrepareOutcome, Int32?)
+    {
+        let L = state
+        let base = lua_gettop(L)
+        defer { lua_settop(L, base) }
+        try pushProviderFunction(info, "prepare")
+        pushContext(context)
         let ctxIndex = lua_gettop(L)
         if let fetched = context.fetched {
             lua_createtable(L, 0, Int32(fetched.count))
@@ -211,29 +369,28 @@ extension LuaVM {
             }
             sb_rawsetfield(L, ctxIndex, "fetched")
         }
-        var dialectBody: [UInt8]?
-        if let dialect = context.dialect {
-            // The client spoke another dialect: its module turns the body into a chat request
-            // first, and the provider sees a chat/completions call.
-            let script = "providers/lib/\(dialect).lua"
-            try pushDialectFunction(dialect, "request", script: script)
+        var convertedBody: [UInt8]?
+        if let converter = context.converter {
+            // The client spoke another endpoint's dialect: the converter turns the body into a
+            // request of its `to` endpoint, and the provider sees a call of that endpoint.
+            try pushModuleFunction(converter.module, "request", script: converter.file)
             lua_pushvalue(L, ctxIndex)
-            try decodeJSON(context.body ?? [], script: script)
-            try call(arguments: 2, results: 1, script: script)
+            try decodeJSON(context.body ?? [], script: converter.file)
+            try call(arguments: 2, results: 1, script: converter.file)
             guard sb_istable(L, -1) != 0 else {
-                throw LuaError(kind: .runtime, script: script, message: "\(script): request(ctx, body) must return a table")
+                throw LuaError(kind: .runtime, script: converter.file, message: "\(converter.file): request(ctx, body) must return a table")
             }
             let model = field(-1, "model")
             if info.decodesBody {
                 sb_rawsetfield(L, ctxIndex, "body")  // the provider translates it further
             } else {
-                dialectBody = try encodeJSON(at: -1, script: script)  // sent as is
+                convertedBody = try encodeJSON(at: -1, script: converter.file)  // sent as is
                 sb_pop(L, 1)
             }
-            setField("endpoint", "chat/completions")
-            setField("path", "/chat/completions")
+            setField("endpoint", converter.to)
+            setField("path", "/" + converter.to)
             setField("model", model)
-            setField("dialect", dialect)
+            setField("converter", converter.module)
         } else if info.decodesBody, let body = context.body {
             try decodeJSON(body, script: info.file)
             sb_rawsetfield(L, -2, "body")
@@ -253,44 +410,26 @@ extension LuaVM {
         }
         if let fetch = stringList(-1, "fetch"), !fetch.isEmpty {
             succeeded = true
-            var request = PreparedRequest(url: "", method: nil, headers: [], body: nil)
-            request.fetch = fetch
-            return (request, contextRef)
+            return (.fetch(fetch), contextRef)
         }
-        if context.dialect == nil, let dialect = field(-1, "dialect") {
+        if let via = field(-1, "via") {
+            guard context.converter == nil else {
+                throw LuaError(kind: .runtime, script: info.file,
+                               message: "\(info.file): prepare(ctx) asked for via = \"\(via)\" on a request already converted")
+            }
             succeeded = true
-            var request = PreparedRequest(url: "", method: nil, headers: [], body: nil)
-            request.dialect = dialect
-            return (request, contextRef)
+            return (.via(via), contextRef)
         }
-        guard let url = field(-1, "url") else {
-            throw LuaError(kind: .runtime, script: info.file, message: "\(info.file): prepare(ctx) returned no url")
+        if field(-1, "dialect") != nil {
+            throw LuaError(kind: .runtime, script: info.file,
+                           message: "\(info.file): prepare(ctx) returned `dialect`, which is now `via = <endpoint>` (providers/README.md)")
         }
-        // The upstream request line is written from these: no line break, space or control byte.
-        if let problem = WireSyntax.targetProblem(url) {
-            throw LuaError(kind: .runtime, script: info.file, message: "\(info.file): prepare(ctx) returned a url where \(problem)")
-        }
+        let url = try checkedURL(field(-1, "url"), script: info.file, hook: "prepare(ctx)")
         let method = field(-1, "method")
         if let method, let problem = WireSyntax.methodProblem(method) {
             throw LuaError(kind: .runtime, script: info.file, message: "\(info.file): prepare(ctx) returned a method where \(problem)")
         }
-        var headers: [PreparedRequest.Header] = []
-        if sb_rawgetfield(L, -1, "headers") == LUA_TTABLE {
-            for (name, value) in stringMap(at: -1) {
-                // The upstream client writes headers unvalidated: a script must not smuggle a line
-                // break (header injection) or a name HTTP cannot carry.
-                if WireSyntax.headerNameProblem(name) != nil {
-                    throw LuaError(kind: .runtime, script: info.file,
-                                   message: "\(info.file): prepare(ctx) returned an invalid header name \(name.debugDescription)")
-                }
-                if let problem = WireSyntax.headerValueProblem(value) {
-                    throw LuaError(kind: .runtime, script: info.file,
-                                   message: "\(info.file): header '\(name)' returned by prepare(ctx): \(problem)")
-                }
-                headers.append(.init(name: name.lowercased(), value: value))
-            }
-        }
-        sb_pop(L, 1)
+        let headers = try requestHeaders(script: info.file, hook: "prepare(ctx)")
         var body: [UInt8]?
         switch sb_rawgetfield(L, -1, "body") {
         case LUA_TSTRING:
@@ -301,18 +440,18 @@ extension LuaVM {
             break
         }
         sb_pop(L, 1)
-        if body == nil, let dialectBody { body = dialectBody }
+        if body == nil, let convertedBody { body = convertedBody }
         var prepared = PreparedRequest(url: url, method: method, headers: headers, body: body)
         if let translate = booleanField(-1, "translate") { prepared.translate = translate }
         succeeded = true
-        return (prepared, contextRef)
+        return (.send(prepared), contextRef)
     }
 
-    /// Pushes `require(dialect)[name]`.
-    func pushDialectFunction(_ dialect: String, _ name: String, script: String) throws(LuaError) {
+    /// Pushes `require(module)[name]`.
+    func pushModuleFunction(_ module: String, _ name: String, script: String) throws(LuaError) {
         let L = state
         lua_getglobal(L, "require")
-        push(dialect)
+        push(module)
         try call(arguments: 1, results: 1, script: script)
         sb_rawgetfield(L, -1, name)
         guard lua_type(L, -1) == LUA_TFUNCTION else {

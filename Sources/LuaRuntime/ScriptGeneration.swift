@@ -19,14 +19,18 @@ public final class ScriptGeneration: Sendable {
     public let middleware: [MiddlewareInfo]
     /// Endpoints handled by scripts, by `"METHOD /v1/path"`.
     public let scriptedRoutes: [String: ScriptedRouteInfo]
+    /// Converters between client endpoints' dialects (`providers/lib/*_to_*.lua`).
+    public let converters: [ConverterInfo]
     let pool: LuaPool
 
     /// Sorted provider ids, for listings and error messages.
     public var providerIDs: [String] { providers.keys.sorted() }
 
     init(number: Int, providers: [String: ProviderInfo], scripts: [String], libraries: [String],
-         middleware: [MiddlewareInfo] = [], scriptedRoutes: [String: ScriptedRouteInfo] = [:], pool: LuaPool) {
+         middleware: [MiddlewareInfo] = [], scriptedRoutes: [String: ScriptedRouteInfo] = [:],
+         converters: [ConverterInfo] = [], pool: LuaPool) {
         self.scriptedRoutes = scriptedRoutes
+        self.converters = converters
         self.number = number
         self.providers = providers
         self.scripts = scripts
@@ -36,6 +40,19 @@ public final class ScriptGeneration: Sendable {
     }
 
     public var vmCount: Int { pool.count }
+
+    /// The converter from `endpoint` to an endpoint `provider` serves itself (natively or by its own
+    /// translation), nil when there is none. The first converter in file order wins.
+    public func converter(from endpoint: String, for provider: ProviderInfo) -> ConverterInfo? {
+        converters.first { converter in
+            converter.from == endpoint && provider.mode(for: converter.to).map { $0 != .passthrough } == true
+        }
+    }
+
+    /// The converter from `endpoint` to `target`, nil when there is none.
+    public func converter(from endpoint: String, to target: String) -> ConverterInfo? {
+        converters.first { $0.from == endpoint && $0.to == target }
+    }
 
     /// Collects garbage in the VMs that are idle (see ``LuaPool/collectIdleGarbage()``).
     public func collectIdleGarbage() { pool.collectIdleGarbage() }

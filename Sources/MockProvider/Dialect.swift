@@ -71,7 +71,7 @@ enum Dialect: Sendable {
             body.writeStaticString("}}")
         case .anthropic:
             body.writeStaticString("{\"type\":\"error\",\"error\":{\"type\":")
-            body.writeJSONString(Self.anthropicType(error.status.code))
+            body.writeJSONString(Self.messagesType(error.status.code))
             body.writeStaticString(",\"message\":")
             body.writeJSONString(error.message)
             body.writeStaticString("}}")
@@ -87,7 +87,7 @@ enum Dialect: Sendable {
     }
 
     /// Anthropic's documented error types by HTTP status.
-    static func anthropicType(_ code: UInt) -> String {
+    static func messagesType(_ code: UInt) -> String {
         switch code {
         case 400: "invalid_request_error"
         case 401: "authentication_error"

@@ -33,7 +33,7 @@ import Testing
          "usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}
         """#
 
-    static let anthropicBody = #"""
+    static let messagesBody = #"""
         {"id":"msg_01","type":"message","role":"assistant","model":"claude-sonnet-4-5",
          "content":[{"type":"thinking","thinking":"Let me think.","signature":"sig=="},
                     {"type":"text","text":"The weather in Paris:"},
@@ -175,7 +175,7 @@ import Testing
     }
 
     @Test func anthropicMessageStreamsLikeAnthropic() throws {
-        let events = try replay(.messages, Self.anthropicBody)
+        let events = try replay(.messages, Self.messagesBody)
         #expect(events.map { $0.name ?? "" } == [
             "message_start",
             "content_block_start", "content_block_delta", "content_block_delta", "content_block_stop",

@@ -57,8 +57,8 @@ import Testing
     @Test func textCompletionAndAnthropicRoundTrips() throws {
         let text = try replayed(.completions, CacheReplayTests.textBody, includeUsage: true)
         #expect(canonical(accumulate(.completions, text, piece: 5)) == canonical(CacheReplayTests.textBody))
-        let anthropic = try replayed(.messages, CacheReplayTests.anthropicBody, includeUsage: false)
-        let expected = try #require(canonical(CacheReplayTests.anthropicBody))
+        let anthropic = try replayed(.messages, CacheReplayTests.messagesBody, includeUsage: false)
+        let expected = try #require(canonical(CacheReplayTests.messagesBody))
         #expect(canonical(accumulate(.messages, anthropic)) == expected)
         #expect(canonical(accumulate(.messages, anthropic, piece: 3)) == expected)
     }
@@ -130,7 +130,7 @@ import Testing
     }
 
     @Test func incompleteOrFailedAnthropicStreamsGiveNothing() throws {
-        let wire = try replayed(.messages, CacheReplayTests.anthropicBody, includeUsage: false)
+        let wire = try replayed(.messages, CacheReplayTests.messagesBody, includeUsage: false)
         #expect(accumulate(.messages, wire) != nil)
         let stop = "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
         #expect(accumulate(.messages, wire.replacingOccurrences(of: stop, with: "")) == nil)
@@ -142,7 +142,7 @@ import Testing
         // Pings and unknown events are ignored.
         let ping = "event: ping\ndata: {\"type\":\"ping\"}\n\nevent: future\ndata: {\"type\":\"future\"}\n\n"
         #expect(canonical(accumulate(.messages, wire.replacingOccurrences(of: firstStop, with: firstStop + ping)))
-            == canonical(CacheReplayTests.anthropicBody))
+            == canonical(CacheReplayTests.messagesBody))
     }
 
     @Test func anthropicToolInputArrivesInFragments() throws {

@@ -20,7 +20,8 @@ import Testing
         let context = PrepareContext(endpoint: "chat/completions", method: "POST", path: "/chat/completions", query: "",
                                      customHost: nil, apiKey: "sk-ant", model: nil, settings: [("anthropic_beta", "b1")],
                                      body: Array(body.utf8))
-        let (request, session) = try generation.begin(provider: "anthropic", context: context)
+        let (outcome, session) = try generation.begin(provider: "anthropic", context: context)
+        guard case .send(let request) = outcome else { throw LuaError(kind: .runtime, message: "expected a request, got \(outcome)") }
         return (request, try #require(session))
     }
 
@@ -89,7 +90,7 @@ import Testing
             let body = #"{"model":"\#(model)","messages":[{"role":"user","content":"hi"}],"stream":\#(stream)}"#
             let context = PrepareContext(endpoint: "chat/completions", method: "POST", path: "/chat/completions", query: "",
                                          customHost: nil, apiKey: "tok", model: nil, settings: settings, body: Array(body.utf8))
-            return try generation.begin(provider: "vertex-ai", context: context).request.url
+            return try generation.prepare(provider: "vertex-ai", context: context).url
         }
         #expect(try url(region: nil, model: "gemini-2.5-flash")
                 == "https://us-central1-aiplatform.googleapis.com/v1/projects/p1/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent")

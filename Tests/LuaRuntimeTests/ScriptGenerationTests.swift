@@ -34,7 +34,8 @@ import Testing
                         "huggingface", "lmstudio", "ollama"]
         for id in required {
             let info = try #require(generation.providers[id], "missing provider \(id)")
-            #expect(info.endpoints.contains("chat/completions"), "\(id) must serve chat")
+            #expect(info.mode(for: "chat/completions") == .native, "\(id) must serve chat natively")
+            #expect(info.mode(for: "*") == .native, "\(id) must pass other /v1 paths through")
             #expect(info.file == "providers/\(id).lua")
         }
         #expect(generation.providers["openai"]?.baseURL == "https://api.openai.com/v1")

@@ -73,20 +73,30 @@ function M.base_url(spec, ctx)
   return base
 end
 
--- Builds a provider table from a spec (see providers/README.md for the fields).
+-- Builds a provider table from a spec (see providers/README.md for the fields). Its endpoint
+-- table serves spec.endpoints natively (the body passes through byte for byte) and every other
+-- /v1 path the same way ("*"), so a provider's audio, images or files work without a line more.
 function M.provider(spec)
   local p = {}
   for k, v in pairs(spec) do p[k] = v end
-  p.endpoints = spec.endpoints or STANDARD
+  local endpoints = { ["*"] = "native" }
+  for _, name in ipairs(spec.endpoints or STANDARD) do endpoints[name] = "native" end
+  p.endpoints = endpoints
   p.requires_key = spec.requires_key ~= false
 
-  function p.prepare(ctx)
+  -- The base URL (with its version path) and the auth headers.
+  function p.auth(ctx)
     M.require_key(spec, ctx)
     local base = M.base_url(spec, ctx)
     if not base then
       error(M.bad_request((spec.name or "this provider") .. " has no default URL: set x-portkey-custom-host"))
     end
-    return { url = M.join_url(base, ctx.path, ctx.query), headers = M.auth_headers(spec, ctx.api_key) }
+    return base, M.auth_headers(spec, ctx.api_key)
+  end
+
+  function p.prepare(ctx)
+    local base, headers = p.auth(ctx)
+    return { url = M.join_url(base, ctx.path, ctx.query), headers = headers }
   end
 
   return p

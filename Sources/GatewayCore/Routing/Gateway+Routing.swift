@@ -80,7 +80,7 @@ extension Gateway {
                 // The client gets the last target's status, with every attempt summarized.
                 let error = GatewayError(status: response.status, type: UpstreamErrorBody.type(for: response.status),
                                          message: summary, code: "all_targets_failed")
-                response.body = .buffer(ByteBuffer(bytes: request.endpoint == .messages ? error.anthropicBody : error.body))
+                response.body = .buffer(ByteBuffer(bytes: ClientDialect(request.endpoint).errorBody(error)))
                 response.headers.replaceOrAdd(name: "content-type", value: "application/json")
             }
             for (name, value) in routeHeaders { response.headers.replaceOrAdd(name: name, value: value) }

@@ -1,6 +1,8 @@
--- The Anthropic Messages dialect on top of any chat-completions provider: `POST /v1/messages`
--- requests become OpenAI chat requests, and OpenAI answers and chunks become Anthropic messages
--- and events. The gateway calls this module for providers that do not speak Messages natively:
+-- Converter messages → chat/completions: the Anthropic Messages dialect on top of any
+-- chat-completions provider. `POST /v1/messages` requests become OpenAI chat requests, and OpenAI
+-- answers and chunks become Anthropic messages and events. The gateway picks this module (by its
+-- `from` and `to`) for providers whose endpoint table has chat/completions but not messages, and
+-- for a provider's `prepare` that answers `{ via = "chat/completions" }`:
 --   request(ctx, body)            before the provider's prepare, returns the OpenAI request
 --   response(ctx, provider, res)  returns the Anthropic message for a complete 2xx answer
 --   stream(ctx, provider, event)  returns the Anthropic events for one upstream event
@@ -9,7 +11,7 @@
 local chat = require("openai_chat")
 local validate = require("validate")
 
-local M = {}
+local M = { from = "messages", to = "chat/completions" }
 local null = gw.json.null
 local array = gw.json.array
 local json = gw.json
