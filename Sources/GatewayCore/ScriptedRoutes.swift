@@ -101,7 +101,8 @@ extension Gateway {
                 let routeOptions = try scriptOptions(headers, traceID: options.traceID, record: nil)
                 let incoming = IncomingRequest(endpoint: endpoint, method: method, path: path, query: call["query"]?.text ?? "",
                                                headers: headers, body: bodyBytes)
-                response = try await route(incoming, options: routeOptions)
+                response = try await route(incoming, context: RequestContext(
+                    gateway: self, options: routeOptions, generation: scripts.current, dialect: ClientDialect(incoming.endpoint)))
             } catch {
                 return #"{"status":\#(error.status),"latency_ms":\#(elapsed()),"error":{"message":\#(JSONText.quote(error.message)),"type":\#(JSONText.quote(error.type)),"code":\#(error.code.map(JSONText.quote) ?? "null")}}"#
             }

@@ -25,7 +25,7 @@ import Testing
         ("GatewayCore/AWSEventStreamDecoder.swift", "for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }"), // bytes and UInt32 fields widen to Int (64-bit): cannot trap
         ("GatewayCore/CustomHostPolicy.swift", "guard !part.isEmpty, part.count <= 3, part.allSatisfy(\\.isNumber), let v = Int(part), v <= 255 else {"), // text parsed by Int(String) (nil, not a trap) / bytes XOR widened
         ("GatewayCore/CustomHostPolicy.swift", "difference |= Int((index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0))"), // text parsed by Int(String) (nil, not a trap) / bytes XOR widened
-        ("GatewayCore/Gateway.swift", "let deadline = options.timeoutMilliseconds.map { NIODeadline.now() + .milliseconds(Int64($0)) }"), // an Int already bounded to 86_400_000 by RequestOptions / RouteConfig
+        ("GatewayCore/Provider/ProviderCallStage.swift", "let deadline = options.timeoutMilliseconds.map { NIODeadline.now() + .milliseconds(Int64($0)) }"), // an Int already bounded to 86_400_000 by RequestOptions / RouteConfig
         ("GatewayCore/HostResolver.swift", "hints.ai_socktype = Int32(SOCK_STREAM.rawValue)"), // C constants
         ("GatewayCore/HostResolver.swift", "var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))"), // C constants
         ("GatewayCore/IPAddress.swift", "return .address(.v4(UInt32(bigEndian: strict.s_addr)))"), // byte-order swaps of a C in_addr: cannot trap

@@ -7,9 +7,8 @@ extension Gateway {
     /// Runs a request through its routing config: every leaf attempt is an ordinary single-provider
     /// request with the target's provider, key, host, settings, timeout and body overrides.
     /// An inline config (JSON) or the name of one in the configs folder.
-    func routeConfig(_ text: String) throws(GatewayError) -> RouteConfig {
+    func routeConfig(_ text: String, generation: ScriptGeneration) throws(GatewayError) -> RouteConfig {
         if text.utf8.first == UInt8(ascii: "{") {
-            let generation = scripts.current
             if let known = inlineConfigs.config(text, generation: generation.number) { return known }
             let config = try RouteConfig.parse(text, knownProviders: Set(generation.providerIDs))
             inlineConfigs.store(text, generation: generation.number, config)
@@ -37,19 +36,20 @@ extension Gateway {
         return plausible ? "'\(text)'" : "(not shown: not a config name, and not JSON starting with '{')"
     }
 
-    func handleRouted(_ request: IncomingRequest, options: RequestOptions, config: RouteConfig) async throws(GatewayError)
+    func handleRouted(_ request: IncomingRequest, context: RequestContext, config: RouteConfig) async throws(GatewayError)
         -> GatewayResponse
     {
+        let options = context.options
         let input = try conditionInput(request, options: options, needsParams: Self.hasConditional(config.root))
         var executor = RouteExecutor(
             attempt: { target in
                 do throws(GatewayError) {
                     let (targetRequest, targetOptions) = try self.attemptRequest(request, options: options, target: target,
                                                                                      configName: config.name)
-                    return .success(try await self.throughCache(targetRequest, options: targetOptions, cache: target.cache) {
-                        () throws(GatewayError) in
-                        try await Self.firstByteChecked(try await self.handleSingle(targetRequest, options: targetOptions))
-                    })
+                    var attempt = context
+                    attempt.options = targetOptions
+                    attempt.cache = target.cache
+                    return .success(try await Self.firstByteChecked(try await Self.attemptStages.run(targetRequest, context: attempt)))
                 } catch {
                     return .failure(error)
                 }

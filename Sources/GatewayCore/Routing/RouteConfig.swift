@@ -75,7 +75,13 @@ public struct RouteConfig: Sendable {
     static let knownKeys: Set<String> = [
         "strategy", "targets", "provider", "api_key", "virtual_key", "custom_host", "weight", "name",
         "override_params", "retry", "request_timeout", "forward_headers", "cache", "on_status_codes",
+    ]
+
+    /// Portkey's hook keys: refused until the guardrail stage runs them, so a config written to deny
+    /// a request never lets it through silently.
+    static let hookKeys: Set<String> = [
         "after_request_hooks", "before_request_hooks", "input_guardrails", "output_guardrails",
+        "input_mutators", "output_mutators",
     ]
 
     /// Parses and validates a config. `knownProviders` are the provider ids of the live scripts.
@@ -181,8 +187,12 @@ public struct RouteConfig: Sendable {
                 problems.append("\(path).override_params: expected an object")
             }
         }
+        for key in object.keys.sorted() where hookKeys.contains(key) {
+            if case .null? = object[key] { continue }
+            problems.append("\(path).\(key): guardrail hooks are not supported by this gateway yet; remove the key (it would not run)")
+        }
         // Anything else with a scalar value is a provider setting (Azure, AWS, Vertex fields…).
-        for key in object.keys.sorted() where !knownKeys.contains(key) {
+        for key in object.keys.sorted() where !knownKeys.contains(key) && !hookKeys.contains(key) {
             switch object[key]! {
             case .string(let text) where WireSyntax.headerValueProblem(text) != nil:
                 problems.append("\(path).\(key): \(WireSyntax.headerValueProblem(text)!.replacing("a header value", with: "the value"))")

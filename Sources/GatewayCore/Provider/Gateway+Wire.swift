@@ -1,0 +1,132 @@
+import Logging
+import LuaRuntime
+import NIOCore
+import NIOHTTP1
+
+/// What crosses the wire on a provider call: the request body check, the upstream request's and
+/// the client's headers, and transport failures as the client's errors.
+extension Gateway {
+    /// Rejects malformed JSON before anything goes upstream, without building a tree.
+    func validateBody(_ request: IncomingRequest) throws(GatewayError) -> JSONScan? {
+        let needsJSON: Bool
+        switch request.endpoint {
+        case .chatCompletions, .completions, .embeddings, .messages:
+            needsJSON = true
+        case .models:
+            return nil
+        case .passthrough:
+            guard let body = request.body, body.readableBytes > 0,
+                  request.headers.first(name: "content-type")?.lowercased().contains("json") == true else { return nil }
+            needsJSON = false
+        }
+        guard let body = request.body, body.readableBytes > 0 else {
+            if needsJSON {
+                throw GatewayError(status: 400, type: "invalid_request_error",
+                                   message: "the request body is empty; expected a JSON object", code: "invalid_json")
+            }
+            return nil
+        }
+        let result = body.withUnsafeReadableBytes { bytes in Result { () throws(JSONScan.Failure) in try JSONScan.scan(bytes) } }
+        switch result {
+        case .success(let scan):
+            if needsJSON && !scan.isObject { throw .bodyNotObject() }
+            return scan
+        case .failure(let failure):
+            throw .invalidJSON(failure)
+        }
+    }
+
+    /// Headers that never travel between hops.
+    static let hopByHop: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
+        "content-length", "host", "proxy-authorization", "proxy-authenticate",
+    ]
+
+    /// The headers of the upstream request: on passthrough (`relayed`) the client's own, minus its
+    /// key; otherwise only the content type, `accept`, and the client headers the provider lists
+    /// (`client_headers`) or the request forwards (`x-portkey-forward-headers`); then the script's.
+    func upstreamHeaders(request: IncomingRequest, options: RequestOptions, plan: PreparedRequest, provider: ProviderInfo,
+                         relayed: Bool) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        func copy(_ name: String) {
+            guard !name.hasPrefix("x-portkey-"), !Self.hopByHop.contains(name),
+                  !plan.headers.contains(where: { $0.name == name }) else { return }
+            for value in request.headers[name] { headers.add(name: name, value: value) }
+        }
+        if relayed {
+            // Passthrough keeps the client's headers, minus its key (the provider's auth replaces it).
+            for (rawName, _) in request.headers {
+                let name = rawName.asciiLowercased()
+                if name == "authorization" || name == "x-api-key" || name == "accept-encoding" || name == "cookie" { continue }
+                if headers.contains(name: name) { continue }
+                copy(name)
+            }
+        } else {
+            copy("content-type")
+            copy("accept")
+            for name in provider.clientHeaders { copy(name) }
+        }
+        for name in options.forwardHeaders where !headers.contains(name: name) { copy(name) }
+        if request.body != nil && !headers.contains(name: "content-type") && plan.body == nil {
+            headers.add(name: "content-type", value: "application/json")
+        }
+        if plan.body != nil {
+            headers.replaceOrAdd(name: "content-type", value: "application/json")
+        }
+        for header in plan.headers { headers.replaceOrAdd(name: header.name, value: header.value) }
+        return headers
+    }
+
+    func responseHeaders(_ upstream: HTTPHeaders) -> HTTPHeaders {
+        var result = HTTPHeaders()
+        result.reserveCapacity(upstream.count + 4)
+        for (name, value) in upstream {
+            let lower = name.asciiLowercased()
+            if Self.hopByHop.contains(lower) || lower == "date" || lower == "server" || lower == "set-cookie"
+                || lower.hasPrefix("x-portkey-") {
+                continue
+            }
+            result.add(name: lower, value: value)
+        }
+        return result
+    }
+
+    func mapUpstreamError(_ error: any Error, provider: String, url: UpstreamURL, options: RequestOptions) -> GatewayError {
+        let seconds = upstream.readTimeout.nanoseconds / 1_000_000_000
+        guard let error = error as? UpstreamError else {
+            return .upstreamUnreachable(provider: provider, host: url.origin, reason: String("\(error)".prefix(300)))
+        }
+        switch error.kind {
+        case .deadline:
+            return .requestTimeout(milliseconds: options.timeoutMilliseconds ?? 0)
+        case .readTimeout:
+            return .upstreamTimeout(provider: provider, seconds: seconds)
+        case .connectTimeout:
+            return .upstreamUnreachable(provider: provider, host: url.origin, reason: "connection timed out")
+        case .connect, .tls:
+            return .upstreamUnreachable(provider: provider, host: url.origin, reason: error.detail)
+        case .forbiddenAddress:
+            return .invalidHeader("x-portkey-custom-host", "\(url.origin) connects to \(error.detail) (an operator can allow the host with --allow-host)")
+        case .closed:
+            return .upstreamBroken(provider: provider, reason: "the connection closed before a complete response")
+        case .tooLarge:
+            return .upstreamBroken(provider: provider, reason: error.detail)
+        case .cancelled:
+            return GatewayError(status: 499, type: "request_cancelled",
+                                message: "the client closed the connection before the response", code: "client_closed_request")
+        case .invalidURL:
+            return GatewayError(status: 502, type: "upstream_error",
+                                message: "provider '\(provider)' built an invalid upstream URL (\(url.origin))",
+                                code: "invalid_upstream_url")
+        }
+    }
+
+    /// `scheme://host[:port]` of a URL, so messages never echo paths or query keys.
+    static func origin(of url: String) -> String {
+        guard let schemeEnd = url.firstRange(of: "://") else { return "(invalid URL)" }
+        let rest = url[schemeEnd.upperBound...]
+        let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        let host = rest[..<end].split(separator: "@").last.map(String.init) ?? ""
+        return String(url[..<schemeEnd.upperBound]) + host
+    }
+}

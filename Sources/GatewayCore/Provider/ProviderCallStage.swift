@@ -1,0 +1,275 @@
+import Logging
+import FoundationEssentials
+import LuaRuntime
+import NIOCore
+import NIOHTTP1
+
+/// The provider call: the last stage of every attempt (see ``Gateway/callProvider(_:context:)``).
+struct ProviderCallStage: RequestStage {
+    func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
+        -> GatewayResponse
+    {
+        try await context.gateway.callProvider(request, context: context)
+    }
+}
+
+extension Gateway {
+    /// One call to the request's provider: how its endpoint table serves the endpoint (natively,
+    /// translated, through a converter, passed through, or refused), `prepare` (with the images it
+    /// asks for fetched, or the converter it asks for), the upstream exchange, and the answer —
+    /// relayed, translated, or, for an error, classified by the provider's `error(ctx, res)` and put
+    /// in the client's error shape.
+    func callProvider(_ request: IncomingRequest, context requestContext: RequestContext) async throws(GatewayError) -> GatewayResponse {
+        let options = requestContext.options
+        let generation = requestContext.generation
+        guard let providerID = options.provider else { throw .missingProvider() }
+        options.record?.update { $0.provider = providerID }
+        guard let provider = generation.providers[providerID] else {
+            throw .unknownProvider(providerID, known: generation.providerIDs)
+        }
+        try CredentialScope.check(options, provider: providerID, hostSettings: provider.hostSettings)
+        // The provider's endpoint table says how it serves this endpoint; one it does not list is
+        // served through a converter to one it does, or refused.
+        let endpointKey = request.endpoint == .passthrough ? "*" : request.endpoint.rawValue
+        var mode = provider.mode(for: endpointKey)
+        var converter: ConverterInfo?
+        if mode == nil {
+            guard request.endpoint != .passthrough,
+                  let found = generation.converter(from: request.endpoint.rawValue, for: provider) else {
+                throw .unsupportedEndpoint(provider: providerID, path: "/v1" + request.path, supported: provider.servedEndpoints)
+            }
+            converter = found
+            mode = .translate
+        }
+        let scan = try validateBody(request)
+        if let model = scan?.model, let problem = WireSyntax.targetProblem(model, what: "the model name") {
+            // Some providers put the model in the upstream URL: a line break there would split the request.
+            throw GatewayError(status: 400, type: "invalid_request_error", message: "invalid model: \(problem)",
+                               param: "model", code: "invalid_model")
+        }
+
+        var context = PrepareContext(
+            endpoint: request.endpoint.rawValue, method: request.method.rawValue, path: request.path,
+            query: request.query, customHost: options.customHost, apiKey: options.apiKey, model: scan?.model,
+            settings: options.settings,
+            body: (provider.decodesBody && mode != .passthrough) || converter != nil ? request.body.map { Array($0.readableBytesView) } : nil,
+            converter: converter)
+        var plan: PreparedRequest
+        var session: ProviderSession?
+        if mode == .passthrough {
+            plan = try passthrough(generation, providerID, context)
+        } else {
+            var outcome: PrepareOutcome
+            (outcome, session) = try begin(generation, providerID, context)
+            if case .via(let target) = outcome {
+                // The provider serves this request only through a converter (e.g. /v1/messages for
+                // a model without a native Messages API on a provider where other models have one).
+                guard let found = generation.converter(from: request.endpoint.rawValue, to: target),
+                      provider.mode(for: target) != nil else {
+                    throw GatewayError(status: 500, type: "script_error",
+                                       message: "\(provider.file) asked to serve /v1\(request.path) via \(target), but no converter from \(request.endpoint.rawValue) to \(target) exists for it",
+                                       code: "script_error")
+                }
+                context.converter = found
+                converter = found
+                mode = .translate
+                if context.body == nil { context.body = request.body.map { Array($0.readableBytesView) } }
+                (outcome, session) = try begin(generation, providerID, context)
+            }
+            if case .fetch(let urls) = outcome {
+                // The provider needs image bytes inline: fetch them (public hosts only, bounded), then
+                // let it prepare again with ctx.fetched.
+                context.fetched = try await fetchImages(urls)
+                (outcome, session) = try begin(generation, providerID, context)
+            }
+            switch outcome {
+            case .send(let prepared): plan = prepared
+            case .fetch:
+                throw GatewayError(status: 500, type: "script_error", message: "provider '\(providerID)' asked to fetch images twice",
+                                   code: "script_error")
+            case .via(let target):
+                throw GatewayError(status: 500, type: "script_error",
+                                   message: "\(provider.file) asked for via = \"\(target)\" twice", code: "script_error")
+            }
+        }
+        // A native endpoint's answer is the client's dialect already; the script may also ask for
+        // an answer's bytes as they are.
+        if mode == .native || !plan.translate { session = nil }
+
+        guard var url = UpstreamURL(plan.url) else {
+            throw GatewayError(status: 502, type: "upstream_error",
+                               message: "provider '\(providerID)' built an invalid upstream URL (\(Self.origin(of: plan.url)))",
+                               code: "invalid_upstream_url")
+        }
+        if let customHost = options.customHost, CustomHostResolver.needsLookup(url.host),
+           !settings.hostPolicy.allowedHosts.contains(url.host.lowercased()),
+           let chosen = UpstreamURL(customHost), chosen.host.lowercased() == url.host.lowercased() {
+            // A client-chosen name: check where it points, and connect there.
+            url.connectAddress = try await customHosts.vet(host: url.host, port: url.port)
+        }
+        if let customHost = options.customHost, options.customHostSource != .virtualKey,
+           !settings.hostPolicy.allowedHosts.contains(url.host.lowercased()),
+           let chosen = UpstreamURL(customHost), chosen.host.lowercased() == url.host.lowercased() {
+            url.addressPolicy = .clientChosen  // every address connected to is checked too
+        }
+        let method = plan.method.map { HTTPMethod(rawValue: $0) } ?? request.method
+        var body = request.body
+        if let replacement = plan.body { body = ByteBuffer(bytes: replacement) }
+        let outbound = UpstreamRequest(
+            method: method, url: url,
+            headers: upstreamHeaders(request: request, options: options, plan: plan, provider: provider,
+                                     relayed: request.endpoint == .passthrough || mode == .passthrough),
+            body: body)
+        if let problem = outbound.wireProblem {
+            throw GatewayError(status: 500, type: "script_error",
+                               message: "\(provider.file) built an upstream request that cannot be sent: \(problem)", code: "script_error")
+        }
+
+        let deadline = options.timeoutMilliseconds.map { NIODeadline.now() + .milliseconds(Int64($0)) }
+        let response: UpstreamResponse
+        let sent = ContinuousClock.now
+        options.record?.update { fields in
+            fields.model = scan?.model ?? fields.model
+            fields.attempts += 1
+        }
+        do {
+            response = try await upstream.execute(outbound, deadline: deadline, maxBodyBytes: settings.maxResponseBodyBytes)
+        } catch {
+            throw mapUpstreamError(error, provider: providerID, url: url, options: options)
+        }
+        let waited = ContinuousClock.now - sent
+        options.record?.update { $0.upstreamLatency = waited }
+        observer.metrics.upstreamResponded(provider: providerID, after: waited)
+
+        var headers = responseHeaders(response.head.headers)
+        let status = response.head.status
+        if let problem = WireSyntax.statusProblem(status) {
+            throw GatewayError.upstreamBroken(provider: providerID, reason: problem)
+        }
+        switch response {
+        case .stream(_, let stream):
+            guard let session, session.translatesStreams else {
+                // Relayed as it is: a stream the upstream ends without its terminal event is an error.
+                if let terminal = StreamTerminal.of(request.endpoint),
+                   response.head.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") == true {
+                    return GatewayResponse(status: status, headers: headers,
+                                           body: .stream(TerminalCheckedStream(upstream: stream, terminal: terminal, provider: providerID)))
+                }
+                return GatewayResponse(status: status, headers: headers, body: .stream(stream))
+            }
+            let framing: TranslatedEventStream.Framing =
+                response.head.headers.first(name: "content-type")?.lowercased().hasPrefix("application/vnd.amazon.eventstream") == true
+                ? .awsEventStream : .serverSentEvents
+            headers.replaceOrAdd(name: "content-type", value: "text/event-stream")
+            return GatewayResponse(status: status, headers: headers,
+                                   body: .stream(TranslatedEventStream(upstream: stream, session: session, framing: framing)))
+        case .complete(_, var bytes):
+            try Self.checkUpstreamJSON(method: method, status: status, headers: response.head.headers, body: bytes, provider: providerID)
+            if (200..<300).contains(status), let session, session.translatesResponses {
+                let translated: ProviderSession.Response
+                do {
+                    translated = try session.response(
+                        status: status, headers: response.head.headers.map { ($0.name.asciiLowercased(), $0.value) },
+                        body: Array(bytes.readableBytesView))
+                } catch {
+                    logger.warning("provider script failed translating a response",
+                                   metadata: ["provider": "\(providerID)", "error": "\(error.message)"])
+                    throw .script(error)
+                }
+                headers.replaceOrAdd(name: "content-type", value: "application/json")
+                return GatewayResponse(status: translated.status ?? status, headers: headers,
+                                       body: .buffer(ByteBuffer(bytes: translated.body)))
+            }
+            guard !(200..<300).contains(status) else {
+                return GatewayResponse(status: status, headers: headers, body: .buffer(bytes))
+            }
+            // An error answer: the provider's error(ctx, res) says whether it is worth another try
+            // and what it means; what it leaves out is read from the status and the body.
+            let verdict = try classifyError(generation, providerID, session: session, context: context, status: status,
+                                            headers: response.head.headers, body: bytes)
+            let retryable = verdict?.retryable ?? UpstreamErrorBody.retryableStatuses.contains(status)
+            let dialect = requestContext.dialect
+            // A provider that speaks the client's dialect natively answers errors in it: relayed as
+            // they are. Anything else is rewritten into the client's error shape.
+            if session != nil || !dialect.isErrorBody(bytes) {
+                var (error, _) = UpstreamErrorBody.parse(status: status, body: bytes, provider: providerID)
+                if let message = verdict?.message { error.message = "provider '\(providerID)' returned HTTP \(status): \(message)" }
+                if let type = verdict?.type { error.type = type }
+                if let code = verdict?.code { error.code = code }
+                bytes = ByteBuffer(bytes: dialect.errorBody(error))
+                headers.replaceOrAdd(name: "content-type", value: "application/json")
+            }
+            return GatewayResponse(status: status, headers: headers, body: .buffer(bytes), retryable: retryable)
+        }
+    }
+
+    fileprivate func begin(_ generation: ScriptGeneration, _ providerID: String, _ context: PrepareContext)
+        throws(GatewayError) -> (PrepareOutcome, ProviderSession?)
+    {
+        try scriptCall(providerID) { () throws(LuaError) in try generation.begin(provider: providerID, context: context) }
+    }
+
+    fileprivate func passthrough(_ generation: ScriptGeneration, _ providerID: String, _ context: PrepareContext)
+        throws(GatewayError) -> PreparedRequest
+    {
+        try scriptCall(providerID) { () throws(LuaError) in try generation.passthrough(provider: providerID, context: context) }
+    }
+
+    fileprivate func classifyError(_ generation: ScriptGeneration, _ providerID: String, session: ProviderSession?,
+                               context: PrepareContext, status: Int, headers: HTTPHeaders, body: ByteBuffer)
+        throws(GatewayError) -> UpstreamErrorVerdict?
+    {
+        try scriptCall(providerID) { () throws(LuaError) in
+            try generation.classifyError(
+                provider: providerID, session: session, context: context, status: status,
+                headers: headers.map { ($0.name.asciiLowercased(), $0.value) }, body: Array(body.readableBytesView))
+        }
+    }
+
+    /// Runs a provider script call; a script failure is logged (unless the script raised it on
+    /// purpose, e.g. a 400 for the client) and becomes the client's error.
+    fileprivate func scriptCall<T>(_ providerID: String, _ body: () throws(LuaError) -> T) throws(GatewayError) -> T {
+        do {
+            return try body()
+        } catch {
+            if case .raised = error.kind {} else {
+                logger.error("provider script failed", metadata: ["provider": "\(providerID)", "error": "\(error.message)"])
+            }
+            throw .script(error)
+        }
+    }
+
+    /// Fetches every distinct URL concurrently; the first failure fails the request.
+    fileprivate func fetchImages(_ urls: [String]) async throws(GatewayError) -> [String: (mediaType: String, base64: String)] {
+        var distinct: [String] = []
+        for url in urls where !distinct.contains(url) { distinct.append(url) }
+        guard distinct.count <= settings.imageFetch.maxImages else {
+            throw GatewayError(status: 400, type: "invalid_request_error",
+                               message: "the request links \(distinct.count) images; at most \(settings.imageFetch.maxImages) are fetched",
+                               param: "messages", code: "too_many_images")
+        }
+        let fetcher = ImageFetcher(settings: settings.imageFetch, upstream: upstream)
+        let results = await withTaskGroup(of: (String, Result<ImageFetcher.Image, GatewayError>).self) { group in
+            for url in distinct {
+                group.addTask {
+                    do throws(GatewayError) {
+                        return (url, .success(try await fetcher.fetch(url)))
+                    } catch {
+                        return (url, .failure(error))
+                    }
+                }
+            }
+            var results: [String: Result<ImageFetcher.Image, GatewayError>] = [:]
+            for await (url, result) in group { results[url] = result }
+            return results
+        }
+        var fetched: [String: (mediaType: String, base64: String)] = [:]
+        for url in distinct {
+            switch results[url]! {
+            case .success(let image): fetched[url] = (image.mediaType, image.base64)
+            case .failure(let error): throw error
+            }
+        }
+        return fetched
+    }
+}

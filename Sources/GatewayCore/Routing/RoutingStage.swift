@@ -1,0 +1,24 @@
+/// Routing: through the request's config (inline or named), the default config, or its one
+/// provider. Every routed attempt (and the one provider's call) runs ``Gateway/attemptStages``.
+/// The last request stage: it always answers.
+struct RoutingStage: RequestStage {
+    func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
+        -> GatewayResponse
+    {
+        try await context.gateway.route(request, context: context)
+    }
+}
+
+extension Gateway {
+    /// Routes a request (also a scripted route's `gw.route` call): by config, or to its one provider.
+    func route(_ request: IncomingRequest, context: RequestContext) async throws(GatewayError) -> GatewayResponse {
+        let options = context.options
+        if let text = options.config {
+            return try await handleRouted(request, context: context, config: try routeConfig(text, generation: context.generation))
+        }
+        if options.provider == nil, let store = configs, let name = store.defaultName, let config = store.config(named: name) {
+            return try await handleRouted(request, context: context, config: config)
+        }
+        return try await Self.attemptStages.run(request, context: context)
+    }
+}
