@@ -1,9 +1,9 @@
 -- Anthropic — Messages API (https://docs.anthropic.com/en/api/messages). Chat completions are
--- translated by lib/anthropic_chat.lua; /v1/messages passes through as sent.
+-- translated by lib/chat_to_anthropic.lua; /v1/messages passes through as sent.
 -- Auth: x-api-key. Version: anthropic-version 2023-06-01, or x-portkey-anthropic-version.
 -- Beta features: x-portkey-anthropic-beta is sent as anthropic-beta.
 local compat = require("openai_compatible")
-local claude = require("anthropic_chat")
+local claude = require("chat_to_anthropic")
 local validate = require("validate")
 
 local NAME = "Anthropic"
@@ -35,7 +35,7 @@ function provider.prepare(ctx)
     -- and the answer comes back untranslated.
     return { url = url, method = "POST", headers = auth_headers(ctx), translate = false }
   end
-  return { url = url, method = "POST", headers = auth_headers(ctx), body = validate.encode(claude.translate_request(ctx), ctx.body) }
+  return { url = url, method = "POST", headers = auth_headers(ctx), body = validate.encode(claude.request(ctx), ctx.body) }
 end
 
 return provider
