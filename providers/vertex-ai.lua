@@ -7,7 +7,7 @@
 -- translated for Gemini models.
 local compat = require("openai_compatible")
 local chat = require("openai_chat")
-local gemini = require("gemini")
+local gemini = require("chat_to_gemini")
 local claude = require("chat_to_anthropic")
 local validate = require("validate")
 
@@ -68,7 +68,7 @@ function provider.prepare(ctx)
   else
     ctx.publisher = "google"
     local name, fetch
-    out, name, fetch = gemini.translate_request(ctx)
+    out, name, fetch = gemini.request(ctx)
     if fetch then return { fetch = fetch } end
     url = publishers .. "google/models/" .. name ..
       (ctx.streaming and ":streamGenerateContent?alt=sse" or ":generateContent")
