@@ -11,7 +11,8 @@
 --   finish    chat.finish(ctx, reason)        the finish chunk; marks ctx.finished
 --   [DONE]    chat.close(ctx, usage, out)     the usage chunk (when the client set
 --                                             stream_options.include_usage) and "[DONE]"; marks
---                                             ctx.closed
+--                                             ctx.closed (chat.close_with(ctx, events) for another
+--                                             dialect's last events)
 --   failure   chat.fail_stream(ctx, message, code, type) or chat.fail_with(ctx, event): one
 --             error event; marks ctx.failed
 --   truncated the upstream ended (event.done) before its terminal event: one error event naming
@@ -243,11 +244,17 @@ end
 -- The end of a complete stream, appended to `out` (or a new list): the usage chunk when the
 -- client asked for it and `usage` is known, then "[DONE]".
 function M.close(ctx, usage, out)
-  ctx.closed = true
   out = out or {}
   if usage and ctx.include_usage then out[#out + 1] = { data = M.usage_chunk(ctx, usage) } end
   out[#out + 1] = "[DONE]"
-  return out
+  return M.close_with(ctx, out)
+end
+
+-- Ends a complete stream with `events`, its last ones in the client's dialect (for a converter
+-- whose client dialect is another one: Anthropic's message_stop).
+function M.close_with(ctx, events)
+  ctx.closed = true
+  return events
 end
 
 -- Ends a translated stream with `event` (an error event in the client's dialect).
