@@ -153,11 +153,7 @@ function M.request(ctx)
   if #system > 0 then out.system = table.concat(system, "\n\n") end
   if type(body.user) == "string" then out.metadata = { user_id = body.user } end
   translate_tools(body, out)
-
-  -- What the response side needs.
-  ctx.requested_model = body.model
-  ctx.include_usage = type(body.stream_options) == "table" and body.stream_options.include_usage == true
-
+  chat.note_request(ctx, body)
   return out
 end
 

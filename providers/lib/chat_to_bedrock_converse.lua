@@ -111,10 +111,7 @@ function M.request(ctx, body)
       out.toolConfig.toolChoice = { tool = { name = choice["function"].name } }
     end
   end
-
-  -- What the response side needs.
-  ctx.requested_model = body.model
-  ctx.include_usage = type(body.stream_options) == "table" and body.stream_options.include_usage == true
+  chat.note_request(ctx, body)
   return out
 end
 

@@ -85,8 +85,7 @@ function M.request(ctx, body)
                               json_schema = type(format.json_schema) == "table" and format.json_schema.schema or nil }
     end
   end
-  ctx.requested_model = body.model
-  ctx.include_usage = type(body.stream_options) == "table" and body.stream_options.include_usage == true
+  chat.note_request(ctx, body)
   return out
 end
 

@@ -203,8 +203,7 @@ function M.request(ctx)
   if #system > 0 then out.systemInstruction = { parts = system } end
   translate_tools(body, out)
 
-  ctx.requested_model = body.model
-  ctx.include_usage = type(body.stream_options) == "table" and body.stream_options.include_usage == true
+  chat.note_request(ctx, body)
   ctx.streaming = body.stream == true
 
   return out, model

@@ -55,6 +55,13 @@ function M.check_common(body, provider_name)
   end
 end
 
+-- What a converter's answer side needs from the request, left in ctx: the model the client asked
+-- for (ctx.requested_model) and whether it wants the usage chunk (ctx.include_usage).
+function M.note_request(ctx, body)
+  ctx.requested_model = body.model
+  ctx.include_usage = type(body.stream_options) == "table" and body.stream_options.include_usage == true
+end
+
 -- Appends a turn, merging it into the previous one when the role repeats (providers that want
 -- alternating turns, and tool results of one turn that must arrive together). `field` names the
 -- list the turn holds: "content" (default) or Gemini's "parts".
