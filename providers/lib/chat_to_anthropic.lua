@@ -91,7 +91,7 @@ local function translate_messages(body)
       end
       chat.push_turn(messages, "user", array({ result }))
     else
-      error(chat.bad_request(NAME .. " does not accept messages with role '" .. tostring(role) .. "'", "messages"))
+      chat.unsupported_role(NAME, role)
     end
   end
   return system, messages

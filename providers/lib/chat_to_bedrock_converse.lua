@@ -77,13 +77,11 @@ function M.request(ctx, body)
       end
       chat.push_turn(messages, "assistant", blocks)
     elseif m.role == "tool" then
-      local text = chat.text_of(m.content)
-      local ok, decoded = pcall(json.decode, text)
-      local content = (ok and type(decoded) == "table" and not gw.json.is_array(decoded))
-        and array({ { json = decoded } }) or array({ { text = text } })
+      local text, object = chat.tool_result(m)
+      local content = object and array({ { json = object } }) or array({ { text = text } })
       chat.push_turn(messages, "user", array({ { toolResult = { toolUseId = m.tool_call_id, content = content } } }))
     else
-      error(chat.bad_request(NAME .. " does not accept messages with role '" .. tostring(m.role) .. "'", "messages"))
+      chat.unsupported_role(NAME, m.role)
     end
   end
   local out = {

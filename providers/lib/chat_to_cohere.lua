@@ -47,7 +47,7 @@ function M.request(ctx, body)
   for _, m in ipairs(body.messages) do
     local role = m.role == "developer" and "system" or m.role
     if role ~= "system" and role ~= "user" and role ~= "assistant" and role ~= "tool" then
-      error(chat.bad_request(NAME .. " does not accept messages with role '" .. tostring(m.role) .. "'", "messages"))
+      chat.unsupported_role(NAME, m.role)
     end
     local message = { role = role, content = content_of(m.content, role) }
     if role == "assistant" and type(m.tool_calls) == "table" and #m.tool_calls > 0 then

@@ -114,13 +114,11 @@ local function translate_messages(body, ctx)
         error(chat.bad_request("messages[" .. (index - 1) .. "]: tool_call_id '" .. tostring(m.tool_call_id) ..
           "' matches no earlier assistant tool call (" .. NAME .. " answers tools by name)", "messages"))
       end
-      local text = chat.text_of(m.content)
-      local ok, decoded = pcall(json.decode, text)
-      local response = (ok and type(decoded) == "table" and not gw.json.is_array(decoded)) and decoded
-        or { result = text }
+      local text, object = chat.tool_result(m)
+      local response = object or { result = text }
       chat.push_turn(contents, "user", array({ { functionResponse = { name = name, response = response } } }), "parts")
     else
-      error(chat.bad_request(NAME .. " does not accept messages with role '" .. tostring(role) .. "'", "messages"))
+      chat.unsupported_role(NAME, role)
     end
   end
   return system, contents

@@ -82,6 +82,20 @@ function M.unsupported_part(provider_name, part, role)
     role .. " messages", "messages"))
 end
 
+-- Refuses a message role the provider has no place for.
+function M.unsupported_role(provider_name, role)
+  error(M.bad_request(provider_name .. " does not accept messages with role '" .. tostring(role) .. "'", "messages"))
+end
+
+-- A tool message's result: its text, and the decoded JSON object when the text is one (providers
+-- that take structured results use it; anything else goes as text).
+function M.tool_result(m)
+  local text = M.text_of(m.content)
+  local ok, decoded = pcall(gw.json.decode, text)
+  if ok and type(decoded) == "table" and not gw.json.is_array(decoded) then return text, decoded end
+  return text, nil
+end
+
 -- The arguments of an assistant tool call as a table (0-based message index for the message);
 -- a 400 when they are not a JSON object.
 function M.tool_arguments(call, index)
