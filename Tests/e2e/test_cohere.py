@@ -111,5 +111,10 @@ def test_refusals(gateway, mock):
                                        tools=[{"type": "function", "function": {"name": "f"}}],
                                        tool_choice={"type": "function", "function": {"name": "f"}})
     assert raised.value.body["param"] == "tool_choice"
+    # A tool that is not a function is refused too, not sent on for Cohere to guess at.
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(model="command-a-03-2025", messages=[{"role": "user", "content": "x"}],
+                                       tools=[{"type": "custom", "custom": {"name": "grep"}}])
+    assert raised.value.body["param"] == "tools"
     with pytest.raises(openai.BadRequestError):
         client.embeddings.create(model="embed-v4.0", input=[[1, 2, 3]])

@@ -97,33 +97,22 @@ local function translate_messages(body)
   return system, messages
 end
 
+local TOOL_CHOICE = { auto = "auto", none = "none", required = "any", ["function"] = "tool" }
+
 local function translate_tools(body, out)
-  if type(body.tools) == "table" and #body.tools > 0 then
+  local functions = chat.function_tools(body, NAME)
+  if functions then
     local tools = array()
-    for _, tool in ipairs(body.tools) do
-      if tool.type ~= "function" or type(tool["function"]) ~= "table" then
-        error(chat.bad_request(NAME .. " accepts only function tools", "tools"))
-      end
-      local fn = tool["function"]
-      tools[#tools + 1] = {
+    for i, fn in ipairs(functions) do
+      tools[i] = {
         name = fn.name, description = fn.description,
         input_schema = fn.parameters or { type = "object", properties = {} },
       }
     end
     out.tools = tools
   end
-  local choice = body.tool_choice
-  if choice == "auto" then
-    out.tool_choice = { type = "auto" }
-  elseif choice == "none" then
-    out.tool_choice = { type = "none" }
-  elseif choice == "required" then
-    out.tool_choice = { type = "any" }
-  elseif type(choice) == "table" and type(choice["function"]) == "table" then
-    out.tool_choice = { type = "tool", name = choice["function"].name }
-  elseif choice ~= nil and choice ~= null then
-    error(chat.bad_request("tool_choice must be auto, none, required or a named function", "tool_choice"))
-  end
+  local choice, name = chat.tool_choice(body)
+  if choice then out.tool_choice = { type = TOOL_CHOICE[choice], name = name } end
   if body.parallel_tool_calls == false and out.tools then
     out.tool_choice = out.tool_choice or { type = "auto" }
     out.tool_choice.disable_parallel_tool_use = true

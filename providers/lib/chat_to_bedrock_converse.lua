@@ -92,21 +92,21 @@ function M.request(ctx, body)
     },
   }
   if #system > 0 then out.system = system end
-  local choice = body.tool_choice
-  if type(body.tools) == "table" and #body.tools > 0 and choice ~= "none" then
+  local functions = chat.function_tools(body, NAME)
+  local choice, name = chat.tool_choice(body)
+  if functions and choice ~= "none" then
     local tools = array()
-    for _, tool in ipairs(body.tools) do
-      local fn = tool["function"] or {}
-      tools[#tools + 1] = { toolSpec = { name = fn.name, description = fn.description,
-                                         inputSchema = { json = fn.parameters or { type = "object", properties = {} } } } }
+    for i, fn in ipairs(functions) do
+      tools[i] = { toolSpec = { name = fn.name, description = fn.description,
+                                inputSchema = { json = fn.parameters or { type = "object", properties = {} } } } }
     end
     out.toolConfig = { tools = tools }
     if choice == "auto" then
       out.toolConfig.toolChoice = { auto = {} }
     elseif choice == "required" then
       out.toolConfig.toolChoice = { any = {} }
-    elseif type(choice) == "table" and type(choice["function"]) == "table" then
-      out.toolConfig.toolChoice = { tool = { name = choice["function"].name } }
+    elseif choice == "function" then
+      out.toolConfig.toolChoice = { tool = { name = name } }
     end
   end
   chat.note_request(ctx, body)

@@ -66,13 +66,14 @@ function M.request(ctx, body)
     stop_sequences = chat.stop_list(body.stop), frequency_penalty = body.frequency_penalty,
     presence_penalty = body.presence_penalty,
   }
-  if type(body.tools) == "table" and #body.tools > 0 then out.tools = body.tools end
-  local choice = body.tool_choice
+  -- Cohere's tools have OpenAI's shape: checked to be functions, then sent as they are.
+  if chat.function_tools(body, NAME) then out.tools = body.tools end
+  local choice = chat.tool_choice(body)
   if choice == "required" then
     out.tool_choice = "REQUIRED"
   elseif choice == "none" then
     out.tool_choice = "NONE"
-  elseif type(choice) == "table" then
+  elseif choice == "function" then
     error(chat.bad_request(NAME .. " cannot force one named tool; use tool_choice \"required\" with only that tool",
       "tool_choice"))
   end

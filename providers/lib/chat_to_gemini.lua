@@ -124,35 +124,25 @@ local function translate_messages(body, ctx)
   return system, contents
 end
 
+local TOOL_MODE = { auto = "AUTO", none = "NONE", required = "ANY", ["function"] = "ANY" }
+
 local function translate_tools(body, out)
-  if type(body.tools) == "table" and #body.tools > 0 then
+  local functions = chat.function_tools(body, NAME)
+  if functions then
     local declarations = array()
-    for _, tool in ipairs(body.tools) do
-      if tool.type ~= "function" or type(tool["function"]) ~= "table" then
-        error(chat.bad_request(NAME .. " accepts only function tools", "tools"))
-      end
-      local fn = tool["function"]
-      declarations[#declarations + 1] = {
+    for i, fn in ipairs(functions) do
+      declarations[i] = {
         name = fn.name, description = fn.description,
         parameters = fn.parameters and clean_schema(fn.parameters) or nil,
       }
     end
     out.tools = array({ { functionDeclarations = declarations } })
   end
-  local choice = body.tool_choice
-  local config
-  if choice == "auto" then
-    config = { mode = "AUTO" }
-  elseif choice == "none" then
-    config = { mode = "NONE" }
-  elseif choice == "required" then
-    config = { mode = "ANY" }
-  elseif type(choice) == "table" and type(choice["function"]) == "table" then
-    config = { mode = "ANY", allowedFunctionNames = array({ choice["function"].name }) }
-  elseif choice ~= nil and choice ~= null then
-    error(chat.bad_request("tool_choice must be auto, none, required or a named function", "tool_choice"))
+  local choice, name = chat.tool_choice(body)
+  if choice then
+    out.toolConfig = { functionCallingConfig = { mode = TOOL_MODE[choice],
+                                                 allowedFunctionNames = name and array({ name }) or nil } }
   end
-  if config then out.toolConfig = { functionCallingConfig = config } end
 end
 
 -- The model name of a request for the URL path (a leading "models/" is accepted); names that

@@ -96,6 +96,31 @@ function M.tool_result(m)
   return text, nil
 end
 
+-- The functions of a request's tools, in order (nil when it has none). Only function tools are
+-- translated: another type (OpenAI's custom tools) is refused.
+function M.function_tools(body, provider_name)
+  local tools = body.tools
+  if type(tools) ~= "table" or #tools == 0 then return nil end
+  local functions = {}
+  for i, tool in ipairs(tools) do
+    if tool.type ~= "function" or type(tool["function"]) ~= "table" then
+      error(M.bad_request(provider_name .. " accepts only function tools", "tools"))
+    end
+    functions[i] = tool["function"]
+  end
+  return functions
+end
+
+-- The request's tool_choice as "auto", "none", "required" or "function" (then the function's
+-- name as well); nil when absent. Anything else (allowed_tools, a custom tool) is refused.
+function M.tool_choice(body)
+  local choice = body.tool_choice
+  if choice == nil or choice == null then return nil end
+  if choice == "auto" or choice == "none" or choice == "required" then return choice end
+  if type(choice) == "table" and type(choice["function"]) == "table" then return "function", choice["function"].name end
+  error(M.bad_request("tool_choice must be auto, none, required or a named function", "tool_choice"))
+end
+
 -- The arguments of an assistant tool call as a table (0-based message index for the message);
 -- a 400 when they are not a JSON object.
 function M.tool_arguments(call, index)
