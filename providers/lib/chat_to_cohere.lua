@@ -10,8 +10,9 @@
 -- keep their shape.
 -- Refused with 400 (the client relies on them and Cohere has nothing that honours them): n other
 -- than 1, logprobs / top_logprobs, audio output (openai_chat.check_common); a named tool_choice
--- (Cohere cannot force one tool); content parts other than text, and images outside user
--- messages; roles other than system/developer/user/assistant/tool.
+-- (Cohere cannot force one tool); a tool that is not a function; a tool_choice or response_format
+-- type OpenAI does not define; content parts other than text, and images outside user messages;
+-- roles other than system/developer/user/assistant/tool.
 -- Dropped, with the reason: user, logit_bias, service_tier, store, parallel_tool_calls (hints
 -- Cohere has no field for; they do not change the answer's shape). In streams, tool plans and
 -- citations have no place in OpenAI's chunks and are not carried.
@@ -77,14 +78,9 @@ function M.request(ctx, body)
     error(chat.bad_request(NAME .. " cannot force one named tool; use tool_choice \"required\" with only that tool",
       "tool_choice"))
   end
-  local format = body.response_format
-  if type(format) == "table" then
-    if format.type == "json_object" then
-      out.response_format = { type = "json_object" }
-    elseif format.type == "json_schema" then
-      out.response_format = { type = "json_object",
-                              json_schema = type(format.json_schema) == "table" and format.json_schema.schema or nil }
-    end
+  local format, schema = chat.response_format(body)
+  if format == "json_object" or format == "json_schema" then
+    out.response_format = { type = "json_object", json_schema = schema }
   end
   chat.note_request(ctx, body)
   return out

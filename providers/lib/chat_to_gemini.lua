@@ -172,20 +172,15 @@ function M.request(ctx)
     presencePenalty = body.presence_penalty,
     frequencyPenalty = body.frequency_penalty,
   }
-  local format = body.response_format
-  if type(format) == "table" then
-    if format.type == "json_object" then
-      generation.responseMimeType = "application/json"
-    elseif format.type == "json_schema" then
-      local schema = type(format.json_schema) == "table" and format.json_schema.schema
-      if type(schema) ~= "table" then
-        error(chat.bad_request("response_format.json_schema.schema must be a JSON schema object", "response_format"))
-      end
-      generation.responseMimeType = "application/json"
-      generation.responseSchema = clean_schema(schema)
-    elseif format.type ~= "text" then
-      error(chat.bad_request("unknown response_format type '" .. tostring(format.type) .. "'", "response_format"))
+  local format, schema = chat.response_format(body)
+  if format == "json_object" then
+    generation.responseMimeType = "application/json"
+  elseif format == "json_schema" then
+    if not schema then
+      error(chat.bad_request("response_format.json_schema.schema must be a JSON schema object", "response_format"))
     end
+    generation.responseMimeType = "application/json"
+    generation.responseSchema = clean_schema(schema)
   end
   local out = { contents = contents, generationConfig = generation }
   if #system > 0 then out.systemInstruction = { parts = system } end

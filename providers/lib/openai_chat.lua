@@ -121,6 +121,20 @@ function M.tool_choice(body)
   error(M.bad_request("tool_choice must be auto, none, required or a named function", "tool_choice"))
 end
 
+-- The request's response_format as "text", "json_object" or "json_schema" (then its schema
+-- object, nil when it has none); nil when absent. Another type is refused.
+function M.response_format(body)
+  local format = body.response_format
+  if type(format) ~= "table" then return nil end
+  local kind = format.type
+  if kind == "json_schema" then
+    local schema = type(format.json_schema) == "table" and format.json_schema.schema
+    return kind, type(schema) == "table" and schema or nil
+  end
+  if kind == "text" or kind == "json_object" then return kind end
+  error(M.bad_request("unknown response_format type '" .. tostring(kind) .. "'", "response_format"))
+end
+
 -- The arguments of an assistant tool call as a table (0-based message index for the message);
 -- a 400 when they are not a JSON object.
 function M.tool_arguments(call, index)
