@@ -16,7 +16,8 @@
 --   failure   chat.fail_stream(ctx, message, code, type) or chat.fail_with(ctx, event): one
 --             error event; marks ctx.failed
 --   truncated the upstream ended (event.done) before its terminal event: one error event naming
---             that event, code stream_truncated — never a quiet end
+--             that event, code stream_truncated — never a quiet end (an upstream whose finish is
+--             its last word, like Gemini's, gives stream_translator an `ended` that closes)
 -- After a failure or [DONE], nothing more is emitted for the stream.
 local compat = require("openai_compatible")
 local validate = require("validate")
