@@ -1,11 +1,11 @@
 -- Anthropic — Messages API (https://docs.anthropic.com/en/api/messages). Chat completions are
--- translated by lib/anthropic_chat.lua; /v1/messages passes through as sent.
+-- translated by lib/chat_to_anthropic.lua; /v1/messages passes through as sent.
 -- Auth: x-api-key. Version: anthropic-version 2023-06-01, or x-portkey-anthropic-version.
 -- Beta features: x-portkey-anthropic-beta is sent as anthropic-beta (a client's own anthropic-beta
 -- header is forwarded too). Every other /v1 path (messages/count_tokens, messages/batches, files,
 -- models) passes through untouched with the key.
 local compat = require("openai_compatible")
-local claude = require("anthropic_chat")
+local claude = require("chat_to_anthropic")
 local validate = require("validate")
 local upstream_errors = require("upstream_errors")
 
@@ -45,7 +45,7 @@ function provider.prepare(ctx)
     -- and the answer comes back untranslated (endpoints: native).
     return { url = url, method = "POST", headers = auth_headers(ctx) }
   end
-  return { url = url, method = "POST", headers = auth_headers(ctx), body = validate.encode(claude.translate_request(ctx), ctx.body) }
+  return { url = url, method = "POST", headers = auth_headers(ctx), body = validate.encode(claude.request(ctx), ctx.body) }
 end
 
 -- Overloaded (529) and rate-limited answers are worth another try.

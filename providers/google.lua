@@ -1,7 +1,9 @@
--- Google Gemini API (https://ai.google.dev/api/generate-content), translated from and to OpenAI's
--- chat completions by lib/gemini.lua. Auth: x-goog-api-key. The base URL includes the API version.
+-- Google Gemini API (https://ai.google.dev/api/generate-content): chat completions translated by
+-- lib/chat_to_gemini.lua, embeddings by lib/embeddings_to_gemini.lua. Auth: x-goog-api-key. The
+-- base URL includes the API version.
 local compat = require("openai_compatible")
-local gemini = require("gemini")
+local chat_to_gemini = require("chat_to_gemini")
+local embeddings_to_gemini = require("embeddings_to_gemini")
 local validate = require("validate")
 local upstream_errors = require("upstream_errors")
 
@@ -13,12 +15,12 @@ local provider = {
   base_url = spec.base_url,
   endpoints = { "chat/completions", "embeddings" },
   decode_body = true,
-  stream = gemini.stream,
+  stream = chat_to_gemini.stream,
 }
 
 function provider.response(ctx, res)
-  if ctx.endpoint == "embeddings" then return gemini.embed_response(ctx, res) end
-  return gemini.response(ctx, res)
+  if ctx.endpoint == "embeddings" then return embeddings_to_gemini.response(ctx, res) end
+  return chat_to_gemini.response(ctx, res)
 end
 
 function provider.prepare(ctx)
@@ -26,13 +28,13 @@ function provider.prepare(ctx)
     error(compat.unauthorized(NAME .. " needs an API key: send it as 'Authorization: Bearer <key>'"))
   end
   if ctx.endpoint == "embeddings" then
-    local body, model = gemini.embed_request(ctx)
+    local body, model = embeddings_to_gemini.request(ctx)
     return {
       url = compat.join_url(compat.base_url(spec, ctx), "/models/" .. model .. ":batchEmbedContents", ""),
       method = "POST", headers = { ["x-goog-api-key"] = ctx.api_key }, body = body,
     }
   end
-  local body, model, fetch = gemini.translate_request(ctx)
+  local body, model, fetch = chat_to_gemini.request(ctx)
   if fetch then return { fetch = fetch } end
   local action = ctx.streaming and ":streamGenerateContent" or ":generateContent"
   return {

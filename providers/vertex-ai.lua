@@ -1,14 +1,14 @@
 -- Google Vertex AI (https://cloud.google.com/vertex-ai/generative-ai/docs/reference/rest): Gemini
 -- models through generateContent and Anthropic's Claude models through rawPredict, both translated
--- from and to OpenAI's chat completions (lib/gemini.lua, lib/anthropic_chat.lua).
+-- from and to OpenAI's chat completions (lib/chat_to_gemini.lua, lib/chat_to_anthropic.lua).
 -- Auth: an OAuth access token as the key (Authorization: Bearer <token>, sent on as is).
 -- Settings: x-portkey-vertex-project-id (required), x-portkey-vertex-region (default us-central1;
 -- "global" uses the global endpoint). /v1/messages goes to Claude as is (rawPredict) and is
 -- translated for Gemini models.
 local compat = require("openai_compatible")
 local chat = require("openai_chat")
-local gemini = require("gemini")
-local claude = require("anthropic_chat")
+local gemini = require("chat_to_gemini")
+local claude = require("chat_to_anthropic")
 local validate = require("validate")
 local upstream_errors = require("upstream_errors")
 
@@ -63,14 +63,14 @@ function provider.prepare(ctx)
   end
   if model:match("^claude") then
     ctx.publisher = "anthropic"
-    out = claude.translate_request(ctx)
+    out = claude.request(ctx)
     out.model = nil  -- the model is in the URL on Vertex
     out.anthropic_version = "vertex-2023-10-16"
     url = publishers .. "anthropic/models/" .. model .. (out.stream and ":streamRawPredict" or ":rawPredict")
   else
     ctx.publisher = "google"
     local name, fetch
-    out, name, fetch = gemini.translate_request(ctx)
+    out, name, fetch = gemini.request(ctx)
     if fetch then return { fetch = fetch } end
     url = publishers .. "google/models/" .. name ..
       (ctx.streaming and ":streamGenerateContent?alt=sse" or ":generateContent")

@@ -79,7 +79,7 @@ import Testing
             try session.stream(event: ("content_block_start", Array(#"{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"x","name":"f"}}"#.utf8)))
         }
         // The failing line is in the shared translation library, and the message says so.
-        #expect(error?.message.contains("providers/lib/anthropic_chat.lua:") == true, "\(String(describing: error?.message))")
+        #expect(error?.message.contains("providers/lib/chat_to_anthropic.lua:") == true, "\(String(describing: error?.message))")
     }
 
     @Test func vertexBuildsRegionalAndGlobalURLs() throws {

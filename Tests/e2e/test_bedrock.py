@@ -159,6 +159,33 @@ def test_stream_exceptions_corruption_and_truncation(gateway, mock):
         frame("messageStart", {"role": "assistant"}), frame("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "x"}})))
 
 
+def test_stream_that_stops_after_message_stop_still_completes(gateway, mock):
+    # messageStop carries the finish; the metadata event (usage) normally follows. Without it the
+    # answer is complete all the same: it ends with [DONE], not with an error.
+    stream = client_for(gateway, mock, stream_fixture(
+        frame("messageStart", {"role": "assistant"}),
+        frame("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "Done."}}),
+        frame("messageStop", {"stopReason": "end_turn"}))).chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "x"}], stream=True, stream_options={"include_usage": True})
+    chunks = list(stream)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Done."
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+
+def test_tools_converse_cannot_honour_are_refused(gateway, mock):
+    # Map or refuse: a tool that is not a function, or a tool_choice Converse has no mode for, is a
+    # 400 naming the field, never left out of the request.
+    client = client_for(gateway, mock, {"status": 200, "body": {}})
+    hi = [{"role": "user", "content": "x"}]
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(model=MODEL, messages=hi, tools=[{"type": "custom", "custom": {"name": "grep"}}])
+    assert raised.value.body["param"] == "tools" and "only function tools" in raised.value.message
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(model=MODEL, messages=hi, tools=[{"type": "function", "function": {"name": "f"}}],
+                                       tool_choice={"type": "allowed_tools", "allowed_tools": {"mode": "auto", "tools": []}})
+    assert raised.value.body["param"] == "tool_choice"
+
+
 def test_errors_and_missing_credentials(gateway, mock):
     client = client_for(gateway, mock, {"status": 400, "headers": {"x-amzn-ErrorType": "ValidationException"},
                                         "body": {"message": "The provided model identifier is invalid."}})

@@ -40,6 +40,17 @@ def test_chat_request_and_response(gateway, mock):
     assert (body["max_tokens"], body["p"], body["stop_sequences"], body["tool_choice"]) == (40, 0.8, ["END"], "REQUIRED")
 
 
+@pytest.mark.parametrize("response_format,sent", [
+    ({"type": "json_object"}, {"type": "json_object"}),
+    ({"type": "json_schema", "json_schema": {"name": "r", "schema": {"type": "object"}}},
+     {"type": "json_object", "json_schema": {"type": "object"}}),
+    ({"type": "text"}, None)])
+def test_response_format(gateway, mock, response_format, sent):
+    client_for(gateway, mock, reply([{"type": "text", "text": "{}"}])).chat.completions.create(
+        model="command-a-03-2025", messages=[{"role": "user", "content": "x"}], response_format=response_format)
+    assert last_upstream_request(mock)["body"].get("response_format") == sent
+
+
 @pytest.mark.parametrize("reason,finish", [("COMPLETE", "stop"), ("STOP_SEQUENCE", "stop"), ("MAX_TOKENS", "length"),
                                            ("TOOL_CALL", "tool_calls")])
 def test_finish_reasons_and_tool_calls(gateway, mock, reason, finish):
@@ -111,5 +122,14 @@ def test_refusals(gateway, mock):
                                        tools=[{"type": "function", "function": {"name": "f"}}],
                                        tool_choice={"type": "function", "function": {"name": "f"}})
     assert raised.value.body["param"] == "tool_choice"
+    # A tool that is not a function is refused too, not sent on for Cohere to guess at.
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(model="command-a-03-2025", messages=[{"role": "user", "content": "x"}],
+                                       tools=[{"type": "custom", "custom": {"name": "grep"}}])
+    assert raised.value.body["param"] == "tools"
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(model="command-a-03-2025", messages=[{"role": "user", "content": "x"}],
+                                       response_format={"type": "json_yaml"})
+    assert raised.value.body["param"] == "response_format"
     with pytest.raises(openai.BadRequestError):
         client.embeddings.create(model="embed-v4.0", input=[[1, 2, 3]])

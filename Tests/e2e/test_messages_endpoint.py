@@ -249,3 +249,41 @@ def test_other_bedrock_models_through_messages_use_converse(gateway, mock):
     message = bedrock_sdk(gateway, mock, converse).messages.create(model="amazon.nova-lite-v1:0", max_tokens=30, messages=HI)
     assert message.content[0].text == "Nova says hi." and message.usage.output_tokens == 3
     assert last_upstream_request(mock)["uri"] == "/model/amazon.nova-lite-v1%3A0/converse"
+
+
+def bedrock_claude_stream_events(gateway, mock, *frames):
+    """The Anthropic events the gateway sends for a Claude stream on Bedrock made of `frames`."""
+    from test_bedrock import stream_fixture
+    from http_helpers import call
+    reply = call("POST", gateway.url + "/v1/messages", headers={
+        "content-type": "application/json", "x-portkey-provider": "bedrock", "x-portkey-custom-host": mock.url,
+        "x-portkey-aws-access-key-id": "AK", "x-portkey-aws-secret-access-key": "SK",
+        "x-portkey-forward-headers": "x-mock-fixture", "x-mock-fixture": store_fixture(mock, stream_fixture(*frames))},
+        body={"model": "anthropic.claude-3-5-sonnet-20240620-v1:0", "max_tokens": 30, "messages": HI, "stream": True})
+    assert reply.status == 200, reply.body
+    events = []
+    for block in reply.body.decode().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if "data" in fields:
+            events.append((fields.get("event"), json.loads(fields["data"])))
+    return events
+
+
+def test_claude_on_bedrock_stream_failures_are_its_last_event(gateway, mock):
+    import base64
+    from test_bedrock import frame
+
+    def chunk(event):
+        return frame("chunk", {"bytes": base64.b64encode(json.dumps(event).encode()).decode()})
+    start = chunk({"type": "message_start", "message": {**CLAUDE_MESSAGE, "content": [], "stop_reason": None}})
+    late = chunk({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": "late"}})
+    # An exception mid-stream is one Anthropic error event, and nothing the upstream sends after it
+    # reaches the client.
+    events = bedrock_claude_stream_events(gateway, mock, start, frame(
+        None, {"message": "Too many requests"}, message_type="exception", exception_type="throttlingException"), late)
+    assert [name for name, _ in events] == ["message_start", "error"]
+    assert events[1][1]["error"] == {"type": "rate_limit_error", "message": "Too many requests"}
+    # A stream cut before message_stop ends with an error event, never quietly.
+    events = bedrock_claude_stream_events(gateway, mock, start, late)
+    assert [name for name, _ in events] == ["message_start", "content_block_start", "error"]
+    assert "ended before message_stop" in events[2][1]["error"]["message"]

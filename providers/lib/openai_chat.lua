@@ -1,8 +1,25 @@
--- Building blocks for providers that translate to and from OpenAI's chat completions: the shapes
--- an OpenAI client expects back (completion, chunk, usage, error event) and the request checks every
--- translating provider applies the same way.
+-- Building blocks for converters from and to OpenAI's chat completions: the shapes an OpenAI
+-- client expects back (completion, chunk, usage, error event), the request checks every converter
+-- applies the same way, the image-part reading and the lifecycle of a translated stream.
 --
 --   local chat = require("openai_chat")
+--
+-- Stream lifecycle. Every converter's `stream(ctx, event)` is `chat.stream_translator { ... }`
+-- around its own per-event function, so these rules hold in one place:
+--   start     chat.start(ctx, id, model)      the role chunk; sets ctx.id, ctx.model, ctx.created
+--   delta     chat.delta(ctx, delta)          one chunk of content or tool calls
+--   finish    chat.finish(ctx, reason)        the finish chunk; marks ctx.finished
+--   [DONE]    chat.close(ctx, usage, out)     the usage chunk (when the client set
+--                                             stream_options.include_usage) and "[DONE]"; marks
+--                                             ctx.closed (chat.close_with(ctx, events) for another
+--                                             dialect's last events)
+--   failure   chat.fail_stream(ctx, message, code, type) or chat.fail_with(ctx, event): one
+--             error event; marks ctx.failed
+--   truncated the upstream ended (event.done) before its terminal event: one error event naming
+--             that event, code stream_truncated — never a quiet end (an upstream whose finish is
+--             its last word, like Gemini's, gives stream_translator an `ended` that closes)
+-- After a failure or [DONE], nothing more is emitted for the stream.
+local compat = require("openai_compatible")
 local validate = require("validate")
 
 local M = {}
@@ -10,10 +27,10 @@ local M = {}
 local null = gw.json.null
 local array = gw.json.array
 
--- An error the gateway turns into an HTTP response (see providers/README.md, "Errors").
+-- A 400 refusing what a converter cannot honour (see providers/README.md, "Errors"): the one
+-- implementation in openai_compatible, with code "unsupported_parameter".
 function M.bad_request(message, param)
-  return { status = 400, type = "invalid_request_error", code = "unsupported_parameter", message = message,
-           param = param }
+  return compat.bad_request(message, param, "unsupported_parameter")
 end
 
 function M.upstream_error(message)
@@ -39,6 +56,13 @@ function M.check_common(body, provider_name)
   end
 end
 
+-- What a converter's answer side needs from the request, left in ctx: the model the client asked
+-- for (ctx.requested_model) and whether it wants the usage chunk (ctx.include_usage).
+function M.note_request(ctx, body)
+  ctx.requested_model = body.model
+  ctx.include_usage = type(body.stream_options) == "table" and body.stream_options.include_usage == true
+end
+
 -- Appends a turn, merging it into the previous one when the role repeats (providers that want
 -- alternating turns, and tool results of one turn that must arrive together). `field` names the
 -- list the turn holds: "content" (default) or Gemini's "parts".
@@ -57,6 +81,59 @@ end
 function M.unsupported_part(provider_name, part, role)
   error(M.bad_request(provider_name .. " does not accept '" .. tostring(part.type) .. "' content parts in " ..
     role .. " messages", "messages"))
+end
+
+-- Refuses a message role the provider has no place for.
+function M.unsupported_role(provider_name, role)
+  error(M.bad_request(provider_name .. " does not accept messages with role '" .. tostring(role) .. "'", "messages"))
+end
+
+-- A tool message's result: its text, and the decoded JSON object when the text is one (providers
+-- that take structured results use it; anything else goes as text).
+function M.tool_result(m)
+  local text = M.text_of(m.content)
+  local ok, decoded = pcall(gw.json.decode, text)
+  if ok and type(decoded) == "table" and not gw.json.is_array(decoded) then return text, decoded end
+  return text, nil
+end
+
+-- The functions of a request's tools, in order (nil when it has none). Only function tools are
+-- translated: another type (OpenAI's custom tools) is refused.
+function M.function_tools(body, provider_name)
+  local tools = body.tools
+  if type(tools) ~= "table" or #tools == 0 then return nil end
+  local functions = {}
+  for i, tool in ipairs(tools) do
+    if tool.type ~= "function" or type(tool["function"]) ~= "table" then
+      error(M.bad_request(provider_name .. " accepts only function tools", "tools"))
+    end
+    functions[i] = tool["function"]
+  end
+  return functions
+end
+
+-- The request's tool_choice as "auto", "none", "required" or "function" (then the function's
+-- name as well); nil when absent. Anything else (allowed_tools, a custom tool) is refused.
+function M.tool_choice(body)
+  local choice = body.tool_choice
+  if choice == nil or choice == null then return nil end
+  if choice == "auto" or choice == "none" or choice == "required" then return choice end
+  if type(choice) == "table" and type(choice["function"]) == "table" then return "function", choice["function"].name end
+  error(M.bad_request("tool_choice must be auto, none, required or a named function", "tool_choice"))
+end
+
+-- The request's response_format as "text", "json_object" or "json_schema" (then its schema
+-- object, nil when it has none); nil when absent. Another type is refused.
+function M.response_format(body)
+  local format = body.response_format
+  if type(format) ~= "table" then return nil end
+  local kind = format.type
+  if kind == "json_schema" then
+    local schema = type(format.json_schema) == "table" and format.json_schema.schema
+    return kind, type(schema) == "table" and schema or nil
+  end
+  if kind == "text" or kind == "json_object" then return kind end
+  error(M.bad_request("unknown response_format type '" .. tostring(kind) .. "'", "response_format"))
 end
 
 -- The arguments of an assistant tool call as a table (0-based message index for the message);
@@ -89,6 +166,38 @@ end
 function M.parse_data_url(url)
   local media_type, data = url:match("^data:([%w%.%+%-]+/[%w%.%+%-]+);base64,(.*)$")
   return media_type, data
+end
+
+-- The URL of an image_url part: `image_url.url`, or `image_url` itself when a client sent the
+-- string (not necessarily a string: the caller refuses what it cannot use).
+function M.image_url_of(part)
+  local image = part.image_url
+  if type(image) == "table" then return image.url end
+  return image
+end
+
+-- The image an image_url part names, as a kind and its values:
+--   "data", media_type, data   a base64 data: URL, or with `fetch` an http(s) URL the gateway
+--                              fetched (ctx.fetched[url])
+--   "url", url                 an http(s) URL (without `fetch`: for providers that take URLs)
+--   "fetching", url            with `fetch`, an http(s) URL not fetched yet: it is added to
+--                              ctx.fetch_list, and the provider's prepare returns
+--                              { fetch = ctx.fetch_list } so the gateway fetches it and calls
+--                              prepare again (providers/README.md, "Image URLs")
+--   "other", url               any other URL (a gs:// URI, a typo) or a URL that is no string:
+--                              the caller maps or refuses it
+function M.image_of(part, ctx, fetch)
+  local url = M.image_url_of(part)
+  if type(url) ~= "string" then return "other", url end
+  local media_type, data = M.parse_data_url(url)
+  if media_type then return "data", media_type, data end
+  if not url:match("^https?://") then return "other", url end
+  if not fetch then return "url", url end
+  local image = ctx.fetched and ctx.fetched[url]
+  if image then return "data", image.media_type, image.data end
+  ctx.fetch_list = ctx.fetch_list or {}
+  ctx.fetch_list[#ctx.fetch_list + 1] = url
+  return "fetching", url
 end
 
 -- max_completion_tokens, else max_tokens, else the provider's default.
@@ -147,10 +256,77 @@ function M.error_event(message, type_, code)
   return { data = { error = { message = message, type = type_ or "upstream_error", param = null, code = code or null } } }
 end
 
--- Ends a translated stream with an error event (later events are ignored: ctx.failed).
-function M.fail_stream(ctx, message, code)
+-- MARK: stream lifecycle (described at the top of this file)
+
+-- The stream hook of a converter. `spec`:
+--   name      the provider's name, for messages
+--   terminal  the upstream event that ends a complete stream ("message_stop"), named when the
+--             stream ends without it
+--   event     function(ctx, event) -> list or nil: one upstream event (event.done never reaches it)
+--   ended     optional function(ctx) -> list: when the upstream ends after the finish chunk but
+--             before [DONE] (for upstreams whose finish is their last word); without it such a
+--             stream is truncated
+--   error_event  optional, builds the error event (default: OpenAI's shape, M.error_event); for
+--             converters whose client dialect is another one
+function M.stream_translator(spec)
+  local error_event = spec.error_event or M.error_event
+  local name, event_of, ended = spec.name, spec.event, spec.ended
+  local truncated = " stream ended before " .. spec.terminal
+  return function(ctx, event)
+    if ctx.failed or ctx.closed then return nil end
+    if event.done then
+      if ctx.finished and ended then return ended(ctx) end
+      return M.fail_with(ctx, error_event(name .. truncated .. (event.truncated and " (cut inside an event)" or ""),
+        nil, "stream_truncated"))
+    end
+    return event_of(ctx, event)
+  end
+end
+
+-- The first chunk: the assistant's role. Later chunks carry ctx.id, ctx.model and ctx.created.
+function M.start(ctx, id, model)
+  ctx.id = id
+  ctx.model = model
+  ctx.created = math.floor(gw.time())
+  return { data = M.chunk(ctx, { role = "assistant", content = "" }) }
+end
+
+-- One chunk of content or tool-call deltas.
+function M.delta(ctx, delta)
+  return { data = M.chunk(ctx, delta) }
+end
+
+-- The chunk with the finish reason.
+function M.finish(ctx, finish_reason)
+  ctx.finished = true
+  return { data = M.chunk(ctx, {}, finish_reason) }
+end
+
+-- The end of a complete stream, appended to `out` (or a new list): the usage chunk when the
+-- client asked for it and `usage` is known, then "[DONE]".
+function M.close(ctx, usage, out)
+  out = out or {}
+  if usage and ctx.include_usage then out[#out + 1] = { data = M.usage_chunk(ctx, usage) } end
+  out[#out + 1] = "[DONE]"
+  return M.close_with(ctx, out)
+end
+
+-- Ends a complete stream with `events`, its last ones in the client's dialect (for a converter
+-- whose client dialect is another one: Anthropic's message_stop).
+function M.close_with(ctx, events)
+  ctx.closed = true
+  return events
+end
+
+-- Ends a translated stream with `event` (an error event in the client's dialect).
+function M.fail_with(ctx, event)
   ctx.failed = true
-  return { M.error_event(message, "upstream_error", code) }
+  return { event }
+end
+
+-- Ends a translated stream with an OpenAI error event.
+function M.fail_stream(ctx, message, code, type_)
+  return M.fail_with(ctx, M.error_event(message, type_ or "upstream_error", code))
 end
 
 -- The event an upstream sent that is not JSON: the stream ends with an error naming it.

@@ -7,9 +7,11 @@ local M = {}
 
 local STANDARD = { "chat/completions", "completions", "embeddings", "models" }
 
--- An error the gateway turns into an HTTP response: error(compat.bad_request("..."))
-function M.bad_request(message)
-  return { status = 400, type = "invalid_request_error", message = message }
+-- A 400 the gateway turns into an HTTP response: error(compat.bad_request("...")). `param` names
+-- the field it is about, `code` the kind of refusal (both optional). Every provider and converter
+-- builds its 400s here (openai_chat.bad_request is this with code "unsupported_parameter").
+function M.bad_request(message, param, code)
+  return { status = 400, type = "invalid_request_error", code = code, message = message, param = param }
 end
 
 function M.unauthorized(message)

@@ -1,8 +1,22 @@
--- Gemini's generateContent dialect (https://ai.google.dev/api/generate-content) translated from
--- and to OpenAI's chat completions, shared by the google and vertex-ai providers:
---   translate_request(ctx) -> Gemini request body, model name   (reads ctx.body, notes in ctx);
---                             or nil, nil, urls when image URLs must be fetched first
---   response(ctx, res), stream(ctx, event)                       (the provider hooks)
+-- Converter: OpenAI chat completions -> Gemini generateContent
+-- (https://ai.google.dev/api/generate-content), and the answers and streams back. Used by the google
+-- provider and by vertex-ai for Gemini models:
+--   request(ctx)        -> the Gemini request body and the model name (reads ctx.body, notes in
+--                          ctx); or nil, nil, urls when image URLs must be fetched first
+--   response(ctx, res)  -> a chat.completion
+--   stream(ctx, event)  -> chat.completion.chunk events, then [DONE]
+--   model_id(body, example) the model name for a URL path (shared with embeddings_to_gemini)
+--
+-- Refused with 400 (the client relies on them and Gemini has nothing that honours them): n other
+-- than 1, logprobs / top_logprobs, audio output (openai_chat.check_common); content parts other
+-- than text and images; image URLs other than http(s) (fetched by the gateway: Gemini takes bytes),
+-- base64 data URLs or gs:// URIs; tools other than functions; an unknown tool_choice or
+-- response_format type; a json_schema response_format without a schema; a tool message whose
+-- tool_call_id matches no earlier tool call (Gemini answers tools by name); roles other than
+-- system/developer/user/assistant/tool; model names that cannot go in a URL path.
+-- Dropped, with the reason: user, logit_bias, service_tier, store (hints Gemini has no place for;
+-- they do not change the answer's shape); parallel_tool_calls (Gemini decides; its calls come back
+-- as tool_calls either way); the JSON-schema keywords Gemini refuses (clean_schema below).
 local chat = require("openai_chat")
 
 local null = gw.json.null
@@ -10,7 +24,7 @@ local array = gw.json.array
 local json = gw.json
 
 local NAME = "Google Gemini"
-local M = {}
+local M = { from = "chat/completions", to = "gemini" }
 
 -- JSON-schema keywords Gemini's function declarations and response schemas refuse. Only schema
 -- keywords are removed: the names under `properties` are the caller's and stay as they are.
@@ -56,23 +70,14 @@ local function parts_of(content, role, ctx)
     if part.type == "text" then
       parts[#parts + 1] = { text = part.text }
     elseif part.type == "image_url" then
-      local url = type(part.image_url) == "table" and part.image_url.url or part.image_url
-      local media_type, data = chat.parse_data_url(type(url) == "string" and url or "")
-      if media_type then
-        parts[#parts + 1] = { inline_data = { mime_type = media_type, data = data } }
-      elseif type(url) == "string" and url:match("^gs://") then
-        parts[#parts + 1] = { file_data = { file_uri = url } }
-      elseif type(url) == "string" and url:match("^https?://") then
-        -- Gemini needs the bytes: the gateway fetches the URL (public hosts only, bounded) and
-        -- prepare runs again with ctx.fetched[url].
-        local image = ctx.fetched and ctx.fetched[url]
-        if image then
-          parts[#parts + 1] = { inline_data = { mime_type = image.media_type, data = image.data } }
-        else
-          ctx.fetch_list = ctx.fetch_list or {}
-          ctx.fetch_list[#ctx.fetch_list + 1] = url
-        end
-      else
+      -- Gemini needs the bytes of an http(s) image: the gateway fetches it (public hosts only,
+      -- bounded) and prepare runs again with ctx.fetched[url].
+      local kind, a, b = chat.image_of(part, ctx, true)
+      if kind == "data" then
+        parts[#parts + 1] = { inline_data = { mime_type = a, data = b } }
+      elseif kind == "other" and type(a) == "string" and a:match("^gs://") then
+        parts[#parts + 1] = { file_data = { file_uri = a } }
+      elseif kind ~= "fetching" then
         error(chat.bad_request(NAME .. " accepts images as http(s) URLs, base64 data URLs or gs:// URIs", "messages"))
       end
     else
@@ -109,57 +114,52 @@ local function translate_messages(body, ctx)
         error(chat.bad_request("messages[" .. (index - 1) .. "]: tool_call_id '" .. tostring(m.tool_call_id) ..
           "' matches no earlier assistant tool call (" .. NAME .. " answers tools by name)", "messages"))
       end
-      local text = chat.text_of(m.content)
-      local ok, decoded = pcall(json.decode, text)
-      local response = (ok and type(decoded) == "table" and not gw.json.is_array(decoded)) and decoded
-        or { result = text }
+      local text, object = chat.tool_result(m)
+      local response = object or { result = text }
       chat.push_turn(contents, "user", array({ { functionResponse = { name = name, response = response } } }), "parts")
     else
-      error(chat.bad_request(NAME .. " does not accept messages with role '" .. tostring(role) .. "'", "messages"))
+      chat.unsupported_role(NAME, role)
     end
   end
   return system, contents
 end
 
+local TOOL_MODE = { auto = "AUTO", none = "NONE", required = "ANY", ["function"] = "ANY" }
+
 local function translate_tools(body, out)
-  if type(body.tools) == "table" and #body.tools > 0 then
+  local functions = chat.function_tools(body, NAME)
+  if functions then
     local declarations = array()
-    for _, tool in ipairs(body.tools) do
-      if tool.type ~= "function" or type(tool["function"]) ~= "table" then
-        error(chat.bad_request(NAME .. " accepts only function tools", "tools"))
-      end
-      local fn = tool["function"]
-      declarations[#declarations + 1] = {
+    for i, fn in ipairs(functions) do
+      declarations[i] = {
         name = fn.name, description = fn.description,
         parameters = fn.parameters and clean_schema(fn.parameters) or nil,
       }
     end
     out.tools = array({ { functionDeclarations = declarations } })
   end
-  local choice = body.tool_choice
-  local config
-  if choice == "auto" then
-    config = { mode = "AUTO" }
-  elseif choice == "none" then
-    config = { mode = "NONE" }
-  elseif choice == "required" then
-    config = { mode = "ANY" }
-  elseif type(choice) == "table" and type(choice["function"]) == "table" then
-    config = { mode = "ANY", allowedFunctionNames = array({ choice["function"].name }) }
-  elseif choice ~= nil and choice ~= null then
-    error(chat.bad_request("tool_choice must be auto, none, required or a named function", "tool_choice"))
+  local choice, name = chat.tool_choice(body)
+  if choice then
+    out.toolConfig = { functionCallingConfig = { mode = TOOL_MODE[choice],
+                                                 allowedFunctionNames = name and array({ name }) or nil } }
   end
-  if config then out.toolConfig = { functionCallingConfig = config } end
 end
 
-function M.translate_request(ctx)
+-- The model name of a request for the URL path (a leading "models/" is accepted); names that
+-- cannot stand in a path are refused, with `example` as a hint.
+function M.model_id(body, example)
+  local model = type(body.model) == "string" and body.model:gsub("^models/", "") or ""
+  if model == "" or model:find("[/?#:%s]") then
+    error(chat.bad_request("model must name a Gemini " .. example, "model"))
+  end
+  return model
+end
+
+function M.request(ctx)
   local body = ctx.body
   if type(body) ~= "table" then error(chat.bad_request("the request body must be a JSON object")) end
   chat.check_common(body, NAME)
-  local model = type(body.model) == "string" and body.model:gsub("^models/", "") or ""
-  if model == "" or model:find("[/?#:%s]") then
-    error(chat.bad_request("model must name a Gemini model, e.g. gemini-2.5-flash", "model"))
-  end
+  local model = M.model_id(body, "model, e.g. gemini-2.5-flash")
 
   local system, contents = translate_messages(body, ctx)
   if ctx.fetch_list then return nil, nil, ctx.fetch_list end
@@ -172,27 +172,21 @@ function M.translate_request(ctx)
     presencePenalty = body.presence_penalty,
     frequencyPenalty = body.frequency_penalty,
   }
-  local format = body.response_format
-  if type(format) == "table" then
-    if format.type == "json_object" then
-      generation.responseMimeType = "application/json"
-    elseif format.type == "json_schema" then
-      local schema = type(format.json_schema) == "table" and format.json_schema.schema
-      if type(schema) ~= "table" then
-        error(chat.bad_request("response_format.json_schema.schema must be a JSON schema object", "response_format"))
-      end
-      generation.responseMimeType = "application/json"
-      generation.responseSchema = clean_schema(schema)
-    elseif format.type ~= "text" then
-      error(chat.bad_request("unknown response_format type '" .. tostring(format.type) .. "'", "response_format"))
+  local format, schema = chat.response_format(body)
+  if format == "json_object" then
+    generation.responseMimeType = "application/json"
+  elseif format == "json_schema" then
+    if not schema then
+      error(chat.bad_request("response_format.json_schema.schema must be a JSON schema object", "response_format"))
     end
+    generation.responseMimeType = "application/json"
+    generation.responseSchema = clean_schema(schema)
   end
   local out = { contents = contents, generationConfig = generation }
   if #system > 0 then out.systemInstruction = { parts = system } end
   translate_tools(body, out)
 
-  ctx.requested_model = body.model
-  ctx.include_usage = type(body.stream_options) == "table" and body.stream_options.include_usage == true
+  chat.note_request(ctx, body)
   ctx.streaming = body.stream == true
 
   return out, model
@@ -250,88 +244,42 @@ function M.response(ctx, res)
     message, finish_of(candidate.finishReason, #calls > 0) or "stop", usage_of(r.usageMetadata) or chat.usage(0, 0)) }
 end
 
-function M.stream(ctx, event)
-  if ctx.failed then return nil end
-  if event.done then
-    if not ctx.finished then
-      ctx.failed = true
-      return { chat.error_event(NAME .. " stream ended before a finishReason" ..
-        (event.truncated and " (cut inside an event)" or ""), "upstream_error", "stream_truncated") }
-    end
-    local out = {}
-    if ctx.include_usage then out[1] = { data = chat.usage_chunk(ctx, ctx.usage or chat.usage(0, 0)) } end
-    out[#out + 1] = "[DONE]"
-    return out
-  end
+-- One upstream event in, zero or more OpenAI chunks out. A Gemini stream has no terminal event of
+-- its own: the finishReason is its last word, and the usage chunk and [DONE] follow at the end.
+local function stream_event(ctx, event)
   local r = event.data
   if type(r) ~= "table" then return chat.not_json(ctx, NAME, event) end
   if type(r.error) == "table" then
-    ctx.failed = true
-    return { chat.error_event(NAME .. ": " .. tostring(r.error.message or "stream error"),
-      r.error.status or "upstream_error", r.error.status) }
+    return chat.fail_stream(ctx, NAME .. ": " .. tostring(r.error.message or "stream error"), r.error.status,
+      r.error.status)
   end
   local out = {}
   if not ctx.started then
     ctx.started = true
-    ctx.id = r.responseId or ("gemini-" .. gw.uuid())
-    ctx.model = r.modelVersion or ctx.requested_model
-    ctx.created = math.floor(gw.time())
     ctx.tool_count = 0
-    out[1] = { data = chat.chunk(ctx, { role = "assistant", content = "" }) }
+    out[1] = chat.start(ctx, r.responseId or ("gemini-" .. gw.uuid()), r.modelVersion or ctx.requested_model)
   end
   if r.usageMetadata then ctx.usage = usage_of(r.usageMetadata) end
   local candidate = type(r.candidates) == "table" and r.candidates[1] or nil
   if candidate then
     local text, calls = read_parts(candidate.content and candidate.content.parts, ctx.tool_count)
-    if text ~= "" then out[#out + 1] = { data = chat.chunk(ctx, { content = text }) } end
+    if text ~= "" then out[#out + 1] = chat.delta(ctx, { content = text }) end
     if #calls > 0 then
       ctx.tool_count = ctx.tool_count + #calls
       ctx.had_calls = true
-      out[#out + 1] = { data = chat.chunk(ctx, { tool_calls = calls }) }
+      out[#out + 1] = chat.delta(ctx, { tool_calls = calls })
     end
     local finish = finish_of(candidate.finishReason, ctx.had_calls)
-    if finish then
-      ctx.finished = true
-      out[#out + 1] = { data = chat.chunk(ctx, {}, finish) }
-    end
+    if finish then out[#out + 1] = chat.finish(ctx, finish) end
   elseif type(r.promptFeedback) == "table" and r.promptFeedback.blockReason then
-    ctx.finished = true
-    out[#out + 1] = { data = chat.chunk(ctx, {}, "content_filter") }
+    out[#out + 1] = chat.finish(ctx, "content_filter")
   end
   return out
 end
 
--- OpenAI embeddings -> batchEmbedContents (one request per input text).
-function M.embed_request(ctx)
-  local body = ctx.body
-  local texts, base64 = chat.embedding_texts(body, NAME)
-  local model = type(body.model) == "string" and body.model:gsub("^models/", "") or ""
-  if model == "" or model:find("[/?#:%s]") then
-    error(chat.bad_request("model must name a Gemini embedding model, e.g. gemini-embedding-001", "model"))
-  end
-  ctx.base64 = base64
-  ctx.requested_model = body.model
-  local requests = array()
-  for i, text in ipairs(texts) do
-    requests[i] = { model = "models/" .. model, content = { parts = array({ { text = text } }) },
-                    outputDimensionality = body.dimensions, taskType = ctx.settings.gemini_task_type }
-  end
-  return { requests = requests }, model
-end
-
-function M.embed_response(ctx, res)
-  local r = res.body
-  local embeddings = type(r) == "table" and r.embeddings
-  if type(embeddings) ~= "table" then error(chat.upstream_error(NAME .. " answered 2xx without embeddings")) end
-  local vectors = {}
-  for i, e in ipairs(embeddings) do
-    if type(e) ~= "table" or type(e.values) ~= "table" then
-      error(chat.upstream_error(NAME .. " answered an embedding without values"))
-    end
-    vectors[i] = e.values
-  end
-  -- Gemini reports no token counts for embeddings; usage is 0 (documented).
-  return { body = chat.embedding_list(vectors, ctx.requested_model, 0, ctx.base64) }
-end
+M.stream = chat.stream_translator {
+  name = NAME, terminal = "a finishReason", event = stream_event,
+  ended = function(ctx) return chat.close(ctx, ctx.usage or chat.usage(0, 0)) end,
+}
 
 return M

@@ -1,7 +1,18 @@
--- Anthropic's Messages dialect (https://docs.anthropic.com/en/api/messages) translated from and to
--- OpenAI's chat completions, shared by the anthropic and vertex-ai providers:
---   translate_request(ctx) -> Messages request body   (reads ctx.body, leaves notes in ctx)
---   response(ctx, res), stream(ctx, event)             (the provider hooks)
+-- Converter: OpenAI chat completions -> Anthropic Messages (https://docs.anthropic.com/en/api/messages),
+-- and the answers and streams back. Used by the anthropic provider and by vertex-ai for Claude:
+--   request(ctx)          -> the Messages request body (reads ctx.body, leaves notes in ctx)
+--   response(ctx, res)    -> a chat.completion
+--   stream(ctx, event)    -> chat.completion.chunk events, then [DONE]
+--
+-- Refused with 400 (the client relies on them and Anthropic has nothing that honours them): n other
+-- than 1, logprobs / top_logprobs, audio output (openai_chat.check_common); response_format other
+-- than text; content parts other than text and images; image URLs other than http(s) or base64
+-- data URLs; tools other than functions; an unknown tool_choice; roles other than
+-- system/developer/user/assistant/tool; tool-call arguments that are not a JSON object.
+-- Dropped, with the reason: presence_penalty, frequency_penalty, seed, logit_bias, service_tier,
+-- store — sampling and account hints Anthropic has no equivalent for, which do not change the shape
+-- of the answer; stream_options beyond include_usage (nothing else to honour). parallel_tool_calls
+-- true is Anthropic's default. temperature above 1 is passed on and Anthropic's 400 comes back.
 local chat = require("openai_chat")
 
 local null = gw.json.null
@@ -10,7 +21,7 @@ local json = gw.json
 
 local NAME = "Anthropic"
 local DEFAULT_MAX_TOKENS = 4096
-local M = {}
+local M = { from = "chat/completions", to = "anthropic_messages" }
 
 local FINISH = {
   end_turn = "stop", stop_sequence = "stop", pause_turn = "stop",
@@ -35,13 +46,13 @@ local function blocks_of(content, role)
     if part.type == "text" then
       blocks[#blocks + 1] = { type = "text", text = part.text }
     elseif part.type == "image_url" then
-      local url = type(part.image_url) == "table" and part.image_url.url or part.image_url
-      if type(url) ~= "string" then error(chat.bad_request("image_url.url must be a string", "messages")) end
-      local media_type, data = chat.parse_data_url(url)
-      if media_type then
-        blocks[#blocks + 1] = { type = "image", source = { type = "base64", media_type = media_type, data = data } }
-      elseif url:match("^https?://") then
-        blocks[#blocks + 1] = { type = "image", source = { type = "url", url = url } }
+      local kind, a, b = chat.image_of(part)
+      if kind == "data" then
+        blocks[#blocks + 1] = { type = "image", source = { type = "base64", media_type = a, data = b } }
+      elseif kind == "url" then
+        blocks[#blocks + 1] = { type = "image", source = { type = "url", url = a } }
+      elseif type(a) ~= "string" then
+        error(chat.bad_request("image_url.url must be a string", "messages"))
       else
         error(chat.bad_request("image_url.url must be an http(s) URL or a base64 data URL", "messages"))
       end
@@ -80,46 +91,35 @@ local function translate_messages(body)
       end
       chat.push_turn(messages, "user", array({ result }))
     else
-      error(chat.bad_request(NAME .. " does not accept messages with role '" .. tostring(role) .. "'", "messages"))
+      chat.unsupported_role(NAME, role)
     end
   end
   return system, messages
 end
 
+local TOOL_CHOICE = { auto = "auto", none = "none", required = "any", ["function"] = "tool" }
+
 local function translate_tools(body, out)
-  if type(body.tools) == "table" and #body.tools > 0 then
+  local functions = chat.function_tools(body, NAME)
+  if functions then
     local tools = array()
-    for _, tool in ipairs(body.tools) do
-      if tool.type ~= "function" or type(tool["function"]) ~= "table" then
-        error(chat.bad_request(NAME .. " accepts only function tools", "tools"))
-      end
-      local fn = tool["function"]
-      tools[#tools + 1] = {
+    for i, fn in ipairs(functions) do
+      tools[i] = {
         name = fn.name, description = fn.description,
         input_schema = fn.parameters or { type = "object", properties = {} },
       }
     end
     out.tools = tools
   end
-  local choice = body.tool_choice
-  if choice == "auto" then
-    out.tool_choice = { type = "auto" }
-  elseif choice == "none" then
-    out.tool_choice = { type = "none" }
-  elseif choice == "required" then
-    out.tool_choice = { type = "any" }
-  elseif type(choice) == "table" and type(choice["function"]) == "table" then
-    out.tool_choice = { type = "tool", name = choice["function"].name }
-  elseif choice ~= nil and choice ~= null then
-    error(chat.bad_request("tool_choice must be auto, none, required or a named function", "tool_choice"))
-  end
+  local choice, name = chat.tool_choice(body)
+  if choice then out.tool_choice = { type = TOOL_CHOICE[choice], name = name } end
   if body.parallel_tool_calls == false and out.tools then
     out.tool_choice = out.tool_choice or { type = "auto" }
     out.tool_choice.disable_parallel_tool_use = true
   end
 end
 
-function M.translate_request(ctx)
+function M.request(ctx)
   local body = ctx.body
   if type(body) ~= "table" then error(chat.bad_request("the request body must be a JSON object")) end
   chat.check_common(body, NAME)
@@ -142,11 +142,7 @@ function M.translate_request(ctx)
   if #system > 0 then out.system = table.concat(system, "\n\n") end
   if type(body.user) == "string" then out.metadata = { user_id = body.user } end
   translate_tools(body, out)
-
-  -- What the response side needs.
-  ctx.requested_model = body.model
-  ctx.include_usage = type(body.stream_options) == "table" and body.stream_options.include_usage == true
-
+  chat.note_request(ctx, body)
   return out
 end
 
@@ -179,74 +175,62 @@ function M.response(ctx, res)
                                   usage_of(m.usage)) }
 end
 
--- One upstream event in, zero or more OpenAI chunks out. State lives in ctx.
-function M.stream(ctx, event)
-  if ctx.failed then return nil end
-  if event.done then
-    if ctx.stopped then return nil end
-    ctx.failed = true
-    return { chat.error_event(NAME .. " stream ended before message_stop" ..
-      (event.truncated and " (cut inside an event)" or ""), "upstream_error", "stream_truncated") }
-  end
+-- One upstream event in, zero or more OpenAI chunks out. State lives in ctx; the lifecycle (an
+-- end before message_stop, nothing after a failure) is openai_chat's.
+local function stream_event(ctx, event)
   local data = event.data
   if type(data) ~= "table" then return chat.not_json(ctx, NAME, event) end
   local kind = data.type or event.event
   local out = {}
   if kind == "message_start" then
     local m = data.message or {}
-    ctx.id = m.id
-    ctx.model = m.model or ctx.requested_model
-    ctx.created = math.floor(gw.time())
     ctx.usage = m.usage or {}
     ctx.tools = 0
     ctx.tool_index = {}
-    out[1] = { data = chat.chunk(ctx, { role = "assistant", content = "" }) }
+    out[1] = chat.start(ctx, m.id, m.model or ctx.requested_model)
   elseif kind == "content_block_start" then
     local block = data.content_block or {}
     if block.type == "tool_use" then
       local index = ctx.tools
       ctx.tools = index + 1
       ctx.tool_index[data.index] = index
-      out[1] = { data = chat.chunk(ctx, { tool_calls = array({ {
+      out[1] = chat.delta(ctx, { tool_calls = array({ {
         index = index, id = block.id, type = "function", ["function"] = { name = block.name, arguments = "" },
-      } }) }) }
+      } }) })
     elseif block.type == "text" and type(block.text) == "string" and block.text ~= "" then
-      out[1] = { data = chat.chunk(ctx, { content = block.text }) }
+      out[1] = chat.delta(ctx, { content = block.text })
     end
   elseif kind == "content_block_delta" then
     local delta = data.delta or {}
     if delta.type == "text_delta" then
-      out[1] = { data = chat.chunk(ctx, { content = delta.text }) }
+      out[1] = chat.delta(ctx, { content = delta.text })
     elseif delta.type == "input_json_delta" then
       local index = ctx.tool_index[data.index]
       if index == nil then
-        ctx.failed = true
-        return { chat.error_event(NAME .. " sent tool input for a block that was never started",
-          "upstream_error", "invalid_upstream_event") }
+        return chat.fail_stream(ctx, NAME .. " sent tool input for a block that was never started",
+          "invalid_upstream_event")
       end
-      out[1] = { data = chat.chunk(ctx, { tool_calls = array({ {
+      out[1] = chat.delta(ctx, { tool_calls = array({ {
         index = index, ["function"] = { arguments = delta.partial_json },
-      } }) }) }
+      } }) })
     end
   elseif kind == "message_delta" then
     if type(data.usage) == "table" then
       for key, value in pairs(data.usage) do ctx.usage[key] = value end
     end
     local delta = data.delta or {}
-    out[1] = { data = chat.chunk(ctx, {}, finish_reason(delta.stop_reason)) }
+    out[1] = chat.finish(ctx, finish_reason(delta.stop_reason))
   elseif kind == "message_stop" then
-    ctx.stopped = true
-    if ctx.include_usage then out[#out + 1] = { data = chat.usage_chunk(ctx, usage_of(ctx.usage)) } end
-    out[#out + 1] = "[DONE]"
+    return chat.close(ctx, usage_of(ctx.usage))
   elseif kind == "error" then
-    ctx.failed = true
     local e = data.error or {}
-    return { chat.error_event(NAME .. ": " .. tostring(e.message or "stream error"), e.type or "upstream_error",
-      e.type) }
+    return chat.fail_stream(ctx, NAME .. ": " .. tostring(e.message or "stream error"), e.type, e.type)
   end
   -- ping, content_block_stop and event types added after this was written carry nothing to
   -- translate (Anthropic documents that new event types may appear and should be ignored).
   return out
 end
+
+M.stream = chat.stream_translator { name = NAME, terminal = "message_stop", event = stream_event }
 
 return M

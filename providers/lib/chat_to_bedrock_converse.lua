@@ -1,0 +1,194 @@
+-- Converter: OpenAI chat completions -> Amazon Bedrock Converse / ConverseStream
+-- (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html), and the
+-- answers and streams back. Used by the bedrock provider, which builds the URL and signs the body:
+--   request(ctx, body)  -> the Converse request body (notes in ctx); with ctx.fetch_list set when
+--                          image URLs must be fetched first (the provider returns { fetch = ... })
+--   response(ctx, res)  -> a chat.completion
+--   stream(ctx, event)  -> chat.completion.chunk events, then [DONE]; the host decodes
+--                          ConverseStream's binary event stream into one event per frame
+--
+-- Refused with 400 (the client relies on them and Converse has nothing that honours them): n other
+-- than 1, logprobs / top_logprobs, audio output (openai_chat.check_common); response_format other
+-- than text; content parts other than text, and images outside user messages; images other than
+-- png, jpeg, gif or webp (as base64 data URLs, or http(s) URLs the gateway fetches: Converse takes
+-- bytes); roles other than system/developer/user/assistant/tool; tool-call arguments that are not
+-- a JSON object.
+-- Dropped, with the reason: user, seed, presence_penalty, frequency_penalty, logit_bias,
+-- service_tier, store, parallel_tool_calls — hints Converse has no field for, which do not change
+-- the answer's shape. tool_choice "none" leaves the tools out (Converse has no "none").
+local chat = require("openai_chat")
+
+local null = gw.json.null
+local array = gw.json.array
+local json = gw.json
+
+local NAME = "Amazon Bedrock"
+local M = { from = "chat/completions", to = "bedrock_converse" }
+
+local STOP = { end_turn = "stop", stop_sequence = "stop", max_tokens = "length", tool_use = "tool_calls",
+               guardrail_intervened = "content_filter", content_filtered = "content_filter" }
+local IMAGE_FORMATS = { ["image/png"] = "png", ["image/jpeg"] = "jpeg", ["image/jpg"] = "jpeg",
+                        ["image/gif"] = "gif", ["image/webp"] = "webp" }
+
+local function blocks_of(content, role, ctx)
+  if type(content) == "string" then
+    return content == "" and array() or array({ { text = content } })
+  end
+  local blocks = array()
+  for _, part in ipairs(type(content) == "table" and content or {}) do
+    if part.type == "text" then
+      blocks[#blocks + 1] = { text = part.text }
+    elseif part.type == "image_url" and role == "user" then
+      -- Bedrock needs the bytes of an http(s) image: the gateway fetches it and prepare runs again.
+      local kind, media_type, data = chat.image_of(part, ctx, true)
+      if kind ~= "fetching" then
+        local format = kind == "data" and IMAGE_FORMATS[media_type]
+        if not format then
+          error(chat.bad_request(NAME .. " accepts png, jpeg, gif or webp images, as URLs or base64 data URLs" ..
+            (kind == "data" and (" (got " .. media_type .. ")") or ""), "messages"))
+        end
+        blocks[#blocks + 1] = { image = { format = format, source = { bytes = data } } }
+      end
+    else
+      chat.unsupported_part(NAME, part, role)
+    end
+  end
+  return blocks
+end
+
+function M.request(ctx, body)
+  chat.check_common(body, NAME)
+  local format = body.response_format
+  if type(format) == "table" and format.type ~= "text" then
+    error(chat.bad_request(NAME .. " Converse has no response_format '" .. tostring(format.type) .. "'", "response_format"))
+  end
+  local system, messages = array(), array()
+  for index, m in ipairs(body.messages) do
+    if m.role == "system" or m.role == "developer" then
+      system[#system + 1] = { text = chat.text_of(m.content) }
+    elseif m.role == "user" then
+      chat.push_turn(messages, "user", blocks_of(m.content, "user", ctx))
+    elseif m.role == "assistant" then
+      local blocks = blocks_of(m.content, "assistant", ctx)
+      for _, call in ipairs(type(m.tool_calls) == "table" and m.tool_calls or {}) do
+        local fn = call["function"] or {}
+        local input = chat.tool_arguments(call, index - 1)
+        blocks[#blocks + 1] = { toolUse = { toolUseId = call.id, name = fn.name, input = input } }
+      end
+      chat.push_turn(messages, "assistant", blocks)
+    elseif m.role == "tool" then
+      local text, object = chat.tool_result(m)
+      local content = object and array({ { json = object } }) or array({ { text = text } })
+      chat.push_turn(messages, "user", array({ { toolResult = { toolUseId = m.tool_call_id, content = content } } }))
+    else
+      chat.unsupported_role(NAME, m.role)
+    end
+  end
+  local out = {
+    messages = messages,
+    inferenceConfig = {
+      maxTokens = chat.max_tokens(body, nil), temperature = body.temperature, topP = body.top_p,
+      stopSequences = chat.stop_list(body.stop),
+    },
+  }
+  if #system > 0 then out.system = system end
+  local functions = chat.function_tools(body, NAME)
+  local choice, name = chat.tool_choice(body)
+  if functions and choice ~= "none" then
+    local tools = array()
+    for i, fn in ipairs(functions) do
+      tools[i] = { toolSpec = { name = fn.name, description = fn.description,
+                                inputSchema = { json = fn.parameters or { type = "object", properties = {} } } } }
+    end
+    out.toolConfig = { tools = tools }
+    if choice == "auto" then
+      out.toolConfig.toolChoice = { auto = {} }
+    elseif choice == "required" then
+      out.toolConfig.toolChoice = { any = {} }
+    elseif choice == "function" then
+      out.toolConfig.toolChoice = { tool = { name = name } }
+    end
+  end
+  chat.note_request(ctx, body)
+  return out
+end
+
+local function usage_of(u)
+  if type(u) ~= "table" then return chat.usage(0, 0) end
+  local cached = u.cacheReadInputTokens or 0
+  return chat.usage((u.inputTokens or 0) + cached + (u.cacheWriteInputTokens or 0), u.outputTokens or 0, cached)
+end
+
+function M.response(ctx, res)
+  local r = res.body
+  local message = type(r) == "table" and type(r.output) == "table" and r.output.message
+  if type(message) ~= "table" or type(message.content) ~= "table" then
+    error(chat.upstream_error(NAME .. " answered 2xx without output.message"))
+  end
+  local text, calls = {}, array()
+  for _, block in ipairs(message.content) do
+    if type(block.text) == "string" then
+      text[#text + 1] = block.text
+    elseif type(block.toolUse) == "table" then
+      calls[#calls + 1] = { id = block.toolUse.toolUseId, type = "function",
+                            ["function"] = { name = block.toolUse.name, arguments = json.encode(block.toolUse.input or {}) } }
+    end
+  end
+  local out = { role = "assistant", content = #text > 0 and table.concat(text) or null, refusal = null }
+  if #calls > 0 then out.tool_calls = calls end
+  local id = res.headers["x-amzn-requestid"] or gw.uuid()
+  return { body = chat.completion("bedrock-" .. id, ctx.requested_model, out, STOP[r.stopReason] or "stop",
+                                  usage_of(r.usage)) }
+end
+
+-- One ConverseStream event in, zero or more OpenAI chunks out. messageStop carries the finish;
+-- metadata (usage) follows it and ends the stream; an upstream that stops after messageStop
+-- still gets its [DONE].
+local function stream_event(ctx, event)
+  local name = event.event or ""
+  local data = event.data
+  if name:sub(1, 10) == "exception:" then
+    local message = type(data) == "table" and data.message or event.text
+    return chat.fail_stream(ctx, NAME .. " " .. name:sub(11) .. ": " .. tostring(message), name:sub(11))
+  end
+  if type(data) ~= "table" then
+    return chat.fail_stream(ctx, NAME .. " sent an event that is not JSON", "invalid_upstream_event")
+  end
+  if name == "messageStart" then
+    ctx.tools, ctx.tool_index = 0, {}
+    return { chat.start(ctx, "bedrock-" .. gw.uuid(), ctx.requested_model) }
+  elseif name == "contentBlockStart" then
+    local start = type(data.start) == "table" and data.start.toolUse
+    if type(start) == "table" then
+      local index = ctx.tools
+      ctx.tools = index + 1
+      ctx.tool_index[data.contentBlockIndex or 0] = index
+      return { chat.delta(ctx, { tool_calls = array({ { index = index, id = start.toolUseId, type = "function",
+        ["function"] = { name = start.name, arguments = "" } } }) }) }
+    end
+  elseif name == "contentBlockDelta" then
+    local delta = type(data.delta) == "table" and data.delta or {}
+    if type(delta.text) == "string" then
+      return { chat.delta(ctx, { content = delta.text }) }
+    elseif type(delta.toolUse) == "table" and type(delta.toolUse.input) == "string" then
+      local index = ctx.tool_index[data.contentBlockIndex or 0]
+      if index == nil then
+        return chat.fail_stream(ctx, NAME .. " sent tool input for a block that never started", "invalid_upstream_event")
+      end
+      return { chat.delta(ctx, { tool_calls = array({ { index = index,
+        ["function"] = { arguments = delta.toolUse.input } } }) }) }
+    end
+  elseif name == "messageStop" then
+    return { chat.finish(ctx, STOP[data.stopReason] or "stop") }
+  elseif name == "metadata" then
+    return chat.close(ctx, usage_of(data.usage))
+  end
+  return nil
+end
+
+M.stream = chat.stream_translator {
+  name = NAME, terminal = "messageStop", event = stream_event,
+  ended = function(ctx) return chat.close(ctx, nil) end,
+}
+
+return M
