@@ -10,7 +10,8 @@ public enum Endpoint: String, Sendable {
     case completions = "completions"
     case embeddings = "embeddings"
     case models = "models"
-    /// Anthropic's Messages API: native for providers that list it, translated for the others.
+    /// The Messages dialect (Anthropic's API): native for providers whose endpoint table lists it,
+    /// through a converter for the others.
     case messages = "messages"
     case passthrough = "passthrough"
 }

@@ -28,7 +28,7 @@ public enum CacheReplay {
         switch endpoint {
         case .chatCompletions: events = chatCompletion(tree, includeUsage: includeUsage)
         case .completions: events = textCompletion(tree, includeUsage: includeUsage)
-        case .messages: events = anthropicMessage(tree)
+        case .messages: events = messagesReplay(tree)
         default: events = nil
         }
         return events?.map { ByteBuffer(bytes: $0) }
@@ -126,9 +126,9 @@ public enum CacheReplay {
         return events
     }
 
-    // MARK: Anthropic messages
+    // MARK: Messages dialect
 
-    private static func anthropicMessage(_ body: JSONTree) -> [[UInt8]]? {
+    private static func messagesReplay(_ body: JSONTree) -> [[UInt8]]? {
         guard body["type"] == "message", let content = body["content"]?.array else { return nil }
         var start = body
         var events: [[UInt8]] = []

@@ -22,7 +22,7 @@ public struct StreamAccumulator: Sendable {
     private var failed = false
     private var done = false
     private var openAI = OpenAIMerge()
-    private var anthropic = AnthropicMerge()
+    private var messages = MessagesMerge()
 
     /// - Parameters:
     ///   - endpoint: `.chatCompletions`, `.completions` or `.messages`; others never produce a body.
@@ -57,7 +57,7 @@ public struct StreamAccumulator: Sendable {
         switch endpoint {
         case .chatCompletions: body = openAI.chatCompletion()
         case .completions: body = openAI.textCompletion()
-        case .messages: body = anthropic.completeMessage()
+        case .messages: body = messages.completeMessage()
         default: body = nil
         }
         return body.map { ByteBuffer(bytes: $0.bytes()) }
@@ -66,13 +66,13 @@ public struct StreamAccumulator: Sendable {
     private mutating func fail() {
         failed = true
         openAI = OpenAIMerge()
-        anthropic = AnthropicMerge()
+        messages = MessagesMerge()
     }
 
     private mutating func handle(_ event: SSEEvent) {
         if endpoint == .messages {
             guard let data = JSONTree.parse(event.data), data.members != nil,
-                  anthropic.apply(data, done: &done) else { return fail() }
+                  messages.apply(data, done: &done) else { return fail() }
             return
         }
         if event.data.elementsEqual("[DONE]".utf8) {
@@ -241,10 +241,10 @@ private struct OpenAIMerge {
     }
 }
 
-// MARK: - Anthropic
+// MARK: - Messages dialect
 
-/// Merges Anthropic stream events into the message `message_start` announced.
-private struct AnthropicMerge {
+/// Merges Messages-dialect stream events into the message `message_start` announced.
+private struct MessagesMerge {
     struct Block {
         var opening: JSONTree
         var text = ""

@@ -1,7 +1,8 @@
-/// Finds token counts in response bytes without decoding the document: the `usage` object of
-/// OpenAI and Anthropic bodies and stream events (`prompt_tokens`/`completion_tokens`,
-/// `input_tokens`/`output_tokens`) and Gemini's `usageMetadata` (`promptTokenCount`/
-/// `candidatesTokenCount`) for native passthrough.
+/// Finds token counts in response bytes without decoding the document: the `usage` object of the
+/// client dialects' bodies and stream events (chat's `prompt_tokens`/`completion_tokens`, the
+/// Messages dialect's `input_tokens`/`output_tokens`). It reads what the client receives, so a
+/// translated answer is counted in the client's dialect; a passthrough answer in a provider's own
+/// shape is not read (its knowledge stays in the provider's script).
 ///
 /// Why by hand: it runs on every response. A full JSON decode of a large completion costs tens of
 /// microseconds; this finds each `"` with libc's `memchr`, checks for `"usage`, and reads only that
@@ -21,7 +22,6 @@ enum UsageScanner {
     /// The longest unfinished stream line carried into the next chunk.
     static let maxCarry = 64 * 1024
     private static let pattern: [UInt8] = Array(#""usage"#.utf8)
-    private static let metadata: [UInt8] = Array("Metadata".utf8)
 
     static func scan(_ bytes: UnsafeRawBufferPointer) -> Usage {
         var usage = Usage()
@@ -39,9 +39,8 @@ enum UsageScanner {
                 index += 1
                 continue
             }
-            // `"usage"` or `"usageMetadata"` followed by `:` and an object.
+            // `"usage"` followed by `:` and an object.
             var cursor = index + pattern.count
-            if matches(bytes, at: cursor, metadata) { cursor += 8 }
             guard cursor < count, bytes[cursor] == UInt8(ascii: "\"") else {
                 index += 1
                 continue
@@ -113,8 +112,8 @@ enum UsageScanner {
                 }
                 guard digits > 0 else { continue }
                 switch String(decoding: UnsafeRawBufferPointer(rebasing: bytes[keyStart..<keyEnd]), as: UTF8.self) {
-                case "prompt_tokens", "input_tokens", "promptTokenCount": usage.input = value
-                case "completion_tokens", "output_tokens", "candidatesTokenCount": usage.output = value
+                case "prompt_tokens", "input_tokens": usage.input = value
+                case "completion_tokens", "output_tokens": usage.output = value
                 default: break
                 }
             default:
