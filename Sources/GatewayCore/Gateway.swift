@@ -85,7 +85,7 @@ public struct GatewaySettings: Sendable {
 /// OpenAI-shaped errors.
 public final class Gateway: Sendable {
     public let scripts: ScriptHost
-    public let upstream: UpstreamClient
+    public let upstream: any UpstreamTransport
     public let settings: GatewaySettings
     /// Named routing configs and the default config (`--configs`), when configured.
     public let configs: ConfigStore?
@@ -105,7 +105,7 @@ public final class Gateway: Sendable {
     let cacheEvictionsPublished = PublishedCount()
     let logger: Logger
 
-    public init(scripts: ScriptHost, upstream: UpstreamClient, settings: GatewaySettings, configs: ConfigStore? = nil,
+    public init(scripts: ScriptHost, upstream: any UpstreamTransport, settings: GatewaySettings, configs: ConfigStore? = nil,
                 observer: RequestObserver = RequestObserver(), logger: Logger) {
         self.scripts = scripts
         self.upstream = upstream

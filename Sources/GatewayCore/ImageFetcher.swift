@@ -33,7 +33,7 @@ public struct ImageFetchSettings: Sendable {
 /// Redirects are not followed (a redirect is an error naming the status).
 struct ImageFetcher: Sendable {
     let settings: ImageFetchSettings
-    let upstream: UpstreamClient
+    let upstream: any UpstreamTransport
 
     struct Image: Sendable {
         var mediaType: String

@@ -56,7 +56,8 @@ public struct ProviderInfo: Sendable, Equatable {
 
     /// The endpoints the provider lists, for error messages (`"*"` shown as "other /v1 paths").
     public var servedEndpoints: [String] {
-        endpoints.keys.sorted().map { $0 == "*" ? "other /v1 paths (passthrough)" : "/v1/" + $0 }
+        endpoints.keys.filter { $0 != "*" }.sorted().map { "/v1/" + $0 }
+            + (endpoints["*"] != nil ? ["other /v1 paths (passed through)"] : [])
     }
 }
 

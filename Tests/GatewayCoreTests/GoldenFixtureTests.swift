@@ -1,0 +1,285 @@
+import Foundation
+import Logging
+import LuaRuntime
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import Testing
+@testable import GatewayCore
+
+/// Provider translations as golden fixtures, one folder per provider × case under
+/// `Tests/Fixtures/providers/<provider>/<case>/` (Kong's `spec/fixtures/ai-proxy` is the model):
+///
+/// - `request.json` — the client's request: `method`, `path` (with `/v1`), `headers`, `body`;
+/// - `upstream_request.json` — what must reach the provider: `method`, `url`, `headers` (each named
+///   one must match; others are not checked), `body` (JSON) or `body_text`. Absent: no upstream call
+///   may happen (the gateway answers itself);
+/// - `upstream_response.json` (`status`, `headers`, `body`) or `upstream_response.sse` (an event
+///   stream, status 200): what the provider answers;
+/// - `response.json` (`status`, `headers`, `body`) or `response.sse`: what the client must get.
+///
+/// In expected JSON, the string `"<any>"` matches any value (ids, timestamps, signatures). The
+/// gateway runs its real stage chain and provider scripts (`providers/`); only the network is
+/// replaced (``UpstreamTransport``). Adding a case is adding a folder. `GOLDEN_RECORD=1` writes the
+/// expected files of a case that has none yet from what the gateway does (review them against the
+/// provider's API reference before committing).
+@Suite struct GoldenFixtureTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let fixtures = root.appendingPathComponent("Tests/Fixtures/providers")
+
+    static var cases: [String] {
+        let manager = FileManager.default
+        guard let providers = try? manager.contentsOfDirectory(atPath: fixtures.path) else { return [] }
+        return providers.sorted().flatMap { provider in
+            ((try? manager.contentsOfDirectory(atPath: fixtures.appendingPathComponent(provider).path)) ?? [])
+                .sorted().map { "\(provider)/\($0)" }
+        }
+    }
+
+    @Test func theMatrixIsThere() {
+        // A runner that finds no cases would pass vacuously.
+        #expect(Self.cases.count >= 10)
+    }
+
+    @Test(arguments: cases) func golden(_ name: String) async throws {
+        let folder = Self.fixtures.appendingPathComponent(name)
+        func file(_ name: String) -> URL { folder.appendingPathComponent(name) }
+        func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: file(name).path) }
+        let record = ProcessInfo.processInfo.environment["GOLDEN_RECORD"] == "1"
+
+        let request = try Self.object(at: file("request.json"))
+        let answer: RecordedProvider.Answer
+        if exists("upstream_response.sse") {
+            answer = .stream(try Data(contentsOf: file("upstream_response.sse")))
+        } else if exists("upstream_response.json") {
+            answer = .complete(try Self.object(at: file("upstream_response.json")))
+        } else {
+            answer = .none
+        }
+        let provider = RecordedProvider(answer: answer)
+        let (status, headers, body) = try await Self.run(request, through: provider)
+
+        // What reached the provider.
+        let sent = provider.sent.withLockedValue { $0 }
+        if exists("upstream_request.json") {
+            let expected = try Self.object(at: file("upstream_request.json"))
+            let actual = try #require(sent.first, "\(name): no upstream request was made")
+            #expect(sent.count == 1, "\(name): \(sent.count) upstream requests")
+            #expect(actual.method.rawValue == expected["method"] as? String, "\(name): method")
+            #expect(Self.matches((actual.url.origin + actual.url.target), expected["url"] as Any), "\(name): url \((actual.url.origin + actual.url.target))")
+            for (header, value) in expected["headers"] as? [String: Any] ?? [:] {
+                let got = actual.headers.first(name: header)
+                #expect(got != nil && Self.matches(got!, value), "\(name): upstream header \(header) = \(got ?? "absent")")
+            }
+            let bytes = actual.body.map { Data($0.readableBytesView) } ?? Data()
+            if let text = expected["body_text"] as? String {
+                #expect(String(decoding: bytes, as: UTF8.self) == text, "\(name): upstream body bytes")
+            } else if let body = expected["body"] {
+                let parsed = try JSONSerialization.jsonObject(with: bytes, options: [.fragmentsAllowed])
+                #expect(Self.matches(parsed, body), "\(name): upstream body \(String(decoding: bytes, as: UTF8.self))")
+            }
+        } else if record, let actual = sent.first {
+            try Self.write(Self.describe(actual), to: file("upstream_request.json"))
+        } else {
+            #expect(sent.isEmpty, "\(name): an upstream request was made where none may be")
+        }
+
+        // What the client got.
+        if exists("response.sse") {
+            let expected = String(decoding: try Data(contentsOf: file("response.sse")), as: UTF8.self)
+            #expect(status == 200, "\(name): status \(status)")
+            #expect(Self.streamMatches(body, expected), "\(name): stream\n\(body)")
+        } else if exists("response.json") {
+            let expected = try Self.object(at: file("response.json"))
+            #expect(status == expected["status"] as? Int, "\(name): status \(status): \(body)")
+            for (header, value) in expected["headers"] as? [String: Any] ?? [:] {
+                let got = headers.first(name: header)
+                #expect(got != nil && Self.matches(got!, value), "\(name): response header \(header) = \(got ?? "absent")")
+            }
+            if let expectedBody = expected["body"] {
+                let parsed = try? JSONSerialization.jsonObject(with: Data(body.utf8), options: [.fragmentsAllowed])
+                #expect(parsed != nil && Self.matches(parsed!, expectedBody), "\(name): body \(body)")
+            }
+        } else if record {
+            if headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true {
+                try Data(body.utf8).write(to: file("response.sse"))
+            } else {
+                let parsed = try JSONSerialization.jsonObject(with: Data(body.utf8), options: [.fragmentsAllowed])
+                try Self.write(["status": status, "body": parsed], to: file("response.json"))
+            }
+        } else {
+            Issue.record("\(name): neither response.json nor response.sse")
+        }
+    }
+
+    // MARK: Running one case
+
+    static func run(_ request: [String: Any], through provider: RecordedProvider) async throws
+        -> (Int, HTTPHeaders, String)
+    {
+        let logger = Logger(label: "golden")
+        let scripts = try ScriptHost(locations: .init(providers: root.appendingPathComponent("providers").path, scripts: nil),
+                                     limits: LuaLimits(), vmCount: 1, logger: logger)
+        let gateway = Gateway(scripts: scripts, upstream: provider, settings: GatewaySettings(), logger: logger)
+        var headers = HTTPHeaders()
+        for (name, value) in request["headers"] as? [String: String] ?? [:] { headers.add(name: name, value: value) }
+        let fullPath = request["path"] as? String ?? "/v1/chat/completions"
+        let (path, query) = fullPath.split(separator: "?", maxSplits: 1).map(String.init).splitPair()
+        let body: ByteBuffer? = try request["body"].map { value in
+            if let text = value as? String { return ByteBuffer(string: text) }
+            return ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]))
+        }
+        let endpoint: Endpoint = switch path {
+        case "/v1/chat/completions": .chatCompletions
+        case "/v1/completions": .completions
+        case "/v1/embeddings": .embeddings
+        case "/v1/models": .models
+        case "/v1/messages": .messages
+        default: .passthrough
+        }
+        let incoming = IncomingRequest(endpoint: endpoint, method: HTTPMethod(rawValue: request["method"] as? String ?? "POST"),
+                                       path: String(path.dropFirst(3)), query: query, headers: headers, body: body)
+        do throws(GatewayError) {
+            let options = try RequestOptions.parse(headers, policy: GatewaySettings().hostPolicy)
+            let response = try await gateway.handle(incoming, options: options)
+            switch response.body {
+            case .buffer(let buffer):
+                return (response.status, response.headers, String(buffer: buffer))
+            case .stream(let stream):
+                var text = ""
+                do {
+                    for try await chunk in stream { text += String(buffer: chunk) }
+                } catch {
+                    text += "<stream failed: \(error)>"
+                }
+                return (response.status, response.headers, text)
+            }
+        } catch {
+            return (error.status, HTTPHeaders(), String(decoding: ClientDialect(endpoint).errorBody(error), as: UTF8.self))
+        }
+    }
+
+    // MARK: Comparing
+
+    /// `actual` matches `expected`: equal JSON, where an expected `"<any>"` matches anything and
+    /// objects must have the same keys.
+    static func matches(_ actual: Any, _ expected: Any) -> Bool {
+        if let text = expected as? String, text == "<any>" { return true }
+        switch (actual, expected) {
+        case (let a as [String: Any], let e as [String: Any]):
+            return Set(a.keys) == Set(e.keys) && e.allSatisfy { key, value in matches(a[key]!, value) }
+        case (let a as [Any], let e as [Any]):
+            return a.count == e.count && zip(a, e).allSatisfy { matches($0, $1) }
+        case (let a as NSNumber, let e as NSNumber):
+            return a == e
+        case (let a as String, let e as String):
+            return a == e
+        case (is NSNull, is NSNull):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// The stream's events match the expected text's, event by event: same lines, and `data:`
+    /// JSON compared with ``matches(_:_:)``.
+    static func streamMatches(_ actual: String, _ expected: String) -> Bool {
+        func events(_ text: String) -> [[String]] {
+            text.replacingOccurrences(of: "\r\n", with: "\n").components(separatedBy: "\n\n")
+                .map { $0.split(separator: "\n").map(String.init) }.filter { !$0.isEmpty }
+        }
+        let (a, e) = (events(actual), events(expected))
+        guard a.count == e.count else { return false }
+        for (actualEvent, expectedEvent) in zip(a, e) {
+            guard actualEvent.count == expectedEvent.count else { return false }
+            for (line, want) in zip(actualEvent, expectedEvent) where line != want {
+                guard line.hasPrefix("data: "), want.hasPrefix("data: "),
+                      let got = try? JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)),
+                      let wanted = try? JSONSerialization.jsonObject(with: Data(want.dropFirst(6).utf8)),
+                      matches(got, wanted) else { return false }
+            }
+        }
+        return true
+    }
+
+    // MARK: Files
+
+    static func object(at url: URL) throws -> [String: Any] {
+        try #require(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any], "\(url.path) is not a JSON object")
+    }
+
+    static func write(_ object: [String: Any], to url: URL) throws {
+        try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            .write(to: url)
+    }
+
+    static func describe(_ request: UpstreamRequest) -> [String: Any] {
+        var headers: [String: String] = [:]
+        for (name, value) in request.headers { headers[name] = value }
+        var out: [String: Any] = ["method": request.method.rawValue, "url": request.url.origin + request.url.target, "headers": headers]
+        if let body = request.body {
+            out["body"] = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView), options: [.fragmentsAllowed]))
+                ?? String(buffer: body)
+        }
+        return out
+    }
+}
+
+/// A provider that answers from a recording and keeps what it was sent.
+final class RecordedProvider: UpstreamTransport, @unchecked Sendable {  // Answer holds JSON values; both fields are locked
+    enum Answer {
+        case complete([String: Any])
+        case stream(Data)
+        case none
+    }
+
+    let answer: NIOLockedValueBox<Answer>
+    let sent = NIOLockedValueBox<[UpstreamRequest]>([])
+    let readTimeout: TimeAmount = .seconds(10)
+
+    init(answer: Answer) { self.answer = NIOLockedValueBox(answer) }
+
+    func execute(_ request: UpstreamRequest, deadline: NIODeadline?, maxBodyBytes: Int) async throws -> UpstreamResponse {
+        sent.withLockedValue { $0.append(request) }
+        switch answer.withLockedValue({ $0 }) {
+        case .none:
+            throw UpstreamError(.connect, "the fixture has no upstream answer, but the gateway called the provider")
+        case .complete(let recorded):
+            var headers = HTTPHeaders()
+            for (name, value) in recorded["headers"] as? [String: String] ?? [:] { headers.add(name: name, value: value) }
+            if !headers.contains(name: "content-type") { headers.add(name: "content-type", value: "application/json") }
+            let body: ByteBuffer
+            if let text = recorded["body"] as? String {
+                body = ByteBuffer(string: text)
+            } else {
+                body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: recorded["body"] ?? [:], options: [.fragmentsAllowed]))
+            }
+            return .complete(UpstreamHead(status: recorded["status"] as? Int ?? 200, headers: headers), body)
+        case .stream(let data):
+            let produced = NIOThrowingAsyncSequenceProducer.makeSequence(
+                elementType: ByteBuffer.self, failureType: (any Error).self,
+                backPressureStrategy: NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark(lowWatermark: 2, highWatermark: 8),
+                finishOnDeinit: false, delegate: UpstreamStreamDelegate(resume: {}, terminated: {}))
+            // Delivered in small pieces, as a network would: events cut across chunks.
+            let bytes = [UInt8](data)
+            var chunks: [ByteBuffer] = []
+            var start = 0
+            while start < bytes.count {
+                let end = min(bytes.count, start + 37)
+                chunks.append(ByteBuffer(bytes: bytes[start..<end]))
+                start = end
+            }
+            _ = produced.source.yield(contentsOf: chunks)
+            produced.source.finish()
+            var headers = HTTPHeaders()
+            headers.add(name: "content-type", value: "text/event-stream")
+            return .stream(UpstreamHead(status: 200, headers: headers), produced.sequence)
+        }
+    }
+}
+
+extension Array where Element == String {
+    /// `[a, b]` as `(a, b)`, `[a]` as `(a, "")`.
+    fileprivate func splitPair() -> (String, String) { (first ?? "", count > 1 ? self[1] : "") }
+}
