@@ -15,31 +15,31 @@ import Testing
     static let exemptFiles: Set<String> = ["LuaRuntime/CheckedInteger.swift"]
 
     static let allowed: [(file: String, line: String)] = [
-        ("GatewayCore/AWSEventStreamDecoder.swift", "let total = Int(readUInt32(at: offset))"), // bytes and UInt32 fields widen to Int (64-bit): cannot trap
-        ("GatewayCore/AWSEventStreamDecoder.swift", "let headersLength = Int(readUInt32(at: offset + 4))"), // bytes and UInt32 fields widen to Int (64-bit): cannot trap
-        ("GatewayCore/AWSEventStreamDecoder.swift", "UInt32(pending[index]) << 24 | UInt32(pending[index + 1]) << 16 | UInt32(pending[index + 2]) << 8"), // bytes and UInt32 fields widen to Int (64-bit): cannot trap
-        ("GatewayCore/AWSEventStreamDecoder.swift", "| UInt32(pending[index + 3])"), // bytes and UInt32 fields widen to Int (64-bit): cannot trap
-        ("GatewayCore/AWSEventStreamDecoder.swift", "let nameLength = Int(bytes[index])"), // bytes and UInt32 fields widen to Int (64-bit): cannot trap
-        ("GatewayCore/AWSEventStreamDecoder.swift", "let length = Int(bytes[index]) << 8 | Int(bytes[index + 1])"), // bytes and UInt32 fields widen to Int (64-bit): cannot trap
-        ("GatewayCore/AWSEventStreamDecoder.swift", "var c = UInt32(n)"), // bytes and UInt32 fields widen to Int (64-bit): cannot trap
-        ("GatewayCore/AWSEventStreamDecoder.swift", "for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }"), // bytes and UInt32 fields widen to Int (64-bit): cannot trap
-        ("GatewayCore/CustomHostPolicy.swift", "guard !part.isEmpty, part.count <= 3, part.allSatisfy(\\.isNumber), let v = Int(part), v <= 255 else {"), // text parsed by Int(String) (nil, not a trap) / bytes XOR widened
-        ("GatewayCore/CustomHostPolicy.swift", "difference |= Int((index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0))"), // text parsed by Int(String) (nil, not a trap) / bytes XOR widened
+        ("GatewayCore/Streaming/AWSEventStreamDecoder.swift", "let total = Int(readUInt32(at: offset))"), // bytes and UInt32 fields widen to Int (64-bit): cannot trap
+        ("GatewayCore/Streaming/AWSEventStreamDecoder.swift", "let headersLength = Int(readUInt32(at: offset + 4))"), // bytes and UInt32 fields widen to Int (64-bit): cannot trap
+        ("GatewayCore/Streaming/AWSEventStreamDecoder.swift", "UInt32(pending[index]) << 24 | UInt32(pending[index + 1]) << 16 | UInt32(pending[index + 2]) << 8"), // bytes and UInt32 fields widen to Int (64-bit): cannot trap
+        ("GatewayCore/Streaming/AWSEventStreamDecoder.swift", "| UInt32(pending[index + 3])"), // bytes and UInt32 fields widen to Int (64-bit): cannot trap
+        ("GatewayCore/Streaming/AWSEventStreamDecoder.swift", "let nameLength = Int(bytes[index])"), // bytes and UInt32 fields widen to Int (64-bit): cannot trap
+        ("GatewayCore/Streaming/AWSEventStreamDecoder.swift", "let length = Int(bytes[index]) << 8 | Int(bytes[index + 1])"), // bytes and UInt32 fields widen to Int (64-bit): cannot trap
+        ("GatewayCore/Streaming/AWSEventStreamDecoder.swift", "var c = UInt32(n)"), // bytes and UInt32 fields widen to Int (64-bit): cannot trap
+        ("GatewayCore/Streaming/AWSEventStreamDecoder.swift", "for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }"), // bytes and UInt32 fields widen to Int (64-bit): cannot trap
+        ("GatewayCore/Egress/CustomHostPolicy.swift", "guard !part.isEmpty, part.count <= 3, part.allSatisfy(\\.isNumber), let v = Int(part), v <= 255 else {"), // text parsed by Int(String) (nil, not a trap) / bytes XOR widened
+        ("GatewayCore/Egress/CustomHostPolicy.swift", "difference |= Int((index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0))"), // text parsed by Int(String) (nil, not a trap) / bytes XOR widened
         ("GatewayCore/Provider/ProviderCallStage.swift", "let deadline = options.timeoutMilliseconds.map { NIODeadline.now() + .milliseconds(Int64($0)) }"), // an Int already bounded to 86_400_000 by RequestOptions / RouteConfig
-        ("GatewayCore/HostResolver.swift", "hints.ai_socktype = Int32(SOCK_STREAM.rawValue)"), // C constants
-        ("GatewayCore/HostResolver.swift", "var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))"), // C constants
-        ("GatewayCore/IPAddress.swift", "return .address(.v4(UInt32(bigEndian: strict.s_addr)))"), // byte-order swaps of a C in_addr: cannot trap
-        ("GatewayCore/IPAddress.swift", "return .nonCanonicalIPv4(means: .v4(UInt32(bigEndian: lenient.s_addr)))"), // byte-order swaps of a C in_addr: cannot trap
-        ("GatewayCore/IPAddress.swift", "self = .v4(UInt32(bigEndian: v4.address.sin_addr.s_addr))"), // byte-order swaps of a C in_addr: cannot trap
-        ("GatewayCore/IPAddress.swift", "UInt32(b[at]) << 24 | UInt32(b[at + 1]) << 16 | UInt32(b[at + 2]) << 8 | UInt32(b[at + 3])"), // bytes widen
-        ("GatewayCore/IPAddress.swift", "var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))"), // C constants
-        ("GatewayCore/ClientLimits.swift", "let (owed, overflow) = seconds.multipliedReportingOverflow(by: Int64(bodyMinRate))"), // Int widens to Int64 (64-bit): cannot trap
-        ("GatewayCore/ClientLimits.swift", "return Int64(max(0, received)) < owed"), // Int widens to Int64 (64-bit): cannot trap
+        ("GatewayCore/Egress/HostResolver.swift", "hints.ai_socktype = Int32(SOCK_STREAM.rawValue)"), // C constants
+        ("GatewayCore/Egress/HostResolver.swift", "var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))"), // C constants
+        ("GatewayCore/Egress/IPAddress.swift", "return .address(.v4(UInt32(bigEndian: strict.s_addr)))"), // byte-order swaps of a C in_addr: cannot trap
+        ("GatewayCore/Egress/IPAddress.swift", "return .nonCanonicalIPv4(means: .v4(UInt32(bigEndian: lenient.s_addr)))"), // byte-order swaps of a C in_addr: cannot trap
+        ("GatewayCore/Egress/IPAddress.swift", "self = .v4(UInt32(bigEndian: v4.address.sin_addr.s_addr))"), // byte-order swaps of a C in_addr: cannot trap
+        ("GatewayCore/Egress/IPAddress.swift", "UInt32(b[at]) << 24 | UInt32(b[at + 1]) << 16 | UInt32(b[at + 2]) << 8 | UInt32(b[at + 3])"), // bytes widen
+        ("GatewayCore/Egress/IPAddress.swift", "var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))"), // C constants
+        ("GatewayCore/Pipeline/ClientLimits.swift", "let (owed, overflow) = seconds.multipliedReportingOverflow(by: Int64(bodyMinRate))"), // Int widens to Int64 (64-bit): cannot trap
+        ("GatewayCore/Pipeline/ClientLimits.swift", "return Int64(max(0, received)) < owed"), // Int widens to Int64 (64-bit): cannot trap
         ("GatewayCore/Upstream/UpstreamConnectionHandler.swift", "let length = response.headers.first(name: \"content-length\").flatMap { Int($0) }"), // Int(String) parses (nil on overflow), not a trap
-        ("GatewayCore/TraceID.swift", "let shift = UInt64(60 - 4 * nibble)"), // small constants and masked nibbles
-        ("GatewayCore/TraceID.swift", "out[index] = digits.utf8Start[Int((word >> shift) & 0xF)]"), // small constants and masked nibbles
-        ("GatewayCore/UpstreamErrorBody.swift", "return value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)"), // guarded: whole and |value| < 1e15 (NaN fails the first test)
-        ("GatewayCore/UpstreamErrorBody.swift", "case .number(let value): return value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)"), // guarded: whole and |value| < 1e15 (NaN fails the first test)
+        ("GatewayCore/Observability/TraceID.swift", "let shift = UInt64(60 - 4 * nibble)"), // small constants and masked nibbles
+        ("GatewayCore/Observability/TraceID.swift", "out[index] = digits.utf8Start[Int((word >> shift) & 0xF)]"), // small constants and masked nibbles
+        ("GatewayCore/Errors/UpstreamErrorBody.swift", "return value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)"), // guarded: whole and |value| < 1e15 (NaN fails the first test)
+        ("GatewayCore/Errors/UpstreamErrorBody.swift", "case .number(let value): return value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)"), // guarded: whole and |value| < 1e15 (NaN fails the first test)
         ("GatewayCore/Cache/CacheKey.swift", "digest[at..<(at + 8)].reduce(0) { $0 << 8 | UInt64($1) }"), // bytes and counts widen
         ("GatewayCore/Cache/CacheKey.swift", "let count = UInt64(text.utf8.count)"), // bytes and counts widen
         ("GatewayCore/Cache/JSONTree.swift", "if case .number(let literal) = self { return Int(literal) }"), // Int(String) parses (nil on overflow); bytes and UTF-16 units widen

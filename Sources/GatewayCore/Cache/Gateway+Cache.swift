@@ -3,19 +3,6 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 
-/// The response cache of a routed attempt whose target has `cache` set (see
-/// ``Gateway/throughCache(_:options:cache:run:)``); other attempts pass on.
-struct CacheStage: RequestStage {
-    func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
-        -> GatewayResponse
-    {
-        guard context.cache != nil else { return try await next(request, context) }
-        return try await context.gateway.throughCache(request, options: context.options, cache: context.cache) {
-            () throws(GatewayError) in try await next(request, context)
-        }
-    }
-}
-
 extension Gateway {
     /// Endpoints whose answers may be cached: the ones whose answer is a function of the body.
     static let cacheableEndpoints: Set<Endpoint> = [.chatCompletions, .completions, .embeddings, .messages]
