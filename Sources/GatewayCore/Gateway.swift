@@ -139,6 +139,19 @@ public final class Gateway: Sendable {
     public func handle(_ request: IncomingRequest, options: RequestOptions) async throws(GatewayError) -> GatewayResponse {
         let context = RequestContext(gateway: self, options: options, generation: scripts.current,
                                      dialect: ClientDialect(request.endpoint))
-        return try await Self.requestStages.run(request, context: context)
+        var response = try await Self.requestStages.run(request, context: context)
+        Self.decorate(&response.headers, options: options)
+        return response
+    }
+
+    /// The headers every answer carries: the trace id, the cache verdict (`DISABLED` when no cache
+    /// was asked for), and the provider (set by the provider call that answered; else the one the
+    /// request named, e.g. for an answer a script gave).
+    static func decorate(_ headers: inout HTTPHeaders, options: RequestOptions) {
+        if let provider = options.provider, !headers.contains(name: "x-portkey-provider") {
+            headers.add(name: "x-portkey-provider", value: provider)
+        }
+        headers.replaceOrAdd(name: "x-portkey-trace-id", value: options.traceID)
+        if !headers.contains(name: "x-portkey-cache-status") { headers.add(name: "x-portkey-cache-status", value: "DISABLED") }
     }
 }

@@ -469,7 +469,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
 
     private func finish(_ response: GatewayResponse, options: RequestOptions) {
         guard let context, case .buffer(let body) = response.body else { return }
-        write(status: response.status, headers: decorated(response.headers, options), body: body, context: context)
+        write(status: response.status, headers: response.headers, body: body, context: context)
     }
 
     private func write(_ response: ImmediateResponse, context: ChannelHandlerContext) {
@@ -509,7 +509,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         guard let context else { return }
         streaming = true
         if requestHead?.version.minor == 0 { keepAlive = false }  // HTTP/1.0: the body ends at close
-        let head = responseHead(status: response.status, headers: decorated(response.headers, options))
+        let head = responseHead(status: response.status, headers: response.headers)
         context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
     }
 
@@ -555,15 +555,6 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         return HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: code), headers: fields)
     }
 
-    private func decorated(_ headers: HTTPHeaders, _ options: RequestOptions) -> HTTPHeaders {
-        var headers = headers
-        if let provider = options.provider, !headers.contains(name: "x-portkey-provider") {
-            headers.add(name: "x-portkey-provider", value: provider)
-        }
-        headers.add(name: "x-portkey-trace-id", value: options.traceID)
-        if !headers.contains(name: "x-portkey-cache-status") { headers.add(name: "x-portkey-cache-status", value: "DISABLED") }
-        return headers
-    }
 
     // MARK: Flow control and connection state
 

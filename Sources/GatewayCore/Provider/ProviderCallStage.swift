@@ -9,7 +9,11 @@ struct ProviderCallStage: RequestStage {
     func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
         -> GatewayResponse
     {
-        try await context.gateway.callProvider(request, context: context)
+        var response = try await context.gateway.callProvider(request, context: context)
+        if let provider = context.options.provider {
+            response.headers.replaceOrAdd(name: "x-portkey-provider", value: provider)  // the provider that answered
+        }
+        return response
     }
 }
 

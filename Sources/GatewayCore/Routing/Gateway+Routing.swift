@@ -84,9 +84,6 @@ extension Gateway {
                 response.headers.replaceOrAdd(name: "content-type", value: "application/json")
             }
             for (name, value) in routeHeaders { response.headers.replaceOrAdd(name: name, value: value) }
-            if let provider = Self.provider(at: outcome.path, in: config.root) {
-                response.headers.replaceOrAdd(name: "x-portkey-provider", value: provider)
-            }
             return response
         case .failure(var error):
             if let summary {
@@ -184,14 +181,6 @@ extension Gateway {
 
     static func hasConditional(_ node: RouteConfig.Target) -> Bool {
         node.mode == .conditional || node.targets.contains { hasConditional($0) }
-    }
-
-    static func provider(at path: String, in node: RouteConfig.Target) -> String? {
-        if node.path == path { return node.provider }
-        for child in node.targets where path.hasPrefix(child.path) {
-            if let found = provider(at: path, in: child) { return found }
-        }
-        return nil
     }
 }
 

@@ -46,9 +46,6 @@ struct MiddlewareStage: RequestStage {
         var routed = context
         routed.options = options
         var response = try await next(request, routed)
-        if let provider = options.provider, !response.headers.contains(name: "x-portkey-provider") {
-            response.headers.add(name: "x-portkey-provider", value: provider)  // middleware may have changed it
-        }
         guard let session else { return response }
         let logger = gateway.logger
         let provider = options.provider
