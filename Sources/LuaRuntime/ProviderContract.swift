@@ -65,13 +65,24 @@ public struct ProviderInfo: Sendable, Equatable {
 /// `from` and `to` (endpoint names for client dialects, e.g. `from = "messages"`,
 /// `to = "chat/completions"`) and translates requests (`request(ctx, body)`), answers
 /// (`response(ctx, provider, res)`) and stream events (`stream(ctx, provider, event)`).
-public struct ConverterInfo: Sendable, Equatable {
+public final class ConverterInfo: Sendable, Equatable {
     /// The module name, e.g. `messages_to_chat`.
-    public var module: String
-    public var from: String
-    public var to: String
+    public let module: String
+    public let from: String
+    public let to: String
     /// The file, e.g. `providers/lib/messages_to_chat.lua`.
-    public var file: String
+    public let file: String
+
+    public init(module: String, from: String, to: String, file: String) {
+        self.module = module
+        self.from = from
+        self.to = to
+        self.file = file
+    }
+
+    public static func == (a: ConverterInfo, b: ConverterInfo) -> Bool {
+        a.module == b.module && a.from == b.from && a.to == b.to && a.file == b.file
+    }
 }
 
 /// The request facts a provider's `prepare(ctx)` receives.

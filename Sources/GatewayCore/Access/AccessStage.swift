@@ -4,15 +4,16 @@ struct AccessStage: RequestStage {
     func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
         -> GatewayResponse
     {
-        var context = context
         let keys = context.gateway.keys.current
+        guard !keys.gatewayKeys.isEmpty || context.options.virtualKey != nil else { return try await next(request, context) }
+        var options = context.options
         if !keys.gatewayKeys.isEmpty {
-            try Self.authorize(&context.options, keys: keys.gatewayKeys)
+            try Self.authorize(&options, keys: keys.gatewayKeys)
         }
-        if let name = context.options.virtualKey {
-            try keys.virtualKeys.apply(name, to: &context.options)
+        if let name = options.virtualKey {
+            try keys.virtualKeys.apply(name, to: &options)
         }
-        return try await next(request, context)
+        return try await next(request, context.with(options: options))
     }
 
     /// Checks the gateway key in constant time. A key presented as `Authorization: Bearer` is the

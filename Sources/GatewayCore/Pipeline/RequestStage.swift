@@ -24,20 +24,31 @@ public protocol RequestStage: Sendable {
 /// What every stage of one request sees, decided once when the request arrives: the options from
 /// its headers (with its trace id and log record), the client's dialect, and the script generation
 /// it runs on (a reload mid-request does not mix two generations into one request).
-public struct RequestContext: Sendable {
+///
+/// Immutable and shared: a stage passes it on as it is (one reference, not a copy of the options
+/// through every stage); one that changes the options passes on ``with(options:cache:)``.
+public final class RequestContext: Sendable {
     public let gateway: Gateway
-    public var options: RequestOptions
+    public let options: RequestOptions
     public let generation: ScriptGeneration
     /// The error shape (and, for streams, the terminal event) the client expects.
     public let dialect: ClientDialect
     /// The response cache setting of the routed target this attempt is for (attempt chain only).
-    public var cache: RouteConfig.Cache?
+    public let cache: RouteConfig.Cache?
 
-    public init(gateway: Gateway, options: RequestOptions, generation: ScriptGeneration, dialect: ClientDialect) {
+    public init(gateway: Gateway, options: RequestOptions, generation: ScriptGeneration, dialect: ClientDialect,
+                cache: RouteConfig.Cache? = nil) {
         self.gateway = gateway
         self.options = options
         self.generation = generation
         self.dialect = dialect
+        self.cache = cache
+    }
+
+    /// The same request with other options (a virtual key applied, middleware's rewrite, a routed
+    /// target's), and the target's cache setting.
+    public func with(options: RequestOptions, cache: RouteConfig.Cache? = nil) -> RequestContext {
+        RequestContext(gateway: gateway, options: options, generation: generation, dialect: dialect, cache: cache)
     }
 }
 

@@ -11,7 +11,7 @@ struct ProviderCallStage: RequestStage {
     {
         var response = try await context.gateway.callProvider(request, context: context)
         if let provider = context.options.provider {
-            response.headers.replaceOrAdd(name: "x-portkey-provider", value: provider)  // the provider that answered
+            response.headers.add(name: "x-portkey-provider", value: provider)  // the provider that answered (upstream ones are dropped)
         }
         return response
     }

@@ -46,9 +46,7 @@ extension Gateway {
                 do throws(GatewayError) {
                     let (targetRequest, targetOptions) = try self.attemptRequest(request, options: options, target: target,
                                                                                      configName: config.name)
-                    var attempt = context
-                    attempt.options = targetOptions
-                    attempt.cache = target.cache
+                    let attempt = context.with(options: targetOptions, cache: target.cache)
                     return .success(try await Self.firstByteChecked(try await Self.attemptStages.run(targetRequest, context: attempt)))
                 } catch {
                     return .failure(error)

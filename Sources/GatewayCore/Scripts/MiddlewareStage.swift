@@ -43,9 +43,7 @@ struct MiddlewareStage: RequestStage {
             request.body = body.map { ByteBuffer(bytes: $0) }
             options = try gateway.scriptOptions(request.headers, traceID: options.traceID, record: options.record)
         }
-        var routed = context
-        routed.options = options
-        var response = try await next(request, routed)
+        var response = try await next(request, context.with(options: options))
         guard let session else { return response }
         let logger = gateway.logger
         let provider = options.provider
