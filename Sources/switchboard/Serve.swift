@@ -318,13 +318,22 @@ struct Serve: AsyncParsableCommand {
             })
         let services = ServiceGroup(configuration: .init(
             services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        // After a burst (thousands of streams) glibc keeps the freed heap; hand it back every few
-        // seconds so an idle gateway returns to its idle footprint.
+        // After a burst (thousands of streams) glibc keeps the freed heap; hand it back once the
+        // gateway is idle (nothing in flight, and no request started for 2 s), so it returns to its
+        // idle footprint. Never under load: malloc_trim holds the allocator's locks while it walks
+        // the heap, which stalled 500 concurrent streams by over 200 ms (bench/run, 2026-11-26).
         // Lua garbage is collected first (it pins pages otherwise); both run on NIO's blocking
         // thread pool, never on an event loop.
+        let activity = gateway.observer.activity
         let trimmer = Task.detached {
+            var seen = activity.total
+            var trimmedAt: UInt64?
             while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(5))
+                try? await Task.sleep(for: .seconds(2))
+                let total = activity.total
+                defer { seen = total }
+                guard total == seen, activity.current == 0, trimmedAt != total else { continue }
+                trimmedAt = total
                 try? await NIOThreadPool.singleton.runIfActive {
                     scriptHost.current.collectIdleGarbage()
                     _ = sb_release_free_memory()
