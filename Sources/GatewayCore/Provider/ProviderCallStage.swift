@@ -17,13 +17,34 @@ struct ProviderCallStage: RequestStage {
     }
 }
 
+/// What planning a provider call decided: the request to send, the session that translates the
+/// answer (nil when it is relayed), how the endpoint is served.
+struct ProviderPlan {
+    let providerID: String
+    let provider: ProviderInfo
+    let request: PreparedRequest
+    let session: ProviderSession?
+    let mode: EndpointMode
+    /// What `prepare` saw (the `error` hook of a provider without a session sees it too).
+    let context: PrepareContext
+    let model: String?
+}
+
 extension Gateway {
-    /// One call to the request's provider: how its endpoint table serves the endpoint (natively,
-    /// translated, through a converter, passed through, or refused), `prepare` (with the images it
-    /// asks for fetched, or the converter it asks for), the upstream exchange, and the answer —
-    /// relayed, translated, or, for an error, classified by the provider's `error(ctx, res)` and put
-    /// in the client's error shape.
+    /// One call to the request's provider: ``planCall(_:context:)`` (how its endpoint table serves
+    /// the endpoint, and what `prepare` asks for), ``send(_:plan:options:)`` (the upstream
+    /// exchange) and ``answer(_:to:plan:context:)`` (relayed, translated, or — for an error —
+    /// classified by the provider's `error(ctx, res)` and put in the client's error shape).
     func callProvider(_ request: IncomingRequest, context requestContext: RequestContext) async throws(GatewayError) -> GatewayResponse {
+        let plan = try await planCall(request, context: requestContext)
+        let response = try await send(request, plan: plan, options: requestContext.options)
+        return try answer(response, to: request, plan: plan, context: requestContext)
+    }
+
+    /// How the provider serves the endpoint (natively, translated, through a converter, passed
+    /// through, or refused), then `prepare` — with the images it asks for fetched, or the converter
+    /// it asks for — or `auth` for a passthrough.
+    func planCall(_ request: IncomingRequest, context requestContext: RequestContext) async throws(GatewayError) -> ProviderPlan {
         let options = requestContext.options
         let generation = requestContext.generation
         guard let providerID = options.provider else { throw .missingProvider() }
@@ -100,9 +121,20 @@ extension Gateway {
         // an answer's bytes as they are.
         if mode == .native || !plan.translate { session = nil }
 
-        guard var url = UpstreamURL(plan.url) else {
+        return ProviderPlan(providerID: providerID, provider: provider, request: plan, session: session, mode: mode ?? .native,
+                            context: context, model: scan?.model)
+    }
+
+    /// The upstream exchange: the URL checked (and, for a client-chosen host, where it points), the
+    /// headers, the deadline.
+    func send(_ request: IncomingRequest, plan: ProviderPlan, options: RequestOptions) async throws(GatewayError) -> UpstreamResponse {
+        let providerID = plan.providerID
+        let provider = plan.provider
+        let mode = plan.mode
+        let prepared = plan.request
+        guard var url = UpstreamURL(prepared.url) else {
             throw GatewayError(status: 502, type: "upstream_error",
-                               message: "provider '\(providerID)' built an invalid upstream URL (\(Self.origin(of: plan.url)))",
+                               message: "provider '\(providerID)' built an invalid upstream URL (\(Self.origin(of: prepared.url)))",
                                code: "invalid_upstream_url")
         }
         if let customHost = options.customHost, CustomHostResolver.needsLookup(url.host),
@@ -116,12 +148,12 @@ extension Gateway {
            let chosen = UpstreamURL(customHost), chosen.host.lowercased() == url.host.lowercased() {
             url.addressPolicy = .clientChosen  // every address connected to is checked too
         }
-        let method = plan.method.map { HTTPMethod(rawValue: $0) } ?? request.method
+        let method = prepared.method.map { HTTPMethod(rawValue: $0) } ?? request.method
         var body = request.body
-        if let replacement = plan.body { body = ByteBuffer(bytes: replacement) }
+        if let replacement = prepared.body { body = ByteBuffer(bytes: replacement) }
         let outbound = UpstreamRequest(
             method: method, url: url,
-            headers: upstreamHeaders(request: request, options: options, plan: plan, provider: provider,
+            headers: upstreamHeaders(request: request, options: options, plan: prepared, provider: provider,
                                      relayed: request.endpoint == .passthrough || mode == .passthrough),
             body: body)
         if let problem = outbound.wireProblem {
@@ -133,7 +165,7 @@ extension Gateway {
         let response: UpstreamResponse
         let sent = ContinuousClock.now
         options.record?.update { fields in
-            fields.model = scan?.model ?? fields.model
+            fields.model = plan.model ?? fields.model
             fields.attempts += 1
         }
         do {
@@ -145,6 +177,19 @@ extension Gateway {
         options.record?.update { $0.upstreamLatency = waited }
         observer.metrics.upstreamResponded(provider: providerID, after: waited)
 
+        return response
+    }
+
+    /// The client's answer: relayed (a stream checked for its terminal event), translated by the
+    /// provider's (or converter's) `response`/`stream`, or an error classified and reshaped.
+    func answer(_ response: UpstreamResponse, to request: IncomingRequest, plan: ProviderPlan, context requestContext: RequestContext)
+        throws(GatewayError) -> GatewayResponse
+    {
+        let providerID = plan.providerID
+        let session = plan.session
+        let generation = requestContext.generation
+        let context = plan.context
+        let method = plan.request.method.map { HTTPMethod(rawValue: $0) } ?? request.method
         var headers = responseHeaders(response.head.headers)
         let status = response.head.status
         if let problem = WireSyntax.statusProblem(status) {
