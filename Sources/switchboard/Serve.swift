@@ -316,77 +316,18 @@ struct Serve: AsyncParsableCommand {
             onListening: { address in
                 logger.info("switchboard listening on http://\(address.ipAddress ?? host):\(address.port ?? port)")
             })
+        // The background loops (BackgroundServices.swift) and the server, in one group. A group shuts
+        // down in reverse order: the server drains first, the request log flushes last.
+        var background: [any Service] = []
+        if let requestLog { background.append(LogFlusher(log: requestLog, metrics: metrics)) }
+        background += [
+            MemoryTrimmer(activity: gateway.observer.activity, scripts: scriptHost),
+            ScriptWatcher(scripts: scriptHost, configs: configStore),
+            HangupReloader(signals: await UnixSignalsSequence(trapping: .sighup), log: requestLog, logTarget: requestLogTarget,
+                           logger: logger, reload: reloadAll),
+        ]
         let services = ServiceGroup(configuration: .init(
-            services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        // After a burst (thousands of streams) glibc keeps the freed heap; hand it back once the
-        // gateway is idle (nothing in flight, and no request started for 2 s), so it returns to its
-        // idle footprint. Never under load: malloc_trim holds the allocator's locks while it walks
-        // the heap, which stalled 500 concurrent streams by over 200 ms (bench/run, 2026-11-26).
-        // Lua garbage is collected first (it pins pages otherwise); both run on NIO's blocking
-        // thread pool, never on an event loop.
-        let activity = gateway.observer.activity
-        let trimmer = Task.detached {
-            var seen = activity.total
-            var trimmedAt: UInt64?
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(2))
-                let total = activity.total
-                defer { seen = total }
-                guard total == seen, activity.current == 0, trimmedAt != total else { continue }
-                trimmedAt = total
-                try? await NIOThreadPool.singleton.runIfActive {
-                    scriptHost.current.collectIdleGarbage()
-                    _ = sb_release_free_memory()
-                }
-            }
-        }
-        defer { trimmer.cancel() }
-        // Script and config files take effect within about a second of changing (checked every
-        // 500 ms off the event loops); a broken edit keeps what is live and logs the error.
-        let watcher = Task.detached { [configStore] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(500))
-                try? await NIOThreadPool.singleton.runIfActive {
-                    scriptHost.reloadIfChanged()
-                    configStore?.reload(knownProviders: Set(scriptHost.current.providerIDs))
-                }
-            }
-        }
-        defer { watcher.cancel() }
-        // Request log lines are written in batches off the event loops (see LineWriter).
-        let logFlusher = Task.detached {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(100))
-                guard let requestLog else { return }
-                let dropped = (try? await NIOThreadPool.singleton.runIfActive { requestLog.flush() }) ?? 0
-                if dropped > 0 { metrics.requestLogDropped(dropped) }
-            }
-        }
-        defer {
-            logFlusher.cancel()
-            requestLog?.flush()
-        }
-        // SIGHUP reloads everything, as operators expect of a daemon.
-        let hangups = Task.detached {
-            for await _ in await UnixSignalsSequence(trapping: .sighup) {
-                // The request log file is reopened, for logrotate (on the blocking pool: it writes).
-                if let requestLog, requestLogTarget != "stdout", requestLogTarget != "stderr" {
-                    let problem = try? await NIOThreadPool.singleton.runIfActive { () -> String? in
-                        do throws(GatewayError) {
-                            try requestLog.reopen()
-                            return nil
-                        } catch {
-                            return error.message
-                        }
-                    }
-                    if let problem { logger.error("request log not reopened: \(problem)") } else {
-                        logger.info("request log reopened: \(requestLogTarget)")
-                    }
-                }
-                _ = await reloadAll("SIGHUP")
-            }
-        }
-        defer { hangups.cancel() }
+            services: background + [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await services.run()
         } catch {
