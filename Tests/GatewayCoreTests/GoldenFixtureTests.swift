@@ -172,7 +172,9 @@ import Testing
         case (let a as [Any], let e as [Any]):
             return a.count == e.count && zip(a, e).allSatisfy { matches($0, $1) }
         case (let a as NSNumber, let e as NSNumber):
-            return a == e
+            // true is not 1: a boolean ("c") only matches a boolean.
+            let boolean = { (n: NSNumber) in String(cString: n.objCType) == "c" }
+            return boolean(a) == boolean(e) && a == e
         case (let a as String, let e as String):
             return a == e
         case (is NSNull, is NSNull):
