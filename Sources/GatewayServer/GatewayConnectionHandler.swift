@@ -157,7 +157,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     /// 408 `client_timeout`, then close.
     private func timeOut(_ context: ChannelHandlerContext, _ message: String) {
         keepAlive = false
-        let error = GatewayError(status: 408, type: "invalid_request_error", message: message, code: "client_timeout")
+        let error = GatewayError(status: 408, type: .invalidRequest, message: message, code: "client_timeout")
         if case .receiving(let pending) = state { observeRejected(withBody(pending), error) }
         state = .responding
         write(.error(error, traceID: requestHead?.headers.first(name: "x-portkey-trace-id")), context: context)
@@ -296,7 +296,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
                 return
             }
             guard admin.authorizes(head.headers) else {
-                state = .answering(.error(GatewayError(status: 401, type: "authentication_error",
+                state = .answering(.error(GatewayError(status: 401, type: .authentication,
                                                        message: "admin endpoints need the admin token (Authorization: Bearer <token>)",
                                                        code: "invalid_admin_token")))
                 return
@@ -494,7 +494,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     func endAtDrainDeadline() -> Bool {
         task?.cancel()
         guard streaming, let context else { return false }
-        let error = GatewayError(status: 503, type: "server_error",
+        let error = GatewayError(status: 503, type: .server,
                                  message: "the gateway is shutting down and its drain deadline passed", code: "shutting_down")
         var event = ByteBuffer(string: "data: ")
         event.writeBytes(error.body)
@@ -623,7 +623,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             switch state {
             case .idle, .receiving, .answering, .adminPending:
                 keepAlive = false
-                write(.error(GatewayError(status: 400, type: "invalid_request_error",
+                write(.error(GatewayError(status: 400, type: .invalidRequest,
                                           message: "malformed HTTP request: \(error)", code: "bad_http_request")),
                       context: context)
             case .discarding, .responding:

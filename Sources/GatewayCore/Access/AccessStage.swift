@@ -29,7 +29,7 @@ struct AccessStage: RequestStage {
             options.apiKey = nil
             return
         }
-        throw GatewayError(status: 401, type: "authentication_error",
+        throw GatewayError(status: 401, type: .authentication,
                            message: "this gateway needs a gateway key: send it as x-portkey-api-key (or as Authorization: Bearer when provider keys come from a config)",
                            param: "x-portkey-api-key", code: "invalid_gateway_key")
     }

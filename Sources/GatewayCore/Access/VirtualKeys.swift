@@ -29,7 +29,7 @@ public struct VirtualKeys: Sendable {
     /// Parses the JSON; the error names the entry and field, never a value.
     public init(json: String, knownProviders: Set<String>) throws(GatewayError) {
         func fail(_ message: String) -> GatewayError {
-            GatewayError(status: 500, type: "config_error", message: "virtual keys: \(message)", code: "invalid_virtual_keys")
+            GatewayError(status: 500, type: .config, message: "virtual keys: \(message)", code: "invalid_virtual_keys")
         }
         guard let data = json.data(using: .utf8), let value = try? JSONDecoder().decode(LooseJSON.self, from: data),
               case .object(let object) = value else {
@@ -62,7 +62,7 @@ public struct VirtualKeys: Sendable {
     /// Applies a virtual key to a request's options.
     func apply(_ name: String, to options: inout RequestOptions) throws(GatewayError) {
         guard let entry = entries[name] else {
-            throw GatewayError(status: 401, type: "authentication_error",
+            throw GatewayError(status: 401, type: .authentication,
                                message: "unknown virtual key '\(name.prefix(64))'", param: "x-portkey-virtual-key",
                                code: "unknown_virtual_key")
         }

@@ -86,7 +86,7 @@ final class CustomHostResolver: Sendable {
                 verdict = .success(first)
             }
         } else {
-            verdict = .failure(GatewayError(status: 502, type: "upstream_error",
+            verdict = .failure(GatewayError(status: 502, type: .upstream,
                                             message: "custom host '\(host)' does not resolve", code: "upstream_unreachable"))
         }
         verdicts.withLock { table in

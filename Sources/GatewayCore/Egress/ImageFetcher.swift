@@ -42,7 +42,7 @@ struct ImageFetcher: Sendable {
 
     func fetch(_ text: String) async throws(GatewayError) -> Image {
         func refuse(_ reason: String, status: Int = 400) -> GatewayError {
-            GatewayError(status: status, type: "invalid_request_error",
+            GatewayError(status: status, type: .invalidRequest,
                          message: "image URL \(Gateway.origin(of: text)): \(reason)", param: "messages", code: "image_fetch_failed")
         }
         guard var url = UpstreamURL(text) else { throw refuse("not an http(s) URL") }
@@ -94,7 +94,7 @@ struct ImageFetcher: Sendable {
     /// The host's addresses (the host itself when it is an IP literal), resolved off the event loop.
     static func resolve(_ host: String, port: Int) async throws(GatewayError) -> [String] {
         guard let addresses = await HostResolver.addresses(of: host, port: port) else {
-            throw GatewayError(status: 400, type: "invalid_request_error",
+            throw GatewayError(status: 400, type: .invalidRequest,
                                message: "image URL host '\(host)' does not resolve", param: "messages", code: "image_fetch_failed")
         }
         return addresses

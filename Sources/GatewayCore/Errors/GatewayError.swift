@@ -2,16 +2,36 @@ public import LuaRuntime
 
 /// An error the gateway answers itself, always rendered in OpenAI's error shape
 /// `{"error":{"message","type","param","code"}}` so every OpenAI client surfaces it.
+/// The `type` of an error: the gateway's own are the constants here; a script's or a provider's
+/// error may carry any other (it reaches the client as it is).
+public struct ErrorType: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { self.rawValue = value }
+    public var description: String { rawValue }
+
+    public static let invalidRequest: ErrorType = "invalid_request_error"
+    public static let authentication: ErrorType = "authentication_error"
+    public static let rateLimit: ErrorType = "rate_limit_error"
+    public static let timeout: ErrorType = "timeout_error"
+    public static let upstream: ErrorType = "upstream_error"
+    public static let server: ErrorType = "server_error"
+    public static let script: ErrorType = "script_error"
+    public static let config: ErrorType = "config_error"
+    public static let requestCancelled: ErrorType = "request_cancelled"
+    public static let guardrail: ErrorType = "guardrail_error"
+}
+
 public struct GatewayError: Error, Sendable, CustomStringConvertible {
     public var status: Int
-    public var type: String
+    public var type: ErrorType
     public var message: String
     public var param: String?
     public var code: String?
     /// Extra response headers (e.g. `Allow` on 405).
     public var headers: [(String, String)] = []
 
-    public init(status: Int, type: String, message: String, param: String? = nil, code: String? = nil) {
+    public init(status: Int, type: ErrorType, message: String, param: String? = nil, code: String? = nil) {
         self.status = status
         self.type = type
         self.message = message
@@ -25,7 +45,7 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
     public var body: [UInt8] {
         var out = #"{"error":{"message":"#
         out += JSONText.quote(message)
-        out += #","type":"# + JSONText.quote(type)
+        out += #","type":"# + JSONText.quote(type.rawValue)
         out += #","param":"# + (param.map(JSONText.quote) ?? "null")
         out += #","code":"# + (code.map(JSONText.quote) ?? "null")
         out += "}}"
@@ -59,14 +79,14 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
 extension GatewayError {
     public static func missingProvider() -> GatewayError {
         GatewayError(
-            status: 400, type: "invalid_request_error",
+            status: 400, type: .invalidRequest,
             message: "missing the x-portkey-provider header: name the provider to route to, e.g. 'x-portkey-provider: openai'",
             param: "x-portkey-provider", code: "missing_provider")
     }
 
     public static func unknownProvider(_ id: String, known: [String]) -> GatewayError {
         GatewayError(
-            status: 400, type: "invalid_request_error",
+            status: 400, type: .invalidRequest,
             message: "unknown provider '\(id)' in x-portkey-provider; known providers: \(known.joined(separator: ", "))",
             param: "x-portkey-provider", code: "unknown_provider")
     }
@@ -74,43 +94,43 @@ extension GatewayError {
     /// The provider's endpoint table neither lists `path` nor has a converter to an endpoint it does.
     public static func unsupportedEndpoint(provider: String, path: String, supported: [String]) -> GatewayError {
         GatewayError(
-            status: 400, type: "invalid_request_error",
+            status: 400, type: .invalidRequest,
             message: "provider '\(provider)' does not support \(path); it supports: \(supported.isEmpty ? "none" : supported.joined(separator: ", "))",
             code: "unsupported_endpoint")
     }
 
     public static func invalidHeader(_ name: String, _ reason: String) -> GatewayError {
-        GatewayError(status: 400, type: "invalid_request_error", message: "invalid \(name) header: \(reason)",
+        GatewayError(status: 400, type: .invalidRequest, message: "invalid \(name) header: \(reason)",
                      param: name, code: "invalid_header")
     }
 
     public static func invalidJSON(_ failure: JSONScan.Failure) -> GatewayError {
         GatewayError(
-            status: 400, type: "invalid_request_error",
+            status: 400, type: .invalidRequest,
             message: "the request body is not valid JSON: \(failure.reason) at \(failure.position)",
             code: "invalid_json")
     }
 
     public static func bodyNotObject() -> GatewayError {
-        GatewayError(status: 400, type: "invalid_request_error",
+        GatewayError(status: 400, type: .invalidRequest,
                      message: "the request body must be a JSON object", code: "invalid_json")
     }
 
     public static func bodyTooLarge(limit: Int) -> GatewayError {
-        GatewayError(status: 413, type: "invalid_request_error",
+        GatewayError(status: 413, type: .invalidRequest,
                      message: "the request body is larger than the gateway's limit of \(limit) bytes",
                      code: "request_too_large")
     }
 
     public static func notFound(method: String, path: String) -> GatewayError {
-        GatewayError(status: 404, type: "invalid_request_error",
+        GatewayError(status: 404, type: .invalidRequest,
                      message: "no route for \(method) \(path); see GET /v1/models and the README for the endpoints",
                      code: "unknown_route")
     }
 
     public static func methodNotAllowed(method: String, path: String, allowed: [String]) -> GatewayError {
         var error = GatewayError(
-            status: 405, type: "invalid_request_error",
+            status: 405, type: .invalidRequest,
             message: "\(method) is not allowed on \(path); use \(allowed.joined(separator: " or "))",
             code: "method_not_allowed")
         error.headers = [("allow", allowed.joined(separator: ", "))]
@@ -118,25 +138,25 @@ extension GatewayError {
     }
 
     public static func upstreamUnreachable(provider: String, host: String, reason: String) -> GatewayError {
-        GatewayError(status: 502, type: "upstream_error",
+        GatewayError(status: 502, type: .upstream,
                      message: "could not reach provider '\(provider)' at \(host): \(reason)",
                      code: "upstream_unreachable")
     }
 
     public static func upstreamTimeout(provider: String, seconds: Int64) -> GatewayError {
-        GatewayError(status: 504, type: "timeout_error",
+        GatewayError(status: 504, type: .timeout,
                      message: "provider '\(provider)' did not answer within \(seconds) s (the gateway's upstream timeout)",
                      code: "upstream_timeout")
     }
 
     public static func requestTimeout(milliseconds: Int) -> GatewayError {
-        GatewayError(status: 408, type: "timeout_error",
+        GatewayError(status: 408, type: .timeout,
                      message: "request timed out after \(milliseconds) ms (x-portkey-request-timeout)",
                      code: "request_timeout")
     }
 
     public static func upstreamBroken(provider: String, reason: String) -> GatewayError {
-        GatewayError(status: 502, type: "upstream_error",
+        GatewayError(status: 502, type: .upstream,
                      message: "provider '\(provider)' sent a broken response: \(reason)", code: "upstream_error")
     }
 
@@ -144,10 +164,10 @@ extension GatewayError {
     /// `script_error` naming the file.
     public static func script(_ error: LuaError) -> GatewayError {
         if case .raised(let status, let type, let code) = error.kind {
-            return GatewayError(status: status, type: type ?? "invalid_request_error", message: error.message,
+            return GatewayError(status: status, type: type.map(ErrorType.init(rawValue:)) ?? .invalidRequest, message: error.message,
                                 param: error.param, code: code)
         }
-        return GatewayError(status: 500, type: "script_error", message: error.message, code: "script_error")
+        return GatewayError(status: 500, type: .script, message: error.message, code: "script_error")
     }
 }
 

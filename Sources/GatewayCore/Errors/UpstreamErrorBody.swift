@@ -33,7 +33,7 @@ enum UpstreamErrorBody {
             message = trimmed.isEmpty ? nil : trimmed
         }
         let error = GatewayError(
-            status: status, type: type ?? Self.type(for: status),
+            status: status, type: type.map(ErrorType.init(rawValue:)) ?? Self.type(for: status),
             message: "provider '\(provider)' returned HTTP \(status)" + (message.map { ": \($0)" } ?? ""),
             code: code)
         return (error, alreadyOpenAI)
@@ -44,13 +44,13 @@ enum UpstreamErrorBody {
     /// answer under another status) are its script's `error(ctx, res)` to say.
     static let retryableStatuses: Set<Int> = [408, 409, 425, 429, 500, 502, 503, 504]
 
-    static func type(for status: Int) -> String {
+    static func type(for status: Int) -> ErrorType {
         switch status {
-        case 400, 404, 413, 422: return "invalid_request_error"
-        case 401, 403: return "authentication_error"
-        case 408, 504: return "timeout_error"
-        case 429: return "rate_limit_error"
-        default: return status >= 500 ? "server_error" : "upstream_error"
+        case 400, 404, 413, 422: return .invalidRequest
+        case 401, 403: return .authentication
+        case 408, 504: return .timeout
+        case 429: return .rateLimit
+        default: return status >= 500 ? .server : .upstream
         }
     }
 }

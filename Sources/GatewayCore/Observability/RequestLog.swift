@@ -213,7 +213,7 @@ public final class LineWriter: Sendable {
     private static func openFile(_ path: String) throws(GatewayError) -> Int32 {
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw GatewayError(status: 500, type: "server_error",
+            throw GatewayError(status: 500, type: .server,
                                message: "cannot open request log \(path): \(String(cString: strerror(errno)))", code: "request_log")
         }
         return fd

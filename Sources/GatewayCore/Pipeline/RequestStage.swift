@@ -67,7 +67,7 @@ public struct StageChain: Sendable {
         -> GatewayResponse
     {
         guard index < stages.count else {
-            throw GatewayError(status: 500, type: "server_error", message: "no stage answered the request (a gateway bug)",
+            throw GatewayError(status: 500, type: .server, message: "no stage answered the request (a gateway bug)",
                                code: "pipeline_error")
         }
         return try await stages[index].handle(request, context: context, next: Next(chain: self, index: index + 1))

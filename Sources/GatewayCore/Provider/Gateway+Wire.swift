@@ -21,7 +21,7 @@ extension Gateway {
         }
         guard let body = request.body, body.readableBytes > 0 else {
             if needsJSON {
-                throw GatewayError(status: 400, type: "invalid_request_error",
+                throw GatewayError(status: 400, type: .invalidRequest,
                                    message: "the request body is empty; expected a JSON object", code: "invalid_json")
             }
             return nil
@@ -112,10 +112,10 @@ extension Gateway {
         case .tooLarge:
             return .upstreamBroken(provider: provider, reason: error.detail)
         case .cancelled:
-            return GatewayError(status: 499, type: "request_cancelled",
+            return GatewayError(status: 499, type: .requestCancelled,
                                 message: "the client closed the connection before the response", code: "client_closed_request")
         case .invalidURL:
-            return GatewayError(status: 502, type: "upstream_error",
+            return GatewayError(status: 502, type: .upstream,
                                 message: "provider '\(provider)' built an invalid upstream URL (\(url.origin))",
                                 code: "invalid_upstream_url")
         }

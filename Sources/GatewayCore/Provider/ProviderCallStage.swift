@@ -69,7 +69,7 @@ extension Gateway {
         let scan = try validateBody(request)
         if let model = scan?.model, let problem = WireSyntax.targetProblem(model, what: "the model name") {
             // Some providers put the model in the upstream URL: a line break there would split the request.
-            throw GatewayError(status: 400, type: "invalid_request_error", message: "invalid model: \(problem)",
+            throw GatewayError(status: 400, type: .invalidRequest, message: "invalid model: \(problem)",
                                param: "model", code: "invalid_model")
         }
 
@@ -91,7 +91,7 @@ extension Gateway {
                 // a model without a native Messages API on a provider where other models have one).
                 guard let found = generation.converter(from: request.endpoint.rawValue, to: target),
                       provider.mode(for: target) != nil else {
-                    throw GatewayError(status: 500, type: "script_error",
+                    throw GatewayError(status: 500, type: .script,
                                        message: "\(provider.file) asked to serve /v1\(request.path) via \(target), but no converter from \(request.endpoint.rawValue) to \(target) exists for it",
                                        code: "script_error")
                 }
@@ -110,10 +110,10 @@ extension Gateway {
             switch outcome {
             case .send(let prepared): plan = prepared
             case .fetch:
-                throw GatewayError(status: 500, type: "script_error", message: "provider '\(providerID)' asked to fetch images twice",
+                throw GatewayError(status: 500, type: .script, message: "provider '\(providerID)' asked to fetch images twice",
                                    code: "script_error")
             case .via(let target):
-                throw GatewayError(status: 500, type: "script_error",
+                throw GatewayError(status: 500, type: .script,
                                    message: "\(provider.file) asked for via = \"\(target)\" twice", code: "script_error")
             }
         }
@@ -133,7 +133,7 @@ extension Gateway {
         let mode = plan.mode
         let prepared = plan.request
         guard var url = UpstreamURL(prepared.url) else {
-            throw GatewayError(status: 502, type: "upstream_error",
+            throw GatewayError(status: 502, type: .upstream,
                                message: "provider '\(providerID)' built an invalid upstream URL (\(Self.origin(of: prepared.url)))",
                                code: "invalid_upstream_url")
         }
@@ -157,7 +157,7 @@ extension Gateway {
                                      relayed: request.endpoint == .passthrough || mode == .passthrough),
             body: body)
         if let problem = outbound.wireProblem {
-            throw GatewayError(status: 500, type: "script_error",
+            throw GatewayError(status: 500, type: .script,
                                message: "\(provider.file) built an upstream request that cannot be sent: \(problem)", code: "script_error")
         }
 
@@ -243,7 +243,7 @@ extension Gateway {
             if session != nil || !dialect.isErrorBody(bytes) {
                 var (error, _) = UpstreamErrorBody.parse(status: status, body: bytes, provider: providerID)
                 if let message = verdict?.message { error.message = "provider '\(providerID)' returned HTTP \(status): \(message)" }
-                if let type = verdict?.type { error.type = type }
+                if let type = verdict?.type { error.type = ErrorType(rawValue: type) }
                 if let code = verdict?.code { error.code = code }
                 bytes = ByteBuffer(bytes: dialect.errorBody(error))
                 headers.replaceOrAdd(name: "content-type", value: "application/json")
@@ -293,7 +293,7 @@ extension Gateway {
         var distinct: [String] = []
         for url in urls where !distinct.contains(url) { distinct.append(url) }
         guard distinct.count <= settings.imageFetch.maxImages else {
-            throw GatewayError(status: 400, type: "invalid_request_error",
+            throw GatewayError(status: 400, type: .invalidRequest,
                                message: "the request links \(distinct.count) images; at most \(settings.imageFetch.maxImages) are fetched",
                                param: "messages", code: "too_many_images")
         }

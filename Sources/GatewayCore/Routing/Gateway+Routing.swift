@@ -15,12 +15,12 @@ extension Gateway {
             return config
         }
         guard let store = configs else {
-            throw GatewayError(status: 400, type: "invalid_request_error",
+            throw GatewayError(status: 400, type: .invalidRequest,
                                message: "x-portkey-config names a config (\(Self.configNameShown(text))), but this gateway has no configs folder (--configs); send the config JSON inline",
                                param: "x-portkey-config", code: "unknown_config")
         }
         guard let config = store.config(named: text) else {
-            throw GatewayError(status: 400, type: "invalid_request_error",
+            throw GatewayError(status: 400, type: .invalidRequest,
                                message: "unknown config \(Self.configNameShown(text)); known configs: \(store.names.joined(separator: ", "))",
                                param: "x-portkey-config", code: "unknown_config")
         }
@@ -133,7 +133,7 @@ extension Gateway {
         var request = request
         if !target.overrideParams.isEmpty, let body = request.body {
             guard let patched = JSONObjectPatch.apply(target.overrideParams, to: Array(body.readableBytesView)) else {
-                throw GatewayError(status: 400, type: "invalid_request_error",
+                throw GatewayError(status: 400, type: .invalidRequest,
                                    message: "override_params of \(target.path) need a JSON object body", code: "invalid_json")
             }
             request.body = ByteBuffer(bytes: patched)

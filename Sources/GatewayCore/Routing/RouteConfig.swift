@@ -101,7 +101,7 @@ public struct RouteConfig: Sendable {
     }
 
     static func invalid(_ problems: [String]) -> GatewayError {
-        GatewayError(status: 400, type: "invalid_request_error",
+        GatewayError(status: 400, type: .invalidRequest,
                      message: "invalid x-portkey-config: " + problems.joined(separator: "; "),
                      param: "x-portkey-config", code: "invalid_config")
     }

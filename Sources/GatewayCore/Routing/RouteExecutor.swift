@@ -71,7 +71,7 @@ struct RouteExecutor: Sendable {
         case .conditional:
             guard let chosen = choose(node) else {
                 return Outcome(result: .failure(GatewayError(
-                    status: 400, type: "invalid_request_error",
+                    status: 400, type: .invalidRequest,
                     message: "no condition of \(node.path) matched and it has no default target",
                     param: "x-portkey-config", code: "no_route")), path: node.path, retries: 0, log: [])
             }
@@ -99,7 +99,7 @@ struct RouteExecutor: Sendable {
         let key = CooldownTracker.key(target)
         if let cooldown, !cooldown.admit(key, now: now()) {
             var outcome = Outcome(result: .failure(GatewayError(
-                status: 503, type: "server_error",
+                status: 503, type: .server,
                 message: "\(target.path) is cooling down after repeated failures", code: "cooling_down")),
                 path: target.path, retries: 0, log: [])
             outcome.log = [describe(outcome, target)]
@@ -204,7 +204,7 @@ struct RouteExecutor: Sendable {
         let what: String
         switch outcome.result {
         case .success(let response): what = "HTTP \(response.status)"
-        case .failure(let error): what = "\(error.status) \(error.code ?? error.type)"
+        case .failure(let error): what = "\(error.status) \(error.code ?? error.type.rawValue)"
         }
         let retries = outcome.retries > 0 ? " after \(outcome.retries) \(outcome.retries == 1 ? "retry" : "retries")" : ""
         return "\(target.path) (\(target.provider ?? "?")): \(what)\(retries)"

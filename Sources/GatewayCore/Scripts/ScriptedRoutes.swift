@@ -31,7 +31,7 @@ extension Gateway {
             case .call(let kind, let requestJSON):
                 calls += 1
                 guard calls <= 64 else {
-                    throw GatewayError(status: 500, type: "script_error", message: "\(info.file): more than 64 calls in one request",
+                    throw GatewayError(status: 500, type: .script, message: "\(info.file): more than 64 calls in one request",
                                        code: "script_error")
                 }
                 let result = await perform(kind, requestJSON, options: options)
@@ -104,7 +104,7 @@ extension Gateway {
                 response = try await route(incoming, context: RequestContext(
                     gateway: self, options: routeOptions, generation: scripts.current, dialect: ClientDialect(incoming.endpoint)))
             } catch {
-                return #"{"status":\#(error.status),"latency_ms":\#(elapsed()),"error":{"message":\#(JSONText.quote(error.message)),"type":\#(JSONText.quote(error.type)),"code":\#(error.code.map(JSONText.quote) ?? "null")}}"#
+                return #"{"status":\#(error.status),"latency_ms":\#(elapsed()),"error":{"message":\#(JSONText.quote(error.message)),"type":\#(JSONText.quote(error.type.rawValue)),"code":\#(error.code.map(JSONText.quote) ?? "null")}}"#
             }
         case "fetch":
             guard let text = call["url"]?.text, let url = UpstreamURL(text) else { return failure(0, "fetch needs an http(s) url", "invalid_url") }

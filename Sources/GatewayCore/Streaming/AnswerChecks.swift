@@ -21,7 +21,7 @@ extension Gateway {
         }
         if case .failure(let failure) = result {
             let reason = body.readableBytes == 0 ? "the body is empty" : "\(failure.reason) at \(failure.position)"
-            throw GatewayError(status: 502, type: "upstream_error",
+            throw GatewayError(status: 502, type: .upstream,
                                message: "provider '\(provider)' answered \(status) with a JSON body that does not parse (\(reason)); it was probably cut short",
                                code: "invalid_upstream_response")
         }
@@ -159,7 +159,7 @@ public struct TerminalCheckedStream: AsyncSequence, Sendable {
             guard let chunk = try await base.next() else {
                 finished = true
                 guard terminal.endsStream(tail) else {
-                    throw GatewayError(status: 502, type: "upstream_error",
+                    throw GatewayError(status: 502, type: .upstream,
                                        message: "provider '\(provider)' ended the stream without \(terminal.label): the answer is incomplete",
                                        code: "stream_truncated")
                 }
