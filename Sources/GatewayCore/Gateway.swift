@@ -145,7 +145,7 @@ public final class Gateway: Sendable {
     }
 
     /// The headers every answer carries: the trace id, the cache verdict (`DISABLED` when no cache
-    /// was asked for), and the provider (set by the provider call that answered; else the one the
+    /// was asked for), and the provider (set by the routed attempt that answered; else the one the
     /// request named, e.g. for an answer a script gave).
     static func decorate(_ headers: inout HTTPHeaders, options: RequestOptions) {
         if let provider = options.provider, !headers.contains(name: "x-portkey-provider") {

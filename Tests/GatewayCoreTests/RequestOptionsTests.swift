@@ -83,21 +83,25 @@ import Testing
         #expect(body["code"] is NSNull)
     }
 
-    @Test func upstreamErrorsAreNormalized() throws {
+    @Test func upstreamErrorsAreReadAndTheirShapeKnown() throws {
         let openAI = ByteBuffer(string: #"{"error":{"message":"Rate limit","type":"requests","code":"rate_limit"}}"#)
-        #expect(UpstreamErrorBody.normalize(status: 429, body: openAI, provider: "openai") == nil)
+        #expect(UpstreamErrorBody.parse(status: 429, body: openAI, provider: "openai").shape == .openAI)
+        let messages = ByteBuffer(string: #"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#)
+        let (overloaded, messagesShape) = UpstreamErrorBody.parse(status: 529, body: messages, provider: "a")
+        #expect(messagesShape == .messages && overloaded.type == "overloaded_error")
+        #expect(ClientDialect.messages.accepts(errorShape: messagesShape) && !ClientDialect.openAI.accepts(errorShape: messagesShape))
+        #expect(ClientDialect.provider.accepts(errorShape: nil))
 
-        let detail = try #require(UpstreamErrorBody.normalize(status: 422, body: ByteBuffer(string: #"{"detail":"bad model"}"#), provider: "x"))
-        let d = try object(Array(detail.readableBytesView))
-        #expect(d["message"] as? String == "provider 'x' returned HTTP 422: bad model")
-        #expect(d["type"] as? String == "invalid_request_error")
+        let (detail, detailShape) = UpstreamErrorBody.parse(status: 422, body: ByteBuffer(string: #"{"detail":"bad model"}"#), provider: "x")
+        #expect(detailShape == nil)
+        #expect(detail.message == "provider 'x' returned HTTP 422: bad model")
+        #expect(detail.type == .invalidRequest)
 
-        let text = try #require(UpstreamErrorBody.normalize(status: 503, body: ByteBuffer(string: "upstream overloaded\n"), provider: "y"))
-        let t = try object(Array(text.readableBytesView))
-        #expect(t["message"] as? String == "provider 'y' returned HTTP 503: upstream overloaded")
-        #expect(t["type"] as? String == "server_error")
+        let (text, _) = UpstreamErrorBody.parse(status: 503, body: ByteBuffer(string: "upstream overloaded\n"), provider: "y")
+        #expect(text.message == "provider 'y' returned HTTP 503: upstream overloaded")
+        #expect(text.type == .server)
 
-        let stringError = try #require(UpstreamErrorBody.normalize(status: 401, body: ByteBuffer(string: #"{"error":"Invalid key"}"#), provider: "z"))
-        #expect(try object(Array(stringError.readableBytesView))["message"] as? String == "provider 'z' returned HTTP 401: Invalid key")
+        let (stringError, _) = UpstreamErrorBody.parse(status: 401, body: ByteBuffer(string: #"{"error":"Invalid key"}"#), provider: "z")
+        #expect(stringError.message == "provider 'z' returned HTTP 401: Invalid key")
     }
 }

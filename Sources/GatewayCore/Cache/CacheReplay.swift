@@ -179,7 +179,7 @@ public enum CacheReplay {
                     deltas.append(.object(pairs: ["type": "signature_delta", "signature": .string(signature)]))
                 }
             default:
-                break  // redacted thinking, tool results…: sent whole in content_block_start, as Anthropic does
+                break  // redacted thinking, tool results…: sent whole in content_block_start, as the dialect does
             }
             event("content_block_start", .object(pairs: [
                 "type": "content_block_start", "index": index, "content_block": opening,

@@ -8,12 +8,8 @@ struct CacheStage: RequestStage {
         -> GatewayResponse
     {
         guard context.cache != nil else { return try await next(request, context) }
-        var response = try await context.gateway.throughCache(request, options: context.options, cache: context.cache) {
+        return try await context.gateway.throughCache(request, options: context.options, cache: context.cache) {
             () throws(GatewayError) in try await next(request, context)
         }
-        if let provider = context.options.provider, !response.headers.contains(name: "x-portkey-provider") {
-            response.headers.add(name: "x-portkey-provider", value: provider)  // a stored answer: whose it was
-        }
-        return response
     }
 }

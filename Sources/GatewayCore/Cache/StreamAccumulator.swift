@@ -303,7 +303,7 @@ private struct MessagesMerge {
         case "error":
             return false
         default:
-            break  // Anthropic may add event types; its docs ask clients to ignore unknown ones
+            break  // the Messages dialect may add event types; clients are to ignore unknown ones
         }
         return true
     }

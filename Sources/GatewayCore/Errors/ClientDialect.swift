@@ -1,6 +1,3 @@
-import FoundationEssentials
-public import NIOCore
-
 /// The error shape a client of an endpoint parses: OpenAI's for chat, completions, embeddings and
 /// models; the Messages dialect's for `/v1/messages`; the provider's own for passthrough paths,
 /// whose clients speak the provider's API (so those errors are relayed as they are).
@@ -23,18 +20,9 @@ public enum ClientDialect: Sendable {
         self == .messages ? error.messagesBody : error.body
     }
 
-    /// Whether an upstream error body is already in this dialect's shape: OpenAI's
-    /// `{"error":{"message":…}}`, or `{"type":"error","error":{…}}`. Always true for passthrough.
-    public func isErrorBody(_ body: ByteBuffer) -> Bool {
-        switch self {
-        case .provider:
-            return true
-        case .openAI:
-            return UpstreamErrorBody.parse(status: 400, body: body, provider: "").1
-        case .messages:
-            guard let object = try? JSONDecoder().decode([String: LooseJSON].self, from: Data(body.readableBytesView)),
-                  case .string("error")? = object["type"], case .object? = object["error"] else { return false }
-            return true
-        }
+    /// Whether an upstream error body of `shape` (see ``UpstreamErrorBody/parse(status:body:provider:)``)
+    /// can reach this dialect's clients as it is. Always for passthrough.
+    func accepts(errorShape shape: ClientDialect?) -> Bool {
+        self == .provider || shape == self
     }
 }

@@ -1,24 +1,24 @@
 import FoundationEssentials
 public import NIOCore
 
-/// Makes upstream error bodies OpenAI-shaped, so clients parse them like any OpenAI error.
+/// Reads upstream error bodies, so the gateway can put them in the client's error shape.
 enum UpstreamErrorBody {
-    /// Returns a replacement body, or nil when the upstream already answered in OpenAI's shape.
-    static func normalize(status: Int, body: ByteBuffer, provider: String) -> ByteBuffer? {
-        let (error, alreadyOpenAI) = parse(status: status, body: body, provider: provider)
-        return alreadyOpenAI ? nil : ByteBuffer(bytes: error.body)
-    }
-
-    /// The error an upstream body describes, and whether the body is already OpenAI-shaped.
-    static func parse(status: Int, body: ByteBuffer, provider: String) -> (GatewayError, Bool) {
+    /// The error an upstream body describes, and the client dialect whose error shape the body
+    /// already has (nil for neither): OpenAI's `{"error":{"message":…}}`, or the Messages dialect's
+    /// `{"type":"error","error":{…}}`. The body is decoded once for both.
+    static func parse(status: Int, body: ByteBuffer, provider: String) -> (GatewayError, shape: ClientDialect?) {
         let bytes = Data(body.readableBytesView)
         var message: String?
         var type: String?
         var code: String?
-        var alreadyOpenAI = false
+        var shape: ClientDialect?
         if let object = try? JSONDecoder().decode([String: LooseJSON].self, from: bytes) {
             if case .object(let error)? = object["error"] {
-                if case .string? = error["message"] { alreadyOpenAI = true }  // {"error":{"message":...}}
+                if case .string("error")? = object["type"] {
+                    shape = .messages
+                } else if case .string? = error["message"] {
+                    shape = .openAI
+                }
                 message = error["message"]?.text ?? error["msg"]?.text
                 type = error["type"]?.text ?? error["status"]?.text
             } else if case .string(let error)? = object["error"] {
@@ -36,7 +36,7 @@ enum UpstreamErrorBody {
             status: status, type: type.map(ErrorType.init(rawValue:)) ?? Self.type(for: status),
             message: "provider '\(provider)' returned HTTP \(status)" + (message.map { ": \($0)" } ?? ""),
             code: code)
-        return (error, alreadyOpenAI)
+        return (error, shape)
     }
 
     /// Statuses worth another try (or another target) whatever the provider: timeouts, conflicts,

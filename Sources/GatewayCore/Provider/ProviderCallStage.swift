@@ -9,11 +9,7 @@ struct ProviderCallStage: RequestStage {
     func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
         -> GatewayResponse
     {
-        var response = try await context.gateway.callProvider(request, context: context)
-        if let provider = context.options.provider {
-            response.headers.add(name: "x-portkey-provider", value: provider)  // the provider that answered (upstream ones are dropped)
-        }
-        return response
+        try await context.gateway.callProvider(request, context: context)
     }
 }
 
@@ -240,8 +236,8 @@ extension Gateway {
             let dialect = requestContext.dialect
             // A provider that speaks the client's dialect natively answers errors in it: relayed as
             // they are. Anything else is rewritten into the client's error shape.
-            if session != nil || !dialect.isErrorBody(bytes) {
-                var (error, _) = UpstreamErrorBody.parse(status: status, body: bytes, provider: providerID)
+            var (error, shape) = UpstreamErrorBody.parse(status: status, body: bytes, provider: providerID)
+            if session != nil || !dialect.accepts(errorShape: shape) {
                 if let message = verdict?.message { error.message = "provider '\(providerID)' returned HTTP \(status): \(message)" }
                 if let type = verdict?.type { error.type = ErrorType(rawValue: type) }
                 if let code = verdict?.code { error.code = code }

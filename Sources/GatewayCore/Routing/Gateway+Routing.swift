@@ -47,7 +47,7 @@ extension Gateway {
                     let (targetRequest, targetOptions) = try self.attemptRequest(request, options: options, target: target,
                                                                                      configName: config.name)
                     let attempt = context.with(options: targetOptions, cache: target.cache)
-                    return .success(try await Self.firstByteChecked(try await Self.attemptStages.run(targetRequest, context: attempt)))
+                    return .success(try await Self.firstByteChecked(try await self.attempt(targetRequest, context: attempt)))
                 } catch {
                     return .failure(error)
                 }

@@ -1,3 +1,5 @@
+import NIOHTTP1
+
 /// Routing: through the request's config (inline or named), the default config, or its one
 /// provider. Every routed attempt (and the one provider's call) runs ``Gateway/attemptStages``.
 /// The last request stage: it always answers.
@@ -19,6 +21,16 @@ extension Gateway {
         if options.provider == nil, let store = configs, let name = store.defaultName, let config = store.config(named: name) {
             return try await handleRouted(request, context: context, config: config)
         }
-        return try await Self.attemptStages.run(request, context: context)
+        return try await attempt(request, context: context)
+    }
+
+    /// One attempt through ``Gateway/attemptStages``; its answer names the provider it was for
+    /// (a stored answer included), which may not be the one the request named.
+    func attempt(_ request: IncomingRequest, context: RequestContext) async throws(GatewayError) -> GatewayResponse {
+        var response = try await Self.attemptStages.run(request, context: context)
+        if let provider = context.options.provider {
+            response.headers.replaceOrAdd(name: "x-portkey-provider", value: provider)
+        }
+        return response
     }
 }

@@ -34,7 +34,7 @@ extension Gateway {
                     throw GatewayError(status: 500, type: .script, message: "\(info.file): more than 64 calls in one request",
                                        code: "script_error")
                 }
-                let result = await perform(kind, requestJSON, options: options)
+                let result = await perform(kind, requestJSON, options: options, generation: generation)
                 do {
                     step = try run.resume(with: Array(result.utf8))
                 } catch {
@@ -46,14 +46,14 @@ extension Gateway {
     }
 
     /// One call or a list of calls (performed concurrently); the result as JSON text.
-    private func perform(_ kind: String, _ json: [UInt8], options: RequestOptions) async -> String {
+    private func perform(_ kind: String, _ json: [UInt8], options: RequestOptions, generation: ScriptGeneration) async -> String {
         guard let value = try? JSONDecoder().decode(LooseJSON.self, from: Data(json)) else {
             return #"{"status":0,"error":{"message":"the call could not be read"}}"#
         }
         if case .array(let list) = value {
             let results = await withTaskGroup(of: (Int, String).self) { group in
                 for (index, item) in list.enumerated() {
-                    group.addTask { (index, await self.performOne(kind, item, options: options)) }
+                    group.addTask { (index, await self.performOne(kind, item, options: options, generation: generation)) }
                 }
                 var results = [String](repeating: "", count: list.count)
                 for await (index, result) in group { results[index] = result }
@@ -61,10 +61,11 @@ extension Gateway {
             }
             return "[" + results.joined(separator: ",") + "]"
         }
-        return await performOne(kind, value, options: options)
+        return await performOne(kind, value, options: options, generation: generation)
     }
 
-    private func performOne(_ kind: String, _ call: LooseJSON, options: RequestOptions) async -> String {
+    /// `generation` is the request's: its `gw.route` calls run on the scripts it started with.
+    private func performOne(_ kind: String, _ call: LooseJSON, options: RequestOptions, generation: ScriptGeneration) async -> String {
         let started = ContinuousClock.now
         func elapsed() -> String { String((ContinuousClock.now - started).milliseconds) }
         func failure(_ status: Int, _ message: String, _ code: String) -> String {
@@ -102,7 +103,7 @@ extension Gateway {
                 let incoming = IncomingRequest(endpoint: endpoint, method: method, path: path, query: call["query"]?.text ?? "",
                                                headers: headers, body: bodyBytes)
                 response = try await route(incoming, context: RequestContext(
-                    gateway: self, options: routeOptions, generation: scripts.current, dialect: ClientDialect(incoming.endpoint)))
+                    gateway: self, options: routeOptions, generation: generation, dialect: ClientDialect(incoming.endpoint)))
             } catch {
                 return #"{"status":\#(error.status),"latency_ms":\#(elapsed()),"error":{"message":\#(JSONText.quote(error.message)),"type":\#(JSONText.quote(error.type.rawValue)),"code":\#(error.code.map(JSONText.quote) ?? "null")}}"#
             }
