@@ -57,7 +57,7 @@ import Testing
 
     func delay(retryAfter: String? = nil, retryAfterMs: String? = nil) -> Duration {
         let executor = RouteExecutor(attempt: { _ in .failure(.missingProvider()) }, sleep: { _ in }, random: { 0.5 },
-                                     tuning: RetryTuning(maxRetryAfter: .seconds(30)), conditionInput: .object([:]))
+                                     tuning: RetryTuning(maxRetryAfter: .seconds(30)), conditionInput: .object([]))
         var headers = HTTPHeaders()
         if let retryAfter { headers.add(name: "retry-after", value: retryAfter) }
         if let retryAfterMs { headers.add(name: "retry-after-ms", value: retryAfterMs) }

@@ -42,12 +42,12 @@ import Testing
         ("GatewayCore/Errors/UpstreamErrorBody.swift", "case .number(let value): return value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)"), // guarded: whole and |value| < 1e15 (NaN fails the first test)
         ("GatewayCore/Cache/CacheKey.swift", "digest[at..<(at + 8)].reduce(0) { $0 << 8 | UInt64($1) }"), // bytes and counts widen
         ("GatewayCore/Cache/CacheKey.swift", "let count = UInt64(text.utf8.count)"), // bytes and counts widen
-        ("GatewayCore/Cache/JSONTree.swift", "if case .number(let literal) = self { return Int(literal) }"), // Int(String) parses (nil on overflow); bytes and UTF-16 units widen
-        ("GatewayCore/Cache/JSONTree.swift", "var value = UInt32(unit)"), // Int(String) parses (nil on overflow); bytes and UTF-16 units widen
-        ("GatewayCore/Cache/JSONTree.swift", "value = 0x10000 + ((UInt32(unit) - 0xD800) << 10) + (UInt32(low) - 0xDC00)"), // Int(String) parses (nil on overflow); bytes and UTF-16 units widen
-        ("GatewayCore/Cache/JSONTree.swift", "value = value << 4 | UInt16(digit)"), // Int(String) parses (nil on overflow); bytes and UTF-16 units widen
-        ("GatewayCore/Cache/JSONTree.swift", "out.append(hexDigits[Int(byte >> 4)])"), // Int(String) parses (nil on overflow); bytes and UTF-16 units widen
-        ("GatewayCore/Cache/JSONTree.swift", "out.append(hexDigits[Int(byte & 15)])"), // Int(String) parses (nil on overflow); bytes and UTF-16 units widen
+        ("GatewayCore/JSON/JSONTree.swift", "if case .number(let literal) = self { return Int(literal) }"), // Int(String) parses (nil on overflow); bytes and UTF-16 units widen
+        ("GatewayCore/JSON/JSONTree.swift", "var value = UInt32(unit)"), // Int(String) parses (nil on overflow); bytes and UTF-16 units widen
+        ("GatewayCore/JSON/JSONTree.swift", "value = 0x10000 + ((UInt32(unit) - 0xD800) << 10) + (UInt32(low) - 0xDC00)"), // Int(String) parses (nil on overflow); bytes and UTF-16 units widen
+        ("GatewayCore/JSON/JSONTree.swift", "value = value << 4 | UInt16(digit)"), // Int(String) parses (nil on overflow); bytes and UTF-16 units widen
+        ("GatewayCore/JSON/JSONTree.swift", "out.append(hexDigits[Int(byte >> 4)])"), // Int(String) parses (nil on overflow); bytes and UTF-16 units widen
+        ("GatewayCore/JSON/JSONTree.swift", "out.append(hexDigits[Int(byte & 15)])"), // Int(String) parses (nil on overflow); bytes and UTF-16 units widen
         ("GatewayCore/Observability/RequestLog.swift", "bytes.append(Self.hex[Int(byte >> 4)])"), // clock and calendar fields, bytes
         ("GatewayCore/Observability/RequestLog.swift", "bytes.append(Self.hex[Int(byte & 0xF)])"), // clock and calendar fields, bytes
         ("GatewayCore/Observability/RequestLog.swift", "let micros = Int(value.components.seconds) * 1_000_000 + Int(value.components.attoseconds / 1_000_000_000_000)"), // clock and calendar fields, bytes

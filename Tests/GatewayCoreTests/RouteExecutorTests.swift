@@ -36,7 +36,7 @@ import Testing
     }
 
     func run(_ json: String, _ script: Script, random: @escaping @Sendable () -> Double = { 0.5 },
-             input: LooseJSON = .object([:])) async throws -> RouteExecutor.Outcome {
+             input: JSONTree = .object([])) async throws -> RouteExecutor.Outcome {
         let config = try RouteConfig.parse(json, knownProviders: providers)
         let executor = RouteExecutor(attempt: { script.answer($0) }, sleep: { d in script.sleeps.withLock { $0.append(d) } },
                                      random: random, tuning: RetryTuning(base: .milliseconds(100), cap: .seconds(1)),
@@ -115,10 +115,10 @@ import Testing
                              {"query": {"metadata.region": "eu", "url.pathname": {"$regex": "^/v1/chat"}}, "then": "eu"}]},
              "targets": [{"name": "big", "provider": "openai"}, {"name": "eu", "provider": "google"}, {"name": "base", "provider": "anthropic"}]}
             """
-        func input(_ metadata: String, _ params: String) -> LooseJSON {
-            .object(["metadata": try! JSONDecoder().decode(LooseJSON.self, from: Data(metadata.utf8)),
-                     "params": try! JSONDecoder().decode(LooseJSON.self, from: Data(params.utf8)),
-                     "url": .object(["pathname": .string("/v1/chat/completions")])])
+        func input(_ metadata: String, _ params: String) -> JSONTree {
+            .object([.init(key: "metadata", value: JSONTree.parse(Array(metadata.utf8))!),
+                     .init(key: "params", value: JSONTree.parse(Array(params.utf8))!),
+                     .init(key: "url", value: .object([.init(key: "pathname", value: "/v1/chat/completions")]))])
         }
         #expect(try await run(json, Script([:]), input: input(#"{"tier":"pro"}"#, #"{"max_tokens":200}"#)).path == "config.targets[0]")
         #expect(try await run(json, Script([:]), input: input(#"{"tier":"pro"}"#, #"{"max_tokens":50}"#)).path == "config.targets[2]")
@@ -148,7 +148,7 @@ import Testing
                 let ok = target.path == "config.targets[1]" || healthy.withLock { $0 }
                 return .success(GatewayResponse(status: ok ? 200 : 503, headers: HTTPHeaders(), body: .buffer(ByteBuffer())))
             },
-            sleep: { _ in }, random: { 0.5 }, tuning: RetryTuning(), conditionInput: .object([:]))
+            sleep: { _ in }, random: { 0.5 }, tuning: RetryTuning(), conditionInput: .object([]))
         executor.cooldown = tracker
         executor.now = { clock.withLock { $0 } }
         for _ in 0..<2 { _ = await executor.run(config.root) }  // two failures in a row at targets[0]

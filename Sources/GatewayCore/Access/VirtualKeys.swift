@@ -31,13 +31,12 @@ public struct VirtualKeys: Sendable {
         func fail(_ message: String) -> GatewayError {
             GatewayError(status: 500, type: .config, message: "virtual keys: \(message)", code: "invalid_virtual_keys")
         }
-        guard let data = json.data(using: .utf8), let value = try? JSONDecoder().decode(LooseJSON.self, from: data),
-              case .object(let object) = value else {
+        guard let object = JSONTree.parse(Array(json.utf8))?.fields else {
             throw fail("expected a JSON object of name → {provider, api_key, …}")
         }
         var entries: [String: Entry] = [:]
         for (name, raw) in object {
-            guard case .object(let fields) = raw else { throw fail("'\(name)' must be an object") }
+            guard let fields = raw.fields else { throw fail("'\(name)' must be an object") }
             guard case .string(let provider)? = fields["provider"] else { throw fail("'\(name)' needs a provider") }
             guard knownProviders.contains(provider) else { throw fail("'\(name)': unknown provider '\(provider)'") }
             var entry = Entry(provider: provider, apiKey: nil, customHost: nil, settings: [])

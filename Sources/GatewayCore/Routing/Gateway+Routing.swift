@@ -142,18 +142,16 @@ extension Gateway {
     }
 
     /// `{metadata: <x-portkey-metadata>, params: <body>, url: {pathname}}` for conditions.
-    func conditionInput(_ request: IncomingRequest, options: RequestOptions, needsParams: Bool) throws(GatewayError) -> LooseJSON {
-        var input: [String: LooseJSON] = ["url": .object(["pathname": .string("/v1" + request.path)])]
+    func conditionInput(_ request: IncomingRequest, options: RequestOptions, needsParams: Bool) throws(GatewayError) -> JSONTree {
+        var input: [JSONTree.Member] = [.init(key: "url", value: .object([.init(key: "pathname", value: .string("/v1" + request.path))]))]
         if let metadata = options.metadata {
-            guard let data = metadata.data(using: .utf8),
-                  let value = try? JSONDecoder().decode(LooseJSON.self, from: data), case .object = value else {
+            guard let value = JSONTree.parse(Array(metadata.utf8)), case .object = value else {
                 throw GatewayError.invalidHeader("x-portkey-metadata", "expected a JSON object")
             }
-            input["metadata"] = value
+            input.append(.init(key: "metadata", value: value))
         }
-        if needsParams, let body = request.body,
-           let value = try? JSONDecoder().decode(LooseJSON.self, from: Data(body.readableBytesView)) {
-            input["params"] = value
+        if needsParams, let body = request.body, let value = JSONTree.parse(body) {
+            input.append(.init(key: "params", value: value))
         }
         return .object(input)
     }

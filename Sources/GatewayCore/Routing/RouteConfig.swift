@@ -60,7 +60,7 @@ public struct RouteConfig: Sendable {
 
     /// A conditional-routing rule: when `query` matches, route to the target named `then`.
     public struct Condition: Sendable {
-        var query: LooseJSON
+        var query: JSONTree
         public var then: String
         /// Every `$regex` of the query, compiled once when the config is parsed (configs are cached).
         var regexes: [String: LinearRegex] = [:]
@@ -86,8 +86,7 @@ public struct RouteConfig: Sendable {
 
     /// Parses and validates a config. `knownProviders` are the provider ids of the live scripts.
     public static func parse(_ json: String, knownProviders: Set<String>) throws(GatewayError) -> RouteConfig {
-        guard let data = json.data(using: .utf8),
-              let value = try? JSONDecoder().decode(LooseJSON.self, from: data) else {
+        guard let value = JSONTree.parse(Array(json.utf8)) else {
             throw invalid(["the config is not valid JSON"])
         }
         guard case .object = value else { throw invalid(["the config must be a JSON object"]) }
@@ -117,9 +116,9 @@ public struct RouteConfig: Sendable {
         var settings: [(String, String)] = []
     }
 
-    private static func target(_ value: LooseJSON, path: String, inherited: Inherited, known: Set<String>,
+    private static func target(_ value: JSONTree, path: String, inherited: Inherited, known: Set<String>,
                                problems: inout [String]) -> Target {
-        guard case .object(let object) = value else {
+        guard let object = value.fields else {
             problems.append("\(path): expected an object")
             return Target(path: path, weight: 0, overrideParams: [], settings: [], mode: .single, conditions: [], targets: [])
         }
@@ -178,7 +177,7 @@ public struct RouteConfig: Sendable {
             if let retry = self.retry(raw, path: "\(path).retry", &problems) { inherited.retry = retry }
         }
         if let raw = object["override_params"] {
-            if case .object(let overrides) = raw {
+            if let overrides = raw.fields {
                 for key in overrides.keys.sorted() {
                     inherited.overrideParams.removeAll { $0.key == key }
                     inherited.overrideParams.append((key, overrides[key]!.jsonText))
@@ -211,7 +210,7 @@ public struct RouteConfig: Sendable {
         var conditions: [Condition] = []
         var defaultTarget: String?
         if let raw = object["strategy"] {
-            if case .object(let strategy) = raw {
+            if let strategy = raw.fields {
                 if let text = string(strategy["mode"], "\(path).strategy.mode", &problems) {
                     if let parsed = Mode(rawValue: text) {
                         mode = parsed
@@ -228,7 +227,7 @@ public struct RouteConfig: Sendable {
                     if case .array(let items) = raw {
                         for (index, item) in items.enumerated() {
                             let at = "\(path).strategy.conditions[\(index)]"
-                            guard case .object(let rule) = item, let query = rule["query"],
+                            guard let rule = item.fields, let query = rule["query"],
                                   case .string(let then)? = rule["then"] else {
                                 problems.append("\(at): expected {\"query\": {...}, \"then\": \"<target name>\"}")
                                 continue
@@ -291,9 +290,9 @@ public struct RouteConfig: Sendable {
     /// `{"mode": "simple", "max_age": 60}`; `"semantic"` is Portkey's embedding-similarity mode,
     /// which needs an embedding model and a vector store this gateway does not have: refused, not
     /// silently treated as exact-match. `{"mode": "off"}` (or `false`) turns an inherited cache off.
-    private static func cache(_ raw: LooseJSON, path: String, _ problems: inout [String]) -> Cache? {
+    private static func cache(_ raw: JSONTree, path: String, _ problems: inout [String]) -> Cache? {
         if case .bool(false) = raw { return nil }
-        guard case .object(let object) = raw else {
+        guard let object = raw.fields else {
             problems.append("\(path): expected an object like {\"mode\": \"simple\", \"max_age\": 3600}")
             return nil
         }
@@ -321,8 +320,8 @@ public struct RouteConfig: Sendable {
         return Cache(maxAge: maxAge)
     }
 
-    private static func retry(_ raw: LooseJSON, path: String, _ problems: inout [String]) -> Retry? {
-        guard case .object(let object) = raw else {
+    private static func retry(_ raw: JSONTree, path: String, _ problems: inout [String]) -> Retry? {
+        guard let object = raw.fields else {
             problems.append("\(path): expected an object")
             return nil
         }
@@ -351,7 +350,7 @@ public struct RouteConfig: Sendable {
         return Retry(attempts: attempts, onStatusCodes: codes, useRetryAfterHeader: useRetryAfter)
     }
 
-    private static func statusCodes(_ raw: LooseJSON, _ path: String, _ problems: inout [String]) -> [Int]? {
+    private static func statusCodes(_ raw: JSONTree, _ path: String, _ problems: inout [String]) -> [Int]? {
         guard case .array(let items) = raw else {
             problems.append("\(path): expected a list of HTTP status codes")
             return nil
@@ -369,9 +368,9 @@ public struct RouteConfig: Sendable {
 
     /// Compiles every `$regex` in a condition query (inside `$and` / `$or` too) with the linear-time
     /// engine; a pattern it will not run is a problem naming its path and the reason.
-    private static func compileRegexes(_ query: LooseJSON, path: String, into regexes: inout [String: LinearRegex],
+    private static func compileRegexes(_ query: JSONTree, path: String, into regexes: inout [String: LinearRegex],
                                        _ problems: inout [String]) {
-        guard case .object(let members) = query else { return }
+        guard let members = query.fields else { return }
         for key in members.keys.sorted() {
             let condition = members[key]!
             if key == "$and" || key == "$or" {
@@ -381,7 +380,7 @@ public struct RouteConfig: Sendable {
                 }
                 continue
             }
-            guard case .object(let operators) = condition, let raw = operators["$regex"],
+            guard let operators = condition.fields, let raw = operators["$regex"],
                   operators.keys.allSatisfy({ $0.hasPrefix("$") }) else { continue }
             let at = "\(path).\(key).$regex"
             guard case .string(let pattern) = raw else {
@@ -397,7 +396,7 @@ public struct RouteConfig: Sendable {
         }
     }
 
-    private static func string(_ raw: LooseJSON?, _ path: String, _ problems: inout [String]) -> String? {
+    private static func string(_ raw: JSONTree?, _ path: String, _ problems: inout [String]) -> String? {
         guard let raw else { return nil }
         if case .string(let value) = raw { return value }
         if case .null = raw { return nil }
@@ -408,15 +407,15 @@ public struct RouteConfig: Sendable {
     }
 
     /// A number, or a string holding one (Portkey's documentation writes `"weight": "0.5"`).
-    private static func number(_ raw: LooseJSON) -> Double? {
+    private static func number(_ raw: JSONTree) -> Double? {
         switch raw {
-        case .number(let value): return value
+        case .number(let literal): return Double(literal)
         case .string(let text): return Double(text.trimmingWhitespace())
         default: return nil
         }
     }
 
-    private static func render(_ raw: LooseJSON) -> String {
+    private static func render(_ raw: JSONTree) -> String {
         let text = raw.jsonText
         return text.count > 60 ? String(text.prefix(57)) + "..." : text
     }

@@ -29,7 +29,7 @@ struct RouteExecutor: Sendable {
     let random: @Sendable () -> Double
     let tuning: RetryTuning
     /// What conditions can query: `metadata.*`, `params.*`, `url.pathname`.
-    let conditionInput: LooseJSON
+    let conditionInput: JSONTree
     var cooldown: CooldownTracker? = nil
     /// Told of each retry and each move to a fallback target (metrics).
     var observe: @Sendable (Event) -> Void = { _ in }
@@ -215,8 +215,8 @@ struct RouteExecutor: Sendable {
 /// and the comparison operators `$eq $ne $gt $gte $lt $lte $in $nin $regex`. `$regex` patterns
 /// were compiled by ``LinearRegex`` when the config was parsed (`regexes`, keyed by pattern).
 enum ConditionQuery {
-    static func matches(_ query: LooseJSON, input: LooseJSON, regexes: [String: LinearRegex] = [:]) -> Bool {
-        guard case .object(let members) = query else { return false }
+    static func matches(_ query: JSONTree, input: JSONTree, regexes: [String: LinearRegex] = [:]) -> Bool {
+        guard let members = query.fields else { return false }
         for (key, condition) in members {
             switch key {
             case "$and":
@@ -227,7 +227,7 @@ enum ConditionQuery {
                       parts.contains(where: { matches($0, input: input, regexes: regexes) }) else { return false }
             default:
                 let value = lookup(key, in: input)
-                if case .object(let operators) = condition, operators.keys.allSatisfy({ $0.hasPrefix("$") }) {
+                if let operators = condition.fields, operators.keys.allSatisfy({ $0.hasPrefix("$") }) {
                     for (op, expected) in operators where !compare(op, value, expected, regexes: regexes) { return false }
                 } else if !compare("$eq", value, condition, regexes: regexes) {
                     return false
@@ -237,13 +237,13 @@ enum ConditionQuery {
         return true
     }
 
-    static func lookup(_ path: String, in input: LooseJSON) -> LooseJSON? {
-        var current: LooseJSON? = input
+    static func lookup(_ path: String, in input: JSONTree) -> JSONTree? {
+        var current: JSONTree? = input
         for part in path.split(separator: ".") { current = current?[String(part)] }
         return current
     }
 
-    static func compare(_ op: String, _ value: LooseJSON?, _ expected: LooseJSON,
+    static func compare(_ op: String, _ value: JSONTree?, _ expected: JSONTree,
                         regexes: [String: LinearRegex] = [:]) -> Bool {
         switch op {
         case "$eq": return value.map { equal($0, expected) } ?? false
@@ -273,11 +273,11 @@ enum ConditionQuery {
         }
     }
 
-    private static func equal(_ a: LooseJSON, _ b: LooseJSON) -> Bool { a.jsonText == b.jsonText }
+    private static func equal(_ a: JSONTree, _ b: JSONTree) -> Bool { a.sameValue(as: b) }
 
-    private static func number(_ value: LooseJSON) -> Double? {
+    private static func number(_ value: JSONTree) -> Double? {
         switch value {
-        case .number(let n): n
+        case .number(let literal): Double(literal)
         case .string(let s): Double(s)
         default: nil
         }

@@ -47,7 +47,7 @@ extension Gateway {
 
     /// One call or a list of calls (performed concurrently); the result as JSON text.
     private func perform(_ kind: String, _ json: [UInt8], options: RequestOptions, generation: ScriptGeneration) async -> String {
-        guard let value = try? JSONDecoder().decode(LooseJSON.self, from: Data(json)) else {
+        guard let value = JSONTree.parse(json) else {
             return #"{"status":0,"error":{"message":"the call could not be read"}}"#
         }
         if case .array(let list) = value {
@@ -65,15 +65,15 @@ extension Gateway {
     }
 
     /// `generation` is the request's: its `gw.route` calls run on the scripts it started with.
-    private func performOne(_ kind: String, _ call: LooseJSON, options: RequestOptions, generation: ScriptGeneration) async -> String {
+    private func performOne(_ kind: String, _ call: JSONTree, options: RequestOptions, generation: ScriptGeneration) async -> String {
         let started = ContinuousClock.now
         func elapsed() -> String { String((ContinuousClock.now - started).milliseconds) }
         func failure(_ status: Int, _ message: String, _ code: String) -> String {
             #"{"status":\#(status),"latency_ms":\#(elapsed()),"error":{"message":\#(JSONText.quote(message)),"code":\#(JSONText.quote(code))}}"#
         }
         var headers = HTTPHeaders()
-        if case .object(let fields)? = call["headers"] {
-            for (name, value) in fields { if let text = value.text { headers.add(name: name, value: text) } }
+        for member in call["headers"]?.members ?? [] {
+            if let text = member.value.text { headers.add(name: member.key, value: text) }
         }
         let methodText = call["method"]?.text ?? "POST"
         // What the handler asks for goes onto the wire (upstream, or through a route): check it once here.
@@ -149,7 +149,7 @@ extension Gateway {
         var headerFields: [String] = []
         for (name, value) in response.headers { headerFields.append(JSONText.quote(name.lowercased()) + ":" + JSONText.quote(value)) }
         let text = String(decoding: body.readableBytesView, as: UTF8.self)
-        let isJSON = (try? JSONDecoder().decode(LooseJSON.self, from: Data(body.readableBytesView))) != nil
+        let isJSON = JSONTree.parse(body) != nil
         return #"{"status":\#(response.status),"latency_ms":\#(elapsed()),"headers":{\#(headerFields.joined(separator: ","))},"#
             + (isJSON ? #""body":\#(text)}"# : #""text":\#(JSONText.quote(text))}"#)
     }
