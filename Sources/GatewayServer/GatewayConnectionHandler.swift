@@ -157,7 +157,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     /// 408 `client_timeout`, then close.
     private func timeOut(_ context: ChannelHandlerContext, _ message: String) {
         keepAlive = false
-        let error = GatewayError(status: 408, type: .invalidRequest, message: message, code: "client_timeout")
+        let error = GatewayError(status: 408, type: .invalidRequest, message: message, code: .clientTimeout)
         if case .receiving(let pending) = state { observeRejected(withBody(pending), error) }
         state = .responding
         write(.error(error, traceID: requestHead?.headers.first(name: "x-portkey-trace-id")), context: context)
@@ -298,7 +298,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             guard admin.authorizes(head.headers) else {
                 state = .answering(.error(GatewayError(status: 401, type: .authentication,
                                                        message: "admin endpoints need the admin token (Authorization: Bearer <token>)",
-                                                       code: "invalid_admin_token")))
+                                                       code: .invalidAdminToken)))
                 return
             }
             state = .adminPending(action)
@@ -331,7 +331,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         let record = observer.makeRecord(method: pending.head.method.rawValue, route: routeLabel(pending),
                                          traceID: pending.head.headers.first(name: "x-portkey-trace-id") ?? "",
                                          body: pending.body)
-        observer.finished(record, status: error.status, errorCode: error.code)
+        observer.finished(record, status: error.status, errorCode: error.code?.rawValue)
     }
 
     private func runAdmin(_ action: AdminAction, context: ChannelHandlerContext) {
@@ -395,7 +395,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
                 loop.onLoop {
                     this.value.finish(.error(error, traceID: options.traceID, provider: options.provider, dialect: dialect))
                 }
-                observer.finished(record, status: error.status, errorCode: error.code)
+                observer.finished(record, status: error.status, errorCode: error.code?.rawValue)
                 return
             }
             guard case .stream(let stream) = response.body else {
@@ -456,7 +456,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             }
             event.writeString("\n\n")
             loop.onLoop { [event] in this.value.endStream(with: event) }
-            observer.finished(record, status: response.status, errorCode: error.code ?? "stream_interrupted")
+            observer.finished(record, status: response.status, errorCode: (error.code ?? .streamInterrupted).rawValue)
         }
     }
 
@@ -495,7 +495,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         task?.cancel()
         guard streaming, let context else { return false }
         let error = GatewayError(status: 503, type: .server,
-                                 message: "the gateway is shutting down and its drain deadline passed", code: "shutting_down")
+                                 message: "the gateway is shutting down and its drain deadline passed", code: .shuttingDown)
         var event = ByteBuffer(string: "data: ")
         event.writeBytes(error.body)
         event.writeString("\n\n")
@@ -624,7 +624,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             case .idle, .receiving, .answering, .adminPending:
                 keepAlive = false
                 write(.error(GatewayError(status: 400, type: .invalidRequest,
-                                          message: "malformed HTTP request: \(error)", code: "bad_http_request")),
+                                          message: "malformed HTTP request: \(error)", code: .badHttpRequest)),
                       context: context)
             case .discarding, .responding:
                 context.close(promise: nil)

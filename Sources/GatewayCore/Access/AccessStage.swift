@@ -31,7 +31,7 @@ struct AccessStage: RequestStage {
         }
         throw GatewayError(status: 401, type: .authentication,
                            message: "this gateway needs a gateway key: send it as x-portkey-api-key (or as Authorization: Bearer when provider keys come from a config)",
-                           param: "x-portkey-api-key", code: "invalid_gateway_key")
+                           param: "x-portkey-api-key", code: .invalidGatewayKey)
     }
 
 }

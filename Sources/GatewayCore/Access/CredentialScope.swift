@@ -38,7 +38,7 @@ enum CredentialScope {
             throw GatewayError(
                 status: 400, type: .invalidRequest,
                 message: "a client-supplied custom host cannot be combined with \(held.name): the gateway sends a stored credential only to the host its operator configured (a virtual key can allow custom hosts with \"allow_custom_host\": true)",
-                param: "x-portkey-custom-host", code: "custom_host_with_stored_key")
+                param: "x-portkey-custom-host", code: .customHostWithStoredKey)
         }
         if !held.allowsCustomHost, let name = options.settings.first(where: {
             hostSettings.contains($0.0) && !options.operatorSettings.contains($0.0)
@@ -47,13 +47,13 @@ enum CredentialScope {
             throw GatewayError(
                 status: 400, type: .invalidRequest,
                 message: "a client-supplied '\(name)' (\(header), or in an inline config) decides the upstream host and cannot be combined with \(held.name): the gateway sends a stored credential only to the host its operator configured (set it in the virtual key's entry or the named config, or allow custom hosts with \"allow_custom_host\": true)",
-                param: header, code: "custom_host_with_stored_key")
+                param: header, code: .customHostWithStoredKey)
         }
         if let own = held.provider, own != provider {
             throw GatewayError(
                 status: 400, type: .invalidRequest,
                 message: "\(held.name) holds a credential for provider '\(own)', not for '\(provider)'",
-                param: "x-portkey-provider", code: "stored_key_provider_mismatch")
+                param: "x-portkey-provider", code: .storedKeyProviderMismatch)
         }
     }
 }

@@ -29,7 +29,7 @@ public struct VirtualKeys: Sendable {
     /// Parses the JSON; the error names the entry and field, never a value.
     public init(json: String, knownProviders: Set<String>) throws(GatewayError) {
         func fail(_ message: String) -> GatewayError {
-            GatewayError(status: 500, type: .config, message: "virtual keys: \(message)", code: "invalid_virtual_keys")
+            GatewayError(status: 500, type: .config, message: "virtual keys: \(message)", code: .invalidVirtualKeys)
         }
         guard let object = JSONTree.parse(Array(json.utf8))?.fields else {
             throw fail("expected a JSON object of name → {provider, api_key, …}")
@@ -63,7 +63,7 @@ public struct VirtualKeys: Sendable {
         guard let entry = entries[name] else {
             throw GatewayError(status: 401, type: .authentication,
                                message: "unknown virtual key '\(name.prefix(64))'", param: "x-portkey-virtual-key",
-                               code: "unknown_virtual_key")
+                               code: .unknownVirtualKey)
         }
         options.provider = entry.provider
         options.apiKey = entry.apiKey

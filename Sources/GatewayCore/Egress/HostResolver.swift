@@ -87,7 +87,7 @@ final class CustomHostResolver: Sendable {
             }
         } else {
             verdict = .failure(GatewayError(status: 502, type: .upstream,
-                                            message: "custom host '\(host)' does not resolve", code: "upstream_unreachable"))
+                                            message: "custom host '\(host)' does not resolve", code: .upstreamUnreachable))
         }
         verdicts.withLock { table in
             if table.count >= Self.capacity { table.removeAll(keepingCapacity: true) }

@@ -43,7 +43,7 @@ struct ImageFetcher: Sendable {
     func fetch(_ text: String) async throws(GatewayError) -> Image {
         func refuse(_ reason: String, status: Int = 400) -> GatewayError {
             GatewayError(status: status, type: .invalidRequest,
-                         message: "image URL \(Gateway.origin(of: text)): \(reason)", param: "messages", code: "image_fetch_failed")
+                         message: "image URL \(Gateway.origin(of: text)): \(reason)", param: "messages", code: .imageFetchFailed)
         }
         guard var url = UpstreamURL(text) else { throw refuse("not an http(s) URL") }
         let host = url.host.lowercased()
@@ -95,7 +95,7 @@ struct ImageFetcher: Sendable {
     static func resolve(_ host: String, port: Int) async throws(GatewayError) -> [String] {
         guard let addresses = await HostResolver.addresses(of: host, port: port) else {
             throw GatewayError(status: 400, type: .invalidRequest,
-                               message: "image URL host '\(host)' does not resolve", param: "messages", code: "image_fetch_failed")
+                               message: "image URL host '\(host)' does not resolve", param: "messages", code: .imageFetchFailed)
         }
         return addresses
     }

@@ -33,7 +33,7 @@ enum UpstreamErrorBody {
         let error = GatewayError(
             status: status, type: type.map(ErrorType.init(rawValue:)) ?? Self.type(for: status),
             message: "provider '\(provider)' returned HTTP \(status)" + (message.map { ": \($0)" } ?? ""),
-            code: code)
+            code: code.map(ErrorCode.init(rawValue:)))
         return (error, shape)
     }
 

@@ -214,7 +214,7 @@ public final class LineWriter: Sendable {
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw GatewayError(status: 500, type: .server,
-                               message: "cannot open request log \(path): \(String(cString: strerror(errno)))", code: "request_log")
+                               message: "cannot open request log \(path): \(String(cString: strerror(errno)))", code: .requestLog)
         }
         return fd
     }

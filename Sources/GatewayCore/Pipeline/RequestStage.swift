@@ -68,7 +68,7 @@ public struct StageChain: Sendable {
     {
         guard index < stages.count else {
             throw GatewayError(status: 500, type: .server, message: "no stage answered the request (a gateway bug)",
-                               code: "pipeline_error")
+                               code: .pipelineError)
         }
         return try await stages[index].handle(request, context: context, next: Next(chain: self, index: index + 1))
     }

@@ -22,7 +22,7 @@ extension Gateway {
         guard let body = request.body, body.readableBytes > 0 else {
             if needsJSON {
                 throw GatewayError(status: 400, type: .invalidRequest,
-                                   message: "the request body is empty; expected a JSON object", code: "invalid_json")
+                                   message: "the request body is empty; expected a JSON object", code: .invalidJson)
             }
             return nil
         }
@@ -113,11 +113,11 @@ extension Gateway {
             return .upstreamBroken(provider: provider, reason: error.detail)
         case .cancelled:
             return GatewayError(status: 499, type: .requestCancelled,
-                                message: "the client closed the connection before the response", code: "client_closed_request")
+                                message: "the client closed the connection before the response", code: .clientClosedRequest)
         case .invalidURL:
             return GatewayError(status: 502, type: .upstream,
                                 message: "provider '\(provider)' built an invalid upstream URL (\(url.origin))",
-                                code: "invalid_upstream_url")
+                                code: .invalidUpstreamUrl)
         }
     }
 

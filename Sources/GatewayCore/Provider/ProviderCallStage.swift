@@ -66,7 +66,7 @@ extension Gateway {
         if let model = scan?.model, let problem = WireSyntax.targetProblem(model, what: "the model name") {
             // Some providers put the model in the upstream URL: a line break there would split the request.
             throw GatewayError(status: 400, type: .invalidRequest, message: "invalid model: \(problem)",
-                               param: "model", code: "invalid_model")
+                               param: "model", code: .invalidModel)
         }
 
         var context = PrepareContext(
@@ -89,7 +89,7 @@ extension Gateway {
                       provider.mode(for: target) != nil else {
                     throw GatewayError(status: 500, type: .script,
                                        message: "\(provider.file) asked to serve /v1\(request.path) via \(target), but no converter from \(request.endpoint.rawValue) to \(target) exists for it",
-                                       code: "script_error")
+                                       code: .scriptError)
                 }
                 context.converter = found
                 converter = found
@@ -107,10 +107,10 @@ extension Gateway {
             case .send(let prepared): plan = prepared
             case .fetch:
                 throw GatewayError(status: 500, type: .script, message: "provider '\(providerID)' asked to fetch images twice",
-                                   code: "script_error")
+                                   code: .scriptError)
             case .via(let target):
                 throw GatewayError(status: 500, type: .script,
-                                   message: "\(provider.file) asked for via = \"\(target)\" twice", code: "script_error")
+                                   message: "\(provider.file) asked for via = \"\(target)\" twice", code: .scriptError)
             }
         }
         // A native endpoint's answer is the client's dialect already; the script may also ask for
@@ -131,7 +131,7 @@ extension Gateway {
         guard var url = UpstreamURL(prepared.url) else {
             throw GatewayError(status: 502, type: .upstream,
                                message: "provider '\(providerID)' built an invalid upstream URL (\(Self.origin(of: prepared.url)))",
-                               code: "invalid_upstream_url")
+                               code: .invalidUpstreamUrl)
         }
         if let customHost = options.customHost, CustomHostResolver.needsLookup(url.host),
            !settings.hostPolicy.allowedHosts.contains(url.host.lowercased()),
@@ -154,7 +154,7 @@ extension Gateway {
             body: body)
         if let problem = outbound.wireProblem {
             throw GatewayError(status: 500, type: .script,
-                               message: "\(provider.file) built an upstream request that cannot be sent: \(problem)", code: "script_error")
+                               message: "\(provider.file) built an upstream request that cannot be sent: \(problem)", code: .scriptError)
         }
 
         let deadline = options.timeoutMilliseconds.map { NIODeadline.now() + .milliseconds(Int64($0)) }
@@ -240,7 +240,7 @@ extension Gateway {
             if session != nil || !dialect.accepts(errorShape: shape) {
                 if let message = verdict?.message { error.message = "provider '\(providerID)' returned HTTP \(status): \(message)" }
                 if let type = verdict?.type { error.type = ErrorType(rawValue: type) }
-                if let code = verdict?.code { error.code = code }
+                if let code = verdict?.code { error.code = ErrorCode(rawValue: code) }
                 bytes = ByteBuffer(bytes: dialect.errorBody(error))
                 headers.replaceOrAdd(name: "content-type", value: "application/json")
             }
@@ -291,7 +291,7 @@ extension Gateway {
         guard distinct.count <= settings.imageFetch.maxImages else {
             throw GatewayError(status: 400, type: .invalidRequest,
                                message: "the request links \(distinct.count) images; at most \(settings.imageFetch.maxImages) are fetched",
-                               param: "messages", code: "too_many_images")
+                               param: "messages", code: .tooManyImages)
         }
         let fetcher = ImageFetcher(settings: settings.imageFetch, upstream: upstream)
         let results = await withTaskGroup(of: (String, Result<ImageFetcher.Image, GatewayError>).self) { group in

@@ -29,12 +29,12 @@ public final class ConfigStore: Sendable {
         self.logger = logger
         let problems = reload(knownProviders: knownProviders)
         if !problems.isEmpty {
-            throw GatewayError(status: 500, type: .config, message: problems.joined(separator: "\n"), code: "invalid_config")
+            throw GatewayError(status: 500, type: .config, message: problems.joined(separator: "\n"), code: .invalidConfig)
         }
         if let defaultName, config(named: defaultName) == nil {
             throw GatewayError(status: 500, type: .config,
                                message: "the default config '\(defaultName)' is not in \(directory) (have: \(names.joined(separator: ", ")))",
-                               code: "invalid_config")
+                               code: .invalidConfig)
         }
     }
 

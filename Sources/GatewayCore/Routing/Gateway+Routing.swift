@@ -17,12 +17,12 @@ extension Gateway {
         guard let store = configs else {
             throw GatewayError(status: 400, type: .invalidRequest,
                                message: "x-portkey-config names a config (\(Self.configNameShown(text))), but this gateway has no configs folder (--configs); send the config JSON inline",
-                               param: "x-portkey-config", code: "unknown_config")
+                               param: "x-portkey-config", code: .unknownConfig)
         }
         guard let config = store.config(named: text) else {
             throw GatewayError(status: 400, type: .invalidRequest,
                                message: "unknown config \(Self.configNameShown(text)); known configs: \(store.names.joined(separator: ", "))",
-                               param: "x-portkey-config", code: "unknown_config")
+                               param: "x-portkey-config", code: .unknownConfig)
         }
         return config
     }
@@ -77,7 +77,7 @@ extension Gateway {
             if !(200..<300).contains(response.status), let summary, case .buffer = response.body {
                 // The client gets the last target's status, with every attempt summarized.
                 let error = GatewayError(status: response.status, type: UpstreamErrorBody.type(for: response.status),
-                                         message: summary, code: "all_targets_failed")
+                                         message: summary, code: .allTargetsFailed)
                 response.body = .buffer(ByteBuffer(bytes: ClientDialect(request.endpoint).errorBody(error)))
                 response.headers.replaceOrAdd(name: "content-type", value: "application/json")
             }
@@ -86,7 +86,7 @@ extension Gateway {
         case .failure(var error):
             if let summary {
                 error.message = summary
-                error.code = "all_targets_failed"
+                error.code = .allTargetsFailed
             }
             error.headers += routeHeaders
             throw error
@@ -134,7 +134,7 @@ extension Gateway {
         if !target.overrideParams.isEmpty, let body = request.body {
             guard let patched = JSONObjectPatch.apply(target.overrideParams, to: Array(body.readableBytesView)) else {
                 throw GatewayError(status: 400, type: .invalidRequest,
-                                   message: "override_params of \(target.path) need a JSON object body", code: "invalid_json")
+                                   message: "override_params of \(target.path) need a JSON object body", code: .invalidJson)
             }
             request.body = ByteBuffer(bytes: patched)
         }

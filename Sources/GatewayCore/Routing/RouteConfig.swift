@@ -102,7 +102,7 @@ public struct RouteConfig: Sendable {
     static func invalid(_ problems: [String]) -> GatewayError {
         GatewayError(status: 400, type: .invalidRequest,
                      message: "invalid x-portkey-config: " + problems.joined(separator: "; "),
-                     param: "x-portkey-config", code: "invalid_config")
+                     param: "x-portkey-config", code: .invalidConfig)
     }
 
     /// What children take from their parents unless they set it themselves.

@@ -73,7 +73,7 @@ struct RouteExecutor: Sendable {
                 return Outcome(result: .failure(GatewayError(
                     status: 400, type: .invalidRequest,
                     message: "no condition of \(node.path) matched and it has no default target",
-                    param: "x-portkey-config", code: "no_route")), path: node.path, retries: 0, log: [])
+                    param: "x-portkey-config", code: .noRoute)), path: node.path, retries: 0, log: [])
             }
             return await run(chosen)
         case .fallback:
@@ -100,7 +100,7 @@ struct RouteExecutor: Sendable {
         if let cooldown, !cooldown.admit(key, now: now()) {
             var outcome = Outcome(result: .failure(GatewayError(
                 status: 503, type: .server,
-                message: "\(target.path) is cooling down after repeated failures", code: "cooling_down")),
+                message: "\(target.path) is cooling down after repeated failures", code: .coolingDown)),
                 path: target.path, retries: 0, log: [])
             outcome.log = [describe(outcome, target)]
             return outcome
@@ -124,7 +124,7 @@ struct RouteExecutor: Sendable {
     /// Connection failures are always retryable; statuses (a request_timeout is a 408) when listed.
     private func isRetryable(_ outcome: Outcome, codes: [Int]) -> Bool {
         if case .failure(let error) = outcome.result, Self.isTransport(error),
-           error.code != "request_timeout", error.code != "cooling_down" {
+           error.code != .requestTimeout, error.code != .coolingDown {
             return true
         }
         return codes.contains(outcome.status)
@@ -150,7 +150,7 @@ struct RouteExecutor: Sendable {
     }
 
     static func isTransport(_ error: GatewayError) -> Bool {
-        ["upstream_unreachable", "upstream_timeout", "request_timeout", "upstream_error", "cooling_down"].contains(error.code ?? "")
+        [ErrorCode.upstreamUnreachable, .upstreamTimeout, .requestTimeout, .upstreamError, .coolingDown].contains(error.code)
     }
 
     /// Exponential backoff with full jitter, capped; `Retry-After` / `retry-after-ms` when the
@@ -204,7 +204,7 @@ struct RouteExecutor: Sendable {
         let what: String
         switch outcome.result {
         case .success(let response): what = "HTTP \(response.status)"
-        case .failure(let error): what = "\(error.status) \(error.code ?? error.type.rawValue)"
+        case .failure(let error): what = "\(error.status) \(error.code?.rawValue ?? error.type.rawValue)"
         }
         let retries = outcome.retries > 0 ? " after \(outcome.retries) \(outcome.retries == 1 ? "retry" : "retries")" : ""
         return "\(target.path) (\(target.provider ?? "?")): \(what)\(retries)"

@@ -33,7 +33,7 @@ struct MiddlewareStage: RequestStage {
         }
         switch decision {
         case .deny(let status, let message, let type, let code):
-            throw GatewayError(status: status, type: type.map(ErrorType.init(rawValue:)) ?? .guardrail, message: message, code: code ?? "request_denied")
+            throw GatewayError(status: status, type: type.map(ErrorType.init(rawValue:)) ?? .guardrail, message: message, code: code.map(ErrorCode.init(rawValue:)) ?? .requestDenied)
         case .respond(let status, let body):
             var headers = HTTPHeaders()
             headers.add(name: "content-type", value: "application/json")

@@ -32,7 +32,7 @@ extension Gateway {
                 calls += 1
                 guard calls <= 64 else {
                     throw GatewayError(status: 500, type: .script, message: "\(info.file): more than 64 calls in one request",
-                                       code: "script_error")
+                                       code: .scriptError)
                 }
                 let result = await perform(kind, requestJSON, options: options, generation: generation)
                 do {
@@ -105,7 +105,7 @@ extension Gateway {
                 response = try await route(incoming, context: RequestContext(
                     gateway: self, options: routeOptions, generation: generation, dialect: ClientDialect(incoming.endpoint)))
             } catch {
-                return #"{"status":\#(error.status),"latency_ms":\#(elapsed()),"error":{"message":\#(JSONText.quote(error.message)),"type":\#(JSONText.quote(error.type.rawValue)),"code":\#(error.code.map(JSONText.quote) ?? "null")}}"#
+                return #"{"status":\#(error.status),"latency_ms":\#(elapsed()),"error":{"message":\#(JSONText.quote(error.message)),"type":\#(JSONText.quote(error.type.rawValue)),"code":\#(error.code.map { JSONText.quote($0.rawValue) } ?? "null")}}"#
             }
         case "fetch":
             guard let text = call["url"]?.text, let url = UpstreamURL(text) else { return failure(0, "fetch needs an http(s) url", "invalid_url") }

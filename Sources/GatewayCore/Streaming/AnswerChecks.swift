@@ -23,7 +23,7 @@ extension Gateway {
             let reason = body.readableBytes == 0 ? "the body is empty" : "\(failure.reason) at \(failure.position)"
             throw GatewayError(status: 502, type: .upstream,
                                message: "provider '\(provider)' answered \(status) with a JSON body that does not parse (\(reason)); it was probably cut short",
-                               code: "invalid_upstream_response")
+                               code: .invalidUpstreamResponse)
         }
     }
 
@@ -161,7 +161,7 @@ public struct TerminalCheckedStream: AsyncSequence, Sendable {
                 guard terminal.endsStream(tail) else {
                     throw GatewayError(status: 502, type: .upstream,
                                        message: "provider '\(provider)' ended the stream without \(terminal.label): the answer is incomplete",
-                                       code: "stream_truncated")
+                                       code: .streamTruncated)
                 }
                 return nil
             }
