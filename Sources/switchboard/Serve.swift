@@ -232,73 +232,10 @@ struct Serve: AsyncParsableCommand {
         let gateway = Gateway(
             scripts: scriptHost, upstream: upstream, settings: gatewaySettings, configs: loadedConfigs,
             observer: RequestObserver(metrics: metrics, log: requestLog, logBodies: resolved.logBodies), logger: logger)
-        let adminToken = resolved.adminToken
         let configStore = loadedConfigs
-        // Gateway keys and virtual keys are read again from where they came from (settings file,
-        // key files, environment), so a leaked key can be rotated without a restart. A problem
-        // keeps the keys in force and is reported; key values never appear in messages.
-        let flags = flagValues
-        let settingsPath = settingsFile.path
-        let reloadKeys: @Sendable (String) async -> String? = { reason in
-            do {
-                let fresh = try ServeSettings(try await Settings.load(flags: flags, filePath: settingsPath))
-                var virtualKeys = VirtualKeys()
-                if let json = fresh.virtualKeysJSON {
-                    do throws(GatewayError) {
-                        virtualKeys = try VirtualKeys(json: json, knownProviders: Set(scriptHost.current.providerIDs))
-                    } catch {
-                        throw ValidationError(error.message)
-                    }
-                }
-                gateway.keys.replace(with: .init(gatewayKeys: fresh.gatewayKeys, virtualKeys: virtualKeys))
-                logger.info("access keys reloaded (\(reason)): \(fresh.gatewayKeys.count) gateway keys, \(virtualKeys.entries.count) virtual keys")
-                return nil
-            } catch {
-                let message = (error as? ValidationError)?.message ?? "\(error)"
-                logger.error("access keys not reloaded (\(reason)); the previous keys stay in force: \(message)")
-                return message
-            }
-        }
-        let reloadAll: @Sendable (String) async -> (status: Int, json: String) = { reason in
-            let keysProblem = await reloadKeys(reason)
-            let outcome = try? await NIOThreadPool.singleton.runIfActive { () -> (Int, String) in
-                let result = scriptHost.reload(reason: reason)
-                let configProblems = configStore?.reload(knownProviders: Set(scriptHost.current.providerIDs)) ?? []
-                switch result {
-                case .success(let next):
-                    let configs = configProblems.isEmpty ? "null" : JSONText.quote(configProblems.joined(separator: "\n"))
-                    let keys = keysProblem.map(JSONText.quote) ?? "null"
-                    return (200, #"{"reloaded":true,"generation":\#(next.number),"config_errors":\#(configs),"keys_error":\#(keys)}"#)
-                case .failure(let error):
-                    return (422, #"{"reloaded":false,"generation":\#(scriptHost.current.number),"error":\#(JSONText.quote(error.description))}"#)
-                }
-            }
-            return outcome ?? (503, #"{"reloaded":false,"error":"shutting down"}"#)
-        }
-        let admin = adminToken.map { token in
-            AdminEndpoints(token: token) { action in
-                switch action {
-                case .reload:
-                    return await reloadAll("POST /admin/reload")
-                case .scripts:
-                    let generation = scriptHost.current
-                    let status = scriptHost.status
-                    func list(_ items: [String]) -> String { "[" + items.map(JSONText.quote).joined(separator: ",") + "]" }
-                    var fields: [String] = []
-                    fields.append(#""generation":\#(generation.number)"#)
-                    fields.append(#""providers":\#(list(generation.providerIDs))"#)
-                    fields.append(#""libraries":\#(list(generation.libraries.sorted()))"#)
-                    fields.append(#""scripts":\#(list(generation.scripts))"#)
-                    fields.append(#""vms":\#(generation.vmCount)"#)
-                    fields.append(#""reloads":\#(status.reloads)"#)
-                    fields.append(#""failed_reloads":\#(status.failedReloads)"#)
-                    let lastError: String = status.lastError.map(JSONText.quote) ?? "null"
-                    fields.append(#""last_error":\#(lastError)"#)
-                    fields.append(#""configs":\#(list(configStore?.names ?? []))"#)
-                    return (200, "{" + fields.joined(separator: ",") + "}")
-                }
-            }
-        }
+        let reloader = Reloader(scripts: scriptHost, configs: configStore, gateway: gateway, flags: flagValues,
+                                settingsPath: settingsFile.path, logger: logger)
+        let admin = resolved.adminToken.map(reloader.adminEndpoints(token:))
         var exposition: (@Sendable () -> [UInt8])?
         if resolved.metrics {
             exposition = {
@@ -324,7 +261,7 @@ struct Serve: AsyncParsableCommand {
             MemoryTrimmer(activity: gateway.observer.activity, scripts: scriptHost),
             ScriptWatcher(scripts: scriptHost, configs: configStore),
             HangupReloader(signals: await UnixSignalsSequence(trapping: .sighup), log: requestLog, logTarget: requestLogTarget,
-                           logger: logger, reload: reloadAll),
+                           logger: logger, reload: reloader.reloadAll(reason:)),
         ]
         let services = ServiceGroup(configuration: .init(
             services: background + [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Configuration
+import GatewayCore
+import GatewayServer
+import Logging
+import LuaRuntime
+import NIOPosix
+
+/// Reloads what the gateway reads from files while it serves — scripts and providers, routing
+/// configs, gateway and virtual keys — for `POST /admin/reload` and SIGHUP, and answers
+/// `GET /admin/scripts`. A reload that fails keeps what was in force and says why.
+struct Reloader: Sendable {
+    let scripts: ScriptHost
+    let configs: ConfigStore?
+    let gateway: Gateway
+    /// Where the keys came from: the command line's flags and the settings file, read again.
+    let flags: [String: ConfigContent]
+    let settingsPath: String?
+    let logger: Logger
+
+    /// Gateway keys and virtual keys are read again from where they came from (settings file, key
+    /// files, environment), so a leaked key can be rotated without a restart. A problem keeps the
+    /// keys in force and is returned; key values never appear in messages.
+    func reloadKeys(reason: String) async -> String? {
+        do {
+            let fresh = try ServeSettings(try await Settings.load(flags: flags, filePath: settingsPath))
+            var virtualKeys = VirtualKeys()
+            if let json = fresh.virtualKeysJSON {
+                do throws(GatewayError) {
+                    virtualKeys = try VirtualKeys(json: json, knownProviders: Set(scripts.current.providerIDs))
+                } catch {
+                    throw ValidationError(error.message)
+                }
+            }
+            gateway.keys.replace(with: .init(gatewayKeys: fresh.gatewayKeys, virtualKeys: virtualKeys))
+            logger.info("access keys reloaded (\(reason)): \(fresh.gatewayKeys.count) gateway keys, \(virtualKeys.entries.count) virtual keys")
+            return nil
+        } catch {
+            let message = (error as? ValidationError)?.message ?? "\(error)"
+            logger.error("access keys not reloaded (\(reason)); the previous keys stay in force: \(message)")
+            return message
+        }
+    }
+
+    /// Everything, in order: keys, then scripts (on the blocking pool: compiling is CPU work), then
+    /// the configs against the providers just loaded. The answer is the admin endpoint's.
+    func reloadAll(reason: String) async -> (status: Int, json: String) {
+        let keysProblem = await reloadKeys(reason: reason)
+        let outcome = try? await NIOThreadPool.singleton.runIfActive { () -> (Int, String) in
+            let result = scripts.reload(reason: reason)
+            let configProblems = configs?.reload(knownProviders: Set(scripts.current.providerIDs)) ?? []
+            switch result {
+            case .success(let next):
+                let configText = configProblems.isEmpty ? "null" : JSONText.quote(configProblems.joined(separator: "\n"))
+                let keys = keysProblem.map(JSONText.quote) ?? "null"
+                return (200, #"{"reloaded":true,"generation":\#(next.number),"config_errors":\#(configText),"keys_error":\#(keys)}"#)
+            case .failure(let error):
+                return (422, #"{"reloaded":false,"generation":\#(scripts.current.number),"error":\#(JSONText.quote(error.description))}"#)
+            }
+        }
+        return outcome ?? (503, #"{"reloaded":false,"error":"shutting down"}"#)
+    }
+
+    /// `GET /admin/scripts`: what is loaded and how reloads went.
+    func status() -> (status: Int, json: String) {
+        let generation = scripts.current
+        let status = scripts.status
+        func list(_ items: [String]) -> String { "[" + items.map(JSONText.quote).joined(separator: ",") + "]" }
+        var fields: [String] = []
+        fields.append(#""generation":\#(generation.number)"#)
+        fields.append(#""providers":\#(list(generation.providerIDs))"#)
+        fields.append(#""libraries":\#(list(generation.libraries.sorted()))"#)
+        fields.append(#""scripts":\#(list(generation.scripts))"#)
+        fields.append(#""vms":\#(generation.vmCount)"#)
+        fields.append(#""reloads":\#(status.reloads)"#)
+        fields.append(#""failed_reloads":\#(status.failedReloads)"#)
+        let lastError: String = status.lastError.map(JSONText.quote) ?? "null"
+        fields.append(#""last_error":\#(lastError)"#)
+        fields.append(#""configs":\#(list(configs?.names ?? []))"#)
+        return (200, "{" + fields.joined(separator: ",") + "}")
+    }
+
+    /// The admin endpoints, behind `token`.
+    func adminEndpoints(token: String) -> AdminEndpoints {
+        AdminEndpoints(token: token) { action in
+            switch action {
+            case .reload: return await reloadAll(reason: "POST /admin/reload")
+            case .scripts: return status()
+            }
+        }
+    }
+}
