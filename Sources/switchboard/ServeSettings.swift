@@ -81,7 +81,7 @@ struct ServeSettings {
         metrics = try settings.bool("metrics", default: true)
         logBodies = try settings.bool("log_bodies", default: false)
         requestLog = try settings.string("request_log", default: "stdout")
-        scripts = try ScriptSettings(settings)
+        scripts = try ScriptSettings(settings, maxBodySize: maxBodySize)
         configs = try settings.string("configs")
         defaultConfig = try settings.string("default_config")
         if defaultConfig != nil && configs == nil {

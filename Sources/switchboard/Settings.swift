@@ -224,7 +224,7 @@ struct ScriptOptions: ParsableArguments {
     @Option(name: .customLong("lua-vms"), help: "Lua VMs in the pool. (env: SWITCHBOARD_LUA_VMS, default: 2 per core)")
     var vmsFlag: Int?
 
-    @Option(name: .customLong("lua-memory-mb"), help: "Memory cap per Lua VM in MiB. (env: SWITCHBOARD_LUA_MEMORY_MB, default: 64)")
+    @Option(name: .customLong("lua-memory-mb"), help: "Memory cap per Lua VM in MiB. (env: SWITCHBOARD_LUA_MEMORY_MB, default: 4 × max_body_size, at least 64: 128 with the default body limit)")
     var memoryFlag: Int?
 
     @Option(name: .customLong("lua-instruction-budget"), help: "Instructions one script call may run. (env: SWITCHBOARD_LUA_INSTRUCTION_BUDGET, default: 10000000)")
@@ -252,12 +252,22 @@ struct ScriptSettings {
     var vmCount: Int
     var limits: LuaLimits
 
-    init(_ settings: Settings) throws {
+    /// The memory cap's default: 64 MiB, or four times the largest request body when that is more.
+    /// A translating provider holds the body three times at its peak (the text, the decoded table,
+    /// the translated text; measured: four base64 images making a 31.9 MB body need 96 MiB for
+    /// anthropic, google and /v1/messages through a chat provider), so a body the gateway accepts
+    /// is never refused by the script's cap instead.
+    static func defaultMemoryMiB(maxBodySize: Int) -> Int {
+        max(64, (4 * maxBodySize + (1 << 20) - 1) >> 20)
+    }
+
+    init(_ settings: Settings, maxBodySize: Int = 32 * 1024 * 1024) throws {
         providers = try settings.string("providers", default: "./providers")
         scripts = try settings.string("scripts", default: "./scripts")
         vmCount = try settings.int("lua_vms", default: 2 * ProcessInfo.processInfo.activeProcessorCount, range: 1...1024)
         limits = LuaLimits(
-            memoryBytes: try settings.int("lua_memory_mb", default: 64, range: 1...65536) * 1024 * 1024,
+            memoryBytes: try settings.int("lua_memory_mb", default: Self.defaultMemoryMiB(maxBodySize: maxBodySize),
+                                          range: 1...65536) * 1024 * 1024,
             instructionBudget: try settings.int("lua_instruction_budget", default: 10_000_000, range: 1000...Int.max),
             timeLimitMilliseconds: try settings.int("lua_time_limit_ms", default: 1000, range: 0...3_600_000))
     }
