@@ -37,15 +37,13 @@ def tables(declared):
         if params is None:
             out.append("No declarations: every field passes unchecked.\n")
             continue
-        out.append("| field | | why it may be dropped |")
-        out.append("|---|---|---|")
-        order = {"mapped": 0, "refused": 1}
-        for field in sorted(params, key=lambda f: (order.get(params[f], 2), f)):
-            value = params[field]
-            if value.startswith("dropped:"):
-                out.append(f"| `{field}` | dropped | {value[len('dropped:'):].strip()} |")
-            else:
-                out.append(f"| `{field}` | {value} | |")
+        out.append("| | fields |")
+        out.append("|---|---|")
+        for kind in ("mapped", "refused"):
+            fields = sorted(f for f, v in params.items() if v == kind)
+            out.append(f"| {kind} | " + (", ".join(f"`{f}`" for f in fields) or "—") + " |")
+        for field in sorted(f for f, v in params.items() if v.startswith("dropped:")):
+            out.append(f"| dropped: `{field}` | {params[field][len('dropped:'):].strip()} |")
         out.append("")
     return "\n".join(out)
 
