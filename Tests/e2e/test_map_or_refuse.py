@@ -212,6 +212,10 @@ def test_chat_to_bedrock_converse(gateway, mock):
     create(metadata={"team": "search", "run": "42"})
     sent = json.loads(base64.b64decode(last_upstream_request(mock)["body_base64"]))
     assert sent["requestMetadata"] == {"team": "search", "run": "42"}
+    for bad in (["team"], {"run": 42}):
+        with pytest.raises(openai.BadRequestError) as raised:
+            create(metadata=bad)
+        assert raised.value.param == "metadata"
     create(user="u-1", prompt_cache_key="k", safety_identifier="s")
     sent = json.loads(base64.b64decode(last_upstream_request(mock)["body_base64"]))
     assert set(sent) == {"messages", "inferenceConfig"}, sent

@@ -103,7 +103,11 @@ function M.request(ctx, body)
     },
   }
   if #system > 0 then out.system = system end
-  if type(body.metadata) == "table" and next(body.metadata) ~= nil then
+  local metadata = body.metadata
+  if metadata ~= nil and metadata ~= null and (type(metadata) ~= "table" or json.is_array(metadata)) then
+    error(chat.bad_request("metadata must be an object of string values", "metadata"))
+  end
+  if metadata ~= nil and metadata ~= null and next(metadata) ~= nil then
     -- OpenAI's metadata (string keys and values) is what requestMetadata is: tags on the call's log.
     local tags = {}
     for key, value in pairs(body.metadata) do
