@@ -82,6 +82,43 @@ extension LuaVM {
             throw LuaError(kind: .invalidScript, script: library.displayPath,
                            message: "\(library.displayPath): a converter must have \(hook)(…)")
         }
-        return ConverterInfo(module: library.name, from: from, to: to, file: library.displayPath)
+        let params: [String: String]?
+        switch converterParams(self) {
+        case .success(let table): params = table
+        case .failure(let problem):
+            throw LuaError(kind: .invalidScript, script: library.displayPath, message: "\(library.displayPath): \(problem.message)")
+        }
+        return ConverterInfo(module: library.name, from: from, to: to, file: library.displayPath, params: params)
     }
+}
+
+/// Reads the optional `params` table of the converter table on top of the stack: field name to
+/// `"mapped"`, `"refused"` or `"dropped: <reason>"`. Absent is `nil`; any other value stops the
+/// load, naming the field.
+func converterParams(_ vm: LuaVM) -> Result<[String: String]?, LuaTableProblem> {
+    let L = vm.state
+    let type = sb_rawgetfield(L, -1, "params")
+    defer { sb_pop(L, 1) }
+    if type == LUA_TNIL { return .success(nil) }
+    guard type == LUA_TTABLE else { return .failure(.init("params must be a table of field name to \"mapped\", \"refused\" or \"dropped: <reason>\"")) }
+    var table: [String: String] = [:]
+    var problem: String?
+    lua_pushnil(L)
+    while lua_next(L, -2) != 0 {
+        defer { sb_pop(L, 1) }
+        guard problem == nil else { continue }
+        guard sb_isstring_exact(L, -2) != 0, let name = vm.stringValue(at: -2) else {
+            problem = "params must map field names (strings) to a declaration"
+            continue
+        }
+        let value = vm.stringValue(at: -1) ?? ""
+        let reason = value.hasPrefix("dropped:") ? value.dropFirst("dropped:".count).filter { $0 != " " } : ""
+        guard value == "mapped" || value == "refused" || !reason.isEmpty else {
+            problem = "params[\"\(name)\"] must be \"mapped\", \"refused\" or \"dropped: <reason>\" (a dropped field says why)"
+            continue
+        }
+        table[name] = value
+    }
+    if let problem { return .failure(.init(problem)) }
+    return .success(table)
 }

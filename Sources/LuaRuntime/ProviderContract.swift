@@ -72,16 +72,21 @@ public final class ConverterInfo: Sendable, Equatable {
     public let to: String
     /// The file, e.g. `providers/lib/messages_to_chat.lua`.
     public let file: String
+    /// The converter's `params` table: each top-level request field of the `from` dialect to
+    /// `"mapped"`, `"refused"` or `"dropped: <reason>"` (map or refuse, never drop silently).
+    /// `nil` when the module declares none (a user's converter may not).
+    public let params: [String: String]?
 
-    public init(module: String, from: String, to: String, file: String) {
+    public init(module: String, from: String, to: String, file: String, params: [String: String]? = nil) {
         self.module = module
         self.from = from
         self.to = to
         self.file = file
+        self.params = params
     }
 
     public static func == (a: ConverterInfo, b: ConverterInfo) -> Bool {
-        a.module == b.module && a.from == b.from && a.to == b.to && a.file == b.file
+        a.module == b.module && a.from == b.from && a.to == b.to && a.file == b.file && a.params == b.params
     }
 }
 

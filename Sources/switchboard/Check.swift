@@ -1,5 +1,6 @@
 import ArgumentParser
 import Configuration
+import FoundationEssentials
 import GatewayCore
 import Logging
 import LuaRuntime
@@ -15,6 +16,9 @@ struct Check: AsyncParsableCommand {
 
     @Option(name: .customLong("configs"), help: "Also validate every routing config in this folder against the providers.")
     var configs: String?
+
+    @Flag(name: .customLong("converters"), help: "Print every converter's direction and parameter declarations (mapped, refused, dropped: reason) as one JSON object instead of the summary.")
+    var converters = false
 
     func run() async throws {
         let logger = Logger(label: "switchboard.check")
@@ -44,6 +48,10 @@ struct Check: AsyncParsableCommand {
                 for line in error.message.split(separator: "\n") { print("error: \(line)") }
                 throw ExitCode(1)
             }
+            if converters {
+                print(try Self.convertersJSON(generation.converters))
+                return
+            }
             print("ok: \(generation.providers.count) providers, \(generation.libraries.count) libraries, \(generation.scripts.count) scripts\(extra)")
         } catch let exit as ExitCode {
             throw exit
@@ -57,5 +65,31 @@ struct Check: AsyncParsableCommand {
             print("error: \(error)")
             throw ExitCode(1)
         }
+    }
+
+    /// One converter as `check --converters` prints it; `params` is `null` when undeclared.
+    private struct ConverterEntry: Encodable {
+        var from: String
+        var to: String
+        var params: [String: String]?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(from, forKey: .from)
+            try container.encode(to, forKey: .to)
+            try container.encode(params, forKey: .params)
+        }
+
+        private enum CodingKeys: String, CodingKey { case from, to, params }
+    }
+
+    static func convertersJSON(_ converters: [ConverterInfo]) throws -> String {
+        var entries: [String: ConverterEntry] = [:]
+        for converter in converters {
+            entries[converter.module] = ConverterEntry(from: converter.from, to: converter.to, params: converter.params)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(entries), as: UTF8.self)
     }
 }

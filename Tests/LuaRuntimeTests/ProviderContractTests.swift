@@ -102,6 +102,27 @@ import Testing
         #expect(hooks?.description.contains("must have response(…)") == true)
     }
 
+    @Test func aConvertersParamsAreReadAndAMalformedOneStopsTheLoad() throws {
+        let g = try generation()
+        let anthropic = g.converters.first { $0.module == "chat_to_anthropic" }
+        #expect(anthropic?.params?["logit_bias"] == "refused")
+        #expect(anthropic?.params?["store"]?.hasPrefix("dropped: ") == true)
+        func converter(_ params: String) -> ScriptSources.File {
+            ScriptSources.File(name: "foo_to_bar", displayPath: "providers/lib/foo_to_bar.lua",
+                               source: #"return { from = "foo", to = "bar"\#(params) }"#)
+        }
+        // Without params a converter still loads (a user's own), with none declared.
+        let bare = try generation(libraries: [converter("")])
+        #expect(bare.converters.contains { $0.module == "foo_to_bar" && $0.params == nil })
+        for (params, named) in [(#", params = { seed = "droped" }"#, #"params["seed"]"#),
+                                (#", params = { seed = "dropped: " }"#, #"params["seed"]"#),
+                                (#", params = "all""#, "params must be a table")] {
+            let error = #expect(throws: GenerationError.self) { try generation(libraries: [converter(params)]) }
+            #expect(error?.description.contains("providers/lib/foo_to_bar.lua") == true)
+            #expect(error?.description.contains(named) == true, "\(error?.description ?? "")")
+        }
+    }
+
     @Test func prepareMayAskForAConverterOrImagesAndNothingElse() throws {
         let file = ScriptSources.File(name: "acme", displayPath: "providers/acme.lua", source: """
             return { endpoints = { ["chat/completions"] = "native", messages = "native" }, decode_body = true,

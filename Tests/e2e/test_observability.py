@@ -41,7 +41,8 @@ def test_metrics_counters_move_as_requests_flow(launch, mock, tmp_path):
     configs.mkdir()
     (configs / "fallback.json").write_text(json.dumps({
         "strategy": {"mode": "fallback"},
-        "targets": [{"provider": "openai", "custom_host": mock.url + "/v1", "retry": {"attempts": 2}},
+        "targets": [{"provider": "openai", "custom_host": mock.url + "/v1", "retry": {"attempts": 2},
+                     "override_params": {"mock": {"status": 503}}},
                     {"provider": "google", "api_key": "g", "custom_host": mock.url + "/v1beta"}]}))
     gateway = launch("--configs", str(configs), "--retry-backoff-base", "1", "--request-log", "off")
     before, helps = scrape(gateway)
@@ -53,14 +54,13 @@ def test_metrics_counters_move_as_requests_flow(launch, mock, tmp_path):
                                             stream=True, stream_options={"include_usage": True})
     usage = [chunk.usage for chunk in stream if chunk.usage][-1]
     # A client error (unknown provider) and a routed request: the first target fails twice more
-    # after its first try (2 retries), then the fallback answers (the mock's 503 control is not
-    # carried into the Gemini translation).
+    # after its first try (2 retries), then the fallback answers (the mock's 503 control is the
+    # OpenAI target's override_params: the Gemini translation would refuse a field it does not know).
     assert call("POST", gateway.url + "/v1/chat/completions",
                 headers={**openai_headers(mock), "x-portkey-provider": "nope"}, body=CHAT).status == 400
     routed = openai.OpenAI(base_url=gateway.url + "/v1", api_key="sk", max_retries=0,
                            default_headers={"x-portkey-config": "fallback"})
-    routed.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}],
-                                   extra_body={"mock": {"status": 503}})
+    routed.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
     after, helps = scrape(gateway)
 
     chat = {"route": "/v1/chat/completions"}

@@ -22,15 +22,15 @@ def requests_seen(mock):
 def test_fallback_example_retries_openai_then_answers_from_gemini(launch, mock):
     gateway = launch("--retry-backoff-base", "5", "--retry-backoff-cap", "20")
     config = {"retry": {"count": 5}, "strategy": {"mode": "fallback"},
-              "targets": [{"provider": "openai", "api_key": "sk-***", "custom_host": mock.url + "/v1"},
+              "targets": [{"provider": "openai", "api_key": "sk-***", "custom_host": mock.url + "/v1",
+                           "override_params": {"mock": {"status": 503}}},
                           {"provider": "google", "api_key": "gt5***", "override_params": {"model": "gemini-pro"},
                            "custom_host": mock.url + "/v1beta"}]}
     before = requests_seen(mock)
-    # The body's mock control makes the OpenAI-format upstream answer 503; the Gemini translation
-    # does not carry it, so the fallback target answers normally.
+    # The mock control (on the OpenAI target only: the Gemini translation would refuse a field it
+    # does not know) makes the OpenAI-format upstream answer 503; the fallback target answers.
     raw = client(gateway, config).chat.completions.with_raw_response.create(
-        model="gpt-4o", messages=[{"role": "user", "content": "Say this is a test."}],
-        extra_body={"mock": {"status": 503}})
+        model="gpt-4o", messages=[{"role": "user", "content": "Say this is a test."}])
     completion = raw.parse()
     assert completion.choices[0].message.content
     assert raw.headers["x-portkey-last-used-option-index"] == "config.targets[1]"
@@ -143,11 +143,12 @@ def test_retry_then_success_counts_the_retries(launch, mock):
 def test_fallback_after_a_timeout_and_on_metadata_conditions(launch, mock):
     gateway = launch("--retry-backoff-base", "1")
     slow_then_fast = {"strategy": {"mode": "fallback"}, "request_timeout": 300,
-                      "targets": [{"provider": "openai", "custom_host": mock.url + "/v1"},
+                      "targets": [{"provider": "openai", "custom_host": mock.url + "/v1",
+                                   "override_params": {"mock": {"latency_ms": 3000}}},
                                   {"provider": "google", "api_key": "gk", "custom_host": mock.url + "/v1beta"}]}
     started = time.monotonic()
     raw = client(gateway, slow_then_fast).chat.completions.with_raw_response.create(
-        model="gemini-2.5-flash", messages=[{"role": "user", "content": "hi"}], extra_body={"mock": {"latency_ms": 3000}})
+        model="gemini-2.5-flash", messages=[{"role": "user", "content": "hi"}])
     assert raw.headers["x-portkey-last-used-option-index"] == "config.targets[1]"
     assert time.monotonic() - started < 2.5
     conditional = {"strategy": {"mode": "conditional", "default": "free",
@@ -164,11 +165,11 @@ def test_fallback_after_a_timeout_and_on_metadata_conditions(launch, mock):
 def test_a_stream_that_fails_before_its_first_byte_falls_back(launch, mock):
     gateway = launch("--retry-backoff-base", "1")
     config = {"strategy": {"mode": "fallback"},
-              "targets": [{"provider": "openai", "custom_host": mock.url + "/v1"},
+              "targets": [{"provider": "openai", "custom_host": mock.url + "/v1",
+                           "override_params": {"mock": {"reset": "before"}}},
                           {"provider": "google", "api_key": "gk", "custom_host": mock.url + "/v1beta"}]}
     stream = client(gateway, config).chat.completions.create(
-        model="gemini-2.5-flash", messages=[{"role": "user", "content": "hi"}], stream=True,
-        extra_body={"mock": {"reset": "before"}})
+        model="gemini-2.5-flash", messages=[{"role": "user", "content": "hi"}], stream=True)
     text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
     assert text  # answered by the Gemini target after the OpenAI one dropped the connection
 

@@ -4,16 +4,18 @@
 --   response(ctx, res)    -> a chat.completion
 --   stream(ctx, event)    -> chat.completion.chunk events, then [DONE]
 --
--- Refused with 400 (the client relies on them and Anthropic has nothing that honours them): n other
--- than 1, logprobs / top_logprobs, audio output (openai_chat.check_common); response_format other
--- than text; content parts other than text and images; image URLs other than http(s) or base64
--- data URLs; tools other than functions; an unknown tool_choice; roles other than
--- system/developer/user/assistant/tool; tool-call arguments that are not a JSON object.
--- Dropped, with the reason: presence_penalty, frequency_penalty, seed, logit_bias, service_tier,
--- store — sampling and account hints Anthropic has no equivalent for, which do not change the shape
--- of the answer; stream_options beyond include_usage (nothing else to honour). parallel_tool_calls
--- true is Anthropic's default. temperature above 1 is passed on and Anthropic's 400 comes back.
+-- Every request field is declared in M.params (mapped, refused or dropped with the reason; see
+-- lib/params.lua and providers/README.md, "Map or refuse"). Refused with 400 (the client relies on
+-- them and Anthropic has nothing that honours them): the fields declared "refused" (seed,
+-- presence_penalty, frequency_penalty, logit_bias, …); n other than 1, logprobs, modalities other
+-- than text (openai_chat.check_common); response_format other than text; content parts other than
+-- text and images; image URLs other than http(s) or base64 data URLs; tools other than functions;
+-- an unknown tool_choice; roles other than system/developer/user/assistant/tool; tool-call
+-- arguments that are not a JSON object. safety_identifier (else user) goes as metadata.user_id,
+-- Anthropic's ID for abuse detection. parallel_tool_calls true is Anthropic's default.
+-- temperature above 1 is passed on and Anthropic's 400 comes back.
 local chat = require("openai_chat")
+local params = require("params")
 
 local null = gw.json.null
 local array = gw.json.array
@@ -22,6 +24,13 @@ local json = gw.json
 local NAME = "Anthropic"
 local DEFAULT_MAX_TOKENS = 4096
 local M = { from = "chat/completions", to = "anthropic_messages" }
+
+M.params = chat.chat_params {
+  user = "mapped", safety_identifier = "mapped",  -- metadata.user_id
+  parallel_tool_calls = "mapped",                 -- false: tool_choice.disable_parallel_tool_use
+  seed = "refused", presence_penalty = "refused", frequency_penalty = "refused",
+  metadata = "dropped: tags for completions OpenAI stores; Anthropic's metadata holds only user_id, and the answer is the same",
+}
 
 local FINISH = {
   end_turn = "stop", stop_sequence = "stop", pause_turn = "stop",
@@ -122,6 +131,7 @@ end
 function M.request(ctx)
   local body = ctx.body
   if type(body) ~= "table" then error(chat.bad_request("the request body must be a JSON object")) end
+  params.check(M, body, "Anthropic Messages")
   chat.check_common(body, NAME)
   local format = body.response_format
   if type(format) == "table" and format.type ~= "text" then
@@ -140,7 +150,8 @@ function M.request(ctx)
     stream = body.stream == true or nil,
   }
   if #system > 0 then out.system = table.concat(system, "\n\n") end
-  if type(body.user) == "string" then out.metadata = { user_id = body.user } end
+  local user_id = type(body.safety_identifier) == "string" and body.safety_identifier or body.user
+  if type(user_id) == "string" then out.metadata = { user_id = user_id } end
   translate_tools(body, out)
   chat.note_request(ctx, body)
   return out

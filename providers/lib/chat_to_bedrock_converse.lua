@@ -7,16 +7,19 @@
 --   stream(ctx, event)  -> chat.completion.chunk events, then [DONE]; the host decodes
 --                          ConverseStream's binary event stream into one event per frame
 --
--- Refused with 400 (the client relies on them and Converse has nothing that honours them): n other
--- than 1, logprobs / top_logprobs, audio output (openai_chat.check_common); response_format other
+-- Every request field is declared in M.params (mapped, refused or dropped with the reason; see
+-- lib/params.lua and providers/README.md, "Map or refuse"): metadata maps to requestMetadata (the
+-- invocation-log tags). Refused with 400 (the client relies on them and Converse has nothing that
+-- honours them): the fields declared "refused" (seed, presence_penalty, frequency_penalty,
+-- logit_bias, …); n other than 1, logprobs, modalities other than text (openai_chat.check_common);
+-- parallel_tool_calls false with tools; response_format other
 -- than text; content parts other than text, and images outside user messages; images other than
 -- png, jpeg, gif or webp (as base64 data URLs, or http(s) URLs the gateway fetches: Converse takes
 -- bytes); roles other than system/developer/user/assistant/tool; tool-call arguments that are not
 -- a JSON object.
--- Dropped, with the reason: user, seed, presence_penalty, frequency_penalty, logit_bias,
--- service_tier, store, parallel_tool_calls — hints Converse has no field for, which do not change
--- the answer's shape. tool_choice "none" leaves the tools out (Converse has no "none").
+-- tool_choice "none" leaves the tools out (Converse has no "none").
 local chat = require("openai_chat")
+local params = require("params")
 
 local null = gw.json.null
 local array = gw.json.array
@@ -24,6 +27,12 @@ local json = gw.json
 
 local NAME = "Amazon Bedrock"
 local M = { from = "chat/completions", to = "bedrock_converse" }
+
+M.params = chat.chat_params {
+  metadata = "mapped",             -- requestMetadata
+  parallel_tool_calls = "mapped",  -- true is Converse's way; false with tools is refused
+  seed = "refused", presence_penalty = "refused", frequency_penalty = "refused",
+}
 
 local STOP = { end_turn = "stop", stop_sequence = "stop", max_tokens = "length", tool_use = "tool_calls",
                guardrail_intervened = "content_filter", content_filtered = "content_filter" }
@@ -57,7 +66,9 @@ local function blocks_of(content, role, ctx)
 end
 
 function M.request(ctx, body)
+  params.check(M, body, NAME .. " Converse")
   chat.check_common(body, NAME)
+  chat.parallel_tools_default_only(body, NAME)
   local format = body.response_format
   if type(format) == "table" and format.type ~= "text" then
     error(chat.bad_request(NAME .. " Converse has no response_format '" .. tostring(format.type) .. "'", "response_format"))
@@ -92,6 +103,21 @@ function M.request(ctx, body)
     },
   }
   if #system > 0 then out.system = system end
+  local metadata = body.metadata
+  if metadata ~= nil and metadata ~= null and (type(metadata) ~= "table" or json.is_array(metadata)) then
+    error(chat.bad_request("metadata must be an object of string values", "metadata"))
+  end
+  if metadata ~= nil and metadata ~= null and next(metadata) ~= nil then
+    -- OpenAI's metadata (string keys and values) is what requestMetadata is: tags on the call's log.
+    local tags = {}
+    for key, value in pairs(body.metadata) do
+      if type(value) ~= "string" then
+        error(chat.bad_request("metadata values must be strings (metadata." .. tostring(key) .. ")", "metadata"))
+      end
+      tags[key] = value
+    end
+    out.requestMetadata = tags
+  end
   local functions = chat.function_tools(body, NAME)
   local choice, name = chat.tool_choice(body)
   if functions and choice ~= "none" then

@@ -8,21 +8,29 @@
 -- tool_choice required/none -> REQUIRED/NONE (auto is Cohere's default), response_format
 -- json_object/json_schema -> json_object (with the schema); tools, tool calls and tool results
 -- keep their shape.
--- Refused with 400 (the client relies on them and Cohere has nothing that honours them): n other
--- than 1, logprobs / top_logprobs, audio output (openai_chat.check_common); a named tool_choice
+-- seed, frequency_penalty and presence_penalty keep their names. Every request field is declared
+-- in M.params (mapped, refused or dropped with the reason; see lib/params.lua and
+-- providers/README.md, "Map or refuse").
+-- Refused with 400 (the client relies on them and Cohere has nothing that honours them): the fields
+-- declared "refused" (logit_bias, reasoning_effort, …); n other than 1, logprobs, modalities other
+-- than text (openai_chat.check_common); parallel_tool_calls false with tools; a named tool_choice
 -- (Cohere cannot force one tool); a tool that is not a function; a tool_choice or response_format
 -- type OpenAI does not define; content parts other than text, and images outside user messages;
 -- roles other than system/developer/user/assistant/tool.
--- Dropped, with the reason: user, logit_bias, service_tier, store, parallel_tool_calls (hints
--- Cohere has no field for; they do not change the answer's shape). In streams, tool plans and
--- citations have no place in OpenAI's chunks and are not carried.
+-- In streams, tool plans and citations have no place in OpenAI's chunks and are not carried.
 local chat = require("openai_chat")
+local params = require("params")
 
 local null = gw.json.null
 local array = gw.json.array
 
 local NAME = "Cohere"
 local M = { from = "chat/completions", to = "cohere_v2" }
+
+M.params = chat.chat_params {
+  seed = "mapped", presence_penalty = "mapped", frequency_penalty = "mapped",
+  parallel_tool_calls = "mapped",  -- true is Cohere's way; false with tools is refused
+}
 
 local FINISH = { COMPLETE = "stop", STOP_SEQUENCE = "stop", MAX_TOKENS = "length", TOOL_CALL = "tool_calls",
                  ERROR = "stop", TIMEOUT = "stop" }
@@ -43,7 +51,9 @@ local function content_of(content, role)
 end
 
 function M.request(ctx, body)
+  params.check(M, body, NAME)
   chat.check_common(body, NAME)
+  chat.parallel_tools_default_only(body, NAME)
   local messages = array()
   for _, m in ipairs(body.messages) do
     local role = m.role == "developer" and "system" or m.role

@@ -7,17 +7,21 @@
 --   stream(ctx, event)  -> chat.completion.chunk events, then [DONE]
 --   model_id(body, example) the model name for a URL path (shared with embeddings_to_gemini)
 --
--- Refused with 400 (the client relies on them and Gemini has nothing that honours them): n other
--- than 1, logprobs / top_logprobs, audio output (openai_chat.check_common); content parts other
+-- Every request field is declared in M.params (mapped, refused or dropped with the reason; see
+-- lib/params.lua and providers/README.md, "Map or refuse"): seed, presence_penalty and
+-- frequency_penalty map to generationConfig's seed, presencePenalty and frequencyPenalty.
+-- Refused with 400 (the client relies on them and Gemini has nothing that honours them): the fields
+-- declared "refused" (logit_bias, reasoning_effort, …); n other than 1, logprobs, modalities
+-- other than text (openai_chat.check_common); parallel_tool_calls false with tools (Gemini cannot
+-- be kept to one call per turn); content parts other
 -- than text and images; image URLs other than http(s) (fetched by the gateway: Gemini takes bytes),
 -- base64 data URLs or gs:// URIs; tools other than functions; an unknown tool_choice or
 -- response_format type; a json_schema response_format without a schema; a tool message whose
 -- tool_call_id matches no earlier tool call (Gemini answers tools by name); roles other than
 -- system/developer/user/assistant/tool; model names that cannot go in a URL path.
--- Dropped, with the reason: user, logit_bias, service_tier, store (hints Gemini has no place for;
--- they do not change the answer's shape); parallel_tool_calls (Gemini decides; its calls come back
--- as tool_calls either way); the JSON-schema keywords Gemini refuses (clean_schema below).
+-- Dropped: the JSON-schema keywords Gemini refuses (clean_schema below).
 local chat = require("openai_chat")
+local params = require("params")
 
 local null = gw.json.null
 local array = gw.json.array
@@ -25,6 +29,11 @@ local json = gw.json
 
 local NAME = "Google Gemini"
 local M = { from = "chat/completions", to = "gemini" }
+
+M.params = chat.chat_params {
+  seed = "mapped", presence_penalty = "mapped", frequency_penalty = "mapped",  -- generationConfig
+  parallel_tool_calls = "mapped",  -- true is Gemini's way; false with tools is refused
+}
 
 -- JSON-schema keywords Gemini's function declarations and response schemas refuse. Only schema
 -- keywords are removed: the names under `properties` are the caller's and stay as they are.
@@ -158,7 +167,9 @@ end
 function M.request(ctx)
   local body = ctx.body
   if type(body) ~= "table" then error(chat.bad_request("the request body must be a JSON object")) end
+  params.check(M, body, NAME)
   chat.check_common(body, NAME)
+  chat.parallel_tools_default_only(body, NAME)
   local model = M.model_id(body, "model, e.g. gemini-2.5-flash")
 
   local system, contents = translate_messages(body, ctx)

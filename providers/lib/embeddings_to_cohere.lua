@@ -6,15 +6,24 @@
 -- Mapped: input (a string or a list of strings) -> texts; dimensions -> output_dimension;
 -- input_type from the body, else x-portkey-cohere-input-type, else search_document (Cohere
 -- requires one). Refused with 400: token-array input (Cohere embeds text here), an
--- encoding_format other than float or base64. Dropped: user (Cohere has no place for it).
+-- encoding_format other than float or base64, any field not declared in M.params (lib/params.lua).
+-- Dropped: user (Cohere has no place for it).
 local chat = require("openai_chat")
+local params = require("params")
 
 local array = gw.json.array
 
 local NAME = "Cohere"
 local M = { from = "embeddings", to = "cohere_v2" }
 
+M.params = {
+  input = "mapped", model = "mapped", dimensions = "mapped", encoding_format = "mapped",
+  input_type = "mapped",  -- Cohere's own field, accepted in an OpenAI body
+  user = "dropped: an end-user ID for OpenAI's abuse monitoring; Cohere has no place for it and the vectors are the same",
+}
+
 function M.request(ctx, body)
+  params.check(M, body, NAME .. " embed")
   local texts, base64 = chat.embedding_texts(body, NAME)
   ctx.base64 = base64
   ctx.requested_model = body.model

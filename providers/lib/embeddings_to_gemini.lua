@@ -7,9 +7,10 @@
 -- Mapped: input (a string or a list of strings) -> one request per text; dimensions ->
 -- outputDimensionality; x-portkey-gemini-task-type -> taskType. Refused with 400: token-array
 -- input (Gemini embeds text), an encoding_format other than float or base64, a model name that
--- cannot go in a URL path. Dropped: user (Gemini has no place for it). Gemini reports no token
--- counts for embeddings, so usage is 0.
+-- cannot go in a URL path, any field not declared in M.params (lib/params.lua). Dropped: user
+-- (Gemini has no place for it). Gemini reports no token counts for embeddings, so usage is 0.
 local chat = require("openai_chat")
+local params = require("params")
 local gemini = require("chat_to_gemini")
 
 local array = gw.json.array
@@ -17,8 +18,14 @@ local array = gw.json.array
 local NAME = "Google Gemini"
 local M = { from = "embeddings", to = "gemini" }
 
+M.params = {
+  input = "mapped", model = "mapped", dimensions = "mapped", encoding_format = "mapped",
+  user = "dropped: an end-user ID for OpenAI's abuse monitoring; Gemini has no place for it and the vectors are the same",
+}
+
 function M.request(ctx)
   local body = ctx.body
+  params.check(M, body, NAME .. " embeddings")
   local texts, base64 = chat.embedding_texts(body, NAME)
   local model = gemini.model_id(body, "embedding model, e.g. gemini-embedding-001")
   ctx.base64 = base64

@@ -8,10 +8,30 @@
 --   stream(ctx, provider, event)  returns the Anthropic events for one upstream event
 -- The provider's own response/stream translation (if it has one) runs first, so this works for
 -- OpenAI-compatible and translating providers alike.
+-- Every request field is declared in M.params (mapped, refused or dropped with the reason; see
+-- lib/params.lua and providers/README.md, "Map or refuse"); the chat request it makes is checked
+-- again by the provider's own converter, if it has one.
 local chat = require("openai_chat")
 local validate = require("validate")
+local params = require("params")
 
 local M = { from = "messages", to = "chat/completions" }
+
+M.params = {
+  model = "mapped", messages = "mapped", max_tokens = "mapped", system = "mapped", stop_sequences = "mapped",
+  stream = "mapped", temperature = "mapped", top_p = "mapped", tools = "mapped", tool_choice = "mapped",
+  metadata = "mapped",  -- metadata.user_id -> user
+  thinking = "mapped",  -- {"type": "disabled"} only until reasoning is translated; otherwise refused
+  -- they change the answer (or where it is computed) and the chat dialect has nothing for them
+  top_k = "refused", output_config = "refused", output_format = "refused", container = "refused",
+  mcp_servers = "refused", context_management = "refused", inference_geo = "refused",
+  cache_control = "dropped: a prompt-cache marker; the chat dialect has none, and the answer is the same",
+  diagnostics = "dropped: asks for prompt-cache diagnostics, which a chat provider does not report; the answer is the same",
+  service_tier = "dropped: Anthropic's capacity tier; the provider serves at its own and the answer is the same",
+  speed = "dropped: Anthropic's fast-output mode; the provider answers at its own speed and the answer is the same",
+  user_profile_id = "dropped: attributes the request to a party on Anthropic's side; the answer is the same",
+  workspace_id = "dropped: selects an Anthropic workspace for the credentials, which another provider does not have",
+}
 local null = gw.json.null
 local array = gw.json.array
 local json = gw.json
@@ -61,7 +81,13 @@ end
 
 function M.request(ctx, body)
   if type(body) ~= "table" then bad("the request body must be a JSON object") end
+  params.check(M, body, "a chat/completions provider")
   validate.messages_request(body)
+  local thinking = body.thinking
+  if thinking ~= nil and thinking ~= null and not (type(thinking) == "table" and thinking.type == "disabled") then
+    bad("thinking is not translated to chat/completions providers yet; only {\"type\": \"disabled\"} is accepted",
+      "thinking")
+  end
   if type(body.messages) ~= "table" or #body.messages == 0 then bad("messages must be a non-empty array", "messages") end
   if math.type(body.max_tokens) ~= "integer" then bad("max_tokens is required and must be an integer", "max_tokens") end
   local out = {

@@ -37,19 +37,68 @@ function M.upstream_error(message)
   return { status = 502, type = "upstream_error", code = "invalid_upstream_response", message = message }
 end
 
+-- The `params` declarations (lib/params.lua) every chat/completions converter shares: the fields
+-- every translating provider treats alike. A converter adds the fields its provider decides
+-- (user, metadata, seed, the penalties, parallel_tool_calls, …) in `specific`, which wins.
+local CHAT_PARAMS = {
+  messages = "mapped", model = "mapped", max_tokens = "mapped", max_completion_tokens = "mapped",
+  temperature = "mapped", top_p = "mapped", stop = "mapped", stream = "mapped", tools = "mapped",
+  tool_choice = "mapped",
+  -- mapped for the values a provider can honour; check_common and the converters refuse the others
+  n = "mapped", logprobs = "mapped", modalities = "mapped", stream_options = "mapped",
+  response_format = "mapped",
+  -- they change the answer and no translating provider has them (reasoning_effort: not yet mapped)
+  audio = "refused", top_logprobs = "refused", logit_bias = "refused", functions = "refused",
+  function_call = "refused", reasoning_effort = "refused", verbosity = "refused",
+  web_search_options = "refused", moderation = "refused",
+  prediction = "dropped: a latency hint (Predicted Outputs); the answer is the same without it",
+  prompt_cache_key = "dropped: routes the request to OpenAI's prompt cache; the provider caches on its own and the answer is the same",
+  prompt_cache_options = "dropped: OpenAI's prompt-cache breakpoints and lifetime; the provider caches on its own and the answer is the same",
+  prompt_cache_retention = "dropped: how long OpenAI keeps a cached prefix; the provider caches on its own and the answer is the same",
+  store = "dropped: asks OpenAI to keep the completion for its dashboard; nothing is stored and the answer is the same",
+  service_tier = "dropped: OpenAI's capacity and price tier; the provider serves at its own and the answer is the same",
+  safety_identifier = "dropped: an end-user ID for OpenAI's abuse monitoring; the provider has no place for it and the answer is the same",
+  user = "dropped: an end-user ID for OpenAI's abuse monitoring; the provider has no place for it and the answer is the same",
+  metadata = "dropped: tags for completions OpenAI stores; the provider has no place for them and the answer is the same",
+}
+
+function M.chat_params(specific)
+  local params = {}
+  for key, value in pairs(CHAT_PARAMS) do params[key] = value end
+  for key, value in pairs(specific) do params[key] = value end
+  return params
+end
+
+-- Refuses parallel_tool_calls false for a provider that cannot keep the model to one call per turn
+-- (true is every provider's behaviour; without tools it means nothing).
+function M.parallel_tools_default_only(body, provider_name)
+  if body.parallel_tool_calls == false and type(body.tools) == "table" and #body.tools > 0 then
+    error(M.bad_request(provider_name .. " cannot be kept to one tool call per turn; parallel_tool_calls false is not supported",
+      "parallel_tool_calls"))
+  end
+end
+
 -- Parameters no translating provider can honour. Ones that change the shape of the answer the
 -- client relies on are refused; hints are dropped (documented per provider in providers/README.md).
 -- First, every field a converter reads must have its type (lib/validate.lua): a 400 naming it.
+-- A JSON null is the field's absence.
 function M.check_common(body, provider_name)
   validate.chat_request(body)
-  if body.n ~= nil and body.n ~= 1 then
+  if body.n ~= nil and body.n ~= null and body.n ~= 1 then
     error(M.bad_request(provider_name .. " returns one choice per request; n must be 1", "n"))
   end
-  if body.logprobs == true or body.top_logprobs ~= nil then
+  if body.logprobs == true or (body.top_logprobs ~= nil and body.top_logprobs ~= null) then
     error(M.bad_request(provider_name .. " does not return log probabilities", "logprobs"))
   end
-  if body.audio ~= nil or (type(body.modalities) == "table" and #body.modalities > 1) then
-    error(M.bad_request(provider_name .. " does not produce audio output", "modalities"))
+  if body.audio ~= nil and body.audio ~= null then
+    error(M.bad_request(provider_name .. " does not produce audio output", "audio"))
+  end
+  if type(body.modalities) == "table" then
+    for _, modality in ipairs(body.modalities) do
+      if modality ~= "text" then
+        error(M.bad_request(provider_name .. " produces text only; modalities must be [\"text\"]", "modalities"))
+      end
+    end
   end
   if type(body.messages) ~= "table" or #body.messages == 0 then
     error(M.bad_request("messages must be a non-empty array", "messages"))
