@@ -167,6 +167,11 @@ def test_chat_to_anthropic(gateway, mock):
     # JSON null is absence.
     create(extra_body={"logit_bias": None})
     refused(lambda: create(extra_body={"frobnicate": 1}), "frobnicate")
+    # A value that asks for nothing has nothing to honour: accepted (frameworks send these always).
+    create(presence_penalty=0, frequency_penalty=0.0, logit_bias={})
+    sent = last_upstream_request(mock)["body"]
+    assert not {"presence_penalty", "frequency_penalty", "logit_bias"} & set(sent), sent
+    refused(lambda: create(presence_penalty=0.1), "presence_penalty")
 
 
 def gemini_client(gateway, mock):

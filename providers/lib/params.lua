@@ -12,7 +12,8 @@
 -- and calls `params.check(M, body, target)` first thing in its request translation. A field present
 -- in the body (a JSON null counts as absent) that is declared "refused", or not declared at all,
 -- is refused with 400 `unsupported_parameter` naming it: a field the converter does not know is a
--- field it cannot honour. The host reads the same table when it loads the converter (a value other
+-- field it cannot honour. A refused field with a value that asks for nothing (a penalty of 0, an
+-- empty logit_bias, top_logprobs 0) passes: there is nothing to honour. The host reads the same table when it loads the converter (a value other
 -- than the three forms stops the load) and `switchboard check --converters` prints it; the tables
 -- in providers/README.md ("Map or refuse") are made from that output.
 local compat = require("openai_compatible")
@@ -20,6 +21,16 @@ local compat = require("openai_compatible")
 local M = {}
 
 local null = gw.json.null
+
+-- Values that ask for nothing: a refused field carrying one is accepted, since there is nothing to
+-- honour (clients and frameworks send `presence_penalty: 0` or `logit_bias: {}` on every request).
+local NEUTRAL_NUMBER = { frequency_penalty = 0, presence_penalty = 0, top_logprobs = 0 }
+
+local function neutral(key, value)
+  if NEUTRAL_NUMBER[key] ~= nil then return value == NEUTRAL_NUMBER[key] end
+  if key == "logit_bias" then return type(value) == "table" and next(value) == nil end
+  return false
+end
 
 -- Refuses the first refused or undeclared field of `body` (in name order, so the error is the same
 -- for the same request). `converter` is the converter's module table (its `from` and `params`);
@@ -31,7 +42,8 @@ function M.check(converter, body, target)
   for key, value in pairs(body) do
     if value ~= null and type(key) == "string" then
       local declaration = declared[key]
-      if (declaration == nil or declaration == "refused") and (refused == nil or key < refused) then
+      if (declaration == nil or (declaration == "refused" and not neutral(key, value)))
+          and (refused == nil or key < refused) then
         refused = key
       end
     end
