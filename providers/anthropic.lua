@@ -15,7 +15,8 @@ local spec = { name = NAME, base_url = "https://api.anthropic.com/v1" }
 local provider = {
   name = NAME,
   base_url = spec.base_url,
-  endpoints = { ["chat/completions"] = "translate", messages = "native", ["*"] = "passthrough" },
+  endpoints = { ["chat/completions"] = "translate", messages = "native", ["messages/count_tokens"] = "passthrough",
+                ["*"] = "passthrough" },
   decode_body = true,
   client_headers = { "anthropic-beta" },
   response = claude.response,

@@ -13,6 +13,10 @@ public enum Endpoint: String, Sendable {
     /// The Messages dialect (Anthropic's API): native for providers whose endpoint table lists it,
     /// through a converter for the others.
     case messages = "messages"
+    /// The Messages dialect's token count (`POST /v1/messages/count_tokens`): served by providers
+    /// whose table lists it (passed through, or translated to the provider's own count), refused
+    /// by the others — never sent as a generation.
+    case countTokens = "messages/count_tokens"
     case passthrough = "passthrough"
 }
 

@@ -356,6 +356,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         case .embeddings: return "/v1/embeddings"
         case .models: return "/v1/models"
         case .messages: return "/v1/messages"
+        case .countTokens: return "/v1/messages/count_tokens"
         case .passthrough: break
         }
         let scripted = shared.gateway.scripts.current.scriptedRoutes

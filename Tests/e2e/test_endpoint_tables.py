@@ -114,6 +114,20 @@ def test_a_provider_that_does_not_serve_a_path_says_so(gateway, mock):
     assert "provider 'cohere' does not support /v1/completions" in reply.error()["message"]
 
 
+def test_count_tokens_is_refused_by_chat_providers_not_sent_upstream(gateway, mock):
+    # An OpenAI-compatible provider passes other /v1 paths through, but count_tokens is an endpoint
+    # of the Messages dialect it does not serve: a clear 400 in that dialect's shape, nothing sent.
+    marker = "count-tokens-must-not-arrive"
+    # Had it gone upstream, the mock would answer from this fixture and record the request.
+    fixture = store_fixture(mock, {"status": 200, "body": {"input_tokens": 7}})
+    client = anthropic_client(gateway, mock, fixture, provider="groq", key="gsk-test")
+    with pytest.raises(anthropic.BadRequestError) as raised:
+        client.messages.count_tokens(**{**COUNT_REQUEST, "system": marker})
+    assert raised.value.body["type"] == "error"
+    assert "provider 'groq' does not support /v1/messages/count_tokens" in raised.value.body["error"]["message"]
+    assert marker not in json.dumps(last_upstream_request(mock) or {})
+
+
 def test_passthrough_errors_are_the_providers_own(gateway, mock):
     # A client of a passthrough path speaks the provider's API, so its errors are relayed as they are.
     error = {"type": "error", "error": {"type": "not_found_error", "message": "File not found: file_x"}}

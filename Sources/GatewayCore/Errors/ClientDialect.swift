@@ -8,7 +8,7 @@ public enum ClientDialect: Sendable {
 
     public init(_ endpoint: Endpoint) {
         switch endpoint {
-        case .messages: self = .messages
+        case .messages, .countTokens: self = .messages
         case .passthrough: self = .provider
         case .chatCompletions, .completions, .embeddings, .models: self = .openAI
         }

@@ -62,7 +62,7 @@ public struct StreamTerminal: Sendable, Equatable {
         switch endpoint {
         case .chatCompletions, .completions: .openAIDone
         case .messages: .messageStop
-        case .embeddings, .models, .passthrough: nil
+        case .embeddings, .models, .countTokens, .passthrough: nil
         }
     }
 
