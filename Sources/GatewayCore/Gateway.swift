@@ -13,6 +13,10 @@ public enum Endpoint: String, Sendable {
     /// The Messages dialect (Anthropic's API): native for providers whose endpoint table lists it,
     /// through a converter for the others.
     case messages = "messages"
+    /// OpenAI's Responses API (`POST /v1/responses`): native for providers whose endpoint table
+    /// lists it, through a converter for the others. Its stored-response paths
+    /// (`/v1/responses/{id}`, …) stay passthrough.
+    case responses = "responses"
     case passthrough = "passthrough"
 }
 

@@ -64,6 +64,7 @@ enum Route {
         "/v1/embeddings": (.embeddings, .POST),
         "/v1/models": (.models, .GET),
         "/v1/messages": (.messages, .POST),
+        "/v1/responses": (.responses, .POST),
     ]
 
     static func resolve(method: HTTPMethod, uri: String) -> Route {

@@ -214,6 +214,8 @@ enum Router {
             return try AnthropicMessages.respond(context)
         case .countMessageTokens:
             return AnthropicMessages.countTokens(context)
+        case .responses:
+            return try OpenAIResponses.respond(context)
         case .gemini(let model, .generate):
             return try GeminiGenerate.generate(context, model: model)
         case .gemini(let model, .stream):

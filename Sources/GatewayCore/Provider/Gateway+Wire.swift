@@ -10,7 +10,7 @@ extension Gateway {
     func validateBody(_ request: IncomingRequest) throws(GatewayError) -> JSONScan? {
         let needsJSON: Bool
         switch request.endpoint {
-        case .chatCompletions, .completions, .embeddings, .messages:
+        case .chatCompletions, .completions, .embeddings, .messages, .responses:
             needsJSON = true
         case .models:
             return nil
