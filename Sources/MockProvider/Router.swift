@@ -55,6 +55,7 @@ enum Router {
             }
         }
 
+        if controls.record { LastRequest.record(request) }
         var reply = decide(route, request, json, parseError, controls, number, allocator)
         reply.headers.add(name: "x-mock-request-count", value: String(number))
         if let retryAfter = controls.retryAfter {

@@ -14,7 +14,7 @@ BASE_PATHS = {"google": "/v1beta", "azure-openai": "/openai"}
 
 def sdk(gateway, mock, provider, fixture=None, forward=None, key="sk-client"):
     headers = {"x-portkey-provider": provider, "x-portkey-custom-host": mock.url + BASE_PATHS.get(provider, "/v1")}
-    forward = dict(forward or {})
+    forward = {"x-mock-record": "true", **(forward or {})}  # the mock keeps the request for last_upstream_request
     if fixture is not None:
         forward["x-mock-fixture"] = store_fixture(mock, fixture)
     if forward:
@@ -84,15 +84,21 @@ def test_openai_native_cut_stream_raises(gateway, mock):
 
 
 def test_azure_responses_use_the_v1_api(gateway, mock):
-    headers = {"x-portkey-azure-resource-name": "res"}
-    client = sdk(gateway, mock, "azure-openai")
-    client.responses.create(model="my-deployment", input="hi", extra_headers=headers)
-    assert last_upstream_request(mock)["uri"] == "/openai/v1/responses"
-    assert last_upstream_request(mock)["headers"]["api-key"] == "sk-client"
+    # The mock serves no /openai/... path (a 404 comes back); what matters is where the request went.
+    headers = {"x-portkey-provider": "azure-openai", "x-portkey-custom-host": mock.url + "/openai",
+               "x-portkey-azure-resource-name": "res", "Authorization": "Bearer sk-client",
+               "Content-Type": "application/json", "x-portkey-forward-headers": "x-mock-record", "x-mock-record": "true"}
+    body = {"model": "my-deployment", "input": "hi"}
+    call("POST", gateway.url + "/v1/responses", headers=headers, body=body)
+    sent = last_upstream_request(mock)
+    assert sent["uri"] == "/openai/v1/responses" and sent["headers"]["api-key"] == "sk-client"
+    assert sent["body"] == body
     # A client that names an api-version gets Azure's dated surface, as before.
-    client.responses.create(model="my-deployment", input="hi",
-                            extra_headers={**headers, "x-portkey-azure-api-version": "2025-04-01-preview"})
+    call("POST", gateway.url + "/v1/responses", headers={**headers, "x-portkey-azure-api-version": "2025-04-01-preview"}, body=body)
     assert last_upstream_request(mock)["uri"] == "/openai/responses?api-version=2025-04-01-preview"
+    # The stored-response paths follow the same rule.
+    call("GET", gateway.url + "/v1/responses/resp_1", headers=headers)
+    assert last_upstream_request(mock)["uri"] == "/openai/v1/responses/resp_1"
 
 
 # MARK: translated
@@ -139,9 +145,12 @@ def test_translated_stream_event_sequence(gateway, mock, provider):
     assert "".join(deltas) == "This is a test."
     # Every event names the same response; item ids are consistent.
     assert len({e.response.id for e in events if hasattr(e, "response")}) == 1
+    sent = last_upstream_request(mock)
+    assert sent["uri"] == {"anthropic": "/v1/messages", "google": "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+                           "deepseek": "/v1/chat/completions"}[provider]
     # The provider was asked for usage, so response.completed carries it.
     if provider == "deepseek":
-        assert last_upstream_request(mock)["body"]["stream_options"] == {"include_usage": True}
+        assert sent["body"]["stream_options"] == {"include_usage": True}
     # create(stream=True) gives the same events to a plain iterator.
     kinds = [e.type for e in client.responses.create(model=model, input="hi", stream=True)]
     assert collapse(kinds) == TEXT_EVENTS
@@ -353,11 +362,12 @@ def test_upstream_errors_come_back_in_openai_shape(gateway, mock):
     with pytest.raises(openai.RateLimitError) as raised:
         client.responses.create(model="claude-test", input="hi")
     assert set(raised.value.body) >= {"message", "type", "code"}
+    assert last_upstream_request(mock)["uri"] == "/v1/messages"
 
 
 def test_stored_response_paths_pass_through_for_openai(gateway, mock):
     headers = {"x-portkey-provider": "openai", "x-portkey-custom-host": mock.url + "/v1",
-               "Authorization": "Bearer sk-client"}
+               "Authorization": "Bearer sk-client", "x-mock-record": "true"}
     call("GET", gateway.url + "/v1/responses/resp_123/input_items?limit=2", headers=headers)
     assert last_upstream_request(mock)["uri"] == "/v1/responses/resp_123/input_items?limit=2"
     call("DELETE", gateway.url + "/v1/responses/resp_123", headers=headers)

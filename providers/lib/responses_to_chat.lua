@@ -130,7 +130,12 @@ end
 local function opt(body, key, kind, expected)
   local value = body[key]
   if present(value) and type(value) ~= kind then wrong(key, expected, value) end
-  return present(value) and value or nil
+  if kind == "number" and value ~= nil and (value ~= value or value == math.huge or value == -math.huge) then
+    error({ status = 400, type = "invalid_request_error", code = "invalid_value", param = key,
+            message = "Invalid value for '" .. key .. "': the number is out of range (it must be finite)." }, 0)
+  end
+  if present(value) then return value end
+  return nil
 end
 
 -- MARK: request
@@ -187,8 +192,8 @@ local function assistant_text(content, param)
     if (part.type == "output_text" or part.type == "input_text") and type(part.text) == "string" then
       pieces[#pieces + 1] = part.text
     else
-      refuse("'" .. where .. "': assistant content parts of type '" .. tostring(part.type) ..
-        "' are not supported for this provider (output_text is)", where)
+      refuse("'" .. where .. "': content parts of type '" .. tostring(part.type) ..
+        "' are not supported here for this provider (text parts are)", where)
     end
   end
   return table.concat(pieces)
@@ -262,7 +267,7 @@ local function convert_tools(tools, out)
     local param = "tools[" .. (i - 1) .. "]"
     if type(tool) ~= "table" then wrong(param, "an object", tool) end
     if tool.type ~= "function" then
-      refuse("built-in tool '" .. tostring(tool.type) .. "' (" .. param .. ") is OpenAI's own and not available for this provider; only function tools are translated", param)
+      refuse("tool type '" .. tostring(tool.type) .. "' (" .. param .. ") is not available for this provider: OpenAI's built-in and custom tools run at OpenAI; only function tools are translated", param)
     end
     if type(tool.name) ~= "string" then wrong(param .. ".name", "a string", tool.name) end
     local fn = { name = tool.name }
@@ -371,7 +376,7 @@ function M.request(ctx, body)
     model = model, instructions = instructions or null, metadata = metadata or {},
     max_output_tokens = present(max_tokens) and max_tokens or null,
     temperature = temperature or null, top_p = top_p or null,
-    parallel_tool_calls = parallel ~= false, tool_choice = body.tool_choice or "auto",
+    parallel_tool_calls = parallel ~= false, tool_choice = present(body.tool_choice) and body.tool_choice or "auto",
     tools = type(body.tools) == "table" and body.tools or array(),
     text = type(body.text) == "table" and body.text or { format = { type = "text" } },
     reasoning = reasoning and { effort = reasoning.effort or null, summary = null } or { effort = null, summary = null },
