@@ -515,6 +515,7 @@ local function convert(ctx, s, item, emit)
     if s.started then return end
     s.started = true
     s.id = new_id("resp_")
+    s.created = math.floor(gw.time())
     s.model = model or (ctx.responses_request and ctx.responses_request.model)
     emit("response.created", { response = snapshot("in_progress", null) })
     emit("response.in_progress", { response = snapshot("in_progress", null) })
