@@ -375,3 +375,20 @@ def test_stored_response_paths_pass_through_for_openai(gateway, mock):
     assert (sent["method"], sent["uri"]) == ("DELETE", "/v1/responses/resp_123")
     # GET on /v1/responses itself is not a route.
     assert call("GET", gateway.url + "/v1/responses", headers=headers).status == 405
+
+
+def test_every_sdk_parameter_is_declared():
+    # Map or refuse, never drop: each field of the installed SDK's ResponseCreateParams is declared
+    # in the converter's M.params, so a new SDK field shows up here, not as a silent drop.
+    # TODO(lead): fold into the shared declarations test of h14-params.
+    import re
+    from pathlib import Path
+    from openai.types.responses import response_create_params
+    fields = set(response_create_params.ResponseCreateParamsBase.__annotations__) | {"stream"}
+    source = (Path(__file__).resolve().parents[2] / "providers/lib/responses_to_chat.lua").read_text()
+    block = source[source.index("M.params = {"):]
+    block = block[:block.index("\n}\n")]
+    declared = dict(re.findall(r'^\s+([a-z_]+) = "(mapped|refused|dropped: [^"]+)"', block, re.M))
+    assert fields - set(declared) == set(), "undeclared"
+    # (Declarations beyond the installed SDK's fields are fine: requirements.txt does not pin it.)
+    assert {"input", "previous_response_id", "store", "max_tool_calls"} <= set(declared)
