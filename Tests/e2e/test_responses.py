@@ -156,6 +156,25 @@ def test_translated_stream_event_sequence(gateway, mock, provider):
     assert collapse(kinds) == TEXT_EVENTS
 
 
+@pytest.mark.parametrize("provider,model,fixture,uri", [
+    ("bedrock", "amazon.nova-lite-v1:0", {"status": 200, "body": {
+        "output": {"message": {"role": "assistant", "content": [{"text": "Hi!"}]}}, "stopReason": "end_turn",
+        "usage": {"inputTokens": 8, "outputTokens": 2, "totalTokens": 10}}}, "/model/amazon.nova-lite-v1%3A0/converse"),
+    ("cohere", "command-a-03-2025", {"status": 200, "body": {
+        "id": "c1", "finish_reason": "COMPLETE", "message": {"role": "assistant", "content": [{"type": "text", "text": "Hi!"}]},
+        "usage": {"tokens": {"input_tokens": 8, "output_tokens": 2}}}}, "/v2/chat"),
+])
+def test_translated_through_bedrock_and_cohere(gateway, mock, provider, model, fixture, uri):
+    headers = {"x-portkey-provider": provider, "x-portkey-custom-host": mock.url + ("/v2" if provider == "cohere" else ""),
+               "x-portkey-aws-access-key-id": "AK", "x-portkey-aws-secret-access-key": "SK",
+               "x-portkey-forward-headers": "x-mock-fixture", "x-mock-fixture": store_fixture(mock, fixture)}
+    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key="co-key", max_retries=0, default_headers=headers)
+    response = client.responses.create(model=model, input="Say hi.", instructions="Be brief.")
+    assert response.output_text == "Hi!" and response.status == "completed"
+    assert (response.usage.input_tokens, response.usage.output_tokens) == (8, 2)
+    assert last_upstream_request(mock)["uri"] == uri
+
+
 def test_request_mapping_to_chat(gateway, mock):
     completion = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "deepseek-chat",
                   "choices": [{"index": 0, "message": {"role": "assistant", "content": "done"}, "finish_reason": "length"}],
@@ -392,3 +411,22 @@ def test_every_sdk_parameter_is_declared():
     assert fields - set(declared) == set(), "undeclared"
     # (Declarations beyond the installed SDK's fields are fine: requirements.txt does not pin it.)
     assert {"input", "previous_response_id", "store", "max_tool_calls"} <= set(declared)
+
+
+def test_fallback_from_native_openai_to_translated_anthropic(gateway, mock):
+    # An agent's /v1/responses call falls back across dialects: OpenAI answers 500 (natively), the
+    # fallback target is served through the converter.
+    import uuid
+    config = {"strategy": {"mode": "fallback"},
+              "targets": [{"provider": "openai", "api_key": "sk-1", "custom_host": mock.url + "/v1"},
+                          {"provider": "anthropic", "api_key": "sk-2", "custom_host": mock.url + "/v1",
+                           "override_params": {"model": "claude-test"}}]}
+    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key="unused", max_retries=0, default_headers={
+        "x-portkey-config": json.dumps(config), "x-portkey-forward-headers": "x-mock-fail-first,x-mock-key,x-mock-record",
+        "x-mock-fail-first": "1", "x-mock-key": uuid.uuid4().hex, "x-mock-record": "true"})
+    raw = client.responses.with_raw_response.create(model="gpt-4o", input="Say this is a test.")
+    response = raw.parse()
+    assert response.output_text == "This is a test." and response.id.startswith("resp_")
+    assert raw.headers["x-portkey-last-used-option-index"] == "config.targets[1]"
+    sent = last_upstream_request(mock)
+    assert sent["uri"] == "/v1/messages" and sent["body"]["model"] == "claude-test"
