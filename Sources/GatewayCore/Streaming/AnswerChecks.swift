@@ -54,6 +54,10 @@ public struct StreamTerminal: Sendable, Equatable {
     public var label: String
     /// Other `event:` names that end a complete stream too (the Responses dialect has three).
     public var otherEvents: [String] = []
+    /// Whether the terminal event can be longer than the kept tail, so the check also keeps the
+    /// head of the latest event (Responses: `response.completed` carries the whole response).
+    /// Off for the others, which pay nothing for it.
+    public var longEvent = false
 
     public static let openAIDone = StreamTerminal(event: nil, data: "[DONE]", label: "data: [DONE]")
     public static let messageStop = StreamTerminal(event: "message_stop", data: nil, label: "the message_stop event")
@@ -61,7 +65,8 @@ public struct StreamTerminal: Sendable, Equatable {
     /// limit, but the answer says so) or `response.failed` (the answer carries its error).
     public static let responseCompleted = StreamTerminal(event: "response.completed", data: nil,
                                                          label: "the response.completed event",
-                                                         otherEvents: ["response.incomplete", "response.failed"])
+                                                         otherEvents: ["response.incomplete", "response.failed"],
+                                                         longEvent: true)
 
     /// The terminal event of the stream a client of `endpoint` expects; nil where the gateway does
     /// not know the dialect (passthrough paths).
@@ -214,7 +219,7 @@ public struct TerminalCheckedStream: AsyncSequence, Sendable {
         let provider: String
         var tail: [UInt8] = []
         /// The first bytes of the stream's latest event (see ``SSETail/noteEventStart(_:previous:head:)``),
-        /// kept only for terminals known by event name.
+        /// kept only for terminals whose event can outgrow the tail (``StreamTerminal/longEvent``).
         var head: [UInt8] = []
         var finished = false
 
@@ -222,14 +227,14 @@ public struct TerminalCheckedStream: AsyncSequence, Sendable {
             guard !finished else { return nil }
             guard let chunk = try await base.next() else {
                 finished = true
-                guard terminal.event == nil ? terminal.endsStream(tail) : terminal.endsStream(head: head, tail: tail) else {
+                guard terminal.longEvent ? terminal.endsStream(head: head, tail: tail) : terminal.endsStream(tail) else {
                     throw GatewayError(status: 502, type: .upstream,
                                        message: "provider '\(provider)' ended the stream without \(terminal.label): the answer is incomplete",
                                        code: "stream_truncated")
                 }
                 return nil
             }
-            if terminal.event != nil { SSETail.noteEventStart(chunk, previous: tail, head: &head) }
+            if terminal.longEvent { SSETail.noteEventStart(chunk, previous: tail, head: &head) }
             Self.keep(chunk, in: &tail)
             return chunk
         }
