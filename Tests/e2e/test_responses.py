@@ -430,3 +430,35 @@ def test_fallback_from_native_openai_to_translated_anthropic(gateway, mock):
     assert raw.headers["x-portkey-last-used-option-index"] == "config.targets[1]"
     sent = last_upstream_request(mock)
     assert sent["uri"] == "/v1/messages" and sent["body"]["model"] == "claude-test"
+
+
+def test_a_codex_shaped_request_streams_through_anthropic(gateway, mock):
+    # The fields Codex sends on every turn (store false, encrypted reasoning asked for, a cache key,
+    # reasoning summary, verbosity, an earlier turn's reasoning item) are accepted; the turn streams.
+    body = {
+        "model": "claude-test", "instructions": "You are a coding agent.", "stream": True, "store": False,
+        "tool_choice": "auto", "parallel_tool_calls": False, "prompt_cache_key": "conv-1",
+        "include": ["reasoning.encrypted_content"], "reasoning": {"effort": "medium", "summary": "auto"},
+        "text": {"verbosity": "low"}, "service_tier": "auto",
+        "tools": [{"type": "function", "name": "shell", "description": "Run a command", "strict": False,
+                   "parameters": {"type": "object", "properties": {"command": {"type": "array", "items": {"type": "string"}}},
+                                  "required": ["command"], "additionalProperties": False}}],
+        "input": [
+            {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "<permissions>ask</permissions>"}]},
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "list the files"}]},
+            {"type": "reasoning", "summary": [{"type": "summary_text", "text": "I should run ls."}], "encrypted_content": "gAAAA"},
+            {"type": "function_call", "name": "shell", "arguments": '{"command":["ls"]}', "call_id": "call_1"},
+            {"type": "function_call_output", "call_id": "call_1", "output": "README.md\n"},
+        ],
+    }
+    reply = call("POST", gateway.url + "/v1/responses", body=body, headers={
+        "content-type": "application/json", "authorization": "Bearer sk-ant", "x-portkey-provider": "anthropic",
+        "x-portkey-custom-host": mock.url + "/v1", "x-portkey-forward-headers": "x-mock-record", "x-mock-record": "true"})
+    assert reply.status == 200, reply.body
+    names = [line[len("event: "):] for line in reply.body.decode().splitlines() if line.startswith("event: ")]
+    assert names[0] == "response.created" and names[-1] == "response.completed"
+    sent = last_upstream_request(mock)["body"]
+    assert sent["system"] == "You are a coding agent.\n\n<permissions>ask</permissions>"
+    assert [m["role"] for m in sent["messages"]] == ["user", "assistant", "user"]
+    assert sent["messages"][1]["content"][-1]["type"] == "tool_use"
+    assert sent["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
