@@ -462,3 +462,19 @@ def test_a_codex_shaped_request_streams_through_anthropic(gateway, mock):
     assert [m["role"] for m in sent["messages"]] == ["user", "assistant", "user"]
     assert sent["messages"][1]["content"][-1]["type"] == "tool_use"
     assert sent["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
+
+
+def test_responses_are_counted_in_metrics(gateway, mock):
+    # Requests are labelled /v1/responses, and the tokens of a translated answer (its usage in the
+    # Responses shape, streamed or not) reach switchboard_tokens_total.
+    from test_observability import scrape, value
+    import uuid
+    model = "claude-metrics-" + uuid.uuid4().hex[:8]
+    client = sdk(gateway, mock, "anthropic")
+    plain = client.responses.create(model=model, input="hi")
+    with client.responses.stream(model=model, input="hi") as stream:
+        streamed = stream.get_final_response()
+    samples, _ = scrape(gateway)
+    assert value(samples, "switchboard_requests_total", route="/v1/responses", provider="anthropic", status="200") >= 2
+    assert value(samples, "switchboard_tokens_total", model=model, direction="output") == \
+        plain.usage.output_tokens + streamed.usage.output_tokens
