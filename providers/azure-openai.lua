@@ -2,12 +2,18 @@
 -- Docs: https://learn.microsoft.com/azure/ai-services/openai/reference
 --       https://learn.microsoft.com/rest/api/azureopenai/models/list
 -- Auth: api-key: <key>   (the client's Authorization: Bearer <key> value, sent without "Bearer")
--- Endpoints: chat/completions, completions, embeddings, models.
+-- Endpoints: chat/completions, completions, embeddings, models, responses.
 -- URL shape:
 --   https://{resource}.openai.azure.com/openai/deployments/{deployment}{path}?api-version={v}
 --   for the per-deployment paths (chat/completions, completions, embeddings, images/*,
 --   audio/*), and https://{resource}.openai.azure.com/openai{path}?api-version={v} for
 --   everything else (models -> /openai/models, files, batches, fine_tuning, ...).
+--   The Responses API (/responses, /responses/{id}, /responses/{id}/input_items) has no
+--   deployment in its path (the deployment is the body's model): it goes to Azure's v1 API,
+--   https://{resource}.openai.azure.com/openai/v1/responses, which takes no api-version; when
+--   the client names an api-version (header, config or query) it goes to the dated surface,
+--   /openai/responses?api-version={v} (2025-03-01-preview or later), as before.
+--   Docs: https://learn.microsoft.com/azure/ai-foundry/openai/how-to/responses
 --   x-portkey-custom-host replaces "https://{resource}.openai.azure.com/openai".
 -- Settings (header form / routing-config form):
 --   resource    x-portkey-azure-resource-name   / resource_name   (required unless custom host)
@@ -26,7 +32,7 @@ local provider = compat.provider {
   base_url = "https://{resource}.openai.azure.com/openai",
   auth_header = "api-key",
   auth_prefix = "",
-  endpoints = { "chat/completions", "completions", "embeddings", "models" },
+  endpoints = { "chat/completions", "completions", "embeddings", "models", "responses" },
   -- The resource name is the host: a client may not choose it for a key the gateway holds.
   host_settings = { "azure_resource_name", "resource_name" },
 }
@@ -76,12 +82,19 @@ function provider.prepare(ctx)
     base = "https://" .. resource .. ".openai.azure.com/openai"
   end
 
-  local version = setting(settings, "azure_api_version", "api_version") or DEFAULT_API_VERSION
+  local named_version = setting(settings, "azure_api_version", "api_version")
+  local version = named_version or DEFAULT_API_VERSION
   if not version:match("^[%w%.%-]+$") then
     error(compat.bad_request("azure-openai: invalid x-portkey-azure-api-version"))
   end
 
   local path = ctx.path
+  local query = ctx.query or ""
+  if (path == "/responses" or path:sub(1, 11) == "/responses/") and not named_version
+      and not ("&" .. query):find("&api%-version=") then
+    req.url = compat.join_url(base, "/v1" .. path, query)  -- the v1 API: no api-version
+    return req
+  end
   if DEPLOYMENT_PATHS[path] then
     local deployment = setting(settings, "azure_deployment_id", "deployment_id")
     if not deployment then
@@ -95,7 +108,6 @@ function provider.prepare(ctx)
     path = "/deployments/" .. deployment .. path
   end
 
-  local query = ctx.query or ""
   if not ("&" .. query):find("&api%-version=") then
     if query ~= "" then
       query = query .. "&"

@@ -3,12 +3,12 @@
 -- Auth: Authorization: Bearer <key>
 -- Endpoints: chat/completions, models.
 -- Quirks: no legacy /completions and no embeddings. Audio (/v1/audio/transcriptions,
---   /v1/audio/translations) and /v1/responses work as passthrough. Groq returns 400 for
+--   /v1/audio/translations) work as passthrough; /v1/responses is Groq's own (native). Groq returns 400 for
 --   logprobs, logit_bias, top_logprobs, messages[].name and n != 1.
 local compat = require("openai_compatible")
 
 return compat.provider {
   name = "Groq",
   base_url = "https://api.groq.com/openai/v1",
-  endpoints = { "chat/completions", "models" },
+  endpoints = { "chat/completions", "models", "responses" },
 }

@@ -2,8 +2,8 @@
 -- Docs: https://lmstudio.ai/docs/api/openai-api
 -- Auth: none by default; with "Require Authentication" on, the client's key is forwarded
 --   as Authorization: Bearer <LM Studio API token>.
--- Endpoints: chat/completions, completions, embeddings, models (also /v1/responses as
---   passthrough).
+-- Endpoints: chat/completions, completions, embeddings, models, responses (LM Studio's own
+--   /v1/responses, served natively).
 -- Base URL: http://localhost:1234/v1 (LM Studio's default port 1234).
 -- Custom host: a host ending in /v1 is used as is, any other gets /v1 appended, so
 --   x-portkey-custom-host: http://gpu-box:1234 and http://gpu-box:1234/v1 both work.
@@ -18,5 +18,5 @@ return compat.provider {
   requires_key = false,
   custom_host_path = "/v1",
   root_passthrough = "/api/",
-  endpoints = { "chat/completions", "completions", "embeddings", "models" },
+  endpoints = { "chat/completions", "completions", "embeddings", "models", "responses" },
 }

@@ -3,12 +3,12 @@
 -- Auth: Authorization: Bearer <key>
 -- Endpoints: chat/completions, models.
 -- Quirks: keys are region-bound. Default is the China host (as Portkey); global-platform keys
---   set x-portkey-custom-host: https://api.moonshot.ai/v1. Files, batches and /v1/responses
---   are reachable as passthrough. No embeddings, no legacy /completions.
+--   set x-portkey-custom-host: https://api.moonshot.ai/v1. Files and batches are reachable as
+--   passthrough; /v1/responses is Moonshot's own (native). No embeddings, no legacy /completions.
 local compat = require("openai_compatible")
 
 return compat.provider {
   name = "Moonshot AI",
   base_url = "https://api.moonshot.cn/v1",
-  endpoints = { "chat/completions", "models" },
+  endpoints = { "chat/completions", "models", "responses" },
 }

@@ -6,6 +6,8 @@ local compat = require("openai_compatible")
 local provider = compat.provider {
   name = "OpenAI",
   base_url = "https://api.openai.com/v1",
+  -- /v1/responses is OpenAI's own (GET/DELETE /v1/responses/{id} reach it through "*").
+  endpoints = { "chat/completions", "completions", "embeddings", "models", "responses" },
 }
 
 local prepare = provider.prepare

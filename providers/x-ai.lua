@@ -3,11 +3,11 @@
 -- Auth: Authorization: Bearer <key>
 -- Endpoints: chat/completions, completions (legacy), embeddings, models.
 -- Quirks: xAI marks chat completions and /completions as legacy in favour of the Responses API
---   (/v1/responses, reachable as passthrough); reasoning models do not support /completions.
+--   (/v1/responses, served natively); reasoning models do not support /completions.
 local compat = require("openai_compatible")
 
 return compat.provider {
   name = "xAI",
   base_url = "https://api.x.ai/v1",
-  endpoints = { "chat/completions", "completions", "embeddings", "models" },
+  endpoints = { "chat/completions", "completions", "embeddings", "models", "responses" },
 }

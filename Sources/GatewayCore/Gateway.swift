@@ -17,6 +17,10 @@ public enum Endpoint: String, Sendable {
     /// whose table lists it (passed through, or translated to the provider's own count), refused
     /// by the others — never sent as a generation.
     case countTokens = "messages/count_tokens"
+    /// OpenAI's Responses API (`POST /v1/responses`): native for providers whose endpoint table
+    /// lists it, through a converter for the others. Its stored-response paths
+    /// (`/v1/responses/{id}`, …) stay passthrough.
+    case responses = "responses"
     case passthrough = "passthrough"
 }
 

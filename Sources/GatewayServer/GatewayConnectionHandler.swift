@@ -357,6 +357,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         case .models: return "/v1/models"
         case .messages: return "/v1/messages"
         case .countTokens: return "/v1/messages/count_tokens"
+        case .responses: return "/v1/responses"
         case .passthrough: break
         }
         let scripted = shared.gateway.scripts.current.scriptedRoutes
@@ -451,6 +452,9 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             if incoming.endpoint == .messages {
                 event = ByteBuffer(string: "event: error\ndata: ")  // the Messages dialect's error event
                 event.writeBytes(error.messagesBody)
+            } else if incoming.endpoint == .responses {
+                event = ByteBuffer(string: "event: error\ndata: ")  // the Responses dialect's error event
+                event.writeBytes(error.responsesErrorEvent)
             } else {
                 event = ByteBuffer(string: "data: ")
                 event.writeBytes(error.body)

@@ -65,6 +65,7 @@ enum Route {
         "/v1/models": (.models, .GET),
         "/v1/messages": (.messages, .POST),
         "/v1/messages/count_tokens": (.countTokens, .POST),
+        "/v1/responses": (.responses, .POST),
     ]
 
     static func resolve(method: HTTPMethod, uri: String) -> Route {

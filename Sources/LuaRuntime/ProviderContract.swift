@@ -49,7 +49,7 @@ public struct ProviderInfo: Sendable, Equatable {
     public static let standardEndpoints = ["chat/completions", "completions", "embeddings", "models"]
     /// The endpoints an `endpoints` table may name: the gateway's client endpoints, and `"*"`.
     public static let knownEndpoints: Set<String> = ["chat/completions", "completions", "embeddings", "models",
-                                                     "messages", "messages/count_tokens", "*"]
+                                                     "messages", "messages/count_tokens", "responses", "*"]
 
     /// How the provider serves `endpoint` (`"*"` for a passthrough path), nil when it does not.
     public func mode(for endpoint: String) -> EndpointMode? { endpoints[endpoint] }

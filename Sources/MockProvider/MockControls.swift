@@ -48,6 +48,9 @@ struct MockControls: Sendable {
     var bodyBytes: Int?
     /// With `bodyBytes`: send it chunked, without `content-length`, in pieces of 64 KiB.
     var bodyChunked = false
+    /// Keep this request for `GET /mock/last-request` although no fixture answers it (the mock's
+    /// own endpoints answer), so a test sees what reached the provider.
+    var record = false
 
     /// Set when a control value could not be understood; answered with a 400.
     var invalid: String?
@@ -121,6 +124,8 @@ struct MockControls: Sendable {
             bodyBytes = integer(trimmed, name, in: 256...(1 << 31))
         case "body_chunked":
             bodyChunked = boolean(trimmed)
+        case "record":
+            record = boolean(trimmed)
         default:
             break  // Unknown controls are ignored so newer tests can run against older mocks.
         }

@@ -10,6 +10,7 @@ enum Route: Sendable {
     case retrieveModel(String)
     case messages
     case countMessageTokens
+    case responses
     case gemini(model: String, action: GeminiAction)
     case echo
     /// `GET /mock/stats`: the process counters, for tests that check what reached the upstream.
@@ -37,6 +38,7 @@ enum Route: Sendable {
         case "/v1/completions": self = post(.completions)
         case "/v1/embeddings": self = post(.embeddings)
         case "/v1/messages": self = post(.messages, .anthropic)
+        case "/v1/responses": self = post(.responses)
         case "/v1/messages/count_tokens": self = post(.countMessageTokens, .anthropic)
         case "/v1/models": self = method == .GET ? .listModels : .methodNotAllowed(.openAI)
         case "/v1/echo": self = .echo
@@ -92,7 +94,7 @@ enum Route: Sendable {
     /// Endpoints whose body must be a JSON object (a bad one is a 400).
     var takesJSON: Bool {
         switch self {
-        case .chatCompletions, .completions, .embeddings, .messages, .countMessageTokens, .gemini: true
+        case .chatCompletions, .completions, .embeddings, .messages, .countMessageTokens, .responses, .gemini: true
         default: false
         }
     }

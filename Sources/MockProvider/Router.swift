@@ -55,6 +55,7 @@ enum Router {
             }
         }
 
+        if controls.record { LastRequest.record(request) }
         var reply = decide(route, request, json, parseError, controls, number, allocator)
         reply.headers.add(name: "x-mock-request-count", value: String(number))
         if let retryAfter = controls.retryAfter {
@@ -214,6 +215,8 @@ enum Router {
             return try AnthropicMessages.respond(context)
         case .countMessageTokens:
             return AnthropicMessages.countTokens(context)
+        case .responses:
+            return try OpenAIResponses.respond(context)
         case .gemini(let model, .generate):
             return try GeminiGenerate.generate(context, model: model)
         case .gemini(let model, .stream):

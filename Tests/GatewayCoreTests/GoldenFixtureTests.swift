@@ -136,6 +136,7 @@ import Testing
         case "/v1/embeddings": .embeddings
         case "/v1/models": .models
         case "/v1/messages": .messages
+        case "/v1/responses": .responses
         default: .passthrough
         }
         let incoming = IncomingRequest(endpoint: endpoint, method: HTTPMethod(rawValue: request["method"] as? String ?? "POST"),

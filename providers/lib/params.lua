@@ -34,8 +34,9 @@ end
 
 -- Refuses the first refused or undeclared field of `body` (in name order, so the error is the same
 -- for the same request). `converter` is the converter's module table (its `from` and `params`);
--- `target` names what the request is translated for, e.g. "provider Anthropic".
-function M.check(converter, body, target)
+-- `target` names what the request is translated for, e.g. "provider Anthropic". `reasons` (optional)
+-- maps a refused field to why, added to the message.
+function M.check(converter, body, target, reasons)
   if type(body) ~= "table" then return end
   local declared = converter.params
   local refused
@@ -49,7 +50,8 @@ function M.check(converter, body, target)
     end
   end
   if refused == nil then return end
-  local why = declared[refused] == nil and " (the gateway does not know this field, so it cannot honour it)" or ""
+  local why = declared[refused] == nil and " (the gateway does not know this field, so it cannot honour it)"
+    or (reasons and reasons[refused] and (": " .. reasons[refused])) or ""
   error(compat.bad_request("parameter '" .. refused .. "' is not supported when translating " .. converter.from ..
     " for " .. target .. why, refused, "unsupported_parameter"))
 end

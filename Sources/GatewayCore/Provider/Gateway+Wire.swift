@@ -10,7 +10,7 @@ extension Gateway {
     func validateBody(_ request: IncomingRequest) throws(GatewayError) -> JSONScan? {
         let needsJSON: Bool
         switch request.endpoint {
-        case .chatCompletions, .completions, .embeddings, .messages, .countTokens:
+        case .chatCompletions, .completions, .embeddings, .messages, .countTokens, .responses:
             needsJSON = true
         case .models:
             return nil

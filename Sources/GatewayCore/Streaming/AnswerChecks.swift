@@ -52,9 +52,21 @@ public struct StreamTerminal: Sendable, Equatable {
     public var data: String?
     /// What the message says the stream lacked, e.g. `data: [DONE]`.
     public var label: String
+    /// Other `event:` names that end a complete stream too (the Responses dialect has three).
+    public var otherEvents: [String] = []
+    /// Whether the terminal event can be longer than the kept tail, so the check also keeps the
+    /// head of the latest event (Responses: `response.completed` carries the whole response).
+    /// Off for the others, which pay nothing for it.
+    public var longEvent = false
 
     public static let openAIDone = StreamTerminal(event: nil, data: "[DONE]", label: "data: [DONE]")
     public static let messageStop = StreamTerminal(event: "message_stop", data: nil, label: "the message_stop event")
+    /// A Responses stream ends with `response.completed`, or `response.incomplete` (cut by a token
+    /// limit, but the answer says so) or `response.failed` (the answer carries its error).
+    public static let responseCompleted = StreamTerminal(event: "response.completed", data: nil,
+                                                         label: "the response.completed event",
+                                                         otherEvents: ["response.incomplete", "response.failed"],
+                                                         longEvent: true)
 
     /// The terminal event of the stream a client of `endpoint` expects; nil where the gateway does
     /// not know the dialect (passthrough paths).
@@ -62,6 +74,7 @@ public struct StreamTerminal: Sendable, Equatable {
         switch endpoint {
         case .chatCompletions, .completions: .openAIDone
         case .messages: .messageStop
+        case .responses: .responseCompleted
         case .embeddings, .models, .countTokens, .passthrough: nil
         }
     }
@@ -69,7 +82,23 @@ public struct StreamTerminal: Sendable, Equatable {
     /// Whether the last event of a stream, found in its last bytes, is this one.
     func endsStream(_ tail: [UInt8]) -> Bool {
         guard let last = SSETail.lastEvent(tail) else { return false }
+        return ends(with: last)
+    }
+
+    /// Whether a stream whose last event began with `head` (its first bytes) and ended with
+    /// `tail` (its last bytes) is complete. An event longer than the tail (a Responses
+    /// `response.completed` carries the whole response) is known by its head.
+    func endsStream(head: [UInt8], tail: [UInt8]) -> Bool {
+        if endsStream(tail) { return true }
+        // The event must have ended (a blank line after it): an event cut short is not dispatched.
+        guard tail.suffix(2) == [10, 10] || tail.suffix(4) == [13, 10, 13, 10] else { return false }
+        guard !head.isEmpty, let first = SSETail.lastEvent(head) else { return false }
+        return ends(with: first)
+    }
+
+    private func ends(with last: (event: String?, data: String?)) -> Bool {
         if let event, last.event == event { return true }
+        if let name = last.event, otherEvents.contains(name) { return true }
         // An error event the upstream sent ends the stream too: the client already has the error.
         if last.event == "error" { return true }
         if let text = last.data, text.hasPrefix("{\"error\"") || text.hasPrefix("{\"type\":\"error\"") { return true }
@@ -119,6 +148,43 @@ enum SSETail {
         return (event, data)
     }
 
+    /// How many first bytes of an event ``noteEventStart(_:previous:head:)`` keeps: enough for
+    /// its `event:` line and the start of its `data:`.
+    static let headCapacity = 160
+
+    /// Keeps in `head` the first bytes of the latest event that began in the stream so far, given
+    /// its next `chunk` and the stream's bytes before it (`previous`, at least its last 3).
+    /// An event begins at a line that follows a blank line, or at the stream's start. The chunk is
+    /// scanned from its end back to the last event start only.
+    static func noteEventStart(_ chunk: ByteBuffer, previous: [UInt8], head: inout [UInt8]) {
+        let bytes = chunk.readableBytesView
+        guard !bytes.isEmpty else { return }
+        let base = bytes.startIndex
+        // The byte at offset `k` of the chunk, reading into `previous` for negative offsets; the
+        // stream's start reads as a blank line.
+        func byte(_ k: Int) -> UInt8 {
+            if k >= 0 { return bytes[base + k] }
+            let index = previous.count + k
+            return index >= 0 ? previous[index] : 10
+        }
+        var k = bytes.count - 1
+        while k >= 0 {
+            let current = byte(k)
+            if current != 10, current != 13, byte(k - 1) == 10 {
+                let before = byte(k - 2)
+                if before == 10 || (before == 13 && byte(k - 3) == 10) {
+                    head = Array(bytes[(base + k)..<(base + min(bytes.count, k + headCapacity))])
+                    return
+                }
+            }
+            k -= 1
+        }
+        // No event began in this chunk: it continues the latest one.
+        if head.count < headCapacity {
+            head.append(contentsOf: bytes.prefix(headCapacity - head.count))
+        }
+    }
+
     private static func value(_ text: Substring) -> String {
         String(text.first == " " ? text.dropFirst() : text)
     }
@@ -152,19 +218,23 @@ public struct TerminalCheckedStream: AsyncSequence, Sendable {
         let terminal: StreamTerminal
         let provider: String
         var tail: [UInt8] = []
+        /// The first bytes of the stream's latest event (see ``SSETail/noteEventStart(_:previous:head:)``),
+        /// kept only for terminals whose event can outgrow the tail (``StreamTerminal/longEvent``).
+        var head: [UInt8] = []
         var finished = false
 
         public mutating func next() async throws -> ByteBuffer? {
             guard !finished else { return nil }
             guard let chunk = try await base.next() else {
                 finished = true
-                guard terminal.endsStream(tail) else {
+                guard terminal.longEvent ? terminal.endsStream(head: head, tail: tail) : terminal.endsStream(tail) else {
                     throw GatewayError(status: 502, type: .upstream,
                                        message: "provider '\(provider)' ended the stream without \(terminal.label): the answer is incomplete",
                                        code: .streamTruncated)
                 }
                 return nil
             }
+            if terminal.longEvent { SSETail.noteEventStart(chunk, previous: tail, head: &head) }
             Self.keep(chunk, in: &tail)
             return chunk
         }
