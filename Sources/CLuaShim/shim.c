@@ -475,6 +475,65 @@ static int gw_json_is_array(lua_State *L) {
     return 1;
 }
 
+// gw.store: a key-value store the host shares between every VM and every script generation
+// (bounded by the host; entries expire). Values are strings (scripts encode tables with gw.json).
+static sb_vmstate *sb_store_state(lua_State *L) {
+    sb_vmstate *st = sb_state(L);
+    if (st->store_get == NULL) luaL_error(L, "gw.store: this gateway has no store");
+    return st;
+}
+
+static int gw_store_get(lua_State *L) {
+    size_t key_length = 0;
+    const char *key = luaL_checklstring(L, 1, &key_length);
+    sb_vmstate *st = sb_store_state(L);
+    size_t length = 0;
+    char *value = st->store_get(st->store_context, key, key_length, &length);
+    if (value == NULL) {
+        lua_pushnil(L);
+        return 1;
+    }
+    // Copied into a buffer first so a memory-cap error cannot leak the host's copy.
+    luaL_Buffer b;
+    char *out = luaL_buffinitsize(L, &b, length);
+    memcpy(out, value, length);
+    free(value);
+    luaL_pushresultsize(&b, length);
+    return 1;
+}
+
+static int gw_store_put(lua_State *L) {
+    size_t key_length = 0, value_length = 0;
+    const char *key = luaL_checklstring(L, 1, &key_length);
+    const char *value = luaL_checklstring(L, 2, &value_length);
+    lua_Number ttl = luaL_checknumber(L, 3);
+    if (!(ttl > 0)) return luaL_argerror(L, 3, "the time to live must be a positive number of seconds");
+    sb_vmstate *st = sb_store_state(L);
+    if (st->store_put(st->store_context, key, key_length, value, value_length, (double)ttl) != 0) {
+        luaL_pushfail(L);
+        lua_pushliteral(L, "the value is larger than a quarter of the store (store_max_bytes)");
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int gw_store_delete(lua_State *L) {
+    size_t key_length = 0;
+    const char *key = luaL_checklstring(L, 1, &key_length);
+    sb_vmstate *st = sb_store_state(L);
+    st->store_delete(st->store_context, key, key_length);
+    return 0;
+}
+
+void sb_set_store(lua_State *L, sb_store_get_fn get, sb_store_put_fn put, sb_store_delete_fn del, void *context) {
+    sb_vmstate *st = sb_state(L);
+    st->store_get = get;
+    st->store_put = put;
+    st->store_delete = del;
+    st->store_context = context;
+}
+
 static void sb_open_gw(lua_State *L) {
     lua_newtable(L);  // gw
 
@@ -505,6 +564,12 @@ static void sb_open_gw(lua_State *L) {
     lua_pushcfunction(L, gw_json_is_array); lua_setfield(L, -2, "is_array");
     lua_pushlightuserdata(L, NULL); lua_setfield(L, -2, "null");
     lua_setfield(L, -2, "json");
+
+    lua_newtable(L);
+    lua_pushcfunction(L, gw_store_get); lua_setfield(L, -2, "get");
+    lua_pushcfunction(L, gw_store_put); lua_setfield(L, -2, "put");
+    lua_pushcfunction(L, gw_store_delete); lua_setfield(L, -2, "delete");
+    lua_setfield(L, -2, "store");
 
     lua_setglobal(L, "gw");
 }

@@ -10,8 +10,11 @@ public final class LuaVM: @unchecked Sendable {
     let state: OpaquePointer
     let limits: LuaLimits
     private let logSink: Unmanaged<LogSink>
+    private let store: Unmanaged<ScriptStore>?
 
-    public init(limits: LuaLimits, logger: Logger) throws(LuaError) {
+    /// `store` backs the scripts' `gw.store` (one shared by every VM of the gateway); without one,
+    /// `gw.store` calls fail with a message saying so.
+    public init(limits: LuaLimits, logger: Logger, store: ScriptStore? = nil) throws(LuaError) {
         let sink = Unmanaged.passRetained(LogSink(logger: logger))
         guard let state = sb_newstate(limits.memoryBytes, luaLogBridge, sink.toOpaque()) else {
             sink.release()
@@ -20,12 +23,15 @@ public final class LuaVM: @unchecked Sendable {
         self.state = state
         self.limits = limits
         self.logSink = sink
+        self.store = store.map { Unmanaged.passRetained($0) }
+        if let retained = self.store { retained.takeUnretainedValue().install(on: state, retained: retained) }
         sb_set_limits(state, UInt64(clamping: limits.timeLimitMilliseconds), max(0, limits.maxStringBytes))
     }
 
     deinit {
         sb_close(state)
         logSink.release()
+        store?.release()
     }
 
     /// Bytes currently allocated by this VM.

@@ -15,7 +15,7 @@ extension ScriptGeneration {
     /// Builds a generation: every VM loads every library, provider and script; any failure anywhere
     /// rejects the whole generation, so a broken file never replaces a working one.
     public static func build(
-        number: Int, sources: ScriptSources, vmCount: Int, limits: LuaLimits, logger: Logger
+        number: Int, sources: ScriptSources, vmCount: Int, limits: LuaLimits, logger: Logger, store: ScriptStore? = nil
     ) throws(GenerationError) -> ScriptGeneration {
         var problems: [LuaError] = []
         for file in sources.providers where !isValidID(file.name) {
@@ -31,7 +31,7 @@ extension ScriptGeneration {
         for index in 0..<max(1, vmCount) {
             let vm: LuaVM
             do throws(LuaError) {
-                vm = try LuaVM(limits: limits, logger: logger)
+                vm = try LuaVM(limits: limits, logger: logger, store: store)
             } catch {
                 throw GenerationError(problems: [error])
             }

@@ -67,6 +67,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("cache-max-bytes"), help: "Memory for the response cache (configs with cache: {mode: simple}); least recently used answers are evicted beyond it; 0 turns caching off. (env: SWITCHBOARD_CACHE_MAX_BYTES, default: 67108864)")
     var cacheMaxBytes: Int?
 
+    @Option(name: .customLong("store-max-bytes"), help: "Memory for the scripts' shared store (gw.store; the responses converter keeps conversations there for previous_response_id); least recently used entries are evicted beyond it. (env: SWITCHBOARD_STORE_MAX_BYTES, default: 67108864)")
+    var storeMaxBytes: Int?
+
     @Option(name: .customLong("drain-timeout"), help: "Seconds requests and streams in flight may take to finish after SIGTERM/SIGINT; then they are ended (streams with an error event). (env: SWITCHBOARD_DRAIN_TIMEOUT, default: 30)")
     var drainTimeout: Int?
 
@@ -119,7 +122,7 @@ struct Serve: AsyncParsableCommand {
             ("retry_backoff_base", retryBackoffBase), ("retry_backoff_cap", retryBackoffCap),
             ("max_retry_after", maxRetryAfter),
             ("cooldown_failures", cooldownFailures), ("cooldown_seconds", cooldownSeconds),
-            ("cache_max_bytes", cacheMaxBytes), ("drain_timeout", drainTimeout), ("idle_timeout", idleTimeout),
+            ("cache_max_bytes", cacheMaxBytes), ("store_max_bytes", storeMaxBytes), ("drain_timeout", drainTimeout), ("idle_timeout", idleTimeout),
             ("head_timeout", headTimeout), ("body_min_rate", bodyMinRate), ("max_connections", maxConnections),
         ]
         for case let (key, value?) in ints { values[key] = .int(value) }
@@ -177,7 +180,8 @@ struct Serve: AsyncParsableCommand {
         do {
             scriptHost = try ScriptHost(
                 locations: .init(providers: scriptSettings.providers, scripts: scriptSettings.scripts),
-                limits: scriptSettings.limits, vmCount: scriptSettings.vmCount, logger: logger, metrics: metrics)
+                limits: scriptSettings.limits, vmCount: scriptSettings.vmCount, logger: logger, metrics: metrics,
+                store: ScriptStore(maxBytes: resolved.storeMaxBytes))
         } catch {
             logger.critical("cannot start: scripts failed to load\n\(error)")
             throw ExitCode(78)

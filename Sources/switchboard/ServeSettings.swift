@@ -30,6 +30,7 @@ struct ServeSettings {
     var cooldownFailures: Int
     var cooldownSeconds: Int
     var cacheMaxBytes: Int
+    var storeMaxBytes: Int
     var allowHosts: [String]
     var metrics: Bool
     var logBodies: Bool
@@ -77,6 +78,7 @@ struct ServeSettings {
         cooldownFailures = try settings.int("cooldown_failures", default: 3, range: 0...1000)
         cooldownSeconds = try settings.int("cooldown_seconds", default: 30, range: 1...86_400)
         cacheMaxBytes = try settings.int("cache_max_bytes", default: 64 * 1024 * 1024, range: 0...(1 << 40))
+        storeMaxBytes = try settings.int("store_max_bytes", default: 64 * 1024 * 1024, range: 0...(1 << 40))
         allowHosts = try settings.strings("allow_hosts")
         metrics = try settings.bool("metrics", default: true)
         logBodies = try settings.bool("log_bodies", default: false)

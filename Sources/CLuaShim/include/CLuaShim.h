@@ -23,6 +23,16 @@ extern "C" {
 /// Called by `gw.log(level, message)`; `context` is the pointer given to `sb_newstate`.
 typedef void (*sb_log_fn)(void *context, const char *level, const char *message, size_t length);
 
+/// Called by `gw.store.get(key)`: a `malloc`ed copy of the value (the caller frees it) and its length,
+/// or NULL when the key is absent or expired.
+typedef char *(*sb_store_get_fn)(void *context, const char *key, size_t key_length, size_t *value_length);
+/// Called by `gw.store.put(key, value, ttl_seconds)`: 0 when stored, non-zero when the value is
+/// too large for the store.
+typedef int (*sb_store_put_fn)(void *context, const char *key, size_t key_length,
+                               const char *value, size_t value_length, double ttl_seconds);
+/// Called by `gw.store.delete(key)`.
+typedef void (*sb_store_delete_fn)(void *context, const char *key, size_t key_length);
+
 /// Per-VM limits and accounting, owned by the VM (freed by `sb_close`).
 typedef struct sb_vmstate {
     size_t memory_used;
@@ -39,7 +49,14 @@ typedef struct sb_vmstate {
     int time_exceeded;          ///< set when the current call ran past its deadline
     size_t max_string;          ///< largest string one C function may build; 0 = none
     int hook_step;              ///< instructions between two hook ticks (adapts to memory in use)
+    sb_store_get_fn store_get;  ///< the host's shared store for `gw.store` (NULL: none)
+    sb_store_put_fn store_put;
+    sb_store_delete_fn store_delete;
+    void *store_context;
 } sb_vmstate;
+
+/// Connects `gw.store` to the host's store (shared by every VM; see `ScriptStore`).
+void sb_set_store(lua_State *L, sb_store_get_fn get, sb_store_put_fn put, sb_store_delete_fn del, void *context);
 
 /// Sets the wall-clock limit of one call (milliseconds, 0 = none) and the largest string one
 /// string or table function may build (bytes, 0 = none). Applies from the next call on.

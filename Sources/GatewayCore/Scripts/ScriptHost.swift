@@ -20,6 +20,8 @@ public final class ScriptHost: Sendable {
     public let locations: Locations
     public let limits: LuaLimits
     public let vmCount: Int
+    /// The store behind the scripts' `gw.store`, shared by every generation.
+    public let store: ScriptStore?
     private let logger: Logger
     private let metrics: GatewayMetrics
     private let state: Mutex<ScriptGeneration>
@@ -38,15 +40,18 @@ public final class ScriptHost: Sendable {
     }
 
     /// Loads the first generation; throws if any script is broken.
+    /// `store` backs `gw.store` in every generation (so what scripts keep survives reloads).
     public init(locations: Locations, limits: LuaLimits, vmCount: Int, logger: Logger,
-                metrics: GatewayMetrics = GatewayMetrics()) throws {
+                metrics: GatewayMetrics = GatewayMetrics(), store: ScriptStore? = nil) throws {
         self.metrics = metrics
+        self.store = store
         self.locations = locations
         self.limits = limits
         self.vmCount = vmCount
         self.logger = logger
         let sources = try ScriptSources.read(providersDirectory: locations.providers, scriptsDirectory: locations.scripts)
-        let first = try ScriptGeneration.build(number: 1, sources: sources, vmCount: vmCount, limits: limits, logger: logger)
+        let first = try ScriptGeneration.build(number: 1, sources: sources, vmCount: vmCount, limits: limits, logger: logger,
+                                              store: store)
         self.state = Mutex(first)
         reloading.withLock { $0.fingerprint = Self.fingerprint(locations) }
     }
@@ -71,7 +76,8 @@ public final class ScriptHost: Sendable {
                 } catch {
                     throw GenerationError(problems: [LuaError(kind: .invalidScript, message: "\(error)")])
                 }
-                let next = try ScriptGeneration.build(number: number, sources: sources, vmCount: vmCount, limits: limits, logger: logger)
+                let next = try ScriptGeneration.build(number: number, sources: sources, vmCount: vmCount, limits: limits,
+                                                      logger: logger, store: store)
                 state.withLock { $0 = next }
                 result = .success(next)
             } catch {
