@@ -335,12 +335,9 @@ def test_what_cannot_be_translated_is_refused(gateway, mock):
     error = refused(client, input="hi", tools=[{"type": "web_search"}])
     assert "web_search" in error.message and error.body["param"] == "tools[0]"
     error = refused(client, input="hi", previous_response_id="resp_123")
-    assert error.body["param"] == "previous_response_id" and error.body["code"] == "unsupported_parameter"
-    assert "stored responses" in error.message
+    assert error.body["param"] == "previous_response_id" and error.body["code"] == "previous_response_not_found"
     error = refused(client, input="hi", extra_body={"frobnicate": 1})
     assert error.body["param"] == "frobnicate" and error.body["code"] == "unsupported_parameter"
-    error = refused(client, input="hi", store=True)
-    assert error.body["param"] == "store"
     error = refused(client, input=[{"role": "user", "content": [{"type": "input_image", "file_id": "file-1"}]}])
     assert "file_id" in error.message and error.body["param"] == "input[0].content[0]"
     error = refused(client, input=[{"role": "user", "content": [{"type": "input_file", "file_id": "file-1"}]}])
@@ -484,3 +481,49 @@ def test_responses_are_counted_in_metrics(gateway, mock):
     assert value(samples, "switchboard_requests_total", route="/v1/responses", provider="anthropic", status="200") >= 2
     assert value(samples, "switchboard_tokens_total", model=model, direction="output") == \
         plain.usage.output_tokens + streamed.usage.output_tokens
+
+
+def test_previous_response_id_continues_a_conversation_on_a_translated_provider(gateway, mock):
+    # The gateway keeps a translated response (store true or absent, OpenAI's default) in its
+    # shared store; previous_response_id puts that conversation before the new input — streamed or
+    # not — and the earlier instructions are not carried over, as at OpenAI.
+    client = sdk(gateway, mock, "anthropic")
+    first = client.responses.create(model="claude-test", instructions="Be brief.", input="My name is Ada.")
+    assert first.store is True and first.previous_response_id is None
+    second = client.responses.create(model="claude-test", input="What is my name?", previous_response_id=first.id)
+    assert second.previous_response_id == first.id
+    sent = last_upstream_request(mock)["body"]
+    assert "system" not in sent
+    assert [(m["role"], m["content"] if isinstance(m["content"], str) else m["content"][0]["text"]) for m in sent["messages"]] == [
+        ("user", "My name is Ada."), ("assistant", first.output_text), ("user", "What is my name?")]
+    with client.responses.stream(model="claude-test", input="And again?", previous_response_id=second.id) as stream:
+        third = stream.get_final_response()
+    assert len(last_upstream_request(mock)["body"]["messages"]) == 5
+    # A streamed response is kept too.
+    client.responses.create(model="claude-test", input="Last one.", previous_response_id=third.id)
+    assert len(last_upstream_request(mock)["body"]["messages"]) == 7
+    # store: false keeps nothing.
+    unkept = client.responses.create(model="claude-test", input="Forget this.", store=False)
+    assert unkept.store is False
+    error = refused(client, input="hi", previous_response_id=unkept.id)
+    assert error.body["code"] == "previous_response_not_found" and unkept.id in error.message
+
+
+def test_previous_response_id_carries_a_tool_call_to_its_output(gateway, mock):
+    # The Agents SDK's way: the next turn sends only the function_call_output and the previous id;
+    # the stored conversation supplies the call it answers.
+    call_fixture = {"status": 200, "body": {
+        "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-test",
+        "content": [{"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}],
+        "stop_reason": "tool_use", "stop_sequence": None, "usage": {"input_tokens": 5, "output_tokens": 3}}}
+    tools = [{"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}]
+    first = sdk(gateway, mock, "anthropic", call_fixture).responses.create(model="claude-test", input="Weather in Paris?", tools=tools)
+    call_item = first.output[0]
+    assert call_item.type == "function_call" and call_item.call_id == "toolu_1"
+    sdk(gateway, mock, "anthropic").responses.create(
+        model="claude-test", tools=tools, previous_response_id=first.id,
+        input=[{"type": "function_call_output", "call_id": "toolu_1", "output": "18 C"}])
+    messages = last_upstream_request(mock)["body"]["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    assert messages[1]["content"][-1] == {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}
+    assert messages[2]["content"][0]["type"] == "tool_result" and messages[2]["content"][0]["tool_use_id"] == "toolu_1"

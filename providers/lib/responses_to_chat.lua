@@ -14,10 +14,12 @@
 -- `text.format` (json_schema / json_object / text → response_format), `reasoning.effort` →
 -- reasoning_effort, `max_output_tokens` → max_tokens, `temperature`, `top_p`, `user` /
 -- `safety_identifier` → user, `metadata` (echoed on the response object, as OpenAI stores it),
--- `stream` (the provider is asked for usage).
+-- `stream` (the provider is asked for usage), `store` (true or absent: the conversation is kept in
+-- the gateway's shared store, gw.store) and `previous_response_id` (a kept conversation goes
+-- before this input; an unknown id is 400 previous_response_not_found).
 -- Refused (400): built-in tools (web_search, file_search, …), file inputs and file_id images,
--- item references and built-in tools' items, stored state (previous_response_id, conversation,
--- prompt, store: true, background: true), logprobs, truncation "auto", and every field of M.params
+-- item references and built-in tools' items, server-side state the gateway does not keep
+-- (conversation, prompt, background: true), logprobs, truncation "auto", and every field of M.params
 -- marked "refused" or not declared there. Dropped, each for the reason written in M.params:
 -- `reasoning` input items, reasoning.summary, include values that only concern what this path
 -- never produces, cache and service-tier hints.
@@ -49,7 +51,7 @@ M.params = {
   safety_identifier = "mapped",     -- sent as the chat request's user
   stream = "mapped",
   stream_options = "dropped: include_obfuscation pads events against a network side channel; translated events are not padded",
-  store = "mapped",                 -- false or absent only: nothing is stored here, so true is refused
+  store = "mapped",                 -- true or absent (OpenAI's default): kept in gw.store for previous_response_id
   background = "mapped",            -- false or absent only: true is refused
   include = "mapped",               -- checked value by value (below)
   truncation = "mapped",            -- "disabled" (the default) only: "auto" is refused
@@ -58,7 +60,7 @@ M.params = {
   prompt_cache_retention = "dropped: a cache-retention hint of OpenAI's; the answer does not depend on it",
   prompt_cache_options = "dropped: cache hints of OpenAI's; the answer does not depend on them",
   service_tier = "dropped: OpenAI's processing tier; the provider serves its own",
-  previous_response_id = "refused",  -- no response store for translated providers (yet)
+  previous_response_id = "mapped",  -- the stored conversation (gw.store) goes before this input
   conversation = "refused",
   prompt = "refused",                -- stored prompt templates live at OpenAI
   background_options = "refused",
@@ -71,7 +73,6 @@ M.params = {
 
 -- Why a refused field is refused, for the client's message.
 local REFUSED_WHY = {
-  previous_response_id = "the gateway keeps no stored responses for translated providers; send the whole conversation in input",
   conversation = "the gateway keeps no conversations for translated providers; send the whole conversation in input",
   prompt = "stored prompts live at OpenAI; send the prompt's text in instructions and input",
   background_options = "background responses need a response store",
@@ -294,12 +295,44 @@ local function convert_text(text, out)
   end
 end
 
+-- MARK: stored responses (previous_response_id)
+
+-- Responses are kept in the gateway's shared store (gw.store: bounded by store_max_bytes, least
+-- recently used first, each for at most a day) as the JSON array of the conversation's items.
+local STORE_PREFIX = "responses/"
+local STORE_TTL = 30 * 24 * 3600  -- OpenAI's retention; the store caps it (24 h by default)
+
+local function stored_items(id)
+  local text = gw.store.get(STORE_PREFIX .. id)
+  if text == nil then
+    error({ status = 400, type = "invalid_request_error", code = "previous_response_not_found",
+            param = "previous_response_id",
+            message = "Previous response with id '" .. id .. "' not found. The gateway keeps responses of " ..
+              "translated providers in memory, for at most a day and within store_max_bytes; send the whole " ..
+              "conversation in input instead." }, 0)
+  end
+  local items = json.decode(text)
+  local out = array()
+  for i, item in ipairs(items) do out[i] = item end
+  return out
+end
+
+-- Stores the conversation up to and including `output` under the response's id.
+local function remember(ctx, id, output)
+  local items = ctx.responses_items
+  if not items then return end
+  local all = array()
+  for i, item in ipairs(items) do all[i] = item end
+  for _, item in ipairs(output) do all[#all + 1] = item end
+  local ok, why = gw.store.put(STORE_PREFIX .. id, json.encode(all), STORE_TTL)
+  if not ok then gw.log("warn", "response " .. id .. " not stored: " .. tostring(why)) end
+end
+
 function M.request(ctx, body)
   if type(body) ~= "table" then refuse("the request body must be a JSON object") end
   params.check(M, body, "a chat/completions provider", REFUSED_WHY)
-  if body.store == true then
-    refuse("store: true is not supported for this provider: the gateway keeps no stored responses for translated providers (send store: false, or leave it out)", "store")
-  end
+  local store = opt(body, "store", "boolean", "a boolean")
+  local previous = opt(body, "previous_response_id", "string", "a string")
   if body.background == true then
     refuse("background: true is not supported for this provider: background responses need a response store", "background")
   end
@@ -316,14 +349,18 @@ function M.request(ctx, body)
   local out = { model = model, messages = array() }
   local instructions = opt(body, "instructions", "string", "a string")
   if instructions then out.messages[1] = { role = "system", content = instructions } end
+  -- The conversation: a stored response's items (its input and output), then this input. The
+  -- earlier request's instructions are not carried over, as at OpenAI.
+  local items = previous and stored_items(previous) or array()
   local input = body.input
   if type(input) == "string" then
-    out.messages[#out.messages + 1] = { role = "user", content = input }
+    items[#items + 1] = { type = "message", role = "user", content = input }
   elseif type(input) == "table" then
-    convert_input(input, out.messages)
+    for _, item in ipairs(input) do items[#items + 1] = item end
   elseif present(input) then
     wrong("input", "a string or an array", input)
   end
+  convert_input(items, out.messages)
   if #out.messages == 0 then refuse("input must not be empty", "input") end
   if present(body.tools) then convert_tools(body.tools, out) end
   if present(body.tool_choice) then out.tool_choice = convert_tool_choice(body.tool_choice) end
@@ -364,8 +401,10 @@ function M.request(ctx, body)
     tools = type(body.tools) == "table" and body.tools or array(),
     text = type(body.text) == "table" and body.text or { format = { type = "text" } },
     reasoning = reasoning and { effort = reasoning.effort or null, summary = null } or { effort = null, summary = null },
-    user = user or null, store = false,
+    user = user or null, store = store ~= false, previous_response_id = previous or null,
   }
+  -- Kept for the answer, which stores them with its output unless the client said store: false.
+  if store ~= false then ctx.responses_items = items end
   return out
 end
 
@@ -393,8 +432,8 @@ local function response_object(ctx, id, created, status, output, usage, model)
     error = null, incomplete_details = null, background = false,
     instructions = r.instructions or null, max_output_tokens = r.max_output_tokens or null,
     model = model or r.model or null, output = output or array(),
-    parallel_tool_calls = r.parallel_tool_calls ~= false, previous_response_id = null,
-    reasoning = r.reasoning or { effort = null, summary = null }, store = false,
+    parallel_tool_calls = r.parallel_tool_calls ~= false, previous_response_id = r.previous_response_id or null,
+    reasoning = r.reasoning or { effort = null, summary = null }, store = r.store == true,
     temperature = r.temperature or null, text = r.text or { format = { type = "text" } },
     tool_choice = r.tool_choice or "auto", tools = r.tools or array(), top_p = r.top_p or null,
     truncation = "disabled", usage = usage or null, user = r.user or null, metadata = r.metadata or {},
@@ -436,6 +475,7 @@ function M.response(ctx, provider, res)
   local body = response_object(ctx, new_id("resp_"), completion.created or math.floor(gw.time()),
     reason and "incomplete" or "completed", output, responses_usage(completion.usage), completion.model)
   if reason then body.incomplete_details = { reason = reason } end
+  remember(ctx, body.id, output)
   return { body = body }
 end
 
@@ -476,6 +516,7 @@ local function convert(ctx, s, item, emit)
     s.finished = true
     local usage = responses_usage(s.usage)
     local reason = INCOMPLETE[s.finish_reason]
+    remember(ctx, s.id, s.done_items)
     if reason then
       local response = snapshot("incomplete", usage)
       response.incomplete_details = { reason = reason }
