@@ -302,3 +302,25 @@ def test_unresolvable_ref_is_a_400_naming_the_tool(gateway, mock):
                 "type": "object", "properties": {"x": {"$ref": "#/$defs/Missing"}}}}}])
     assert raised.value.param == "tools"
     assert "lookup" in raised.value.message and "#/$defs/Missing" in raised.value.message
+
+
+def test_thought_signature_survives_v1_messages(gateway, mock):
+    """Claude Code's dialect to Gemini 3: the tool_use id carries the signature and comes back as tool_use_id."""
+    import anthropic
+
+    def sdk(fixture):
+        return anthropic.Anthropic(base_url=gateway.url, api_key="gk-test", max_retries=0, default_headers={
+            "x-portkey-provider": "google", "x-portkey-custom-host": mock.url + "/v1beta",
+            "x-portkey-forward-headers": "x-mock-fixture", "x-mock-fixture": store_fixture(mock, fixture)})
+
+    tool = {"name": "get_weather", "input_schema": WEATHER["function"]["parameters"]}
+    first = sdk(answer([{"functionCall": {"name": "get_weather", "args": {"city": "Rome"}},
+                         "thoughtSignature": SIGNATURE}])).messages.create(
+        model="gemini-3-pro-preview", max_tokens=256, messages=HI, tools=[tool])
+    use = [b for b in first.content if b.type == "tool_use"][0]
+    sdk(answer([{"text": "Mild."}])).messages.create(
+        model="gemini-3-pro-preview", max_tokens=256, tools=[tool], messages=HI + [
+            {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "18 C"}]}])
+    assert function_calls_sent(mock) == [
+        {"functionCall": {"name": "get_weather", "args": {"city": "Rome"}}, "thoughtSignature": SIGNATURE}]
