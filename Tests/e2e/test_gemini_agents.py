@@ -324,3 +324,74 @@ def test_thought_signature_survives_v1_messages(gateway, mock):
             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "18 C"}]}])
     assert function_calls_sent(mock) == [
         {"functionCall": {"name": "get_weather", "args": {"city": "Rome"}}, "thoughtSignature": SIGNATURE}]
+
+
+# MARK: count_tokens
+
+def anthropic_sdk(gateway, mock, provider, fixture):
+    import anthropic
+    headers = {"x-portkey-provider": provider, "x-portkey-forward-headers": "x-mock-fixture",
+               "x-mock-fixture": store_fixture(mock, fixture)}
+    if provider == "google":
+        headers["x-portkey-custom-host"] = mock.url + "/v1beta"
+        key = "gk-test"
+    else:
+        headers.update({"x-portkey-custom-host": mock.url + "/v1", "x-portkey-vertex-project-id": "proj-1"})
+        key = "ya29.token"
+    return anthropic.Anthropic(base_url=gateway.url, api_key=key, max_retries=0, default_headers=headers)
+
+
+COUNT_TOOL = {"name": "get_weather", "description": "Weather for a city", "input_schema": {
+    "type": "object", "additionalProperties": False, "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+
+
+@pytest.mark.parametrize("provider", CLIENTS)
+def test_count_tokens_is_gemini_count_tokens(gateway, mock, provider):
+    """messages.count_tokens to a Gemini model: Gemini's :countTokens, not a :generateContent call."""
+    client = anthropic_sdk(gateway, mock, provider, {"status": 200, "body": {
+        "totalTokens": 31, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 31}]}})
+    counted = client.messages.count_tokens(
+        model="gemini-2.5-flash", system="Be brief.", tools=[COUNT_TOOL], tool_choice={"type": "auto"},
+        messages=[{"role": "user", "content": "Weather in Paris?"}])
+    assert counted.input_tokens == 31
+
+    sent = last_upstream_request(mock)
+    request = {"contents": [{"role": "user", "parts": [{"text": "Weather in Paris?"}]}],
+               "systemInstruction": {"parts": [{"text": "Be brief."}]},
+               "tools": [{"functionDeclarations": [{"name": "get_weather", "description": "Weather for a city",
+                                                    "parameters": {"type": "object", "required": ["city"],
+                                                                   "properties": {"city": {"type": "string"}}}}]}]}
+    if provider == "google":
+        assert sent["uri"] == "/v1beta/models/gemini-2.5-flash:countTokens"
+        inner = sent["body"]["generateContentRequest"]
+        assert set(sent["body"]) == {"generateContentRequest"}
+        assert inner["model"] == "models/gemini-2.5-flash"
+        assert inner["toolConfig"] == {"functionCallingConfig": {"mode": "AUTO"}}
+    else:
+        assert sent["uri"] == "/v1/projects/proj-1/locations/us-central1/publishers/google/models/gemini-2.5-flash:countTokens"
+        inner = sent["body"]
+        assert "toolConfig" not in inner  # Vertex's CountTokensRequest has no toolConfig
+    assert {k: inner[k] for k in request} == request
+
+
+def test_count_tokens_for_claude_on_vertex_is_count_tokens_raw_predict(gateway, mock):
+    client = anthropic_sdk(gateway, mock, "vertex-ai", {"status": 200, "body": {"input_tokens": 12}})
+    counted = client.messages.count_tokens(model="claude-sonnet-4-5@20250929",
+                                           messages=[{"role": "user", "content": "Hello"}])
+    assert counted.input_tokens == 12
+    sent = last_upstream_request(mock)
+    assert sent["uri"] == "/v1/projects/proj-1/locations/us-central1/publishers/anthropic/models/count-tokens:rawPredict"
+    assert sent["body"] == {"model": "claude-sonnet-4-5@20250929", "messages": [{"role": "user", "content": "Hello"}]}
+
+
+def test_count_tokens_errors_are_anthropic_shaped(gateway, mock):
+    import anthropic
+    client = anthropic_sdk(gateway, mock, "google", {"status": 400, "body": {"error": {
+        "code": 400, "message": "model not found", "status": "INVALID_ARGUMENT"}}})
+    with pytest.raises(anthropic.BadRequestError) as raised:
+        client.messages.count_tokens(model="gemini-2.5-flash", messages=[{"role": "user", "content": "x"}])
+    assert "model not found" in str(raised.value)
+    # A request the translation refuses is a 400 before anything is sent.
+    with pytest.raises(anthropic.BadRequestError) as raised:
+        client.messages.count_tokens(model="gemini-2.5-flash", messages=[])
+    assert "messages" in str(raised.value)
