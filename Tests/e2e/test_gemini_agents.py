@@ -140,10 +140,12 @@ def function_calls_sent(mock):
 def test_thought_signature_goes_back_on_its_function_call(gateway, mock, provider):
     # Parallel calls: Gemini signs the first functionCall part only.
     first = CLIENTS[provider](gateway, mock, answer([
+        {"text": "Two cities: two calls.", "thought": True},
         {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}, "thoughtSignature": SIGNATURE},
         {"functionCall": {"name": "get_weather", "args": {"city": "Oslo"}}}])).chat.completions.create(
         model="gemini-3-pro-preview", messages=HI, tools=[WEATHER])
     message = first.choices[0].message
+    assert message.reasoning_content == "Two cities: two calls."  # sent back below: accepted, not returned to Gemini
     assert [json.loads(c.function.arguments)["city"] for c in message.tool_calls] == ["Paris", "Oslo"]
     ids = [c.id for c in message.tool_calls]
     assert len(set(ids)) == 2 and all(i.startswith("call_") for i in ids)
@@ -153,6 +155,7 @@ def test_thought_signature_goes_back_on_its_function_call(gateway, mock, provide
         model="gemini-3-pro-preview", tools=[WEATHER],
         messages=next_turn(message, [{"temp_c": 21}, {"temp_c": 3}]))
     sent = last_upstream_request(mock)["body"]
+    assert sent["contents"][1]["role"] == "model" and len(sent["contents"][1]["parts"]) == 2
     assert function_calls_sent(mock) == [
         {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}, "thoughtSignature": SIGNATURE},
         {"functionCall": {"name": "get_weather", "args": {"city": "Oslo"}}}]
@@ -292,6 +295,18 @@ def test_recursive_schema_goes_as_json_schema(gateway, mock):
     assert "responseSchema" not in sent["generationConfig"]
     declaration = sent["tools"][0]["functionDeclarations"][0]
     assert declaration["parametersJsonSchema"] == expected and "parameters" not in declaration
+
+
+def test_schema_too_large_once_inlined_goes_as_json_schema(gateway, mock):
+    # 80 references to a definition of 80 properties: 6400+ nodes once inlined (the bound is 5000).
+    leaf = {"type": "object", "properties": {f"p{i}": {"type": "string"} for i in range(80)}}
+    schema = {"type": "object", "$defs": {"Leaf": leaf},
+              "properties": {f"f{i}": {"$ref": "#/$defs/Leaf"} for i in range(80)}}
+    client = google(gateway, mock, answer([{"text": "{}"}]))
+    client.chat.completions.create(model="gemini-2.5-flash", messages=HI, response_format={
+        "type": "json_schema", "json_schema": {"name": "big", "schema": schema}})
+    generation = last_upstream_request(mock)["body"]["generationConfig"]
+    assert generation["responseJsonSchema"] == schema and "responseSchema" not in generation
 
 
 def test_unresolvable_ref_is_a_400_naming_the_tool(gateway, mock):
