@@ -270,6 +270,7 @@ def test_schema_keywords_gemini_refuses_are_removed_at_every_depth(gateway, mock
         "properties": {
             "tags": {"type": "array", "uniqueItems": True, "items": {"$ref": "#/$defs/Tag"}},
             "when": {"oneOf": [{"type": "string", "format": "date-time"}, {"type": "integer"}]},
+            "level": {"type": "integer", "enum": [1, 2, 3]}, "mode": {"enum": ["a", "b", None]},
             "extra": {"allOf": [{"$ref": "#/$defs/Tag"}], "description": "More"}}}
     client = google(gateway, mock, answer([{"text": "ok"}]))
     client.chat.completions.create(model="gemini-2.5-flash", messages=HI, tools=[
@@ -280,6 +281,7 @@ def test_schema_keywords_gemini_refuses_are_removed_at_every_depth(gateway, mock
     assert schema == {"type": "object", "properties": {
         "tags": {"type": "array", "items": tag},
         "when": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "integer"}]},
+        "level": {"type": "integer"}, "mode": {"enum": ["a", "b"], "nullable": True},
         "extra": dict(tag, description="More")}}
 
 

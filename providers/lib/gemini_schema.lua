@@ -14,7 +14,8 @@
 --   oneOf           anyOf (Gemini's own JSON-Schema field reads oneOf as anyOf too)
 --   {"type":"null"} in anyOf, and "null" in a type list: nullable = true
 --   type list       ["string", "integer"] becomes anyOf of the types
---   const (string)  enum of one value
+--   const (string)  enum of one value; an enum of strings keeps them (a null in it: nullable), an
+--                   enum of other values (an IntEnum) is left out — Schema's enum holds strings only
 --   format          kept only where Gemini knows it (date-time, enum, int32, int64, float, double);
 --                   others (uuid, email, date, uri, …) are refused by Gemini, so they are left out
 --   anything else outside Schema's fields (additionalProperties, $schema, $id, strict, examples,
@@ -74,6 +75,23 @@ local function is_null_type(schema)
 end
 
 local convert
+
+-- Schema's enum holds strings: a null in it is `nullable`; an enum with other values (numbers, an
+-- IntEnum) is left out — Gemini refuses it, and the type still holds.
+local function string_enum(values, out)
+  if type(values) ~= "table" then return nil end
+  local strings = array()
+  for _, value in ipairs(values) do
+    if value == gw.json.null then
+      out.nullable = true
+    elseif type(value) == "string" then
+      strings[#strings + 1] = value
+    else
+      return nil
+    end
+  end
+  return #strings > 0 and strings or nil
+end
 
 -- Merges the converted schemas of an allOf into one (properties and required united; the first
 -- value wins for other keywords).
@@ -151,6 +169,7 @@ function convert(node, state)
     out.type = kind
   end
   if type(node.const) == "string" and node.enum == nil then out.enum = array({ node.const }) end
+  if out.enum ~= nil then out.enum = string_enum(out.enum, out) end
   if FORMATS[node.format] then out.format = node.format end  -- other formats are left out
 
   local any = node.anyOf
