@@ -4,11 +4,13 @@
 -- Auth: an OAuth access token as the key (Authorization: Bearer <token>, sent on as is).
 -- Settings: x-portkey-vertex-project-id (required), x-portkey-vertex-region (default us-central1;
 -- "global" uses the global endpoint). /v1/messages goes to Claude as is (rawPredict) and is
--- translated for Gemini models.
+-- translated for Gemini models; /v1/messages/count_tokens likewise (count-tokens:rawPredict for
+-- Claude, lib/gemini_count_tokens.lua for Gemini).
 local compat = require("openai_compatible")
 local chat = require("openai_chat")
 local gemini = require("chat_to_gemini")
 local claude = require("chat_to_anthropic")
+local count_tokens = require("gemini_count_tokens")
 local validate = require("validate")
 local upstream_errors = require("upstream_errors")
 
@@ -17,7 +19,8 @@ local NAME = "Vertex AI"
 local provider = {
   name = NAME,
   -- Claude takes /v1/messages as is (rawPredict); for other models prepare asks for the converter.
-  endpoints = { ["chat/completions"] = "translate", messages = "native" },
+  -- Anthropic's count_tokens: Claude's count-tokens:rawPredict, Gemini's :countTokens (translated).
+  endpoints = { ["chat/completions"] = "translate", messages = "native", ["messages/count_tokens"] = "translate" },
   decode_body = true,
   client_headers = { "anthropic-beta" },
   -- The region is in the host (<region>-aiplatform.googleapis.com).
@@ -51,6 +54,21 @@ function provider.prepare(ctx)
   end
 
   local url, out
+  if ctx.endpoint == "messages/count_tokens" then
+    if model:match("^claude") then
+      -- Claude's count-tokens takes the Messages body with the model in it, and answers in Anthropic's shape.
+      validate.messages_request(body)
+      ctx.count_tokens = "claude"
+      return { url = publishers .. "anthropic/models/count-tokens:rawPredict", method = "POST",
+               headers = { authorization = "Bearer " .. ctx.api_key }, body = body }
+    end
+    local name, fetch
+    out, name, fetch = count_tokens.request(ctx, true)
+    if fetch then return { fetch = fetch } end
+    ctx.publisher = "google"
+    return { url = publishers .. "google/models/" .. name .. ":countTokens", method = "POST",
+             headers = { authorization = "Bearer " .. ctx.api_key }, body = validate.encode(out, ctx.body) }
+  end
   if ctx.endpoint == "messages" then
     -- Anthropic's dialect: Claude takes it as is (rawPredict); other models go through the
     -- gateway's translation to chat completions.
@@ -80,6 +98,8 @@ function provider.prepare(ctx)
 end
 
 function provider.response(ctx, res)
+  if ctx.count_tokens == "claude" then return { body = res.text } end
+  if ctx.count_tokens then return count_tokens.response(ctx, res) end
   if ctx.publisher == "anthropic" then return claude.response(ctx, res) end
   return gemini.response(ctx, res)
 end

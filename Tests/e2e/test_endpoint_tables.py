@@ -97,12 +97,13 @@ def test_cohere_rerank_passes_through_to_v2(gateway, mock):
 
 
 def test_a_provider_that_does_not_serve_a_path_says_so(gateway, mock):
-    # Gemini has no Messages API and no passthrough: count_tokens must not become a generation.
-    client = anthropic_client(gateway, mock, provider="google", key="g-key")
+    # Cohere has no Messages API and no count_tokens: count_tokens must not become a generation
+    # (google translates it to Gemini's :countTokens: Tests/e2e/test_gemini_agents.py).
+    client = anthropic_client(gateway, mock, provider="cohere", key="co-key")
     with pytest.raises(anthropic.BadRequestError) as raised:
         client.messages.count_tokens(**COUNT_REQUEST)
     message = raised.value.body["error"]["message"]
-    assert "provider 'google' does not support /v1/messages/count_tokens" in message
+    assert "provider 'cohere' does not support /v1/messages/count_tokens" in message
     assert "/v1/chat/completions" in message and "/v1/embeddings" in message
     assert raised.value.body["error"]["type"] == "invalid_request_error"  # the Messages error shape
     # Cohere serves chat only through its own translation: /v1/completions is refused, not translated.

@@ -88,7 +88,7 @@ def test_tools_are_cleaned_and_tool_results_answer_by_name(gateway, mock):
     assert declaration == {"name": "get_weather", "description": "Weather for a city", "parameters": {
         "type": "object", "required": ["city"],
         "properties": {"city": {"type": "string"}, "strict": {"type": "boolean"},
-                       "when": {"anyOf": [{"type": "string"}, {"type": "null"}]}}}}
+                       "when": {"type": "string", "nullable": True}}}}
     assert body["toolConfig"] == {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["get_weather"]}}
     assert body["contents"][1] == {"role": "model", "parts": [{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}}]}
     assert body["contents"][2] == {"role": "user", "parts": [

@@ -190,6 +190,8 @@ def test_chat_to_gemini(gateway, mock):
     create(seed=7, presence_penalty=0.5, frequency_penalty=-0.5)
     generation = last_upstream_request(mock)["body"]["generationConfig"]
     assert (generation["seed"], generation["presencePenalty"], generation["frequencyPenalty"]) == (7, 0.5, -0.5)
+    create(reasoning_effort="low")  # mapped: thinkingConfig (Tests/e2e/test_gemini_agents.py)
+    assert last_upstream_request(mock)["body"]["generationConfig"]["thinkingConfig"]["thinkingBudget"] == 1024
     create(user="u-1", store=False, prediction={"type": "content", "content": "ok"})
     assert set(last_upstream_request(mock)["body"]) == {"contents", "generationConfig"}
     refused(lambda: create(extra_body={"frobnicate": 1}), "frobnicate")

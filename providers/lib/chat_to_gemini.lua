@@ -9,19 +9,25 @@
 --
 -- Every request field is declared in M.params (mapped, refused or dropped with the reason; see
 -- lib/params.lua and providers/README.md, "Map or refuse"): seed, presence_penalty and
--- frequency_penalty map to generationConfig's seed, presencePenalty and frequencyPenalty.
+-- frequency_penalty map to generationConfig's seed, presencePenalty and frequencyPenalty;
+-- reasoning_effort to generationConfig.thinkingConfig (thinking_config below), and thought parts
+-- come back as reasoning_content. A functionCall part's thoughtSignature rides in the tool-call id
+-- and goes back on that part in the next turn (id_with_signature, signature_of).
 -- Refused with 400 (the client relies on them and Gemini has nothing that honours them): the fields
--- declared "refused" (logit_bias, reasoning_effort, …); n other than 1, logprobs, modalities
+-- declared "refused" (logit_bias, verbosity, …); n other than 1, logprobs, modalities
 -- other than text (openai_chat.check_common); parallel_tool_calls false with tools (Gemini cannot
--- be kept to one call per turn); content parts other
--- than text and images; image URLs other than http(s) (fetched by the gateway: Gemini takes bytes),
--- base64 data URLs or gs:// URIs; tools other than functions; an unknown tool_choice or
--- response_format type; a json_schema response_format without a schema; a tool message whose
--- tool_call_id matches no earlier tool call (Gemini answers tools by name); roles other than
--- system/developer/user/assistant/tool; model names that cannot go in a URL path.
--- Dropped: the JSON-schema keywords Gemini refuses (clean_schema below).
+-- be kept to one call per turn); reasoning_effort none for a model that cannot stop thinking;
+-- content parts other than text and images; image URLs other than http(s) (fetched by the gateway:
+-- Gemini takes bytes), base64 data URLs or gs:// URIs; tools other than functions; an unknown
+-- tool_choice or response_format type; a json_schema response_format without a schema; a $ref that
+-- does not resolve in its schema; a tool message whose tool_call_id matches no earlier tool call
+-- (Gemini answers tools by name); roles other than system/developer/user/assistant/tool; model names
+-- that cannot go in a URL path.
+-- Schemas go through lib/gemini_schema.lua ($ref inlined, keywords Gemini's Schema refuses left
+-- out); a recursive one goes as is in parametersJsonSchema / responseJsonSchema.
 local chat = require("openai_chat")
 local params = require("params")
+local gemini_schema = require("gemini_schema")
 
 local null = gw.json.null
 local array = gw.json.array
@@ -33,34 +39,67 @@ local M = { from = "chat/completions", to = "gemini" }
 M.params = chat.chat_params {
   seed = "mapped", presence_penalty = "mapped", frequency_penalty = "mapped",  -- generationConfig
   parallel_tool_calls = "mapped",  -- true is Gemini's way; false with tools is refused
+  reasoning_effort = "mapped",  -- generationConfig.thinkingConfig (thinking_config below)
 }
 
--- JSON-schema keywords Gemini's function declarations and response schemas refuse. Only schema
--- keywords are removed: the names under `properties` are the caller's and stay as they are.
-local REJECTED = { additionalProperties = true, ["$schema"] = true, strict = true, ["$id"] = true }
-local SCHEMA_LISTS = { anyOf = true, oneOf = true, allOf = true, prefixItems = true }
+-- reasoning_effort -> thinkingConfig. Gemini 3 and later take a level (thinkingLevel; Gemini 3 Pro
+-- knows only low and high, so those two are sent) and cannot turn thinking off; Gemini 2.5 takes a
+-- budget in tokens (thinkingBudget; 0 turns thinking off where the model allows it — 2.5 Pro does not
+-- and answers 400). The two fields cannot go together (400). Budgets stay within every 2.5 model's
+-- range (Flash-Lite 512–24576, Flash 0–24576, Pro 128–32768).
+local THINKING_LEVEL = { minimal = "low", low = "low", medium = "high", high = "high", xhigh = "high" }
+local THINKING_BUDGET = { none = 0, minimal = 512, low = 1024, medium = 8192, high = 24576, xhigh = 24576 }
 
-local function clean_schema(schema)
-  if type(schema) ~= "table" or gw.json.is_array(schema) then return schema end
-  local cleaned = {}
-  for key, value in pairs(schema) do
-    if REJECTED[key] then
-      -- dropped
-    elseif key == "properties" and type(value) == "table" then
-      local properties = {}
-      for name, property in pairs(value) do properties[name] = clean_schema(property) end
-      cleaned[key] = properties
-    elseif (key == "items" or key == "not") and type(value) == "table" then
-      cleaned[key] = clean_schema(value)
-    elseif SCHEMA_LISTS[key] and type(value) == "table" then
-      local list = array()
-      for i, item in ipairs(value) do list[i] = clean_schema(item) end
-      cleaned[key] = list
-    else
-      cleaned[key] = value
-    end
+local function thinks_in_levels(model)
+  local major = tonumber(model:match("^gemini%-(%d+)"))
+  return major ~= nil and major >= 3
+end
+
+local function thinking_config(body, model)
+  local effort = body.reasoning_effort
+  if effort == nil or effort == null then return nil end
+  if THINKING_BUDGET[effort] == nil then
+    error(chat.bad_request("reasoning_effort must be none, minimal, low, medium, high or xhigh", "reasoning_effort"))
   end
-  return cleaned
+  if thinks_in_levels(model) then
+    if effort == "none" then
+      error(chat.bad_request(model .. " cannot turn thinking off; reasoning_effort none is not supported (minimal or low think least)",
+        "reasoning_effort"))
+    end
+    return { thinkingLevel = THINKING_LEVEL[effort], includeThoughts = true }
+  end
+  if effort == "none" then return { thinkingBudget = 0 } end
+  return { thinkingBudget = THINKING_BUDGET[effort], includeThoughts = true }
+end
+
+-- Gemini's thoughtSignature on a functionCall part must come back on that part in the next turn
+-- (Gemini 3 refuses the turn without it). OpenAI's dialect has no place for it, but the tool-call id
+-- goes to the client and comes back verbatim (tool_calls[].id, tool_call_id), so it rides there:
+-- "<id>__ts_<signature in base64url>" (letters, digits, '_' and '-' only, so the id also passes
+-- Anthropic's tool_use id pattern on /v1/messages). Signatures are standard base64 bytes; the url
+-- alphabet restores the same bytes.
+local SIGNATURE_MARK = "__ts_"
+
+local function id_with_signature(id, signature)
+  if type(signature) ~= "string" or signature == "" then return id end
+  return id .. SIGNATURE_MARK .. signature:gsub("%+", "-"):gsub("/", "_"):gsub("=+$", "")
+end
+
+local function signature_of(id)
+  if type(id) ~= "string" then return nil end
+  local at = id:find(SIGNATURE_MARK, 1, true)
+  if not at then return nil end
+  local signature = id:sub(at + #SIGNATURE_MARK):gsub("%-", "+"):gsub("_", "/")
+  if signature == "" then return nil end
+  return signature .. string.rep("=", (4 - #signature % 4) % 4)
+end
+
+-- A JSON schema for Gemini (lib/gemini_schema.lua): in `Schema` form under `field`, or — when Schema
+-- cannot hold it (a recursive $ref, a schema too large once refs are inlined) — as is under
+-- `json_field` (parametersJsonSchema / responseJsonSchema take full JSON Schema).
+local function put_schema(out, field, json_field, schema, where, param)
+  local converted = gemini_schema.convert(schema, where, param)
+  if converted then out[field] = converted else out[json_field] = schema end
 end
 
 local FINISH = {
@@ -114,7 +153,7 @@ local function translate_messages(body, ctx)
         local fn = call["function"] or {}
         local args = chat.tool_arguments(call, index - 1)
         names[call.id or ""] = fn.name
-        parts[#parts + 1] = { functionCall = { name = fn.name, args = args } }
+        parts[#parts + 1] = { functionCall = { name = fn.name, args = args }, thoughtSignature = signature_of(call.id) }
       end
       chat.push_turn(contents, "model", parts, "parts")
     elseif role == "tool" then
@@ -140,10 +179,11 @@ local function translate_tools(body, out)
   if functions then
     local declarations = array()
     for i, fn in ipairs(functions) do
-      declarations[i] = {
-        name = fn.name, description = fn.description,
-        parameters = fn.parameters and clean_schema(fn.parameters) or nil,
-      }
+      declarations[i] = { name = fn.name, description = fn.description }
+      if type(fn.parameters) == "table" then
+        put_schema(declarations[i], "parameters", "parametersJsonSchema", fn.parameters,
+          "tools[" .. (i - 1) .. "].function.parameters (" .. tostring(fn.name) .. ")", "tools")
+      end
     end
     out.tools = array({ { functionDeclarations = declarations } })
   end
@@ -182,6 +222,7 @@ function M.request(ctx)
     seed = body.seed,
     presencePenalty = body.presence_penalty,
     frequencyPenalty = body.frequency_penalty,
+    thinkingConfig = thinking_config(body, model),
   }
   local format, schema = chat.response_format(body)
   if format == "json_object" then
@@ -191,7 +232,8 @@ function M.request(ctx)
       error(chat.bad_request("response_format.json_schema.schema must be a JSON schema object", "response_format"))
     end
     generation.responseMimeType = "application/json"
-    generation.responseSchema = clean_schema(schema)
+    put_schema(generation, "responseSchema", "responseJsonSchema", schema, "response_format.json_schema.schema",
+      "response_format")
   end
   local out = { contents = contents, generationConfig = generation }
   if #system > 0 then out.systemInstruction = { parts = system } end
@@ -207,26 +249,34 @@ local function usage_of(u)
   if type(u) ~= "table" then return nil end
   local prompt = u.promptTokenCount or 0
   local completion = (u.candidatesTokenCount or 0) + (u.thoughtsTokenCount or 0)
-  return chat.usage(prompt, completion, u.cachedContentTokenCount)
+  local usage = chat.usage(prompt, completion, u.cachedContentTokenCount)
+  if math.type(u.thoughtsTokenCount) == "integer" then
+    usage.completion_tokens_details = { reasoning_tokens = u.thoughtsTokenCount }
+  end
+  return usage
 end
 
--- Text and tool calls of one candidate's parts. `first_index` numbers tool calls in a stream.
+-- Text, tool calls and thought text of one candidate's parts. `first_index` numbers tool calls in
+-- a stream. A functionCall part's thoughtSignature rides in the call's id (id_with_signature).
 local function read_parts(parts, first_index)
-  local text, calls = {}, array()
+  local text, calls, thoughts = {}, array(), {}
   for _, part in ipairs(type(parts) == "table" and parts or {}) do
-    if type(part.text) == "string" and not part.thought then
+    if type(part.text) == "string" and part.thought == true then
+      thoughts[#thoughts + 1] = part.text
+    elseif type(part.text) == "string" then
       text[#text + 1] = part.text
     elseif type(part.functionCall) == "table" then
       local call = part.functionCall
+      local id = type(call.id) == "string" and call.id ~= "" and call.id or ("call_" .. gw.uuid():gsub("-", ""):sub(1, 24))
       calls[#calls + 1] = {
         index = first_index and (first_index + #calls) or nil,
-        id = call.id or ("call_" .. gw.uuid():gsub("-", ""):sub(1, 24)),
+        id = id_with_signature(id, part.thoughtSignature),
         type = "function",
         ["function"] = { name = call.name, arguments = json.encode(call.args or {}) },
       }
     end
   end
-  return table.concat(text), calls
+  return table.concat(text), calls, table.concat(thoughts)
 end
 
 local function finish_of(reason, has_calls)
@@ -248,8 +298,9 @@ function M.response(ctx, res)
     end
     error(chat.upstream_error(NAME .. " answered 2xx without candidates"))
   end
-  local text, calls = read_parts(candidate.content and candidate.content.parts, nil)
+  local text, calls, thoughts = read_parts(candidate.content and candidate.content.parts, nil)
   local message = { role = "assistant", content = text ~= "" and text or null, refusal = null }
+  if thoughts ~= "" then message.reasoning_content = thoughts end
   if #calls > 0 then message.tool_calls = calls end
   return { body = chat.completion(r.responseId or ("gemini-" .. gw.uuid()), r.modelVersion or ctx.requested_model,
     message, finish_of(candidate.finishReason, #calls > 0) or "stop", usage_of(r.usageMetadata) or chat.usage(0, 0)) }
@@ -273,7 +324,8 @@ local function stream_event(ctx, event)
   if r.usageMetadata then ctx.usage = usage_of(r.usageMetadata) end
   local candidate = type(r.candidates) == "table" and r.candidates[1] or nil
   if candidate then
-    local text, calls = read_parts(candidate.content and candidate.content.parts, ctx.tool_count)
+    local text, calls, thoughts = read_parts(candidate.content and candidate.content.parts, ctx.tool_count)
+    if thoughts ~= "" then out[#out + 1] = chat.delta(ctx, { reasoning_content = thoughts }) end
     if text ~= "" then out[#out + 1] = chat.delta(ctx, { content = text }) end
     if #calls > 0 then
       ctx.tool_count = ctx.tool_count + #calls

@@ -79,7 +79,9 @@ local function user_parts(blocks, out, index)
   return parts
 end
 
-function M.request(ctx, body)
+-- `options.count_tokens`: the body is a count_tokens request (no max_tokens); the chat request made
+-- from it has none either (lib/gemini_count_tokens.lua).
+function M.request(ctx, body, options)
   if type(body) ~= "table" then bad("the request body must be a JSON object") end
   params.check(M, body, "a chat/completions provider")
   validate.messages_request(body)
@@ -89,7 +91,9 @@ function M.request(ctx, body)
       "thinking")
   end
   if type(body.messages) ~= "table" or #body.messages == 0 then bad("messages must be a non-empty array", "messages") end
-  if math.type(body.max_tokens) ~= "integer" then bad("max_tokens is required and must be an integer", "max_tokens") end
+  if math.type(body.max_tokens) ~= "integer" and not (options and options.count_tokens) then
+    bad("max_tokens is required and must be an integer", "max_tokens")
+  end
   local out = {
     model = body.model, max_tokens = body.max_tokens, temperature = body.temperature, top_p = body.top_p,
     stop = body.stop_sequences, messages = array(),
