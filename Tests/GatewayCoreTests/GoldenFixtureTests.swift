@@ -120,7 +120,7 @@ import Testing
     {
         let logger = Logger(label: "golden")
         let scripts = try ScriptHost(locations: .init(providers: root.appendingPathComponent("providers").path, scripts: nil),
-                                     limits: LuaLimits(), vmCount: 1, logger: logger)
+                                     limits: LuaLimits(), vmCount: 1, logger: logger, store: ScriptStore(maxBytes: 1 << 20))
         let gateway = Gateway(scripts: scripts, upstream: provider, settings: GatewaySettings(), logger: logger)
         var headers = HTTPHeaders()
         for (name, value) in request["headers"] as? [String: String] ?? [:] { headers.add(name: name, value: value) }
@@ -130,15 +130,9 @@ import Testing
             if let text = value as? String { return ByteBuffer(string: text) }
             return ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]))
         }
-        let endpoint: Endpoint = switch path {
-        case "/v1/chat/completions": .chatCompletions
-        case "/v1/completions": .completions
-        case "/v1/embeddings": .embeddings
-        case "/v1/models": .models
-        case "/v1/messages": .messages
-        case "/v1/responses": .responses
-        default: .passthrough
-        }
+        // The client endpoints are named by their path after /v1/ (as the server's route table maps them).
+        let named = path.hasPrefix("/v1/") ? Endpoint(rawValue: String(path.dropFirst(4))) : nil
+        let endpoint: Endpoint = named.flatMap { $0 == .passthrough ? nil : $0 } ?? .passthrough
         let incoming = IncomingRequest(endpoint: endpoint, method: HTTPMethod(rawValue: request["method"] as? String ?? "POST"),
                                        path: String(path.dropFirst(3)), query: query, headers: headers, body: body)
         do throws(GatewayError) {
