@@ -287,18 +287,20 @@ local function stream_event(ctx, event)
     elseif block.type == "thinking" then
       -- Kept whole until content_block_stop, when it goes out with its signature.
       local text = type(block.thinking) == "string" and block.thinking or ""
-      ctx.thinking[data.index] = { type = "thinking", thinking = text,
+      ctx.thinking = ctx.thinking or {}
+      ctx.thinking[data.index or 0] = { type = "thinking", thinking = text,
                                    signature = type(block.signature) == "string" and block.signature or "" }
       if text ~= "" then out[1] = chat.delta(ctx, { reasoning_content = text }) end
     elseif block.type == "redacted_thinking" then
-      ctx.thinking[data.index] = { type = "redacted_thinking", data = block.data }
+      ctx.thinking = ctx.thinking or {}
+      ctx.thinking[data.index or 0] = { type = "redacted_thinking", data = block.data }
     end
   elseif kind == "content_block_delta" then
     local delta = data.delta or {}
     if delta.type == "text_delta" then
       out[1] = chat.delta(ctx, { content = delta.text })
     elseif delta.type == "thinking_delta" or delta.type == "signature_delta" then
-      local block = ctx.thinking[data.index]
+      local block = ctx.thinking and ctx.thinking[data.index or 0]
       if block == nil or block.type ~= "thinking" then
         return chat.fail_stream(ctx, NAME .. " sent thinking for a block that was never started", "invalid_upstream_event")
       end
@@ -321,9 +323,9 @@ local function stream_event(ctx, event)
   elseif kind == "content_block_stop" then
     -- A finished thinking block goes to the client whole (thinking, signature / data), so it can
     -- send it back on the assistant message of the next turn.
-    local block = ctx.thinking and ctx.thinking[data.index]
+    local block = ctx.thinking and ctx.thinking[data.index or 0]
     if block then
-      ctx.thinking[data.index] = nil
+      ctx.thinking[data.index or 0] = nil
       out[1] = chat.delta(ctx, { thinking_blocks = array({ block }) })
     end
   elseif kind == "message_delta" then
