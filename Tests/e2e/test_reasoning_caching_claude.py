@@ -102,6 +102,29 @@ def test_reasoning_effort_none_and_bad_values(gateway, mock):
     assert raised.value.param == "messages[1].thinking_blocks[0].signature"
 
 
+def test_claude_4_6_and_later_get_adaptive_thinking_with_an_effort(gateway, mock):
+    # Opus 4.7 and Claude 5 refuse the budget form; 4.6 deprecates it: {"type": "adaptive"} and
+    # output_config.effort instead. Older models keep the budget.
+    client = translating_client(gateway, mock, "anthropic", store_fixture(mock, anthropic_message(
+        [{"type": "text", "text": "ok"}])), api_key="sk-ant")
+    for model, effort in [("claude-opus-4-7", "high"), ("claude-sonnet-4-6", "minimal"), ("claude-sonnet-5", "medium")]:
+        client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}], reasoning_effort=effort,
+                                       max_completion_tokens=2000)
+        sent = last_upstream_request(mock)["body"]
+        assert sent["thinking"] == {"type": "adaptive"}, model
+        assert sent["output_config"] == {"effort": {"minimal": "low"}.get(effort, effort)}, model
+        assert sent["max_tokens"] == 2000
+    for model in ["claude-sonnet-4-5-20250929", "claude-3-7-sonnet-20250219", "claude-opus-4-20250514", "claude-opus-4-1"]:
+        client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}], reasoning_effort="high")
+        assert last_upstream_request(mock)["body"]["thinking"] == {"type": "enabled", "budget_tokens": 16384}, model
+    # Structured output and an effort share output_config.
+    client.chat.completions.create(model="claude-opus-4-7", messages=[{"role": "user", "content": "hi"}],
+                                   reasoning_effort="low", response_format={"type": "json_schema", "json_schema": {
+                                       "name": "w", "schema": Weather.model_json_schema()}})
+    config = last_upstream_request(mock)["body"]["output_config"]
+    assert config["effort"] == "low" and config["format"]["type"] == "json_schema"
+
+
 def test_streamed_thinking_keeps_its_signature(gateway, mock):
     start = {"type": "message_start", "message": {
         "id": "msg_s", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5", "content": [],
@@ -241,6 +264,22 @@ def test_bedrock_reasoning_round_trip_cache_points_and_cached_tokens(gateway, mo
         client.chat.completions.create(model="amazon.nova-pro-v1:0", messages=[{"role": "user", "content": "x"}],
                                        reasoning_effort="low")
     assert raised.value.param == "reasoning_effort"
+
+
+def test_bedrock_adaptive_thinking_and_structured_output(gateway, mock):
+    fixture = {"status": 200, "body": {
+        "output": {"message": {"role": "assistant", "content": [{"text": '{"city": "Oslo", "celsius": 12}'}]}},
+        "stopReason": "end_turn", "usage": {"inputTokens": 3, "outputTokens": 9, "totalTokens": 12}}}
+    completion = bedrock_client(gateway, mock, fixture).chat.completions.parse(
+        model="us.anthropic.claude-opus-4-6-v1", messages=[{"role": "user", "content": "Oslo?"}],
+        reasoning_effort="medium", response_format=Weather)
+    assert completion.choices[0].message.parsed == Weather(city="Oslo", celsius=12)
+    sent = bedrock_sent(mock)
+    assert sent["additionalModelRequestFields"] == {"thinking": {"type": "adaptive"}, "output_config": {"effort": "medium"}}
+    assert sent["inferenceConfig"]["maxTokens"] == 4096 + 4096
+    text_format = sent["outputConfig"]["textFormat"]
+    assert text_format["type"] == "json_schema" and text_format["structure"]["jsonSchema"]["name"] == "Weather"
+    assert json.loads(text_format["structure"]["jsonSchema"]["schema"])["required"] == ["city", "celsius"]
 
 
 def test_bedrock_streamed_reasoning(gateway, mock):

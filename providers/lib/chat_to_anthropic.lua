@@ -14,8 +14,8 @@
 -- arguments that are not a JSON object. safety_identifier (else user) goes as metadata.user_id,
 -- Anthropic's ID for abuse detection. parallel_tool_calls true is Anthropic's default.
 -- temperature above 1 is passed on and Anthropic's 400 comes back.
--- Reasoning: reasoning_effort -> thinking {type = "enabled", budget_tokens} (lib/claude_reasoning.lua
--- has the budgets); thinking and redacted_thinking blocks come back as message.reasoning_content and
+-- Reasoning: reasoning_effort -> thinking {type = "enabled", budget_tokens}, or for Claude 4.6 and
+-- later {type = "adaptive"} with output_config.effort (lib/claude_reasoning.lua has the budgets); thinking and redacted_thinking blocks come back as message.reasoning_content and
 -- message.thinking_blocks (streamed: delta.reasoning_content, then each whole block in a
 -- delta.thinking_blocks when it ends), and an assistant message's thinking_blocks go back first in
 -- its content. Prompt caching: cache_control on content parts, messages, system parts and tools is
@@ -196,15 +196,21 @@ function M.request(ctx)
       "(structured outputs) or a tool", "response_format"))
   end
 
-  local budget = reasoning.budget(body)
   local system, messages, system_blocks = translate_messages(body)
   local max_tokens = chat.max_tokens(body, nil)
-  if budget then max_tokens = reasoning.max_tokens(max_tokens, budget, DEFAULT_MAX_TOKENS) end
+  local think = reasoning.request(body, body.model, max_tokens, DEFAULT_MAX_TOKENS)
+  if think then
+    max_tokens = think.max_tokens
+    if think.effort then
+      output_config = output_config or {}
+      output_config.effort = think.effort
+    end
+  end
   local out = {
     model = body.model,
     messages = messages,
     max_tokens = max_tokens or DEFAULT_MAX_TOKENS,
-    thinking = budget and { type = "enabled", budget_tokens = budget } or nil,
+    thinking = think and think.thinking or nil,
     output_config = output_config,
     temperature = body.temperature,
     top_p = body.top_p,

@@ -12,15 +12,15 @@
 -- invocation-log tags). Refused with 400 (the client relies on them and Converse has nothing that
 -- honours them): the fields declared "refused" (seed, presence_penalty, frequency_penalty,
 -- logit_bias, …); n other than 1, logprobs, modalities other than text (openai_chat.check_common);
--- parallel_tool_calls false with tools; response_format other
--- than text; content parts other than text, and images outside user messages; images other than
+-- parallel_tool_calls false with tools; response_format json_object (json_schema is
+-- outputConfig.textFormat); content parts other than text, and images outside user messages; images other than
 -- png, jpeg, gif or webp (as base64 data URLs, or http(s) URLs the gateway fetches: Converse takes
 -- bytes); roles other than system/developer/user/assistant/tool; tool-call arguments that are not
 -- a JSON object.
 -- tool_choice "none" leaves the tools out (Converse has no "none").
 -- Reasoning (Claude models): reasoning_effort -> additionalModelRequestFields.thinking
--- {type = "enabled", budget_tokens} (lib/claude_reasoning.lua has the budgets; other models refuse
--- it); reasoningContent blocks come back as message.reasoning_content and message.thinking_blocks
+-- {type = "enabled", budget_tokens}, or for Claude 4.6 and later {type = "adaptive"} with
+-- output_config.effort (lib/claude_reasoning.lua has the budgets; other models refuse it); reasoningContent blocks come back as message.reasoning_content and message.thinking_blocks
 -- in Anthropic's shapes (streamed: delta.reasoning_content, then each whole block in a
 -- delta.thinking_blocks when it ends), and an assistant message's thinking_blocks go back first in
 -- its content as reasoningContent. Prompt caching: a cache_control on a content part, a message, a
@@ -28,6 +28,7 @@
 local chat = require("openai_chat")
 local params = require("params")
 local reasoning = require("claude_reasoning")
+local validate = require("validate")
 
 local null = gw.json.null
 local array = gw.json.array
@@ -92,9 +93,21 @@ function M.request(ctx, body)
   params.check(M, body, NAME .. " Converse")
   chat.check_common(body, NAME)
   chat.parallel_tools_default_only(body, NAME)
-  local format = body.response_format
-  if type(format) == "table" and format.type ~= "text" then
-    error(chat.bad_request(NAME .. " Converse has no response_format '" .. tostring(format.type) .. "'", "response_format"))
+  -- Structured output: a json_schema is Converse's outputConfig.textFormat (the schema as a JSON
+  -- string); json_object has no counterpart (no JSON mode without a schema) and is refused.
+  local format, schema = chat.response_format(body)
+  local output_config
+  if format == "json_schema" then
+    if not schema then
+      error(chat.bad_request("response_format json_schema needs json_schema.schema", "response_format"))
+    end
+    local named = body.response_format.json_schema
+    output_config = { textFormat = { type = "json_schema", structure = { jsonSchema = {
+      schema = validate.encode(schema, body), name = type(named.name) == "string" and named.name or nil,
+      description = type(named.description) == "string" and named.description or nil } } } }
+  elseif format == "json_object" then
+    error(chat.bad_request(NAME .. " Converse has no JSON mode without a schema; use response_format json_schema",
+      "response_format"))
   end
   local system, messages = array(), array()
   for index, m in ipairs(body.messages) do
@@ -138,24 +151,26 @@ function M.request(ctx, body)
       chat.unsupported_role(NAME, m.role)
     end
   end
-  local budget = reasoning.budget(body)
   local max_tokens = chat.max_tokens(body, nil)
+  local think = reasoning.request(body, body.model, max_tokens, DEFAULT_MAX_TOKENS)
   local out = {
     messages = messages,
+    outputConfig = output_config,
     inferenceConfig = {
       maxTokens = max_tokens, temperature = body.temperature, topP = body.top_p,
       stopSequences = chat.stop_list(body.stop),
     },
   }
-  if budget then
+  if think then
     -- Claude's extended thinking is a model-specific field in Converse; other Bedrock models have
     -- their own (or none), so the effort is refused for them rather than dropped.
     if type(body.model) ~= "string" or not body.model:find("anthropic%.claude") then
       error(chat.bad_request(NAME .. ": reasoning_effort is translated for Claude models (anthropic.claude…) only",
         "reasoning_effort"))
     end
-    out.inferenceConfig.maxTokens = reasoning.max_tokens(max_tokens, budget, DEFAULT_MAX_TOKENS)
-    out.additionalModelRequestFields = { thinking = { type = "enabled", budget_tokens = budget } }
+    out.inferenceConfig.maxTokens = think.max_tokens
+    out.additionalModelRequestFields = { thinking = think.thinking,
+                                         output_config = think.effort and { effort = think.effort } or nil }
   end
   if #system > 0 then out.system = system end
   local metadata = body.metadata

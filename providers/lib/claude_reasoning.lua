@@ -40,6 +40,52 @@ function M.budget(body)
   return budget
 end
 
+-- The Claude version in a model id, as major, minor: claude-sonnet-4-6, claude-3-7-sonnet-20250219,
+-- claude-opus-4-20250514 (4, 0), claude-sonnet-4-5@20250929 (Vertex), us.anthropic.claude-opus-4-6-v1:0
+-- (Bedrock). nil when the id names no version.
+function M.claude_version(model)
+  local rest = type(model) == "string" and model:match("claude%-(.*)$")
+  if not rest then return nil end
+  rest = rest:gsub("@.*$", "")
+  local numbers = {}
+  for token in rest:gmatch("[^%-%.:]+") do
+    if token:match("^%d+$") and #token < 8 then
+      numbers[#numbers + 1] = tonumber(token)
+      if #numbers == 2 then break end
+    elseif #numbers > 0 then
+      break  -- a date, a family name or a -v1 suffix ends the version
+    end
+  end
+  if #numbers == 0 then return nil end
+  return numbers[1], numbers[2] or 0
+end
+
+-- Claude 4.6 and later take thinking {type = "adaptive"} with output_config.effort; Opus 4.7, the
+-- Mythos models and Claude 5 refuse the budget form (older models know only the budget form).
+function M.adaptive(model)
+  if type(model) == "string" and model:find("mythos") then return true end
+  local major, minor = M.claude_version(model)
+  return major ~= nil and (major > 4 or (major == 4 and minor >= 6))
+end
+
+-- reasoning_effort -> output_config.effort for the adaptive form.
+M.EFFORTS = { minimal = "low", low = "low", medium = "medium", high = "high", xhigh = "xhigh" }
+
+-- What the request's reasoning_effort asks of `model`: nil for none, else a table with
+--   thinking    the thinking object ({type = "enabled", budget_tokens} or {type = "adaptive"})
+--   effort      output_config.effort (adaptive form only)
+--   max_tokens  max_tokens to send (`max_tokens` is the client's, nil when not given)
+function M.request(body, model, max_tokens, default)
+  local budget = M.budget(body)
+  if not budget then return nil end
+  if M.adaptive(model) then
+    -- No budget to keep below max_tokens; without a max the same room as the budget form.
+    return { thinking = { type = "adaptive" }, effort = M.EFFORTS[body.reasoning_effort],
+             max_tokens = max_tokens or budget + default }
+  end
+  return { thinking = { type = "enabled", budget_tokens = budget }, max_tokens = M.max_tokens(max_tokens, budget, default) }
+end
+
 -- Anthropic wants budget_tokens < max_tokens, and thinking counts toward max_tokens. A max_tokens
 -- that leaves no room (or none given) becomes budget + the client's max_tokens (or the default),
 -- so the visible answer keeps the room the client asked for.
