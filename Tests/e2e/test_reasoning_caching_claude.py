@@ -320,7 +320,8 @@ def chat_completion(message, usage=None):
         "id": "chatcmpl-ds", "object": "chat.completion", "created": 1, "model": "deepseek-reasoner",
         "choices": [{"index": 0, "message": {"role": "assistant", **message}, "finish_reason": "stop"}],
         "usage": usage or {"prompt_tokens": 100, "completion_tokens": 40, "total_tokens": 140,
-                           "prompt_tokens_details": {"cached_tokens": 64}}}}
+                           "prompt_tokens_details": {"cached_tokens": 64},
+                           "completion_tokens_details": {"reasoning_tokens": 30}}}}
 
 
 def test_messages_thinking_becomes_reasoning_effort_and_reasoning_content_a_thinking_block(gateway, mock):
@@ -334,6 +335,7 @@ def test_messages_thinking_becomes_reasoning_effort_and_reasoning_content_a_thin
     assert message.content[1].text == "3"
     # Cached prompt tokens: OpenAI counts them in prompt_tokens, Anthropic apart.
     assert (message.usage.input_tokens, message.usage.cache_read_input_tokens) == (36, 64)
+    assert message.usage.output_tokens == 40 and message.usage.output_tokens_details.thinking_tokens == 30
     for budget, effort in [(1024, "low"), (4096, "medium")]:
         client.messages.create(model="deepseek-reasoner", max_tokens=20000, messages=[{"role": "user", "content": "x"}],
                                thinking={"type": "enabled", "budget_tokens": budget})
@@ -350,7 +352,8 @@ def test_messages_stream_reasoning_content_as_a_thinking_block(gateway, mock):
     events = [chunk({"role": "assistant", "content": ""}), chunk({"reasoning_content": "Nine "}),
               chunk({"reasoning_content": "is 3²."}), chunk({"content": "3"}), chunk({}, "stop"),
               {"data": {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "deepseek-reasoner",
-                        "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}},
+                        "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15,
+                                                 "completion_tokens_details": {"reasoning_tokens": 4}}}},
               {"data": "[DONE]"}]
     client = deepseek(gateway, mock, {"status": 200, "events": events})
     with client.messages.stream(model="deepseek-reasoner", max_tokens=4000, messages=[{"role": "user", "content": "x"}],
@@ -361,6 +364,7 @@ def test_messages_stream_reasoning_content_as_a_thinking_block(gateway, mock):
     assert ("content_block_delta", "thinking_delta") in kinds
     assert [b.type for b in final.content] == ["thinking", "text"]
     assert final.content[0].thinking == "Nine is 3²." and final.content[1].text == "3"
+    assert final.usage.output_tokens_details.thinking_tokens == 4
 
 
 def test_messages_parse_output_format_through_a_chat_provider(gateway, mock):

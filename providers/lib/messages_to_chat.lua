@@ -207,8 +207,14 @@ end
 local function anthropic_usage(u)
   if type(u) ~= "table" then return { input_tokens = 0, output_tokens = 0 } end
   local cached = type(u.prompt_tokens_details) == "table" and u.prompt_tokens_details.cached_tokens or 0
-  return { input_tokens = (u.prompt_tokens or 0) - cached, output_tokens = u.completion_tokens or 0,
-           cache_read_input_tokens = cached }
+  local usage = { input_tokens = (u.prompt_tokens or 0) - cached, output_tokens = u.completion_tokens or 0,
+                  cache_read_input_tokens = cached }
+  -- Reasoning tokens (inside completion_tokens, as thinking is inside Anthropic's output_tokens).
+  local details = u.completion_tokens_details
+  if type(details) == "table" and math.type(details.reasoning_tokens) == "integer" then
+    usage.output_tokens_details = { thinking_tokens = details.reasoning_tokens }
+  end
+  return usage
 end
 
 local function message_id(id)
@@ -267,7 +273,8 @@ local function convert(ctx, s, item, out)
     local usage = anthropic_usage(s.usage)
     emit("message_delta", { type = "message_delta", delta = { stop_reason = s.stop_reason or "end_turn", stop_sequence = null },
                             usage = { input_tokens = usage.input_tokens, output_tokens = usage.output_tokens,
-                                      cache_read_input_tokens = usage.cache_read_input_tokens } })
+                                      cache_read_input_tokens = usage.cache_read_input_tokens,
+                                      output_tokens_details = usage.output_tokens_details } })
     emit("message_stop", { type = "message_stop" })
   end
   local function fail(message)
