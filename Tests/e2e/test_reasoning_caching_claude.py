@@ -233,7 +233,8 @@ def test_bedrock_reasoning_round_trip_cache_points_and_cached_tokens(gateway, mo
     ephemeral = {"type": "ephemeral"}
     question = {"role": "user", "content": [{"type": "text", "text": "<long document>", "cache_control": ephemeral},
                                             {"type": "text", "text": "Weather in Oslo?"}]}
-    system = {"role": "system", "content": [{"type": "text", "text": "Be brief.", "cache_control": ephemeral}]}
+    system = {"role": "system", "content": [{"type": "text", "text": "Be brief.",
+                                              "cache_control": {"type": "ephemeral", "ttl": "1h"}}]}
     completion = client.chat.completions.create(
         model=BEDROCK_CLAUDE, messages=[system, question], tools=[{**TOOLS[0], "cache_control": ephemeral}],
         reasoning_effort="high")
@@ -241,7 +242,7 @@ def test_bedrock_reasoning_round_trip_cache_points_and_cached_tokens(gateway, mo
     assert sent["additionalModelRequestFields"] == {"thinking": {"type": "enabled", "budget_tokens": 16384}}
     assert sent["inferenceConfig"]["maxTokens"] == 16384 + 4096
     point = {"cachePoint": {"type": "default"}}
-    assert sent["system"] == [{"text": "Be brief."}, point]
+    assert sent["system"] == [{"text": "Be brief."}, {"cachePoint": {"type": "default", "ttl": "1h"}}]
     assert sent["messages"][0]["content"] == [{"text": "<long document>"}, point, {"text": "Weather in Oslo?"}]
     assert sent["toolConfig"]["tools"][1] == point and "toolSpec" in sent["toolConfig"]["tools"][0]
 

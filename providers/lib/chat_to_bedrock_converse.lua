@@ -46,7 +46,10 @@ M.params = chat.chat_params {
 
 local STOP = { end_turn = "stop", stop_sequence = "stop", max_tokens = "length", tool_use = "tool_calls",
                guardrail_intervened = "content_filter", content_filtered = "content_filter" }
-local CACHE_POINT = { cachePoint = { type = "default" } }
+-- A cache_control marker as Converse's cachePoint block (its ttl, 5m or 1h, carried as given).
+local function cache_point(marker)
+  return { cachePoint = { type = "default", ttl = type(marker.ttl) == "string" and marker.ttl or nil } }
+end
 local DEFAULT_MAX_TOKENS = 4096  -- with thinking only: Converse has its own default otherwise
 
 local IMAGE_FORMATS = { ["image/png"] = "png", ["image/jpeg"] = "jpeg", ["image/jpg"] = "jpeg",
@@ -75,16 +78,17 @@ local function blocks_of(content, role, ctx)
       chat.unsupported_part(NAME, part, role)
     end
     -- Prompt caching: a cachePoint right after the marked part.
-    if reasoning.cache_control(part, "messages") and #blocks > 0 then blocks[#blocks + 1] = CACHE_POINT end
+    local marker = reasoning.cache_control(part, "messages")
+    if marker and #blocks > 0 then blocks[#blocks + 1] = cache_point(marker) end
   end
   return blocks
 end
 
 -- A message's own cache_control (clients that mark a whole message): a cachePoint after it.
 local function mark_end(blocks, m, index)
-  if reasoning.cache_control(m, "messages[" .. index .. "]") and #blocks > 0
-      and blocks[#blocks] ~= CACHE_POINT then
-    blocks[#blocks + 1] = CACHE_POINT
+  local marker = reasoning.cache_control(m, "messages[" .. index .. "]")
+  if marker and #blocks > 0 and blocks[#blocks].cachePoint == nil then
+    blocks[#blocks + 1] = cache_point(marker)
   end
   return blocks
 end
@@ -195,7 +199,8 @@ function M.request(ctx, body)
     for i, fn in ipairs(functions) do
       tools[#tools + 1] = { toolSpec = { name = fn.name, description = fn.description,
                                          inputSchema = { json = fn.parameters or { type = "object", properties = {} } } } }
-      if reasoning.cache_control(body.tools[i], "tools[" .. (i - 1) .. "]") then tools[#tools + 1] = CACHE_POINT end
+      local marker = reasoning.cache_control(body.tools[i], "tools[" .. (i - 1) .. "]")
+      if marker then tools[#tools + 1] = cache_point(marker) end
     end
     out.toolConfig = { tools = tools }
     if choice == "auto" then
