@@ -13,14 +13,15 @@
 -- honours them): the fields declared "refused" (seed, presence_penalty, frequency_penalty,
 -- logit_bias, …); n other than 1, logprobs, modalities other than text (openai_chat.check_common);
 -- parallel_tool_calls false with tools; response_format json_object (json_schema is
--- outputConfig.textFormat); content parts other than text, and images outside user messages; images other than
--- png, jpeg, gif or webp (as base64 data URLs, or http(s) URLs the gateway fetches: Converse takes
+-- outputConfig.textFormat); content parts other than text, and images outside user messages;
+-- images other than png, jpeg, gif or webp (as base64 data URLs, or http(s) URLs the gateway fetches: Converse takes
 -- bytes); roles other than system/developer/user/assistant/tool; tool-call arguments that are not
 -- a JSON object.
 -- tool_choice "none" leaves the tools out (Converse has no "none").
 -- Reasoning (Claude models): reasoning_effort -> additionalModelRequestFields.thinking
 -- {type = "enabled", budget_tokens}, or for Claude 4.6 and later {type = "adaptive"} with
--- output_config.effort (lib/claude_reasoning.lua has the budgets; other models refuse it); reasoningContent blocks come back as message.reasoning_content and message.thinking_blocks
+-- output_config.effort (lib/claude_reasoning.lua has the budgets; other models refuse it);
+-- reasoningContent blocks come back as message.reasoning_content and message.thinking_blocks
 -- in Anthropic's shapes (streamed: delta.reasoning_content, then each whole block in a
 -- delta.thinking_blocks when it ends), and an assistant message's thinking_blocks go back first in
 -- its content as reasoningContent. Prompt caching: a cache_control on a content part, a message, a
