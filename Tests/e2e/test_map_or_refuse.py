@@ -155,8 +155,11 @@ def test_chat_to_anthropic(gateway, mock):
     error = refused(lambda: create(logit_bias={"50256": -100}), "logit_bias")
     assert "Anthropic" in error.message
     for field, value in [("seed", 7), ("presence_penalty", 0.5), ("frequency_penalty", 0.5),
-                         ("reasoning_effort", "high"), ("verbosity", "low")]:
+                         ("verbosity", "low")]:
         refused(lambda: create(**{field: value}), field)
+    # Mapped: reasoning_effort is Claude's thinking budget (test_reasoning_caching_claude.py).
+    create(reasoning_effort="low")
+    assert last_upstream_request(mock)["body"]["thinking"] == {"type": "enabled", "budget_tokens": 1024}
     # Mapped: safety_identifier is Anthropic's metadata.user_id (abuse detection, as at OpenAI).
     assert create(safety_identifier="hash-42").choices[0].message.content == "ok"
     assert last_upstream_request(mock)["body"]["metadata"] == {"user_id": "hash-42"}
@@ -277,11 +280,11 @@ def test_messages_to_chat(gateway, mock):
                "x-mock-fixture": store_fixture(mock, {"status": 200, "body": completion})}
     client = anthropic.Anthropic(base_url=gateway.url, api_key="sk-client", max_retries=0, default_headers=headers)
     create = lambda **kw: client.messages.create(model="gpt-4o", max_tokens=20, messages=HI, **kw)
-    # Dropped silently before: top_k, output_config (structured output) and thinking changed the
-    # answer; now a 400 in the Messages dialect naming the field.
+    # Dropped silently before: top_k changed the answer; now a 400 in the Messages dialect naming
+    # the field (output_config and thinking are mapped now: test_reasoning_caching_claude.py).
     for extra, field in [({"extra_body": {"top_k": 5}}, "top_k"),
-                         ({"output_config": {"format": {"type": "json_schema", "schema": {"type": "object"}}}}, "output_config"),
-                         ({"thinking": {"type": "enabled", "budget_tokens": 2048}}, "thinking"),
+                         ({"output_config": {"task_budget": 5}}, "output_config"),
+                         ({"thinking": {"type": "between_tools"}}, "thinking"),
                          ({"extra_body": {"frobnicate": 1}}, "frobnicate")]:
         with pytest.raises(anthropic.BadRequestError) as raised:
             create(**extra)

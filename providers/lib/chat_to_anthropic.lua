@@ -14,8 +14,15 @@
 -- arguments that are not a JSON object. safety_identifier (else user) goes as metadata.user_id,
 -- Anthropic's ID for abuse detection. parallel_tool_calls true is Anthropic's default.
 -- temperature above 1 is passed on and Anthropic's 400 comes back.
+-- Reasoning: reasoning_effort -> thinking {type = "enabled", budget_tokens}, or for Claude 4.6 and
+-- later {type = "adaptive"} with output_config.effort (lib/claude_reasoning.lua has the budgets); thinking and redacted_thinking blocks come back as message.reasoning_content and
+-- message.thinking_blocks (streamed: delta.reasoning_content, then each whole block in a
+-- delta.thinking_blocks when it ends), and an assistant message's thinking_blocks go back first in
+-- its content. Prompt caching: cache_control on content parts, messages, system parts and tools is
+-- kept. response_format json_schema -> output_config.format (structured outputs).
 local chat = require("openai_chat")
 local params = require("params")
+local reasoning = require("claude_reasoning")
 
 local null = gw.json.null
 local array = gw.json.array
@@ -28,6 +35,7 @@ local M = { from = "chat/completions", to = "anthropic_messages" }
 M.params = chat.chat_params {
   user = "mapped", safety_identifier = "mapped",  -- metadata.user_id
   parallel_tool_calls = "mapped",                 -- false: tool_choice.disable_parallel_tool_use
+  reasoning_effort = "mapped",                    -- thinking.budget_tokens
   seed = "refused", presence_penalty = "refused", frequency_penalty = "refused",
   metadata = "dropped: tags for completions OpenAI stores; Anthropic's metadata holds only user_id, and the answer is the same",
 }
@@ -68,21 +76,59 @@ local function blocks_of(content, role)
     else
       chat.unsupported_part(NAME, part, role)
     end
+    -- Prompt caching: the part's breakpoint stays on its block.
+    local marker = part.cache_control
+    if marker ~= nil and marker ~= null then blocks[#blocks].cache_control = marker end
   end
   return blocks
 end
 
+-- A message's own cache_control (clients that mark a whole message) goes on its last block.
+local function mark_last(blocks, m, index)
+  local marker = reasoning.cache_control(m, "messages[" .. index .. "]")
+  if marker and #blocks > 0 then blocks[#blocks].cache_control = marker end
+  return blocks
+end
+
+-- Every cache_control in the parts of a message, checked before blocks_of copies them.
+local function check_markers(m, index)
+  if type(m.content) ~= "table" then return false end
+  local any = false
+  for j, part in ipairs(m.content) do
+    if reasoning.cache_control(part, "messages[" .. index .. "].content[" .. (j - 1) .. "]") then any = true end
+  end
+  return any
+end
+
 local function translate_messages(body)
-  local system = {}
+  local system, system_blocks, cached_system = {}, array(), false
   local messages = array()
   for index, m in ipairs(body.messages) do
     local role = m.role
+    local marked = check_markers(m, index - 1)
     if role == "system" or role == "developer" then
       system[#system + 1] = chat.text_of(m.content)
+      -- Kept as blocks too: with a cache_control anywhere in them, system goes as a list of text
+      -- blocks with the breakpoints where the client put them.
+      local blocks = marked and blocks_of(m.content, role) or array({ { type = "text", text = system[#system] } })
+      mark_last(blocks, m, index - 1)
+      if marked or blocks[#blocks].cache_control then cached_system = true end
+      for _, block in ipairs(blocks) do
+        if block.text ~= "" then system_blocks[#system_blocks + 1] = block end
+      end
     elseif role == "user" then
-      chat.push_turn(messages, "user", blocks_of(m.content, "user"))
+      chat.push_turn(messages, "user", mark_last(blocks_of(m.content, "user"), m, index - 1))
     elseif role == "assistant" then
-      local blocks = blocks_of(m.content, "assistant")
+      local blocks = array()
+      -- Thinking first, as Claude wrote it: a tool-use turn must carry its signed thinking back.
+      for _, block in ipairs(reasoning.thinking_blocks(m, index - 1) or {}) do
+        if block.type == "thinking" then
+          blocks[#blocks + 1] = { type = "thinking", thinking = block.thinking, signature = block.signature }
+        else
+          blocks[#blocks + 1] = { type = "redacted_thinking", data = block.data }
+        end
+      end
+      for _, block in ipairs(blocks_of(m.content, "assistant")) do blocks[#blocks + 1] = block end
       if type(m.tool_calls) == "table" then
         for _, call in ipairs(m.tool_calls) do
           local fn = call["function"] or {}
@@ -90,7 +136,7 @@ local function translate_messages(body)
           blocks[#blocks + 1] = { type = "tool_use", id = call.id, name = fn.name, input = input }
         end
       end
-      chat.push_turn(messages, "assistant", blocks)
+      chat.push_turn(messages, "assistant", mark_last(blocks, m, index - 1))
     elseif role == "tool" then
       local result = { type = "tool_result", tool_use_id = m.tool_call_id }
       if type(m.content) == "string" then
@@ -98,12 +144,13 @@ local function translate_messages(body)
       else
         result.content = blocks_of(m.content, "tool")
       end
+      result.cache_control = reasoning.cache_control(m, "messages[" .. (index - 1) .. "]")
       chat.push_turn(messages, "user", array({ result }))
     else
       chat.unsupported_role(NAME, role)
     end
   end
-  return system, messages
+  return system, messages, cached_system and system_blocks or nil
 end
 
 local TOOL_CHOICE = { auto = "auto", none = "none", required = "any", ["function"] = "tool" }
@@ -116,6 +163,7 @@ local function translate_tools(body, out)
       tools[i] = {
         name = fn.name, description = fn.description,
         input_schema = fn.parameters or { type = "object", properties = {} },
+        cache_control = reasoning.cache_control(body.tools[i], "tools[" .. (i - 1) .. "]"),
       }
     end
     out.tools = tools
@@ -133,23 +181,47 @@ function M.request(ctx)
   if type(body) ~= "table" then error(chat.bad_request("the request body must be a JSON object")) end
   params.check(M, body, "Anthropic Messages")
   chat.check_common(body, NAME)
-  local format = body.response_format
-  if type(format) == "table" and format.type ~= "text" then
-    error(chat.bad_request(NAME .. " has no response_format '" .. tostring(format.type) ..
-      "' in this gateway; describe the JSON in the prompt or use a tool", "response_format"))
+  -- Structured outputs: a json_schema is Anthropic's output_config.format (models without
+  -- structured outputs answer with Anthropic's 400). json_object has no counterpart (no JSON
+  -- mode without a schema) and is refused.
+  local format, schema = chat.response_format(body)
+  local output_config
+  if format == "json_schema" then
+    if not schema then
+      error(chat.bad_request("response_format json_schema needs json_schema.schema", "response_format"))
+    end
+    output_config = { format = { type = "json_schema", schema = schema } }
+  elseif format == "json_object" then
+    error(chat.bad_request(NAME .. " has no JSON mode without a schema; use response_format json_schema " ..
+      "(structured outputs) or a tool", "response_format"))
   end
 
-  local system, messages = translate_messages(body)
+  local system, messages, system_blocks = translate_messages(body)
+  local max_tokens = chat.max_tokens(body, nil)
+  local think = reasoning.request(body, body.model, max_tokens, DEFAULT_MAX_TOKENS)
+  if think then
+    max_tokens = think.max_tokens
+    if think.effort then
+      output_config = output_config or {}
+      output_config.effort = think.effort
+    end
+  end
   local out = {
     model = body.model,
     messages = messages,
-    max_tokens = chat.max_tokens(body, DEFAULT_MAX_TOKENS),
+    max_tokens = max_tokens or DEFAULT_MAX_TOKENS,
+    thinking = think and think.thinking or nil,
+    output_config = output_config,
     temperature = body.temperature,
     top_p = body.top_p,
     stop_sequences = chat.stop_list(body.stop),
     stream = body.stream == true or nil,
   }
-  if #system > 0 then out.system = table.concat(system, "\n\n") end
+  if system_blocks then
+    out.system = system_blocks
+  elseif #system > 0 then
+    out.system = table.concat(system, "\n\n")
+  end
   local user_id = type(body.safety_identifier) == "string" and body.safety_identifier or body.user
   if type(user_id) == "string" then out.metadata = { user_id = user_id } end
   translate_tools(body, out)
@@ -161,7 +233,8 @@ local function usage_of(u)
   if type(u) ~= "table" then return chat.usage(0, 0) end
   local cached = u.cache_read_input_tokens or 0
   local created = u.cache_creation_input_tokens or 0
-  return chat.usage((u.input_tokens or 0) + cached + created, u.output_tokens or 0, cached)
+  return reasoning.add_reasoning_tokens(
+    chat.usage((u.input_tokens or 0) + cached + created, u.output_tokens or 0, cached), u.output_tokens_details)
 end
 
 function M.response(ctx, res)
@@ -170,9 +243,14 @@ function M.response(ctx, res)
     error(chat.upstream_error(NAME .. " answered 2xx with something that is not a message"))
   end
   local text, tool_calls = {}, array()
+  local thinking = reasoning.collector()
   for _, block in ipairs(m.content) do
     if block.type == "text" then
       text[#text + 1] = block.text
+    elseif block.type == "thinking" then
+      thinking.add({ type = "thinking", thinking = block.thinking or "", signature = block.signature or "" })
+    elseif block.type == "redacted_thinking" then
+      thinking.add({ type = "redacted_thinking", data = block.data })
     elseif block.type == "tool_use" then
       tool_calls[#tool_calls + 1] = {
         id = block.id, type = "function",
@@ -182,6 +260,7 @@ function M.response(ctx, res)
   end
   local message = { role = "assistant", content = #text > 0 and table.concat(text) or null, refusal = null }
   if #tool_calls > 0 then message.tool_calls = tool_calls end
+  thinking.finish(message)
   return { body = chat.completion(m.id, m.model or ctx.requested_model, message, finish_reason(m.stop_reason),
                                   usage_of(m.usage)) }
 end
@@ -198,6 +277,7 @@ local function stream_event(ctx, event)
     ctx.usage = m.usage or {}
     ctx.tools = 0
     ctx.tool_index = {}
+    ctx.thinking = {}
     out[1] = chat.start(ctx, m.id, m.model or ctx.requested_model)
   elseif kind == "content_block_start" then
     local block = data.content_block or {}
@@ -210,11 +290,32 @@ local function stream_event(ctx, event)
       } }) })
     elseif block.type == "text" and type(block.text) == "string" and block.text ~= "" then
       out[1] = chat.delta(ctx, { content = block.text })
+    elseif block.type == "thinking" then
+      -- Kept whole until content_block_stop, when it goes out with its signature.
+      local text = type(block.thinking) == "string" and block.thinking or ""
+      ctx.thinking = ctx.thinking or {}
+      ctx.thinking[data.index or 0] = { type = "thinking", thinking = text,
+                                   signature = type(block.signature) == "string" and block.signature or "" }
+      if text ~= "" then out[1] = chat.delta(ctx, { reasoning_content = text }) end
+    elseif block.type == "redacted_thinking" then
+      ctx.thinking = ctx.thinking or {}
+      ctx.thinking[data.index or 0] = { type = "redacted_thinking", data = block.data }
     end
   elseif kind == "content_block_delta" then
     local delta = data.delta or {}
     if delta.type == "text_delta" then
       out[1] = chat.delta(ctx, { content = delta.text })
+    elseif delta.type == "thinking_delta" or delta.type == "signature_delta" then
+      local block = ctx.thinking and ctx.thinking[data.index or 0]
+      if block == nil or block.type ~= "thinking" then
+        return chat.fail_stream(ctx, NAME .. " sent thinking for a block that was never started", "invalid_upstream_event")
+      end
+      if delta.type == "signature_delta" then
+        block.signature = block.signature .. tostring(delta.signature or "")
+      elseif type(delta.thinking) == "string" and delta.thinking ~= "" then
+        block.thinking = block.thinking .. delta.thinking
+        out[1] = chat.delta(ctx, { reasoning_content = delta.thinking })
+      end
     elseif delta.type == "input_json_delta" then
       local index = ctx.tool_index[data.index]
       if index == nil then
@@ -224,6 +325,14 @@ local function stream_event(ctx, event)
       out[1] = chat.delta(ctx, { tool_calls = array({ {
         index = index, ["function"] = { arguments = delta.partial_json },
       } }) })
+    end
+  elseif kind == "content_block_stop" then
+    -- A finished thinking block goes to the client whole (thinking, signature / data), so it can
+    -- send it back on the assistant message of the next turn.
+    local block = ctx.thinking and ctx.thinking[data.index or 0]
+    if block then
+      ctx.thinking[data.index or 0] = nil
+      out[1] = chat.delta(ctx, { thinking_blocks = array({ block }) })
     end
   elseif kind == "message_delta" then
     if type(data.usage) == "table" then
@@ -237,7 +346,7 @@ local function stream_event(ctx, event)
     local e = data.error or {}
     return chat.fail_stream(ctx, NAME .. ": " .. tostring(e.message or "stream error"), e.type, e.type)
   end
-  -- ping, content_block_stop and event types added after this was written carry nothing to
+  -- ping, content_block_stop of other blocks and event types added after this was written carry nothing to
   -- translate (Anthropic documents that new event types may appear and should be ignored).
   return out
 end

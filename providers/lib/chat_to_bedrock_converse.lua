@@ -12,14 +12,24 @@
 -- invocation-log tags). Refused with 400 (the client relies on them and Converse has nothing that
 -- honours them): the fields declared "refused" (seed, presence_penalty, frequency_penalty,
 -- logit_bias, …); n other than 1, logprobs, modalities other than text (openai_chat.check_common);
--- parallel_tool_calls false with tools; response_format other
--- than text; content parts other than text, and images outside user messages; images other than
--- png, jpeg, gif or webp (as base64 data URLs, or http(s) URLs the gateway fetches: Converse takes
+-- parallel_tool_calls false with tools; response_format json_object (json_schema is
+-- outputConfig.textFormat); content parts other than text, and images outside user messages;
+-- images other than png, jpeg, gif or webp (as base64 data URLs, or http(s) URLs the gateway fetches: Converse takes
 -- bytes); roles other than system/developer/user/assistant/tool; tool-call arguments that are not
 -- a JSON object.
 -- tool_choice "none" leaves the tools out (Converse has no "none").
+-- Reasoning (Claude models): reasoning_effort -> additionalModelRequestFields.thinking
+-- {type = "enabled", budget_tokens}, or for Claude 4.6 and later {type = "adaptive"} with
+-- output_config.effort (lib/claude_reasoning.lua has the budgets; other models refuse it);
+-- reasoningContent blocks come back as message.reasoning_content and message.thinking_blocks
+-- in Anthropic's shapes (streamed: delta.reasoning_content, then each whole block in a
+-- delta.thinking_blocks when it ends), and an assistant message's thinking_blocks go back first in
+-- its content as reasoningContent. Prompt caching: a cache_control on a content part, a message, a
+-- system part or a tool puts a cachePoint block after it.
 local chat = require("openai_chat")
 local params = require("params")
+local reasoning = require("claude_reasoning")
+local validate = require("validate")
 
 local null = gw.json.null
 local array = gw.json.array
@@ -31,11 +41,18 @@ local M = { from = "chat/completions", to = "bedrock_converse" }
 M.params = chat.chat_params {
   metadata = "mapped",             -- requestMetadata
   parallel_tool_calls = "mapped",  -- true is Converse's way; false with tools is refused
+  reasoning_effort = "mapped",     -- Claude: additionalModelRequestFields.thinking; other models refuse it
   seed = "refused", presence_penalty = "refused", frequency_penalty = "refused",
 }
 
 local STOP = { end_turn = "stop", stop_sequence = "stop", max_tokens = "length", tool_use = "tool_calls",
                guardrail_intervened = "content_filter", content_filtered = "content_filter" }
+-- A cache_control marker as Converse's cachePoint block (its ttl, 5m or 1h, carried as given).
+local function cache_point(marker)
+  return { cachePoint = { type = "default", ttl = type(marker.ttl) == "string" and marker.ttl or nil } }
+end
+local DEFAULT_MAX_TOKENS = 4096  -- with thinking only: Converse has its own default otherwise
+
 local IMAGE_FORMATS = { ["image/png"] = "png", ["image/jpeg"] = "jpeg", ["image/jpg"] = "jpeg",
                         ["image/gif"] = "gif", ["image/webp"] = "webp" }
 
@@ -61,6 +78,18 @@ local function blocks_of(content, role, ctx)
     else
       chat.unsupported_part(NAME, part, role)
     end
+    -- Prompt caching: a cachePoint right after the marked part.
+    local marker = reasoning.cache_control(part, "messages")
+    if marker and #blocks > 0 then blocks[#blocks + 1] = cache_point(marker) end
+  end
+  return blocks
+end
+
+-- A message's own cache_control (clients that mark a whole message): a cachePoint after it.
+local function mark_end(blocks, m, index)
+  local marker = reasoning.cache_control(m, "messages[" .. index .. "]")
+  if marker and #blocks > 0 and blocks[#blocks].cachePoint == nil then
+    blocks[#blocks + 1] = cache_point(marker)
   end
   return blocks
 end
@@ -69,39 +98,85 @@ function M.request(ctx, body)
   params.check(M, body, NAME .. " Converse")
   chat.check_common(body, NAME)
   chat.parallel_tools_default_only(body, NAME)
-  local format = body.response_format
-  if type(format) == "table" and format.type ~= "text" then
-    error(chat.bad_request(NAME .. " Converse has no response_format '" .. tostring(format.type) .. "'", "response_format"))
+  -- Structured output: a json_schema is Converse's outputConfig.textFormat (the schema as a JSON
+  -- string); json_object has no counterpart (no JSON mode without a schema) and is refused.
+  local format, schema = chat.response_format(body)
+  local output_config
+  if format == "json_schema" then
+    if not schema then
+      error(chat.bad_request("response_format json_schema needs json_schema.schema", "response_format"))
+    end
+    local named = body.response_format.json_schema
+    output_config = { textFormat = { type = "json_schema", structure = { jsonSchema = {
+      schema = validate.encode(schema, body), name = type(named.name) == "string" and named.name or nil,
+      description = type(named.description) == "string" and named.description or nil } } } }
+  elseif format == "json_object" then
+    error(chat.bad_request(NAME .. " Converse has no JSON mode without a schema; use response_format json_schema",
+      "response_format"))
   end
   local system, messages = array(), array()
   for index, m in ipairs(body.messages) do
     if m.role == "system" or m.role == "developer" then
-      system[#system + 1] = { text = chat.text_of(m.content) }
+      local marked = false
+      for _, part in ipairs(type(m.content) == "table" and m.content or {}) do
+        if reasoning.cache_control(part, "messages[" .. (index - 1) .. "]") then marked = true end
+      end
+      if marked then
+        -- Each text part its own block, so the cachePoints fall where the client marked.
+        for _, block in ipairs(blocks_of(m.content, "system", ctx)) do system[#system + 1] = block end
+      else
+        system[#system + 1] = { text = chat.text_of(m.content) }
+      end
+      mark_end(system, m, index - 1)
     elseif m.role == "user" then
-      chat.push_turn(messages, "user", blocks_of(m.content, "user", ctx))
+      chat.push_turn(messages, "user", mark_end(blocks_of(m.content, "user", ctx), m, index - 1))
     elseif m.role == "assistant" then
-      local blocks = blocks_of(m.content, "assistant", ctx)
+      local blocks = array()
+      -- Thinking first, as Claude wrote it: a tool-use turn must carry its signed reasoning back.
+      for _, block in ipairs(reasoning.thinking_blocks(m, index - 1) or {}) do
+        if block.type == "thinking" then
+          blocks[#blocks + 1] = { reasoningContent = { reasoningText = { text = block.thinking, signature = block.signature } } }
+        else
+          blocks[#blocks + 1] = { reasoningContent = { redactedContent = block.data } }
+        end
+      end
+      for _, block in ipairs(blocks_of(m.content, "assistant", ctx)) do blocks[#blocks + 1] = block end
       for _, call in ipairs(type(m.tool_calls) == "table" and m.tool_calls or {}) do
         local fn = call["function"] or {}
         local input = chat.tool_arguments(call, index - 1)
         blocks[#blocks + 1] = { toolUse = { toolUseId = call.id, name = fn.name, input = input } }
       end
-      chat.push_turn(messages, "assistant", blocks)
+      chat.push_turn(messages, "assistant", mark_end(blocks, m, index - 1))
     elseif m.role == "tool" then
       local text, object = chat.tool_result(m)
       local content = object and array({ { json = object } }) or array({ { text = text } })
-      chat.push_turn(messages, "user", array({ { toolResult = { toolUseId = m.tool_call_id, content = content } } }))
+      chat.push_turn(messages, "user", mark_end(array({ { toolResult = { toolUseId = m.tool_call_id, content = content } } }),
+        m, index - 1))
     else
       chat.unsupported_role(NAME, m.role)
     end
   end
+  local max_tokens = chat.max_tokens(body, nil)
+  local think = reasoning.request(body, body.model, max_tokens, DEFAULT_MAX_TOKENS)
   local out = {
     messages = messages,
+    outputConfig = output_config,
     inferenceConfig = {
-      maxTokens = chat.max_tokens(body, nil), temperature = body.temperature, topP = body.top_p,
+      maxTokens = max_tokens, temperature = body.temperature, topP = body.top_p,
       stopSequences = chat.stop_list(body.stop),
     },
   }
+  if think then
+    -- Claude's extended thinking is a model-specific field in Converse; other Bedrock models have
+    -- their own (or none), so the effort is refused for them rather than dropped.
+    if type(body.model) ~= "string" or not body.model:find("anthropic%.claude") then
+      error(chat.bad_request(NAME .. ": reasoning_effort is translated for Claude models (anthropic.claude…) only",
+        "reasoning_effort"))
+    end
+    out.inferenceConfig.maxTokens = think.max_tokens
+    out.additionalModelRequestFields = { thinking = think.thinking,
+                                         output_config = think.effort and { effort = think.effort } or nil }
+  end
   if #system > 0 then out.system = system end
   local metadata = body.metadata
   if metadata ~= nil and metadata ~= null and (type(metadata) ~= "table" or json.is_array(metadata)) then
@@ -123,8 +198,10 @@ function M.request(ctx, body)
   if functions and choice ~= "none" then
     local tools = array()
     for i, fn in ipairs(functions) do
-      tools[i] = { toolSpec = { name = fn.name, description = fn.description,
-                                inputSchema = { json = fn.parameters or { type = "object", properties = {} } } } }
+      tools[#tools + 1] = { toolSpec = { name = fn.name, description = fn.description,
+                                         inputSchema = { json = fn.parameters or { type = "object", properties = {} } } } }
+      local marker = reasoning.cache_control(body.tools[i], "tools[" .. (i - 1) .. "]")
+      if marker then tools[#tools + 1] = cache_point(marker) end
     end
     out.toolConfig = { tools = tools }
     if choice == "auto" then
@@ -152,9 +229,17 @@ function M.response(ctx, res)
     error(chat.upstream_error(NAME .. " answered 2xx without output.message"))
   end
   local text, calls = {}, array()
+  local thinking = reasoning.collector()
   for _, block in ipairs(message.content) do
     if type(block.text) == "string" then
       text[#text + 1] = block.text
+    elseif type(block.reasoningContent) == "table" then
+      local r = block.reasoningContent
+      if type(r.reasoningText) == "table" then
+        thinking.add({ type = "thinking", thinking = r.reasoningText.text or "", signature = r.reasoningText.signature or "" })
+      elseif r.redactedContent ~= nil then
+        thinking.add({ type = "redacted_thinking", data = r.redactedContent })
+      end
     elseif type(block.toolUse) == "table" then
       calls[#calls + 1] = { id = block.toolUse.toolUseId, type = "function",
                             ["function"] = { name = block.toolUse.name, arguments = json.encode(block.toolUse.input or {}) } }
@@ -162,6 +247,7 @@ function M.response(ctx, res)
   end
   local out = { role = "assistant", content = #text > 0 and table.concat(text) or null, refusal = null }
   if #calls > 0 then out.tool_calls = calls end
+  thinking.finish(out)
   local id = res.headers["x-amzn-requestid"] or gw.uuid()
   return { body = chat.completion("bedrock-" .. id, ctx.requested_model, out, STOP[r.stopReason] or "stop",
                                   usage_of(r.usage)) }
@@ -181,7 +267,7 @@ local function stream_event(ctx, event)
     return chat.fail_stream(ctx, NAME .. " sent an event that is not JSON", "invalid_upstream_event")
   end
   if name == "messageStart" then
-    ctx.tools, ctx.tool_index = 0, {}
+    ctx.tools, ctx.tool_index, ctx.thinking = 0, {}, {}
     return { chat.start(ctx, "bedrock-" .. gw.uuid(), ctx.requested_model) }
   elseif name == "contentBlockStart" then
     local start = type(data.start) == "table" and data.start.toolUse
@@ -196,6 +282,26 @@ local function stream_event(ctx, event)
     local delta = type(data.delta) == "table" and data.delta or {}
     if type(delta.text) == "string" then
       return { chat.delta(ctx, { content = delta.text }) }
+    elseif type(delta.reasoningContent) == "table" then
+      -- Reasoning text, its signature and redacted reasoning arrive as deltas of one block; the
+      -- block goes to the client whole at contentBlockStop.
+      local r, at = delta.reasoningContent, data.contentBlockIndex or 0
+      ctx.thinking = ctx.thinking or {}
+      local block = ctx.thinking[at]
+      if r.redactedContent ~= nil then
+        ctx.thinking[at] = { type = "redacted_thinking", data = (block and block.data or "") .. tostring(r.redactedContent) }
+        return nil
+      end
+      if block == nil then
+        block = { type = "thinking", thinking = "", signature = "" }
+        ctx.thinking[at] = block
+      end
+      if type(r.signature) == "string" then block.signature = block.signature .. r.signature end
+      if type(r.text) == "string" and r.text ~= "" then
+        block.thinking = block.thinking .. r.text
+        return { chat.delta(ctx, { reasoning_content = r.text }) }
+      end
+      return nil
     elseif type(delta.toolUse) == "table" and type(delta.toolUse.input) == "string" then
       local index = ctx.tool_index[data.contentBlockIndex or 0]
       if index == nil then
@@ -203,6 +309,13 @@ local function stream_event(ctx, event)
       end
       return { chat.delta(ctx, { tool_calls = array({ { index = index,
         ["function"] = { arguments = delta.toolUse.input } } }) }) }
+    end
+  elseif name == "contentBlockStop" then
+    local at = data.contentBlockIndex or 0
+    local block = ctx.thinking and ctx.thinking[at]
+    if block then
+      ctx.thinking[at] = nil
+      return { chat.delta(ctx, { thinking_blocks = array({ block }) }) }
     end
   elseif name == "messageStop" then
     return { chat.finish(ctx, STOP[data.stopReason] or "stop") }

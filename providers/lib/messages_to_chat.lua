@@ -11,9 +11,16 @@
 -- Every request field is declared in M.params (mapped, refused or dropped with the reason; see
 -- lib/params.lua and providers/README.md, "Map or refuse"); the chat request it makes is checked
 -- again by the provider's own converter, if it has one.
+-- Reasoning: thinking {type = "enabled", budget_tokens} -> reasoning_effort (low below 2048,
+-- medium below 8192, else high), output_config.effort -> reasoning_effort (it wins); the answer's
+-- reasoning_content (or `reasoning`, as some providers name it) becomes a thinking block before the
+-- text, with an empty signature (a chat provider signs nothing; the anthropic SDK reads it as a
+-- string). Structured output: output_config.format / output_format json_schema -> response_format
+-- json_schema (strict).
 local chat = require("openai_chat")
 local validate = require("validate")
 local params = require("params")
+local reasoning = require("claude_reasoning")
 
 local M = { from = "messages", to = "chat/completions" }
 
@@ -21,9 +28,11 @@ M.params = {
   model = "mapped", messages = "mapped", max_tokens = "mapped", system = "mapped", stop_sequences = "mapped",
   stream = "mapped", temperature = "mapped", top_p = "mapped", tools = "mapped", tool_choice = "mapped",
   metadata = "mapped",  -- metadata.user_id -> user
-  thinking = "mapped",  -- {"type": "disabled"} only until reasoning is translated; otherwise refused
+  thinking = "mapped",       -- enabled: reasoning_effort from budget_tokens; disabled, adaptive: none sent
+  output_config = "mapped",  -- format: response_format json_schema; effort: reasoning_effort
+  output_format = "mapped",  -- the older (beta) spelling of output_config.format
   -- they change the answer (or where it is computed) and the chat dialect has nothing for them
-  top_k = "refused", output_config = "refused", output_format = "refused", container = "refused",
+  top_k = "refused", container = "refused",
   mcp_servers = "refused", context_management = "refused", inference_geo = "refused",
   cache_control = "dropped: a prompt-cache marker; the chat dialect has none, and the answer is the same",
   diagnostics = "dropped: asks for prompt-cache diagnostics, which a chat provider does not report; the answer is the same",
@@ -85,10 +94,48 @@ function M.request(ctx, body, options)
   if type(body) ~= "table" then bad("the request body must be a JSON object") end
   params.check(M, body, "a chat/completions provider")
   validate.messages_request(body)
+  local effort = nil
   local thinking = body.thinking
-  if thinking ~= nil and thinking ~= null and not (type(thinking) == "table" and thinking.type == "disabled") then
-    bad("thinking is not translated to chat/completions providers yet; only {\"type\": \"disabled\"} is accepted",
-      "thinking")
+  if thinking ~= nil and thinking ~= null then
+    if type(thinking) ~= "table" then validate.wrong("thinking", "an object", thinking) end
+    if thinking.type == "enabled" then
+      if math.type(thinking.budget_tokens) ~= "integer" then
+        validate.wrong("thinking.budget_tokens", "an integer", thinking.budget_tokens)
+      end
+      effort = reasoning.effort_of_budget(thinking.budget_tokens)
+    elseif thinking.type ~= "disabled" and thinking.type ~= "adaptive" then
+      -- adaptive: the model decides whether to think, as a chat provider's reasoning model does
+      bad("thinking type '" .. tostring(thinking.type) .. "' is not translated to chat/completions providers; " ..
+        "use enabled, adaptive or disabled", "thinking")
+    end
+  end
+  local format = nil
+  local function schema_format(value, path)
+    if type(value) ~= "table" or value.type ~= "json_schema" or type(value.schema) ~= "table" then
+      bad(path .. " must be {\"type\": \"json_schema\", \"schema\": {...}}", path)
+    end
+    return { type = "json_schema", json_schema = { name = "output", schema = value.schema, strict = true } }
+  end
+  local config = body.output_config
+  if config ~= nil and config ~= null then
+    if type(config) ~= "table" then validate.wrong("output_config", "an object", config) end
+    for key, value in pairs(config) do
+      if value == null then
+        -- absent
+      elseif key == "format" then
+        format = schema_format(value, "output_config.format")
+      elseif key == "effort" then
+        local EFFORT = { low = "low", medium = "medium", high = "high", xhigh = "xhigh", max = "xhigh" }
+        if not EFFORT[value] then bad("output_config.effort must be low, medium, high, xhigh or max", "output_config.effort") end
+        effort = EFFORT[value]
+      else
+        bad("output_config." .. tostring(key) .. " is not translated to chat/completions providers", "output_config")
+      end
+    end
+  end
+  if body.output_format ~= nil and body.output_format ~= null then
+    if format then bad("send output_config.format or output_format, not both", "output_format") end
+    format = schema_format(body.output_format, "output_format")
   end
   if type(body.messages) ~= "table" or #body.messages == 0 then bad("messages must be a non-empty array", "messages") end
   if math.type(body.max_tokens) ~= "integer" and not (options and options.count_tokens) then
@@ -96,7 +143,7 @@ function M.request(ctx, body, options)
   end
   local out = {
     model = body.model, max_tokens = body.max_tokens, temperature = body.temperature, top_p = body.top_p,
-    stop = body.stop_sequences, messages = array(),
+    stop = body.stop_sequences, messages = array(), reasoning_effort = effort, response_format = format,
   }
   if body.stream == true then
     out.stream = true
@@ -164,8 +211,14 @@ end
 local function anthropic_usage(u)
   if type(u) ~= "table" then return { input_tokens = 0, output_tokens = 0 } end
   local cached = type(u.prompt_tokens_details) == "table" and u.prompt_tokens_details.cached_tokens or 0
-  return { input_tokens = (u.prompt_tokens or 0) - cached, output_tokens = u.completion_tokens or 0,
-           cache_read_input_tokens = cached }
+  local usage = { input_tokens = (u.prompt_tokens or 0) - cached, output_tokens = u.completion_tokens or 0,
+                  cache_read_input_tokens = cached }
+  -- Reasoning tokens (inside completion_tokens, as thinking is inside Anthropic's output_tokens).
+  local details = u.completion_tokens_details
+  if type(details) == "table" and math.type(details.reasoning_tokens) == "integer" then
+    usage.output_tokens_details = { thinking_tokens = details.reasoning_tokens }
+  end
+  return usage
 end
 
 local function message_id(id)
@@ -186,8 +239,13 @@ function M.response(ctx, provider, res)
   local choice = completion.choices[1]
   local message = choice.message or {}
   local content = array()
+  local thought = message.reasoning_content
+  if type(thought) ~= "string" then thought = message.reasoning end
+  if type(thought) == "string" and thought ~= "" then
+    content[1] = { type = "thinking", thinking = thought, signature = "" }
+  end
   if type(message.content) == "string" and message.content ~= "" then
-    content[1] = { type = "text", text = message.content }
+    content[#content + 1] = { type = "text", text = message.content }
   end
   for _, call in ipairs(type(message.tool_calls) == "table" and message.tool_calls or {}) do
     local fn = call["function"] or {}
@@ -219,7 +277,8 @@ local function convert(ctx, s, item, out)
     local usage = anthropic_usage(s.usage)
     emit("message_delta", { type = "message_delta", delta = { stop_reason = s.stop_reason or "end_turn", stop_sequence = null },
                             usage = { input_tokens = usage.input_tokens, output_tokens = usage.output_tokens,
-                                      cache_read_input_tokens = usage.cache_read_input_tokens } })
+                                      cache_read_input_tokens = usage.cache_read_input_tokens,
+                                      output_tokens_details = usage.output_tokens_details } })
     emit("message_stop", { type = "message_stop" })
   end
   local function fail(message)
@@ -243,6 +302,17 @@ local function convert(ctx, s, item, out)
   local choice = type(item.choices) == "table" and item.choices[1] or nil
   if type(choice) ~= "table" then return end
   local delta = type(choice.delta) == "table" and choice.delta or {}
+  local thought = delta.reasoning_content
+  if type(thought) ~= "string" then thought = delta.reasoning end
+  if type(thought) == "string" and thought ~= "" then
+    if s.open == nil or s.open_kind ~= "thinking" then
+      close_block()
+      s.open, s.open_kind, s.blocks = s.blocks, "thinking", s.blocks + 1
+      emit("content_block_start", { type = "content_block_start", index = s.open,
+                                    content_block = { type = "thinking", thinking = "", signature = "" } })
+    end
+    emit("content_block_delta", { type = "content_block_delta", index = s.open, delta = { type = "thinking_delta", thinking = thought } })
+  end
   if type(delta.content) == "string" and delta.content ~= "" then
     if s.open == nil or s.open_kind ~= "text" then
       close_block()
