@@ -451,11 +451,6 @@ def test_a_codex_shaped_request_streams_through_anthropic(gateway, mock):
     headers = {
         "content-type": "application/json", "authorization": "Bearer sk-ant", "x-portkey-provider": "anthropic",
         "x-portkey-custom-host": mock.url + "/v1", "x-portkey-forward-headers": "x-mock-record", "x-mock-record": "true"}
-    # Reasoning effort reaches the chat translation as reasoning_effort; until the Anthropic
-    # converter maps it to thinking (issue 14, item 3) it is refused there, by name, not dropped.
-    refused = call("POST", gateway.url + "/v1/responses", body=body, headers=headers)
-    assert refused.status == 400 and refused.error()["param"] == "reasoning_effort", refused.body
-    body["reasoning"] = {"summary": "auto"}
     reply = call("POST", gateway.url + "/v1/responses", body=body, headers=headers)
     assert reply.status == 200, reply.body
     names = [line[len("event: "):] for line in reply.body.decode().splitlines() if line.startswith("event: ")]
@@ -465,6 +460,8 @@ def test_a_codex_shaped_request_streams_through_anthropic(gateway, mock):
     assert [m["role"] for m in sent["messages"]] == ["user", "assistant", "user"]
     assert sent["messages"][1]["content"][-1]["type"] == "tool_use"
     assert sent["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
+    # reasoning.effort reaches Claude as thinking (through the chat translation's reasoning_effort).
+    assert sent["thinking"]["type"] in ("enabled", "adaptive"), sent.get("thinking")
 
 
 def test_responses_are_counted_in_metrics(gateway, mock):
