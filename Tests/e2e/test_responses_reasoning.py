@@ -220,3 +220,31 @@ def test_foreign_reasoning_items_are_dropped_and_a_broken_seal_is_refused(gatewa
                 QUESTION, {"type": "reasoning", "id": "rs_x", "summary": [], "encrypted_content": content},
                 call_item, output])
         assert raised.value.body["param"] == "input[1].encrypted_content"
+
+
+def test_streamed_reasoning_content_of_a_chat_provider(gateway, mock):
+    # A DeepSeek-style stream: reasoning_content deltas, then the answer. One reasoning item with
+    # the whole text as its summary and nothing sealed (no signed blocks).
+    def chunk(delta, finish=None):
+        return {"data": {"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 1, "model": "deepseek-reasoner",
+                         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}}
+    events = [chunk({"role": "assistant", "content": None, "reasoning_content": "Six times"}),
+              chunk({"content": None, "reasoning_content": " seven is 42."}),
+              chunk({"content": "42."}), chunk({}, finish="stop"),
+              {"data": {"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 1, "model": "deepseek-reasoner",
+                        "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 20, "total_tokens": 29,
+                                                 "completion_tokens_details": {"reasoning_tokens": 12}}}},
+              {"data": "[DONE]"}]
+    with sdk(gateway, mock, "deepseek", {"status": 200, "events": events}).responses.stream(
+            model="deepseek-reasoner", input="6*7?", reasoning={"effort": "high"}) as stream:
+        seen = events_of(stream)
+        final = stream.get_final_response()
+    assert collapse(check_sequence(seen)) == ["response.created", "response.in_progress", *REASONING_EVENTS,
+                                              "response.output_item.added", "response.content_part.added",
+                                              "response.output_text.delta", "response.output_text.done",
+                                              "response.content_part.done", "response.output_item.done",
+                                              "response.completed"]
+    assert [item.type for item in final.output] == ["reasoning", "message"]
+    assert [(p.type, p.text) for p in final.output[0].summary] == [("summary_text", "Six times seven is 42.")]
+    assert final.output[0].encrypted_content is None
+    assert final.output_text == "42." and final.usage.output_tokens_details.reasoning_tokens == 12
