@@ -1,7 +1,8 @@
 -- Amazon Bedrock (https://docs.aws.amazon.com/bedrock/latest/APIReference/welcome.html): chat
 -- completions through Converse / ConverseStream, translated by lib/chat_to_bedrock_converse.lua;
 -- /v1/messages for Claude models through InvokeModel / InvokeModelWithResponseStream, the body as
--- sent. The host decodes the binary event streams into events. Requests are signed with AWS
+-- sent; /v1/messages/count_tokens for Claude models through CountTokens (the Messages body as an
+-- InvokeModel body). The host decodes the binary event streams into events. Requests are signed with AWS
 -- Signature V4 (lib/aws_sigv4.lua). Settings (x-portkey-aws-*): aws_access_key_id,
 -- aws_secret_access_key, aws_session_token (optional), aws_region (default us-east-1).
 local chat = require("openai_chat")
@@ -18,7 +19,8 @@ local provider = {
   name = NAME,
   -- Claude models take /v1/messages through InvokeModel (its binary stream is re-framed as
   -- server-sent events here, so "translate"); for others prepare asks for the converter.
-  endpoints = { ["chat/completions"] = "translate", messages = "translate" },
+  -- Anthropic's count_tokens: Bedrock's CountTokens for Claude models (others are refused by name).
+  endpoints = { ["chat/completions"] = "translate", messages = "translate", ["messages/count_tokens"] = "translate" },
   decode_body = true,
   client_headers = { "anthropic-beta" },
   -- The region is in the host (bedrock-runtime.<region>.amazonaws.com).
@@ -26,6 +28,38 @@ local provider = {
   -- Written in a named config, these are a key the gateway holds (kept with the operator's host).
   credential_settings = { "aws_access_key_id", "aws_secret_access_key", "aws_session_token" },
 }
+
+-- CountTokens (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_CountTokens.html)
+-- for Anthropic's count_tokens: {"input": {"invokeModel": {"body": <base64 of the InvokeModel
+-- body>}}}, the body being the Messages request as /v1/messages sends it (anthropic_version, no
+-- model). InvokeModel requires max_tokens, which count_tokens does not take and which counts no
+-- input: when absent it is 1024, above a thinking budget when there is one. CountTokens wants the
+-- foundation model's id: a cross-region inference profile (us.anthropic.claude-…, eu., apac.,
+-- global., …) is counted on the model it routes to, whose tokenizer it shares.
+local function count_tokens_request(body)
+  local model = body.model
+  if not model:find("anthropic%.claude") then
+    error(chat.bad_request(NAME .. " counts tokens for Claude models only (CountTokens with an InvokeModel body); '" ..
+      model .. "' is not a Claude model id", "model"))
+  end
+  if body.stream ~= nil and body.stream ~= json.null then
+    error(chat.bad_request("count_tokens does not stream: stream is not a count_tokens field", "stream"))
+  end
+  validate.messages_request(body)  -- the body is re-encoded: a value JSON cannot carry is refused here
+  local invoke = {}
+  for key, value in pairs(body) do
+    if key ~= "model" and key ~= "stream" then invoke[key] = value end
+  end
+  invoke.anthropic_version = "bedrock-2023-05-31"
+  if invoke.max_tokens == nil then
+    local thinking = type(body.thinking) == "table" and body.thinking or {}
+    local budget = math.type(thinking.budget_tokens) == "integer" and thinking.budget_tokens or 0
+    invoke.max_tokens = budget + 1024
+  end
+  local foundation = model:match("^[%l%-]+%.(anthropic%.claude.+)$") or model
+  local payload = json.encode({ input = { invokeModel = { body = gw.base64.encode(json.encode(invoke)) } } })
+  return payload, foundation
+end
 
 function provider.prepare(ctx)
   local s = ctx.settings
@@ -47,7 +81,12 @@ function provider.prepare(ctx)
   local host = scheme_host:gsub("^https?://", "")
   local action = body.stream == true and "/converse-stream" or "/converse"
   local payload
-  if ctx.endpoint == "messages" then
+  local model_id = body.model
+  if ctx.endpoint == "messages/count_tokens" then
+    payload, model_id = count_tokens_request(body)
+    action = "/count-tokens"
+    ctx.count_tokens = true
+  elseif ctx.endpoint == "messages" then
     -- Anthropic's dialect: Claude models take it through InvokeModel (the Messages body with
     -- Bedrock's anthropic_version); other models go through the gateway's translation.
     if not body.model:find("anthropic%.claude") then return { via = "chat/completions" } end
@@ -62,7 +101,7 @@ function provider.prepare(ctx)
     invoke.anthropic_version = "bedrock-2023-05-31"
     payload = json.encode(invoke)
   end
-  local model = sigv4.uri_encode(body.model)
+  local model = sigv4.uri_encode(model_id)
   -- SigV4 encodes each path segment once more in the canonical request (every service but S3).
   local path = prefix .. "/model/" .. model .. action
   local canonical_path = sigv4.uri_encode(prefix, true) .. "/model/" .. sigv4.uri_encode(model) .. action
@@ -84,6 +123,13 @@ end
 
 function provider.response(ctx, res)
   if ctx.messages then return { body = res.text } end  -- already an Anthropic message
+  if ctx.count_tokens then
+    local count = type(res.body) == "table" and res.body.inputTokens
+    if math.type(count) ~= "integer" then
+      error(chat.upstream_error(NAME .. "'s CountTokens answered 2xx without inputTokens"))
+    end
+    return { body = { input_tokens = count } }
+  end
   return converse.response(ctx, res)
 end
 

@@ -16,13 +16,21 @@
 -- `safety_identifier` → user, `metadata` (echoed on the response object, as OpenAI stores it),
 -- `stream` (the provider is asked for usage), `store` (true or absent: the conversation is kept in
 -- the gateway's shared store, gw.store) and `previous_response_id` (a kept conversation goes
--- before this input; an unknown id is 400 previous_response_not_found).
+-- before this input; an unknown id is 400 previous_response_not_found), `reasoning` input items
+-- that carry Claude's signed thinking (below), `include` (reasoning.encrypted_content and the
+-- values of outputs this path never produces).
+-- Reasoning: an answer's reasoning_content (and thinking_blocks, from the Claude translations)
+-- becomes a `reasoning` output item before the message and calls — summary_text = the reasoning
+-- text, encrypted_content = "sb1:" .. base64url(JSON of the signed thinking blocks) — streamed
+-- with OpenAI's reasoning_summary events. A reasoning input item whose encrypted_content has that
+-- prefix gives its blocks back to the next assistant message (thinking_blocks), so a Claude
+-- tool-use turn keeps its thinking; stored conversations keep the item whole.
 -- Refused (400): built-in tools (web_search, file_search, …), file inputs and file_id images,
 -- item references and built-in tools' items, server-side state the gateway does not keep
 -- (conversation, prompt, background: true), logprobs, truncation "auto", and every field of M.params
 -- marked "refused" or not declared there. Dropped, each for the reason written in M.params:
--- `reasoning` input items, reasoning.summary, include values that only concern what this path
--- never produces, cache and service-tier hints.
+-- `reasoning` input items of other origins (OpenAI's own encrypted reasoning), reasoning.summary,
+-- cache and service-tier hints.
 local chat = require("openai_chat")
 local params = require("params")
 
@@ -81,7 +89,7 @@ local REFUSED_WHY = {
 
 -- include values: what each asks for, and whether this path can honour it.
 local INCLUDE = {
-  ["reasoning.encrypted_content"] = true,            -- no reasoning items are produced, so none to include
+  ["reasoning.encrypted_content"] = true,            -- reasoning items carry it whenever there are signed blocks
   ["message.input_image.image_url"] = true,          -- the input's image URLs are not echoed: nothing to include
   ["file_search_call.results"] = true,               -- built-in tools are refused, so their outputs never occur
   ["web_search_call.results"] = true,
@@ -120,6 +128,58 @@ local function opt(body, key, kind, expected)
             message = "Invalid value for '" .. key .. "': the number is out of range (it must be finite)." }, 0)
   end
   if present(value) then return value end
+  return nil
+end
+
+-- MARK: reasoning items
+
+-- A reasoning item's encrypted_content, when the gateway made it: the chat answer's thinking_blocks
+-- (Claude's signed `thinking` and `redacted_thinking` blocks, verbatim) as JSON in base64url after
+-- this prefix. Opaque to clients, like OpenAI's own; the prefix tells it from OpenAI's.
+local SEALED = "sb1:"
+
+local function seal(blocks)
+  return SEALED .. gw.base64.url_encode(json.encode(blocks))
+end
+
+-- The thinking blocks in an input reasoning item's encrypted_content; nil when it is not ours.
+local function unseal(content, param)
+  if type(content) ~= "string" or content:sub(1, #SEALED) ~= SEALED then return nil end
+  local raw = gw.base64.decode(content:sub(#SEALED + 1))
+  local ok, blocks = false, nil
+  if raw then ok, blocks = pcall(json.decode, raw) end
+  local valid = ok and type(blocks) == "table" and (blocks[1] ~= nil or json.is_array(blocks))
+  for _, block in ipairs(valid and blocks or {}) do
+    if type(block) ~= "table" or (block.type ~= "thinking" and block.type ~= "redacted_thinking") then valid = false end
+  end
+  if not valid then
+    error({ status = 400, type = "invalid_request_error", code = "invalid_encrypted_content", param = param,
+            message = "'" .. param .. "' starts with '" .. SEALED .. "' but is not reasoning this gateway produced " ..
+              "(send the item back exactly as it came)" }, 0)
+  end
+  return blocks
+end
+
+-- The reasoning output item: the reasoning text as its summary, the signed blocks (if any) sealed
+-- in encrypted_content. OpenAI returns encrypted_content by default (openai SDK 3.57:
+-- ResponseReasoningItem), so it is there whether or not `include` asked for it.
+local function reasoning_item(id, summary, blocks)
+  return { type = "reasoning", id = id, summary = summary,
+           encrypted_content = (blocks and #blocks > 0) and seal(blocks) or null }
+end
+
+-- The reasoning text of a chat message or delta (reasoning_content; `reasoning` as some
+-- OpenAI-compatible providers name it); nil when there is none.
+local function reasoning_text(m)
+  local text = m.reasoning_content
+  if type(text) ~= "string" then text = m.reasoning end
+  if type(text) == "string" and text ~= "" then return text end
+  return nil
+end
+
+local function thinking_blocks_of(m)
+  local blocks = m.thinking_blocks
+  if type(blocks) == "table" and #blocks > 0 then return blocks end
   return nil
 end
 
@@ -186,9 +246,18 @@ end
 
 -- Appends the chat messages for the Responses input items to `out`. Consecutive function_call
 -- items become one assistant message with several tool calls (after the assistant's text, if
--- that message just came).
+-- that message just came). The thinking blocks of our reasoning items go on the assistant message
+-- the items after them build (thinking_blocks, which the Claude translations send back first).
 local function convert_input(input, out)
   local pending  -- the assistant message the next function_call joins
+  local thinking  -- blocks from reasoning items, for the next assistant message
+  local function give_thinking(message)
+    if not thinking then return end
+    local blocks = type(message.thinking_blocks) == "table" and message.thinking_blocks or array()
+    for _, block in ipairs(thinking) do blocks[#blocks + 1] = block end
+    message.thinking_blocks = blocks
+    thinking = nil
+  end
   for index, item in ipairs(input) do
     local param = "input[" .. (index - 1) .. "]"
     if type(item) ~= "table" then wrong(param, "an object", item) end
@@ -198,12 +267,13 @@ local function convert_input(input, out)
       local role = item.role
       if role == "user" then
         out[#out + 1] = { role = "user", content = user_content(item.content, param .. ".content") }
-        pending = nil
+        pending, thinking = nil, nil
       elseif role == "system" or role == "developer" then
         out[#out + 1] = { role = "system", content = system_text(item.content, param .. ".content") }
-        pending = nil
+        pending, thinking = nil, nil
       elseif role == "assistant" then
         local message = { role = "assistant", content = assistant_text(item.content, param .. ".content") }
+        give_thinking(message)
         out[#out + 1] = message
         pending = message
       else
@@ -217,6 +287,7 @@ local function convert_input(input, out)
         pending = { role = "assistant", content = null }
         out[#out + 1] = pending
       end
+      give_thinking(pending)
       pending.tool_calls = pending.tool_calls or array()
       pending.tool_calls[#pending.tool_calls + 1] = { id = item.call_id, type = "function",
         ["function"] = { name = item.name, arguments = item.arguments } }
@@ -229,11 +300,19 @@ local function convert_input(input, out)
         wrong(param .. ".output", "a string", output)
       end
       out[#out + 1] = { role = "tool", tool_call_id = item.call_id, content = output }
-      pending = nil
+      pending, thinking = nil, nil
     elseif kind == "reasoning" then
-      -- Dropped: a reasoning item carries a model's own reasoning (encrypted, or a summary) from
-      -- an earlier turn, which only that model can use; a chat request has no place for it, and
-      -- the visible conversation (messages, calls, outputs) is kept whole.
+      -- Ours (encrypted_content "sb1:…"): Claude's signed thinking, for the next assistant message.
+      -- Any other is dropped: it carries a model's own reasoning (OpenAI's encrypted content, or a
+      -- summary) from an earlier turn, which only that model can use; a chat request has no place
+      -- for it, and the visible conversation (messages, calls, outputs) is kept whole. Thinking
+      -- followed by no assistant item (a user message or a tool output comes next) is left out:
+      -- Claude reads thinking only inside an assistant turn.
+      local blocks = unseal(item.encrypted_content, param .. ".encrypted_content")
+      if blocks then
+        thinking = thinking or array()
+        for _, block in ipairs(blocks) do thinking[#thinking + 1] = block end
+      end
     elseif kind == "item_reference" then
       refuse("'" .. param .. "': item references point at stored items; the gateway keeps none for this provider", param)
     elseif BUILTIN_INPUT_ITEMS[kind] then
@@ -455,6 +534,11 @@ function M.response(ctx, provider, res)
   local choice = completion.choices[1]
   local message = type(choice.message) == "table" and choice.message or {}
   local output = array()
+  -- The reasoning first, as OpenAI orders a reasoning model's output.
+  local thought, blocks = reasoning_text(message), thinking_blocks_of(message)
+  if thought or blocks then
+    output[1] = reasoning_item(new_id("rs_"), thought and array({ { type = "summary_text", text = thought } }) or array(), blocks)
+  end
   local content = array()
   if type(message.content) == "string" and message.content ~= "" then
     content[#content + 1] = { type = "output_text", text = message.content, annotations = array(), logprobs = array() }
@@ -463,7 +547,7 @@ function M.response(ctx, provider, res)
     content[#content + 1] = { type = "refusal", refusal = message.refusal }
   end
   if #content > 0 then
-    output[1] = { type = "message", id = new_id("msg_"), status = "completed", role = "assistant", content = content }
+    output[#output + 1] = { type = "message", id = new_id("msg_"), status = "completed", role = "assistant", content = content }
   end
   for _, call in ipairs(type(message.tool_calls) == "table" and message.tool_calls or {}) do
     local fn = type(call["function"]) == "table" and call["function"] or {}
@@ -501,6 +585,18 @@ local function convert(ctx, s, item, emit)
                                           text = text, logprobs = array() })
       emit("response.content_part.done", { item_id = open.id, output_index = open.index, content_index = 0, part = part })
       item_ = { type = "message", id = open.id, status = "completed", role = "assistant", content = array({ part }) }
+    elseif open.kind == "reasoning" then
+      local summary = array()
+      if open.part then
+        local text = table.concat(open.text)
+        local part = { type = "summary_text", text = text }
+        emit("response.reasoning_summary_text.done", { item_id = open.id, output_index = open.index, summary_index = 0,
+                                                       text = text })
+        emit("response.reasoning_summary_part.done", { item_id = open.id, output_index = open.index, summary_index = 0,
+                                                       part = part })
+        summary[1] = part
+      end
+      item_ = reasoning_item(open.id, summary, open.blocks)
     else
       local arguments = table.concat(open.arguments)
       emit("response.function_call_arguments.done", { item_id = open.id, output_index = open.index,
@@ -561,6 +657,36 @@ local function convert(ctx, s, item, emit)
   local choice = type(item.choices) == "table" and item.choices[1] or nil
   if type(choice) ~= "table" then return end
   local delta = type(choice.delta) == "table" and choice.delta or {}
+  -- Reasoning (text as it comes, signed blocks when each ends) is one reasoning item, before the
+  -- message and calls; its summary text streams as reasoning_summary_text deltas.
+  local thought, blocks = reasoning_text(delta), thinking_blocks_of(delta)
+  if thought or blocks then
+    if not s.open or s.open.kind ~= "reasoning" then
+      close_item()
+      local open = { kind = "reasoning", id = new_id("rs_"), index = s.next_index, text = {}, blocks = array() }
+      s.open, s.next_index = open, s.next_index + 1
+      emit("response.output_item.added", { output_index = open.index, item = {
+        type = "reasoning", id = open.id, summary = array(), encrypted_content = null } })
+    end
+    local open = s.open
+    if thought then
+      if not open.part then
+        open.part = true
+        emit("response.reasoning_summary_part.added", { item_id = open.id, output_index = open.index, summary_index = 0,
+                                                        part = { type = "summary_text", text = "" } })
+      elseif open.block_ended then
+        thought = "\n\n" .. thought  -- the next block's text, joined as the non-streamed answer joins them
+      end
+      open.block_ended = false
+      open.text[#open.text + 1] = thought
+      emit("response.reasoning_summary_text.delta", { item_id = open.id, output_index = open.index, summary_index = 0,
+                                                      delta = thought })
+    end
+    for _, block in ipairs(blocks or {}) do
+      open.blocks[#open.blocks + 1] = block
+      open.block_ended = true
+    end
+  end
   local text = delta.content
   if type(text) == "string" and text ~= "" then
     if not s.open or s.open.kind ~= "text" then
