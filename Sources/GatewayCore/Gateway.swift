@@ -144,7 +144,7 @@ public final class Gateway: Sendable {
 
     /// Handles a request through ``requestStages``. Errors are thrown as ``GatewayError`` with the
     /// trace id already decided.
-    public func handle(_ request: IncomingRequest, options: RequestOptions) async throws(GatewayError) -> GatewayResponse {
+    public nonisolated(nonsending) func handle(_ request: IncomingRequest, options: RequestOptions) async throws(GatewayError) -> GatewayResponse {
         let context = RequestContext(gateway: self, options: options, generation: scripts.current,
                                      dialect: ClientDialect(request.endpoint))
         var response = try await Self.requestStages.run(request, context: context)

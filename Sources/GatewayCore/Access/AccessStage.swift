@@ -1,7 +1,7 @@
 /// Gateway keys and virtual keys: a request without a valid gateway key (when the gateway has
 /// keys) is refused; a virtual key's stored credentials and settings are applied to its options.
 struct AccessStage: RequestStage {
-    func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
+    nonisolated(nonsending) func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
         -> GatewayResponse
     {
         let keys = context.gateway.keys.current

@@ -4,7 +4,7 @@ import NIOHTTP1
 /// The response cache of a routed attempt whose target has `cache` set (see
 /// ``Gateway/throughCache(_:options:cache:run:)``); other attempts pass on.
 struct CacheStage: RequestStage {
-    func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
+    nonisolated(nonsending) func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
         -> GatewayResponse
     {
         guard context.cache != nil else { return try await next(request, context) }

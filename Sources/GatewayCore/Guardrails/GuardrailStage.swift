@@ -3,7 +3,7 @@
 /// refused when it is parsed (``RouteConfig``), so nothing a config asks for is silently skipped;
 /// this stage passes every request on.
 struct GuardrailStage: RequestStage {
-    func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
+    nonisolated(nonsending) func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
         -> GatewayResponse
     {
         try await next(request, context)

@@ -17,7 +17,7 @@ public import LuaRuntime
 /// }
 /// ```
 public protocol RequestStage: Sendable {
-    func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
+    nonisolated(nonsending) func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
         -> GatewayResponse
 }
 
@@ -59,11 +59,11 @@ public struct StageChain: Sendable {
 
     public init(_ stages: [any RequestStage]) { self.stages = stages }
 
-    public func run(_ request: IncomingRequest, context: RequestContext) async throws(GatewayError) -> GatewayResponse {
+    public nonisolated(nonsending) func run(_ request: IncomingRequest, context: RequestContext) async throws(GatewayError) -> GatewayResponse {
         try await run(from: 0, request, context)
     }
 
-    func run(from index: Int, _ request: IncomingRequest, _ context: RequestContext) async throws(GatewayError)
+    nonisolated(nonsending) func run(from index: Int, _ request: IncomingRequest, _ context: RequestContext) async throws(GatewayError)
         -> GatewayResponse
     {
         guard index < stages.count else {
@@ -78,7 +78,7 @@ public struct StageChain: Sendable {
         let chain: StageChain
         let index: Int
 
-        public func callAsFunction(_ request: IncomingRequest, _ context: RequestContext) async throws(GatewayError)
+        public nonisolated(nonsending) func callAsFunction(_ request: IncomingRequest, _ context: RequestContext) async throws(GatewayError)
             -> GatewayResponse
         {
             try await chain.run(from: index, request, context)

@@ -6,7 +6,7 @@ import NIOHTTP1
 
 /// The provider call: the last stage of every attempt (see ``Gateway/callProvider(_:context:)``).
 struct ProviderCallStage: RequestStage {
-    func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
+    nonisolated(nonsending) func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
         -> GatewayResponse
     {
         try await context.gateway.callProvider(request, context: context)
@@ -31,7 +31,7 @@ extension Gateway {
     /// the endpoint, and what `prepare` asks for), ``send(_:plan:options:)`` (the upstream
     /// exchange) and ``answer(_:to:plan:context:)`` (relayed, translated, or — for an error —
     /// classified by the provider's `error(ctx, res)` and put in the client's error shape).
-    func callProvider(_ request: IncomingRequest, context requestContext: RequestContext) async throws(GatewayError) -> GatewayResponse {
+    nonisolated(nonsending) func callProvider(_ request: IncomingRequest, context requestContext: RequestContext) async throws(GatewayError) -> GatewayResponse {
         let plan = try await planCall(request, context: requestContext)
         let response = try await send(request, plan: plan, options: requestContext.options)
         return try answer(response, to: request, plan: plan, context: requestContext)
@@ -40,7 +40,7 @@ extension Gateway {
     /// How the provider serves the endpoint (natively, translated, through a converter, passed
     /// through, or refused), then `prepare` — with the images it asks for fetched, or the converter
     /// it asks for — or `auth` for a passthrough.
-    func planCall(_ request: IncomingRequest, context requestContext: RequestContext) async throws(GatewayError) -> ProviderPlan {
+    nonisolated(nonsending) func planCall(_ request: IncomingRequest, context requestContext: RequestContext) async throws(GatewayError) -> ProviderPlan {
         let options = requestContext.options
         let generation = requestContext.generation
         guard let providerID = options.provider else { throw .missingProvider() }
@@ -123,7 +123,7 @@ extension Gateway {
 
     /// The upstream exchange: the URL checked (and, for a client-chosen host, where it points), the
     /// headers, the deadline.
-    func send(_ request: IncomingRequest, plan: ProviderPlan, options: RequestOptions) async throws(GatewayError) -> UpstreamResponse {
+    nonisolated(nonsending) func send(_ request: IncomingRequest, plan: ProviderPlan, options: RequestOptions) async throws(GatewayError) -> UpstreamResponse {
         let providerID = plan.providerID
         let provider = plan.provider
         let mode = plan.mode

@@ -36,7 +36,7 @@ extension Gateway {
         return plausible ? "'\(text)'" : "(not shown: not a config name, and not JSON starting with '{')"
     }
 
-    func handleRouted(_ request: IncomingRequest, context: RequestContext, config: RouteConfig) async throws(GatewayError)
+    nonisolated(nonsending) func handleRouted(_ request: IncomingRequest, context: RequestContext, config: RouteConfig) async throws(GatewayError)
         -> GatewayResponse
     {
         let options = context.options

@@ -4,7 +4,7 @@ import NIOHTTP1
 /// provider. Every routed attempt (and the one provider's call) runs ``Gateway/attemptStages``.
 /// The last request stage: it always answers.
 struct RoutingStage: RequestStage {
-    func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
+    nonisolated(nonsending) func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
         -> GatewayResponse
     {
         try await context.gateway.route(request, context: context)
@@ -13,7 +13,7 @@ struct RoutingStage: RequestStage {
 
 extension Gateway {
     /// Routes a request (also a scripted route's `gw.route` call): by config, or to its one provider.
-    func route(_ request: IncomingRequest, context: RequestContext) async throws(GatewayError) -> GatewayResponse {
+    nonisolated(nonsending) func route(_ request: IncomingRequest, context: RequestContext) async throws(GatewayError) -> GatewayResponse {
         let options = context.options
         if let text = options.config {
             return try await handleRouted(request, context: context, config: try routeConfig(text, generation: context.generation))
@@ -26,7 +26,7 @@ extension Gateway {
 
     /// One attempt through ``Gateway/attemptStages``; its answer names the provider it was for
     /// (a stored answer included), which may not be the one the request named.
-    func attempt(_ request: IncomingRequest, context: RequestContext) async throws(GatewayError) -> GatewayResponse {
+    nonisolated(nonsending) func attempt(_ request: IncomingRequest, context: RequestContext) async throws(GatewayError) -> GatewayResponse {
         var response = try await Self.attemptStages.run(request, context: context)
         if let provider = context.options.provider {
             response.headers.replaceOrAdd(name: "x-portkey-provider", value: provider)

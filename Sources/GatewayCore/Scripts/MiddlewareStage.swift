@@ -7,7 +7,7 @@ import NIOHTTP1
 /// so the provider or config), deny, or answer; `on_response`, `on_chunk` and `on_log` see the
 /// answer. Requests on routes no middleware hooks pass straight on.
 struct MiddlewareStage: RequestStage {
-    func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
+    nonisolated(nonsending) func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
         -> GatewayResponse
     {
         guard context.generation.hasRequestMiddleware(for: request.endpoint.rawValue) else {

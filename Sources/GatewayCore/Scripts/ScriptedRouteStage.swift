@@ -4,7 +4,7 @@ import NIOHTTP1
 /// Scripted routes: a script's `handlers["POST /v1/…"]` answers its own path (calling providers
 /// through `gw.route` / `gw.fetch`); every other request passes on.
 struct ScriptedRouteStage: RequestStage {
-    func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
+    nonisolated(nonsending) func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
         -> GatewayResponse
     {
         let routes = context.generation.scriptedRoutes
