@@ -72,3 +72,23 @@ def translating_client(gateway, mock, provider, fixture_name, base_path="/v1", a
             "x-portkey-provider": provider, "x-portkey-custom-host": mock.url + base_path,
             "x-portkey-forward-headers": "x-mock-fixture", "x-mock-fixture": fixture_name,
         })
+
+
+def chat_chunk(delta, finish=None, usage=None, model="gpt-4o"):
+    """One streamed chat.completion.chunk event for a mock fixture (a usage chunk has no choices)."""
+    event = {"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 1, "model": model,
+             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    if usage:
+        event = {**event, "choices": [], "usage": usage}
+    return {"data": event}
+
+
+def gemini_chunk(parts=None, finish=None, usage=None, model="gemini-2.5-flash", response_id="resp-s1"):
+    """One streamGenerateContent event (its JSON) for a mock fixture."""
+    candidate = {"content": {"role": "model", "parts": parts or []}, "index": 0}
+    if finish:
+        candidate["finishReason"] = finish
+    event = {"candidates": [candidate], "modelVersion": model, "responseId": response_id}
+    if usage:
+        event["usageMetadata"] = usage
+    return event

@@ -14,7 +14,7 @@ import openai
 import pydantic
 import pytest
 
-from http_helpers import last_upstream_request, store_fixture, translating_client
+from http_helpers import last_upstream_request, store_fixture, translating_client, gemini_chunk
 
 # Signatures are base64 bytes (the reference: "bytes format"); these have '+', '/' and padding.
 SIGNATURE = base64.b64encode(bytes([0xfb, 0xff, 0xbf] * 200 + [1, 2, 3, 4])).decode()
@@ -48,13 +48,7 @@ def sse(*events):
 
 
 def chunk(parts, finish=None, usage=None):
-    candidate = {"content": {"role": "model", "parts": parts}, "index": 0}
-    if finish:
-        candidate["finishReason"] = finish
-    event = {"candidates": [candidate], "modelVersion": "gemini-3-pro-preview", "responseId": "resp-s"}
-    if usage:
-        event["usageMetadata"] = usage
-    return event
+    return gemini_chunk(parts, finish, usage, model="gemini-3-pro-preview", response_id="resp-s")
 
 
 HI = [{"role": "user", "content": "What is 17 * 23?"}]

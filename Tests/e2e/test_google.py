@@ -8,7 +8,7 @@ import json
 import openai
 import pytest
 
-from http_helpers import last_upstream_request, store_fixture, translating_client
+from http_helpers import last_upstream_request, store_fixture, translating_client, gemini_chunk
 
 
 def client_for(gateway, mock, fixture):
@@ -29,13 +29,7 @@ def sse(*events):
 
 
 def chunk(parts=None, finish=None, usage=None):
-    candidate = {"content": {"role": "model", "parts": parts or []}, "index": 0}
-    if finish:
-        candidate["finishReason"] = finish
-    event = {"candidates": [candidate], "modelVersion": "gemini-2.5-flash", "responseId": "resp-s1"}
-    if usage:
-        event["usageMetadata"] = usage
-    return event
+    return gemini_chunk(parts, finish, usage)
 
 
 WEATHER = {"type": "function", "function": {

@@ -5,7 +5,7 @@ import json
 import anthropic
 import pytest
 
-from http_helpers import last_upstream_request, store_fixture
+from http_helpers import last_upstream_request, store_fixture, chat_chunk
 
 
 def sdk(gateway, mock, provider, base_path="/v1", fixture=None, key="sk-client"):
@@ -93,11 +93,7 @@ def test_request_translation_to_chat(gateway, mock):
 
 
 def chunk(delta, finish=None, usage=None):
-    event = {"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o",
-             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-    if usage:
-        event = {**event, "choices": [], "usage": usage}
-    return {"data": event}
+    return chat_chunk(delta, finish, usage, model="gpt-4o")
 
 
 def test_streamed_tool_calls_become_tool_use_blocks(gateway, mock):

@@ -7,7 +7,7 @@ import openai
 import pytest
 from pydantic import BaseModel
 
-from http_helpers import call, last_upstream_request, store_fixture
+from http_helpers import call, last_upstream_request, store_fixture, chat_chunk
 
 BASE_PATHS = {"google": "/v1beta", "azure-openai": "/openai"}
 
@@ -266,11 +266,7 @@ def test_function_tool_round_trip_through_anthropic(gateway, mock):
 
 
 def chunk(delta, finish=None, usage=None):
-    event = {"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 1, "model": "deepseek-chat",
-             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-    if usage:
-        event = {**event, "choices": [], "usage": usage}
-    return {"data": event}
+    return chat_chunk(delta, finish, usage, model="deepseek-chat")
 
 
 def test_streamed_function_calls(gateway, mock):
@@ -346,6 +342,12 @@ def test_what_cannot_be_translated_is_refused(gateway, mock):
     assert error.body["param"] == "input[0]"
     error = refused(client, input=[{"role": "user", "content": 5}])
     assert error.body["code"] == "invalid_type" and error.body["param"] == "input[0].content"
+    # System and assistant messages take text parts only (an image there has no chat counterpart).
+    image = {"type": "input_image", "image_url": "https://example.com/a.png"}
+    error = refused(client, input=[{"role": "system", "content": [image]}, {"role": "user", "content": "hi"}])
+    assert error.body["param"] == "input[0].content[0]" and "system or developer message takes text parts only" in error.message
+    error = refused(client, input=[{"role": "user", "content": "hi"}, {"role": "assistant", "content": [image]}])
+    assert error.body["param"] == "input[1].content[0]" and "assistant message takes text parts only" in error.message
 
 
 @pytest.mark.parametrize("provider,forward,fixture", [

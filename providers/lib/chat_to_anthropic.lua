@@ -184,17 +184,8 @@ function M.request(ctx)
   -- Structured outputs: a json_schema is Anthropic's output_config.format (models without
   -- structured outputs answer with Anthropic's 400). json_object has no counterpart (no JSON
   -- mode without a schema) and is refused.
-  local format, schema = chat.response_format(body)
-  local output_config
-  if format == "json_schema" then
-    if not schema then
-      error(chat.bad_request("response_format json_schema needs json_schema.schema", "response_format"))
-    end
-    output_config = { format = { type = "json_schema", schema = schema } }
-  elseif format == "json_object" then
-    error(chat.bad_request(NAME .. " has no JSON mode without a schema; use response_format json_schema " ..
-      "(structured outputs) or a tool", "response_format"))
-  end
+  local schema = chat.json_schema_format(body, NAME)
+  local output_config = schema and { format = { type = "json_schema", schema = schema } } or nil
 
   local system, messages, system_blocks = translate_messages(body)
   local max_tokens = chat.max_tokens(body, nil)

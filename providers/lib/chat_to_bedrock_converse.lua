@@ -100,19 +100,13 @@ function M.request(ctx, body)
   chat.parallel_tools_default_only(body, NAME)
   -- Structured output: a json_schema is Converse's outputConfig.textFormat (the schema as a JSON
   -- string); json_object has no counterpart (no JSON mode without a schema) and is refused.
-  local format, schema = chat.response_format(body)
+  local schema = chat.json_schema_format(body, NAME .. " Converse")
   local output_config
-  if format == "json_schema" then
-    if not schema then
-      error(chat.bad_request("response_format json_schema needs json_schema.schema", "response_format"))
-    end
+  if schema then
     local named = body.response_format.json_schema
     output_config = { textFormat = { type = "json_schema", structure = { jsonSchema = {
       schema = validate.encode(schema, body), name = type(named.name) == "string" and named.name or nil,
       description = type(named.description) == "string" and named.description or nil } } } }
-  elseif format == "json_object" then
-    error(chat.bad_request(NAME .. " Converse has no JSON mode without a schema; use response_format json_schema",
-      "response_format"))
   end
   local system, messages = array(), array()
   for index, m in ipairs(body.messages) do

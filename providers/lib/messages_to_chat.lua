@@ -228,14 +228,7 @@ local function message_id(id)
 end
 
 function M.response(ctx, provider, res)
-  local completion = res.body
-  if provider.response then
-    local translated = provider.response(ctx, res).body
-    completion = type(translated) == "string" and json.decode(translated) or translated
-  end
-  if type(completion) ~= "table" or type(completion.choices) ~= "table" or type(completion.choices[1]) ~= "table" then
-    error(chat.upstream_error("the provider's answer is not a chat completion"))
-  end
+  local completion = chat.provider_completion(ctx, provider, res)
   local choice = completion.choices[1]
   local message = choice.message or {}
   local content = array()
@@ -348,19 +341,8 @@ function M.stream(ctx, provider, event)
     ctx.messages_stream = s
   end
   if s.failed or s.finished then return nil end
-  local items
-  if provider.stream then
-    items = provider.stream(ctx, event) or {}
-  elseif event.done then
-    items = {}
-  elseif event.data ~= nil then
-    items = { event.data }
-  else
-    items = { event.text == "[DONE]" and "[DONE]" or { error = { message = "the provider sent an event that is not JSON" } } }
-  end
   local out = {}
-  for _, item in ipairs(items) do
-    if type(item) == "table" and item.data ~= nil and item.choices == nil and item.error == nil then item = item.data end
+  for _, item in ipairs(chat.provider_chunks(ctx, provider, event)) do
     convert(ctx, s, item, out)
     if s.failed or s.finished then break end
   end

@@ -424,4 +424,55 @@ function M.embedding_texts(body, provider_name)
   return input, format == "base64"
 end
 
+-- response_format for a target with structured outputs but no JSON mode without a schema
+-- (Anthropic, Bedrock Converse): the json_schema's schema, or nil for text or none. json_object,
+-- and a json_schema without its schema, are refused.
+function M.json_schema_format(body, provider_name)
+  local format, schema = M.response_format(body)
+  if format == "json_schema" then
+    if not schema then
+      error(M.bad_request("response_format json_schema needs json_schema.schema", "response_format"))
+    end
+    return schema
+  elseif format == "json_object" then
+    error(M.bad_request(provider_name .. " has no JSON mode without a schema; use response_format json_schema " ..
+      "(structured outputs) or a tool", "response_format"))
+  end
+  return nil
+end
+
+-- For a converter chained on top of a provider (messages_to_chat, responses_to_chat): the chat
+-- completion in a complete 2xx answer, after the provider's own translation when it has one.
+function M.provider_completion(ctx, provider, res)
+  local completion = res.body
+  if provider.response then
+    local translated = provider.response(ctx, res).body
+    completion = type(translated) == "string" and gw.json.decode(translated) or translated
+  end
+  if type(completion) ~= "table" or type(completion.choices) ~= "table" or type(completion.choices[1]) ~= "table" then
+    error(M.upstream_error("the provider's answer is not a chat completion"))
+  end
+  return completion
+end
+
+-- The chat chunks (or "[DONE]", or an error object) in one upstream event, after the provider's
+-- own stream translation when it has one; none for the end of the stream.
+function M.provider_chunks(ctx, provider, event)
+  local items
+  if provider.stream then
+    items = provider.stream(ctx, event) or {}
+  elseif event.done then
+    items = {}
+  elseif event.data ~= nil then
+    items = { event.data }
+  else
+    items = { event.text == "[DONE]" and "[DONE]" or { error = { message = "the provider sent an event that is not JSON" } } }
+  end
+  for i, item in ipairs(items) do
+    -- A provider's translation returns events ({ data = chunk }); the chunk is what is converted.
+    if type(item) == "table" and item.data ~= nil and item.choices == nil and item.error == nil then items[i] = item.data end
+  end
+  return items
+end
+
 return M

@@ -185,8 +185,9 @@ end
 
 -- MARK: request
 
--- The text of a list of content parts, for system and developer messages (text only).
-local function system_text(content, param)
+-- The text of a list of content parts (input_text / output_text only), for system, developer and
+-- assistant messages and function outputs; `what` names them in the refusal of another part.
+local function text_of_parts(content, param, what)
   if type(content) == "string" then return content end
   if type(content) ~= "table" then wrong(param, "a string or an array", content) end
   local pieces = {}
@@ -196,7 +197,7 @@ local function system_text(content, param)
     if (part.type == "input_text" or part.type == "output_text") and type(part.text) == "string" then
       pieces[#pieces + 1] = part.text
     else
-      refuse("'" .. where .. "': a system or developer message takes text parts only, not '" .. tostring(part.type) .. "'", where)
+      refuse("'" .. where .. "': " .. what .. " takes text parts only, not '" .. tostring(part.type) .. "'", where)
     end
   end
   return table.concat(pieces)
@@ -227,23 +228,6 @@ local function user_content(content, param)
   return parts
 end
 
-local function assistant_text(content, param)
-  if type(content) == "string" then return content end
-  if type(content) ~= "table" then wrong(param, "a string or an array", content) end
-  local pieces = {}
-  for j, part in ipairs(content) do
-    local where = param .. "[" .. (j - 1) .. "]"
-    if type(part) ~= "table" then wrong(where, "an object", part) end
-    if (part.type == "output_text" or part.type == "input_text") and type(part.text) == "string" then
-      pieces[#pieces + 1] = part.text
-    else
-      refuse("'" .. where .. "': content parts of type '" .. tostring(part.type) ..
-        "' are not supported here for this provider (text parts are)", where)
-    end
-  end
-  return table.concat(pieces)
-end
-
 -- Appends the chat messages for the Responses input items to `out`. Consecutive function_call
 -- items become one assistant message with several tool calls (after the assistant's text, if
 -- that message just came). The thinking blocks of our reasoning items go on the assistant message
@@ -269,10 +253,10 @@ local function convert_input(input, out)
         out[#out + 1] = { role = "user", content = user_content(item.content, param .. ".content") }
         pending, thinking = nil, nil
       elseif role == "system" or role == "developer" then
-        out[#out + 1] = { role = "system", content = system_text(item.content, param .. ".content") }
+        out[#out + 1] = { role = "system", content = text_of_parts(item.content, param .. ".content", "a system or developer message") }
         pending, thinking = nil, nil
       elseif role == "assistant" then
-        local message = { role = "assistant", content = assistant_text(item.content, param .. ".content") }
+        local message = { role = "assistant", content = text_of_parts(item.content, param .. ".content", "an assistant message") }
         give_thinking(message)
         out[#out + 1] = message
         pending = message
@@ -295,7 +279,7 @@ local function convert_input(input, out)
       if type(item.call_id) ~= "string" then wrong(param .. ".call_id", "a string", item.call_id) end
       local output = item.output
       if type(output) == "table" then
-        output = assistant_text(output, param .. ".output")  -- input_text parts
+        output = text_of_parts(output, param .. ".output", "a function output")  -- input_text parts
       elseif type(output) ~= "string" then
         wrong(param .. ".output", "a string", output)
       end
@@ -523,14 +507,7 @@ end
 local INCOMPLETE = { length = "max_output_tokens", content_filter = "content_filter" }
 
 function M.response(ctx, provider, res)
-  local completion = res.body
-  if provider.response then
-    local translated = provider.response(ctx, res).body
-    completion = type(translated) == "string" and json.decode(translated) or translated
-  end
-  if type(completion) ~= "table" or type(completion.choices) ~= "table" or type(completion.choices[1]) ~= "table" then
-    error(chat.upstream_error("the provider's answer is not a chat completion"))
-  end
+  local completion = chat.provider_completion(ctx, provider, res)
   local choice = completion.choices[1]
   local message = type(choice.message) == "table" and choice.message or {}
   local output = array()
@@ -742,18 +719,7 @@ function M.stream(ctx, provider, event)
     s.sequence = s.sequence + 1
     out[#out + 1] = { event = name, data = data }
   end
-  local items
-  if provider.stream then
-    items = provider.stream(ctx, event) or {}
-  elseif event.done then
-    items = {}
-  elseif event.data ~= nil then
-    items = { event.data }
-  else
-    items = { event.text == "[DONE]" and "[DONE]" or { error = { message = "the provider sent an event that is not JSON" } } }
-  end
-  for _, item in ipairs(items) do
-    if type(item) == "table" and item.data ~= nil and item.choices == nil and item.error == nil then item = item.data end
+  for _, item in ipairs(chat.provider_chunks(ctx, provider, event)) do
     convert(ctx, s, item, emit)
     if s.failed or s.finished then break end
   end
