@@ -48,6 +48,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     private var requestHead: HTTPRequestHead?
     private var keepAlive = true
     private var task: Task<Void, Never>?
+    /// The actor the connection's request tasks are isolated to: its event loop.
+    private var isolation: EventLoopIsolation?
     private var writabilityWaiters: [CheckedContinuation<Void, Never>] = []
     private var backlog = CircularBuffer<HTTPServerRequestPart>()
     private var backlogBytes = 0
@@ -388,7 +390,11 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         let channel = context.channel
         let this = NIOLoopBound(self, eventLoop: loop)
         let logger = shared.logger
-        task = Task {
+        // The task is isolated to the connection's event loop (it captures `isolation`): the
+        // stage chain runs on it without a hop per call (see EventLoopIsolation).
+        let isolation = loopIsolation(context.eventLoop)
+        task = isolation.assumeIsolated { isolation in Task {
+            _ = isolation
             let response: GatewayResponse
             do throws(GatewayError) {
                 response = try await gateway.handle(incoming, options: options)
@@ -462,7 +468,14 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             event.writeString("\n\n")
             loop.onLoop { [event] in this.value.endStream(with: event) }
             observer.finished(record, status: response.status, errorCode: (error.code ?? .streamInterrupted).rawValue)
-        }
+        } }
+    }
+
+    private func loopIsolation(_ loop: any EventLoop) -> EventLoopIsolation {
+        if let isolation { return isolation }
+        let made = EventLoopIsolation(loop: loop)
+        isolation = made
+        return made
     }
 
     // MARK: Writing (on the event loop)

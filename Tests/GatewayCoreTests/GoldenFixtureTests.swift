@@ -237,7 +237,7 @@ final class RecordedProvider: UpstreamTransport, @unchecked Sendable {  // Answe
 
     init(answer: Answer) { self.answer = NIOLockedValueBox(answer) }
 
-    func execute(_ request: UpstreamRequest, deadline: NIODeadline?, maxBodyBytes: Int) async throws -> UpstreamResponse {
+    nonisolated(nonsending) func execute(_ request: UpstreamRequest, deadline: NIODeadline?, maxBodyBytes: Int) async throws -> UpstreamResponse {
         sent.withLockedValue { $0.append(request) }
         switch answer.withLockedValue({ $0 }) {
         case .none:

@@ -41,8 +41,13 @@ public final class UpstreamClient: Sendable {
     /// - Parameters:
     ///   - deadline: when the whole exchange (or, for a stream, its head) must be done.
     ///   - maxBodyBytes: the largest non-streaming body accepted.
-    public func execute(_ request: UpstreamRequest, deadline: NIODeadline?, maxBodyBytes: Int) async throws
-        -> UpstreamResponse
+    ///
+    /// It runs on its caller's executor (`nonisolated(nonsending)`), and waits for the answer on a
+    /// continuation rather than `EventLoopFuture.get()`: a request task isolated to its event loop
+    /// then neither leaves the loop to start the exchange nor to resume after it (each would be a
+    /// trip through the loop's job queue; see EventLoopIsolation in GatewayServer).
+    nonisolated(nonsending) public func execute(_ request: UpstreamRequest, deadline: NIODeadline?, maxBodyBytes: Int)
+        async throws -> UpstreamResponse
     {
         // Last line of defence; callers check first so the error can name who built the request.
         if let problem = request.wireProblem { throw UpstreamError(.invalidURL, "refused to send: \(problem)") }
@@ -62,7 +67,9 @@ public final class UpstreamClient: Sendable {
         // When the caller's task is cancelled (the client disconnected), the upstream exchange is
         // abandoned and its connection closed, so the provider stops generating.
         return try await withTaskCancellationHandler {
-            try await promise.futureResult.get()
+            try await withCheckedThrowingContinuation { continuation in
+                promise.futureResult.whenComplete { continuation.resume(with: $0) }
+            }
         } onCancel: {
             loop.execute { cancel.fire() }
         }

@@ -7,7 +7,8 @@ public import NIOCore
 public protocol UpstreamTransport: Sendable {
     /// Longest silence tolerated from an upstream (named in timeout errors).
     var readTimeout: TimeAmount { get }
-    func execute(_ request: UpstreamRequest, deadline: NIODeadline?, maxBodyBytes: Int) async throws -> UpstreamResponse
+    nonisolated(nonsending) func execute(_ request: UpstreamRequest, deadline: NIODeadline?, maxBodyBytes: Int) async throws
+        -> UpstreamResponse
 }
 
 extension UpstreamClient: UpstreamTransport {}
