@@ -57,6 +57,8 @@ CHAT_CASES = [
     ('{"model":"M","messages":%s,"max_tokens":"10"}' % OK_MESSAGES, "max_tokens"),
     ('{"model":"M","messages":%s,"stream":"yes"}' % OK_MESSAGES, "stream"),
     ('{"model":"M","messages":%s,"user":5}' % OK_MESSAGES, "user"),
+    # two wrong: the first of the fixed order is named, whatever order the body has
+    ('{"model":"M","messages":%s,"user":5,"stream":"yes","temperature":"hot"}' % OK_MESSAGES, "temperature"),
 ]
 
 # Each translating provider family for OpenAI chat requests: headers and the model to use.
