@@ -179,7 +179,8 @@ struct Serve: AsyncParsableCommand {
         let scriptHost: ScriptHost
         do {
             scriptHost = try ScriptHost(
-                locations: .init(providers: scriptSettings.providers, scripts: scriptSettings.scripts),
+                locations: .init(providers: scriptSettings.providers, scripts: scriptSettings.scripts,
+                                 plugins: scriptSettings.plugins),
                 limits: scriptSettings.limits, vmCount: scriptSettings.vmCount, logger: logger, metrics: metrics,
                 store: ScriptStore(maxBytes: resolved.storeMaxBytes))
         } catch {
@@ -225,7 +226,8 @@ struct Serve: AsyncParsableCommand {
         if let configsFolder {
             do throws(GatewayError) {
                 loadedConfigs = try ConfigStore(directory: configsFolder, defaultName: defaultConfig,
-                                              knownProviders: Set(generation.providerIDs), logger: logger, metrics: metrics)
+                                              knownProviders: Set(generation.providerIDs), plugins: generation.plugins,
+                                              logger: logger, metrics: metrics)
             } catch {
                 logger.critical("cannot start: routing configs failed to load\n\(error.message)")
                 throw ExitCode(78)
