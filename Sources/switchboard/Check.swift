@@ -53,7 +53,7 @@ struct Check: AsyncParsableCommand {
                 print(try Self.convertersJSON(generation.converters))
                 return
             }
-            print("ok: \(generation.providers.count) providers, \(generation.libraries.count) libraries, \(generation.scripts.count) scripts\(extra)")
+            print("ok: \(generation.providers.count) providers, \(generation.libraries.count) libraries, \(generation.scripts.count) scripts, \(generation.plugins.count) check plugins\(extra)")
         } catch let exit as ExitCode {
             throw exit
         } catch let error as ValidationError {

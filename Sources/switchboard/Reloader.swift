@@ -71,6 +71,7 @@ struct Reloader: Sendable {
         fields.append(#""providers":\#(list(generation.providerIDs))"#)
         fields.append(#""libraries":\#(list(generation.libraries.sorted()))"#)
         fields.append(#""scripts":\#(list(generation.scripts))"#)
+        fields.append(#""plugins":\#(list(generation.plugins.keys.sorted()))"#)
         fields.append(#""vms":\#(generation.vmCount)"#)
         fields.append(#""reloads":\#(status.reloads)"#)
         fields.append(#""failed_reloads":\#(status.failedReloads)"#)

@@ -193,6 +193,9 @@ struct Serve: AsyncParsableCommand {
             logger.info("loaded provider \(id) from \(info.file)", metadata: ["base_url": "\(info.baseURL ?? "-")"])
         }
         for script in generation.scripts { logger.info("loaded script \(script)") }
+        if !generation.plugins.isEmpty {
+            logger.info("loaded \(generation.plugins.count) check plugins from \(scriptSettings.plugins): \(generation.plugins.keys.sorted().joined(separator: ", "))")
+        }
         logger.info("Swift concurrency runs on \(onEventLoops ? "the NIO event loops" : "its default thread pool")")
         logger.info("loaded \(generation.providers.count) providers, \(generation.libraries.count) libraries and \(generation.scripts.count) scripts into \(generation.vmCount) Lua VMs")
 
