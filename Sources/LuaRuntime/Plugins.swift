@@ -39,28 +39,102 @@ public struct PluginInfo: Sendable, Equatable {
 /// The Lua global table that holds every plugin's table by id (`gw.plugins["default.contains"]`).
 let pluginsField = "plugins"
 
-extension ScriptGeneration {
-    /// Runs one hook object through the runner `require("hooks").run(hook, parts)` in one VM and
-    /// returns its result as JSON (see plugins/README.md). `hook` and `parts` are JSON objects.
-    public func runHook(_ hook: [UInt8], parts: [UInt8]) throws(LuaError) -> [UInt8] {
-        try pool.withVM { vm throws(LuaError) in
+/// One run of a hook through the runner (`require("hooks").run(hook, parts)`), as a coroutine kept
+/// in one VM: a check that calls `gw.fetch` (the webhook check) yields the call for the host to
+/// perform without blocking a thread, and ``resume(with:)`` continues it with the result.
+public final class HookScriptRun: Sendable {
+    public enum Step: Sendable {
+        /// A check asks for a call: `kind` is "fetch" (or "route"), `request` its JSON.
+        case call(kind: String, request: [UInt8])
+        /// The runner returned its result (JSON).
+        case done([UInt8])
+    }
+
+    static let file = "plugins/lib/hooks.lua"
+    private let pinned: RegistryRef
+
+    init(pool: LuaPool, vmIndex: Int, threadRef: Int32) {
+        self.pinned = RegistryRef(pool: pool, vmIndex: vmIndex, ref: threadRef)
+    }
+
+    /// Starts the runner on one hook object and its context parts (both JSON objects).
+    public static func start(_ generation: ScriptGeneration, hook: [UInt8], parts: [UInt8]) throws(LuaError) -> (HookScriptRun, Step) {
+        let (ref, index, step) = try generation.pool.withAnyVM { vm, index throws(LuaError) in
             let L = vm.state
             let base = lua_gettop(L)
             defer { lua_settop(L, base) }
-            let script = "plugins/lib/hooks.lua"
-            try vm.pushModuleFunction("hooks", "run", script: script)
-            try vm.decodeJSON(hook, script: script)
-            try vm.decodeJSON(parts, script: script)
-            try vm.call(arguments: 2, results: 1, script: script)
-            guard sb_istable(L, -1) != 0 else {
-                throw LuaError(kind: .runtime, script: script, message: "\(script): run(hook, ctx) must return a table")
+            guard let co = lua_newthread(L) else { throw LuaError(kind: .memory, script: file, message: "no coroutine") }
+            lua_pushvalue(L, -1)
+            let ref = luaL_ref(L, sb_registryindex())
+            do throws(LuaError) {
+                try vm.pushModuleFunction("hooks", "run", script: file)
+                try vm.decodeJSON(hook, script: file)
+                try vm.decodeJSON(parts, script: file)
+                lua_xmove(L, co, 3)
+                let step = try vm.resumeHook(co, arguments: 2)
+                return (ref, index, step)
+            } catch {
+                luaL_unref(L, sb_registryindex(), ref)
+                throw error
             }
-            return try vm.encodeJSON(at: -1, script: script)
+        }
+        return (HookScriptRun(pool: generation.pool, vmIndex: index, threadRef: ref), step)
+    }
+
+    /// Continues the runner with the result of its call (JSON).
+    public func resume(with result: [UInt8]) throws(LuaError) -> Step {
+        try pinned.withVM { vm throws(LuaError) in
+            let L = vm.state
+            let base = lua_gettop(L)
+            defer { lua_settop(L, base) }
+            lua_rawgeti(L, sb_registryindex(), lua_Integer(pinned.ref))
+            guard let co = lua_tothread(L, -1) else {
+                throw LuaError(kind: .runtime, script: Self.file, message: "\(Self.file): the hook's coroutine is gone")
+            }
+            try vm.decodeJSON(result, script: Self.file)
+            lua_xmove(L, co, 1)
+            return try vm.resumeHook(co, arguments: 1)
         }
     }
 }
 
 extension LuaVM {
+    /// Resumes a hook coroutine and reads what it yielded (a call) or returned (its result table).
+    fileprivate func resumeHook(_ co: OpaquePointer, arguments: Int32) throws(LuaError) -> HookScriptRun.Step {
+        let L = state
+        let file = HookScriptRun.file
+        var results: Int32 = 0
+        let status = sb_resume(L, co, arguments, &results, UInt64(limits.instructionBudget))
+        switch status {
+        case LUA_YIELD:
+            var length = 0
+            guard results == 2, let pointer = lua_tolstring(co, -2, &length) else {
+                lua_settop(co, 0)
+                throw LuaError(kind: .runtime, script: file, message: "\(file): a check yielded something the gateway cannot perform")
+            }
+            let kind = String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
+            lua_xmove(co, L, 1)
+            lua_settop(co, 0)
+            let request = try encodeJSON(at: -1, script: file)
+            sb_pop(L, 1)
+            return .call(kind: kind, request: request)
+        case LUA_OK:
+            guard results >= 1 else {
+                throw LuaError(kind: .runtime, script: file, message: "\(file): run(hook, ctx) returned nothing")
+            }
+            lua_settop(co, 1)
+            lua_xmove(co, L, 1)
+            defer { sb_pop(L, 1) }
+            guard sb_istable(L, -1) != 0 else {
+                throw LuaError(kind: .runtime, script: file, message: "\(file): run(hook, ctx) must return a table")
+            }
+            return .done(try encodeJSON(at: -1, script: file))
+        default:
+            lua_xmove(co, L, 1)
+            throw popError(status: status, script: file)
+        }
+    }
+
     /// Reads the plugin table on top of the stack (it stays there).
     func pluginInfo(_ file: ScriptSources.File) throws(LuaError) -> PluginInfo {
         let L = state

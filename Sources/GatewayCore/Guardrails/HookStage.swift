@@ -51,7 +51,7 @@ struct HookStage: RequestStage {
         var request = request
         var results = HookResults()
         for hook in before where !hook.async {
-            let outcome = try run.run(hook, event: .beforeRequest)
+            let outcome = try await run.run(hook, event: .beforeRequest)
             results.before.append(outcome.entry)
             if let body = outcome.requestJSON {
                 run.requestJSON = body
@@ -75,7 +75,7 @@ struct HookStage: RequestStage {
             if !syncAfter.isEmpty || !after.isEmpty {
                 run.responseJSON = JSONTree.parse(body) ?? .null
                 for hook in syncAfter {
-                    let outcome = try run.run(hook, event: .afterRequest)
+                    let outcome = try await run.run(hook, event: .afterRequest)
                     results.after.append(outcome.entry)
                     if let body = outcome.responseJSON { run.responseJSON = body }
                     if !outcome.verdict { results.failed = true }
@@ -145,6 +145,8 @@ struct HookResults: Sendable {
 /// What one attempt's hooks see: the request (as JSON, rewritten by mutators as they run), the
 /// answer once there is one, and who the attempt is for.
 struct HookRun: Sendable {
+    let gateway: Gateway
+    let options: RequestOptions
     let generation: ScriptGeneration
     let metrics: GatewayMetrics
     let record: RequestRecord?
@@ -177,6 +179,8 @@ struct HookRun: Sendable {
     }
 
     init(request: IncomingRequest, context: RequestContext, requestType: String) throws(GatewayError) {
+        gateway = context.gateway
+        options = context.options
         generation = context.generation
         metrics = context.gateway.observer.metrics
         record = context.options.record
@@ -198,8 +202,12 @@ struct HookRun: Sendable {
         headers = .object(members)
     }
 
-    /// Runs one hook through the runner.
-    mutating func run(_ hook: Hook, event: Hook.Event) throws(GatewayError) -> Outcome {
+    /// Most `gw.fetch` calls the checks of one hook may make (a webhook check makes one).
+    static let maxCalls = 16
+
+    /// Runs one hook through the runner; a check's `gw.fetch` (the webhook check) is performed here
+    /// without blocking, to an allow-listed host only, and the runner resumed with its answer.
+    nonisolated(nonsending) mutating func run(_ hook: Hook, event: Hook.Event) async throws(GatewayError) -> Outcome {
         var parts: KeyValuePairs<String, JSONTree?> = [:]
         parts = [
             "event": .string(event.rawValue), "endpoint": .string(endpoint.rawValue), "provider": provider.map(JSONTree.string),
@@ -208,9 +216,24 @@ struct HookRun: Sendable {
             "response_json": event == .afterRequest ? responseJSON : nil,
             "response_status": event == .afterRequest ? .number("200") : nil,
         ]
-        let output: [UInt8]
+        var output: [UInt8] = []
         do throws(LuaError) {
-            output = try generation.runHook(hook.json, parts: JSONTree.object(pairs: parts).bytes())
+            let (scriptRun, first) = try HookScriptRun.start(generation, hook: hook.json, parts: JSONTree.object(pairs: parts).bytes())
+            var step = first
+            var calls = 0
+            while case .call(let kind, let request) = step {
+                calls += 1
+                let result: String
+                if kind != "fetch" {
+                    result = #"{"status":0,"error":{"message":"a check may only call gw.fetch","code":"unknown_call"}}"#
+                } else if calls > Self.maxCalls {
+                    result = #"{"status":0,"error":{"message":"more than 16 calls in one hook","code":"too_many_calls"}}"#
+                } else {
+                    result = await gateway.perform(kind, request, options: options, generation: generation)
+                }
+                step = try scriptRun.resume(with: Array(result.utf8))
+            }
+            if case .done(let result) = step { output = result }
         } catch {
             metrics.scriptFailed(kind: "plugin")
             throw GatewayError(status: 500, type: .script, message: "guardrail hook '\(hook.id)': \(error.message)",
@@ -245,7 +268,7 @@ struct HookRun: Sendable {
         var copy = self
         copy.record?.update { _ in }
         Task.detached {
-            for hook in hooks { _ = try? copy.run(hook, event: event) }
+            for hook in hooks { _ = try? await copy.run(hook, event: event) }
         }
     }
 }
@@ -318,7 +341,7 @@ struct HookedStream: AsyncSequence, Sendable {
             }
             run.responseJSON = json
             for hook in syncHooks {
-                let outcome = try run.run(hook, event: .afterRequest)
+                let outcome = try await run.run(hook, event: .afterRequest)
                 results.after.append(outcome.entry)
                 if !outcome.verdict { results.failed = true }
                 if !outcome.verdict && hook.deny { results.denied = true }
