@@ -273,3 +273,21 @@ def test_a_dropped_plugin_is_live_within_a_second(tmp_path, mock, launch):
         time.sleep(0.1)
     assert status == 446
     assert chat(gateway, cfg, "nothing to hide").status_code == 200
+
+
+def test_check_command_validates_hooks_in_the_configs_folder(tmp_path):
+    import subprocess
+    from conftest import BIN
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    (configs / "guarded.json").write_text(json.dumps(
+        {"provider": "openai", "input_guardrails": [{"default.contains": {"operator": "none", "words": ["x"]}}]}))
+    ok = subprocess.run([BIN / "switchboard", "check", "--providers", ROOT / "providers", "--plugins", ROOT / "plugins",
+                         "--configs", configs], capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "check plugins" in ok.stdout
+    (configs / "broken.json").write_text(json.dumps({"provider": "openai", "output_guardrails": [{"acme.missing": {}}]}))
+    bad = subprocess.run([BIN / "switchboard", "check", "--providers", ROOT / "providers", "--plugins", ROOT / "plugins",
+                          "--configs", configs], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1
+    assert "configs/broken.json: config.output_guardrails[0].checks.acme.missing: no check plugin 'acme.missing'" in bad.stdout
