@@ -1,18 +1,29 @@
-/// A regular expression matcher for conditional routing's `$regex` that runs in time linear in
-/// the input (times the pattern's size), whatever the pattern.
+import Glibc
+
+/// A regular expression engine for conditional routing's `$regex` and the scripts' `gw.regex` that
+/// runs in time linear in the input (times the pattern's size), whatever the pattern.
 ///
 /// Swift's `Regex` backtracks: `^(a+)+$` against 22 characters of client metadata held an event
 /// loop for minutes, `/health` included. This is a Thompson NFA simulated Pike-VM style (every
 /// thread advances one character at a time; a state is on the list at most once per step), so
 /// the worst case is input length × program size, and the program size is capped.
 ///
-/// It supports the JavaScript subset routing configs use, with `RegExp.test` semantics (a search,
-/// unanchored unless `^`/`$` say otherwise, no flags): literals and escapes (`\t \n \r \v \f \0
-/// \xHH \uHHHH` and escaped punctuation), `.`, classes `[...]` with ranges and negation, `\d \w \s
-/// \D \W \S`, `\b \B`, anchors `^ $`, groups `( )` and `(?: )`, alternation, `* + ?` and `{m}`
-/// `{m,}` `{m,n}`, greedy or lazy (the same answer for a yes/no match). Anything else —
-/// backreferences, lookaround, named groups, inline flags, an oversized pattern — is refused with
-/// a reason when the config is parsed, never silently misread.
+/// It supports the JavaScript subset configs use: literals and escapes (`\t \n \r \v \f \0 \xHH
+/// \uHHHH` and escaped punctuation), `.`, classes `[...]` with ranges and negation, `\d \w \s \D \W
+/// \S`, `\b \B`, anchors `^ $`, groups `( )` and `(?: )`, alternation, `* + ?` and `{m}` `{m,}`
+/// `{m,n}`, greedy or lazy, and the flags `i` (case-insensitive, JavaScript's non-Unicode case
+/// folding), `m` (`^`/`$` at line starts and ends), `s` (`.` matches line terminators too) and `g`
+/// (global: only meaningful to a replace-all, which the caller drives). Anything else —
+/// backreferences, lookaround, named groups, inline flags, other flags, an oversized pattern — is
+/// refused with a reason when the pattern is compiled, never silently misread.
+///
+/// Which span matches follows JavaScript (a backtracking engine): the leftmost start, and from it
+/// the first alternative and greedy/lazy choice in priority order (`a|ab` on "ab" matches "a").
+/// Threads are kept in priority order, each remembers where its match started, and the first one
+/// to reach the match state wins, cutting the lower-priority threads.
+///
+/// Text is UTF-8; match positions are UTF-8 byte offsets. Bytes that are not valid UTF-8 are read
+/// as U+FFFD (one per byte), so offsets stay those of the bytes given.
 ///
 ///     let regex = try LinearRegex("^gpt-4(o|-turbo)?$")
 ///     regex.matches("gpt-4o")  // true
@@ -29,87 +40,97 @@ public struct LinearRegex: Sendable {
         public var description: String { message }
     }
 
-    private let program: [Instruction]
-    private let sets: [ScalarSet]
+    /// JavaScript's flags that the engine supports.
+    public struct Flags: OptionSet, Sendable, Hashable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+        /// `i`
+        public static let ignoreCase = Flags(rawValue: 1)
+        /// `m`
+        public static let multiline = Flags(rawValue: 2)
+        /// `s`
+        public static let dotAll = Flags(rawValue: 4)
+        /// `g`: the engine itself ignores it; a replace-all reads it.
+        public static let global = Flags(rawValue: 8)
+
+        /// Parses JavaScript flag letters; refuses unknown and repeated ones.
+        public init(_ letters: String) throws(SyntaxError) {
+            var flags: Flags = []
+            for letter in letters.unicodeScalars {
+                let flag: Flags
+                switch letter {
+                case "i": flag = .ignoreCase
+                case "m": flag = .multiline
+                case "s": flag = .dotAll
+                case "g": flag = .global
+                case "u", "y", "d", "v":
+                    throw SyntaxError(message: "the flag '\(letter)' is not supported (supported: g, i, m, s)")
+                default:
+                    throw SyntaxError(message: "unknown flag '\(letter.escaped(asASCII: true))' (supported: g, i, m, s)")
+                }
+                guard !flags.contains(flag) else { throw SyntaxError(message: "the flag '\(letter)' is repeated") }
+                flags.insert(flag)
+            }
+            self = flags
+        }
+    }
+
+    let program: [Instruction]
+    let sets: [ScalarSet]
     /// The source, for messages and tests.
     public let pattern: String
+    public let flags: Flags
+    /// The program starts with `^` (without `m`): only a match at offset 0 is possible.
+    let anchoredAtStart: Bool
 
+    /// Compiles `pattern` without flags (conditional routing's `$regex`).
     public init(_ pattern: String) throws(SyntaxError) {
+        try self.init(pattern, flags: Flags())
+    }
+
+    /// Compiles `pattern` with JavaScript flag letters (`"gi"`).
+    public init(_ pattern: String, flags letters: String) throws(SyntaxError) {
+        try self.init(pattern, flags: try Flags(letters))
+    }
+
+    public init(_ pattern: String, flags: Flags) throws(SyntaxError) {
         let scalars = Array(pattern.unicodeScalars)
         guard scalars.count <= Self.maximumPatternLength else {
             throw SyntaxError(message: "the pattern is longer than \(Self.maximumPatternLength) characters")
         }
         var parser = Parser(scalars: scalars)
         let tree = try parser.parseWhole()
-        var compiler = Compiler(sets: parser.sets)
+        var compiler = Compiler(sets: parser.sets, flags: flags)
         try compiler.emit(tree)
         compiler.append(.match)
         self.program = compiler.program
         self.sets = compiler.sets
         self.pattern = pattern
+        self.flags = flags
+        if case .assertStart = compiler.program[0] { anchoredAtStart = true } else { anchoredAtStart = false }
     }
 
     /// Whether the pattern matches anywhere in `text` (JavaScript's `RegExp.prototype.test`).
     public func matches(_ text: String) -> Bool {
-        let input = Array(text.unicodeScalars)
-        var current = ThreadList(capacity: program.count)
-        var next = ThreadList(capacity: program.count)
-        var stack: [Int] = []
-        stack.reserveCapacity(16)
-        var position = 0
-        while true {
-            // A new thread starts at every position: the search is unanchored.
-            if add(0, at: position, input: input, to: &current, stack: &stack) { return true }
-            guard position < input.count else { return false }
-            let scalar = input[position]
-            next.clear()
-            for index in 0..<current.count {
-                let pc = current.dense[index]
-                let advances: Bool
-                switch program[pc] {
-                case .scalar(let expected): advances = scalar == expected
-                case .anyButLineTerminator: advances = !Self.isLineTerminator(scalar)
-                case .set(let set): advances = sets[set].contains(scalar)
-                default: advances = false
-                }
-                if advances, add(pc + 1, at: position + 1, input: input, to: &next, stack: &stack) { return true }
-            }
-            swap(&current, &next)
-            position += 1
-            if current.count == 0 && program.first.map(Self.isStartAnchor) == true { return false }
+        var text = text
+        return text.withUTF8 { bytes in
+            if case .match = Matcher(self).search(bytes, from: 0, wantSpan: false) { return true }
+            return false
         }
     }
 
-    /// Follows jumps, splits and assertions from `pc` and adds the consuming states reached;
-    /// returns true as soon as the match state is reached.
-    private func add(_ start: Int, at position: Int, input: [Unicode.Scalar], to list: inout ThreadList,
-                     stack: inout [Int]) -> Bool {
-        stack.removeAll(keepingCapacity: true)
-        stack.append(start)
-        while let pc = stack.popLast() {
-            guard list.insert(pc) else { continue }
-            switch program[pc] {
-            case .match: return true
-            case .jump(let target): stack.append(target)
-            case .split(let first, let second):
-                stack.append(second)
-                stack.append(first)
-            case .assertStart: if position == 0 { stack.append(pc + 1) }
-            case .assertEnd: if position == input.count { stack.append(pc + 1) }
-            case .assertWordBoundary(let wanted):
-                let before = position > 0 && Self.isWord(input[position - 1])
-                let after = position < input.count && Self.isWord(input[position])
-                if (before != after) == wanted { stack.append(pc + 1) }
-            case .scalar, .anyButLineTerminator, .set:
-                list.markConsuming(pc)
+    /// The leftmost match in `text` at or after the UTF-8 byte offset `from`, as UTF-8 byte
+    /// offsets (JavaScript's `exec` with `lastIndex = from`: `^` still means the start of the text,
+    /// and `\b` sees the character before `from`).
+    public func firstMatch(in text: String, from: Int = 0) -> Range<Int>? {
+        var text = text
+        return text.withUTF8 { bytes in
+            if case .match(let start, let end) = Matcher(self).search(bytes, from: from, wantSpan: true) {
+                return start..<end
             }
+            return nil
         }
-        return false
-    }
-
-    private static func isStartAnchor(_ instruction: Instruction) -> Bool {
-        if case .assertStart = instruction { return true }
-        return false
     }
 
     static func isLineTerminator(_ scalar: Unicode.Scalar) -> Bool {
@@ -132,6 +153,220 @@ public struct LinearRegex: Sendable {
         default: return false
         }
     }
+
+    /// JavaScript's `Canonicalize` without the `u` flag: the upper case when it is one character,
+    /// except that a non-ASCII character never folds onto an ASCII one (so `ſ` is not `s`).
+    static func canonicalize(_ scalar: Unicode.Scalar) -> Unicode.Scalar {
+        let value = scalar.value
+        if value < 0x80 {
+            return (0x61...0x7A).contains(value) ? Unicode.Scalar(UInt8(value - 0x20)) : scalar
+        }
+        let upper = scalar.properties.uppercaseMapping.unicodeScalars
+        guard upper.count == 1, let only = upper.first, only.value >= 0x80 else { return scalar }
+        return only
+    }
+
+    /// The lower case of a character when it is one character (the members of a class that may
+    /// canonicalize like it).
+    static func lowercase(_ scalar: Unicode.Scalar) -> Unicode.Scalar {
+        let value = scalar.value
+        if value < 0x80 {
+            return (0x41...0x5A).contains(value) ? Unicode.Scalar(UInt8(value + 0x20)) : scalar
+        }
+        let lower = scalar.properties.lowercaseMapping.unicodeScalars
+        guard lower.count == 1, let only = lower.first else { return scalar }
+        return only
+    }
+}
+
+// MARK: - Searching
+
+extension LinearRegex {
+    /// The outcome of one search.
+    enum Outcome: Equatable {
+        case match(Int, Int)
+        case noMatch
+        /// The deadline given to ``Matcher/search(_:from:wantSpan:deadline:)`` passed.
+        case deadline
+    }
+
+    /// A compiled pattern with its thread lists, reused from search to search (a per-VM cache
+    /// keeps one per pattern). Not thread-safe.
+    final class Matcher {
+        let regex: LinearRegex
+        private var current: ThreadList
+        private var next: ThreadList
+        private var stack: [Int] = []
+
+        init(_ regex: LinearRegex) {
+            self.regex = regex
+            current = ThreadList(capacity: regex.program.count)
+            next = ThreadList(capacity: regex.program.count)
+            stack.reserveCapacity(16)
+        }
+
+        /// Searches `bytes` (UTF-8) from byte offset `from`. With `wantSpan` false, the first thread
+        /// to reach the match state answers (a yes/no search); with it, JavaScript's span.
+        /// `deadline` (CLOCK_MONOTONIC_COARSE nanoseconds, as `sb_now_coarse`) is looked at every
+        /// so often; `.max` for none.
+        func search(_ bytes: UnsafeBufferPointer<UInt8>, from: Int, wantSpan: Bool,
+                    deadline: UInt64 = .max) -> Outcome {
+            let count = bytes.count
+            guard from >= 0, from <= count else { return .noMatch }
+            if regex.anchoredAtStart && from > 0 { return .noMatch }
+            let program = regex.program
+            var position = from
+            var previous: Unicode.Scalar? = from > 0 ? UTF8Reader.scalar(before: from, in: bytes) : nil
+            var (scalar, length) = UTF8Reader.scalar(at: position, in: bytes)
+            var matched: (Int, Int)?
+            var work = 0
+            current.clear()
+            while true {
+                if matched == nil && (!regex.anchoredAtStart || position == 0) {
+                    // A new, lowest-priority thread starts at every position: the search is unanchored.
+                    if add(0, start: position, at: position, previous: previous, next: scalar, count: count, to: &current),
+                       !wantSpan {
+                        return .match(position, position)
+                    }
+                }
+                if current.count == 0 && (matched != nil || regex.anchoredAtStart) { break }
+                let nextPosition = position + length
+                let (following, followingLength) = UTF8Reader.scalar(at: nextPosition, in: bytes)
+                next.clear()
+                threads: for index in 0..<current.count {
+                    let pc = current.dense[index]
+                    let start = current.starts[index]
+                    let advances: Bool
+                    switch program[pc] {
+                    case .match:
+                        matched = (start, position)
+                        break threads  // lower-priority threads are cut
+                    case .scalar(let expected): advances = scalar == expected
+                    case .scalarFolded(let expected): advances = scalar.map(LinearRegex.canonicalize) == expected
+                    case .any: advances = scalar != nil
+                    case .anyButLineTerminator: advances = scalar.map { !LinearRegex.isLineTerminator($0) } ?? false
+                    case .set(let set):
+                        if let scalar {
+                            advances = regex.flags.contains(.ignoreCase)
+                                ? regex.sets[set].containsIgnoringCase(scalar) : regex.sets[set].contains(scalar)
+                        } else {
+                            advances = false
+                        }
+                    default: advances = false
+                    }
+                    if advances,
+                       add(pc + 1, start: start, at: nextPosition, previous: scalar, next: following, count: count, to: &next),
+                       !wantSpan {
+                        return .match(start, nextPosition)
+                    }
+                }
+                guard position < count else { break }
+                swap(&current, &next)
+                previous = scalar
+                position = nextPosition
+                scalar = following
+                length = followingLength
+                work += current.count + 1
+                if work >= 1 << 16 {
+                    work = 0
+                    if deadline != .max && Self.coarseNow() > deadline { return .deadline }
+                }
+            }
+            if let matched { return .match(matched.0, matched.1) }
+            return .noMatch
+        }
+
+        static func coarseNow() -> UInt64 {
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC_COARSE, &now)
+            return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+        }
+
+        /// Follows jumps, splits and assertions from `pc` in priority order and appends the states
+        /// reached that consume a character (or match) to `list`, each remembering `start`.
+        /// Returns true as soon as the match state is reached (a yes/no search stops there).
+        private func add(_ first: Int, start: Int, at position: Int, previous: Unicode.Scalar?,
+                         next: Unicode.Scalar?, count: Int, to list: inout ThreadList) -> Bool {
+            let program = regex.program
+            stack.removeAll(keepingCapacity: true)
+            stack.append(first)
+            while let pc = stack.popLast() {
+                guard list.insert(pc) else { continue }
+                switch program[pc] {
+                case .match:
+                    list.append(pc, start: start)
+                    return true
+                case .jump(let target): stack.append(target)
+                case .split(let preferred, let other):
+                    stack.append(other)
+                    stack.append(preferred)
+                case .assertStart: if position == 0 { stack.append(pc + 1) }
+                case .assertEnd: if position == count { stack.append(pc + 1) }
+                case .assertLineStart:
+                    if previous.map(LinearRegex.isLineTerminator) ?? true { stack.append(pc + 1) }
+                case .assertLineEnd:
+                    if next.map(LinearRegex.isLineTerminator) ?? true { stack.append(pc + 1) }
+                case .assertWordBoundary(let wanted):
+                    let before = previous.map(LinearRegex.isWord) ?? false
+                    let after = next.map(LinearRegex.isWord) ?? false
+                    if (before != after) == wanted { stack.append(pc + 1) }
+                case .scalar, .scalarFolded, .any, .anyButLineTerminator, .set:
+                    list.append(pc, start: start)
+                }
+            }
+            return false
+        }
+    }
+
+    /// Decoding of UTF-8 where it is read: an invalid byte is one U+FFFD.
+    enum UTF8Reader {
+        /// The scalar at `offset` and its length in bytes; nil (length 0) at the end.
+        @inline(__always)
+        static func scalar(at offset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> (Unicode.Scalar?, Int) {
+            guard offset < bytes.count else { return (nil, 0) }
+            let lead = bytes[offset]
+            if lead < 0x80 { return (Unicode.Scalar(lead), 1) }
+            return decodeMultibyte(at: offset, in: bytes)
+        }
+
+        static func decodeMultibyte(at offset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> (Unicode.Scalar?, Int) {
+            let lead = bytes[offset]
+            let replacement: (Unicode.Scalar?, Int) = ("\u{FFFD}", 1)
+            let length: Int
+            var value: UInt32
+            var low: UInt8 = 0x80
+            var high: UInt8 = 0xBF
+            switch lead {
+            case 0xC2...0xDF: length = 2; value = UInt32(lead & 0x1F)
+            case 0xE0: length = 3; value = UInt32(lead & 0x0F); low = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: length = 3; value = UInt32(lead & 0x0F)
+            case 0xED: length = 3; value = UInt32(lead & 0x0F); high = 0x9F
+            case 0xF0: length = 4; value = UInt32(lead & 0x07); low = 0x90
+            case 0xF1...0xF3: length = 4; value = UInt32(lead & 0x07)
+            case 0xF4: length = 4; value = UInt32(lead & 0x07); high = 0x8F
+            default: return replacement
+            }
+            guard offset + length <= bytes.count else { return replacement }
+            for index in 1..<length {
+                let byte = bytes[offset + index]
+                let (min, max): (UInt8, UInt8) = index == 1 ? (low, high) : (0x80, 0xBF)
+                guard byte >= min && byte <= max else { return replacement }
+                value = value << 6 | UInt32(byte & 0x3F)
+            }
+            guard let scalar = Unicode.Scalar(value) else { return replacement }
+            return (scalar, length)
+        }
+
+        /// The scalar that ends just before `offset` (offset > 0), as a forward reading from the
+        /// start would have seen it.
+        static func scalar(before offset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> Unicode.Scalar {
+            var start = offset - 1
+            while start > 0 && offset - start < 4 && bytes[start] & 0xC0 == 0x80 { start -= 1 }
+            let (scalar, length) = scalar(at: start, in: bytes)
+            if let scalar, start + length == offset { return scalar }
+            return "\u{FFFD}"
+        }
+    }
 }
 
 // MARK: - Program
@@ -139,12 +374,20 @@ public struct LinearRegex: Sendable {
 extension LinearRegex {
     enum Instruction: Sendable {
         case scalar(Unicode.Scalar)
+        /// Under `i`: a character whose canonical form (``LinearRegex/canonicalize(_:)``) is this.
+        case scalarFolded(Unicode.Scalar)
+        /// `.` under `s`.
+        case any
         case anyButLineTerminator
         case set(Int)
+        /// Both continue; the first has priority.
         case split(Int, Int)
         case jump(Int)
         case assertStart
         case assertEnd
+        /// `^` and `$` under `m`.
+        case assertLineStart
+        case assertLineEnd
         case assertWordBoundary(Bool)
         case match
     }
@@ -168,34 +411,52 @@ extension LinearRegex {
         var negated = false
 
         func contains(_ scalar: Unicode.Scalar) -> Bool {
-            var found = false
-            for range in ranges where range.contains(scalar.value) {
-                found = true
-                break
+            hasMember(scalar) != negated
+        }
+
+        /// Whether `scalar` is listed (before negation).
+        private func hasMember(_ scalar: Unicode.Scalar) -> Bool {
+            for range in ranges where range.contains(scalar.value) { return true }
+            for item in escapes where item.escape.contains(scalar) != item.negated { return true }
+            return false
+        }
+
+        /// Under `i`: whether a member canonicalizes like `scalar` (JavaScript's rule, where `[a-z]`
+        /// matches `K` but not the Kelvin sign).
+        func containsIgnoringCase(_ scalar: Unicode.Scalar) -> Bool {
+            if hasMember(scalar) { return !negated }
+            let canonical = LinearRegex.canonicalize(scalar)
+            if canonical != scalar && hasMember(canonical) { return !negated }
+            // The lower cases: `[a-z]` holds `k`, the lower case of `K`'s canonical form.
+            let lower = LinearRegex.lowercase(canonical)
+            if lower != scalar && lower != canonical && LinearRegex.canonicalize(lower) == canonical && hasMember(lower) {
+                return !negated
             }
-            if !found {
-                for item in escapes where item.escape.contains(scalar) != item.negated {
-                    found = true
-                    break
-                }
+            let ownLower = LinearRegex.lowercase(scalar)
+            if ownLower != scalar && ownLower != lower && LinearRegex.canonicalize(ownLower) == canonical
+                && hasMember(ownLower) {
+                return !negated
             }
-            return found != negated
+            return negated
         }
     }
 
     /// States on a list for one step: a sparse set for de-duplication in O(1), and the consuming
-    /// states in insertion order (which is the priority order; it does not matter for yes/no).
+    /// (and match) states in insertion order, which is the priority order, each with the offset
+    /// where its match started.
     struct ThreadList {
         var sparse: [Int]
         var seen: [Int]
         var seenCount = 0
         var dense: [Int]
+        var starts: [Int]
         var count = 0
 
         init(capacity: Int) {
             sparse = Array(repeating: 0, count: capacity)
             seen = Array(repeating: 0, count: capacity)
             dense = Array(repeating: 0, count: capacity)
+            starts = Array(repeating: 0, count: capacity)
         }
 
         /// Adds `pc` to the visited states; false when it was already there this step.
@@ -208,8 +469,9 @@ extension LinearRegex {
             return true
         }
 
-        mutating func markConsuming(_ pc: Int) {
+        mutating func append(_ pc: Int, start: Int) {
             dense[count] = pc
+            starts[count] = start
             count += 1
         }
 
@@ -232,7 +494,7 @@ extension LinearRegex {
         case wordBoundary(Bool)
         case concatenation([Node])
         case alternation([Node])
-        case repeated(Node, min: Int, max: Int?)
+        case repeated(Node, min: Int, max: Int?, greedy: Bool)
     }
 
     struct Parser {
@@ -303,9 +565,13 @@ extension LinearRegex {
                     throw error("a quantifier after a quantifier (write a group)")
                 default: break
                 }
-                if peek() == "?" { index += 1 }  // lazy: the same yes/no answer
+                var greedy = true
+                if peek() == "?" {
+                    index += 1
+                    greedy = false
+                }
                 if peek() == "+" { throw error("possessive quantifiers are not supported") }
-                node = .repeated(node, min: bounds.0, max: bounds.1)
+                node = .repeated(node, min: bounds.0, max: bounds.1, greedy: greedy)
                 if case .repeated = node, let next = peek(), "*+?".unicodeScalars.contains(next) {
                     throw error("a quantifier after a quantifier (write a group)")
                 }
@@ -517,8 +783,12 @@ extension LinearRegex {
     struct Compiler {
         var program: [Instruction] = []
         var sets: [ScalarSet]
+        let flags: Flags
 
-        init(sets: [ScalarSet]) { self.sets = sets }
+        init(sets: [ScalarSet], flags: Flags) {
+            self.sets = sets
+            self.flags = flags
+        }
 
         mutating func append(_ instruction: Instruction) {
             program.append(instruction)
@@ -541,11 +811,12 @@ extension LinearRegex {
         mutating func emit(_ node: Node) throws(SyntaxError) {
             switch node {
             case .empty: break
-            case .scalar(let scalar): try put(.scalar(scalar))
-            case .any: try put(.anyButLineTerminator)
+            case .scalar(let scalar):
+                try put(flags.contains(.ignoreCase) ? .scalarFolded(LinearRegex.canonicalize(scalar)) : .scalar(scalar))
+            case .any: try put(flags.contains(.dotAll) ? .any : .anyButLineTerminator)
             case .set(let index): try put(.set(index))
-            case .start: try put(.assertStart)
-            case .end: try put(.assertEnd)
+            case .start: try put(flags.contains(.multiline) ? .assertLineStart : .assertStart)
+            case .end: try put(flags.contains(.multiline) ? .assertLineEnd : .assertEnd)
             case .wordBoundary(let wanted): try put(.assertWordBoundary(wanted))
             case .concatenation(let items):
                 for item in items { try emit(item) }
@@ -563,7 +834,7 @@ extension LinearRegex {
                     }
                 }
                 for jump in jumps { program[jump] = .jump(program.count) }
-            case .repeated(let inner, let min, let max):
+            case .repeated(let inner, let min, let max, let greedy):
                 for _ in 0..<min { try emit(inner) }
                 if let max {
                     // (inner (inner (…)?)?)? — each optional copy skips to the end when not taken.
@@ -572,14 +843,16 @@ extension LinearRegex {
                         splits.append(try reserve())
                         try emit(inner)
                     }
-                    for split in splits { program[split] = .split(split + 1, program.count) }
+                    for split in splits {
+                        program[split] = greedy ? .split(split + 1, program.count) : .split(program.count, split + 1)
+                    }
                 } else {
                     // loop: split body, end; body: inner; jump loop
                     let loop = try reserve()
                     try emit(inner)
                     let back = try reserve()
                     program[back] = .jump(loop)
-                    program[loop] = .split(loop + 1, program.count)
+                    program[loop] = greedy ? .split(loop + 1, program.count) : .split(program.count, loop + 1)
                 }
             }
         }

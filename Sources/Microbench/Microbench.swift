@@ -36,7 +36,9 @@ struct Microbench: ParsableCommand {
 
         let codec = try CodecBenchmarks(document: document, logger: logger)
         let calls = try ProviderBenchmarks(providersDirectory: providers, logger: logger)
+        let regex = try RegexBenchmarks(logger: logger)
         let results = try codec.run(sampler, progress: progress) + calls.run(sampler, progress: progress)
+            + regex.run(sampler, progress: progress)
 
         let report = Report(
             documentBytes: document.count, repetitions: sampler.repetitions,
