@@ -58,7 +58,8 @@ typedef struct {
 
 // Compiles (or finds in the VM's cache) the pattern at `pattern_arg` with the flags at `flags_arg`
 // (a string, or nil/none for none); raises `regex: <reason>` when it cannot.
-static void sb_regex_begin(sb_regex_call *call, lua_State *L, int pattern_arg, int text_arg, int flags_arg) {
+static void sb_regex_begin(sb_regex_call *call, lua_State *L, int pattern_arg, int text_arg, int flags_arg,
+                           int need_spans) {
     size_t pattern_length = 0, flags_length = 0;
     const char *pattern = luaL_checklstring(L, pattern_arg, &pattern_length);
     call->text = luaL_checklstring(L, text_arg, &call->length);
@@ -72,7 +73,7 @@ static void sb_regex_begin(sb_regex_call *call, lua_State *L, int pattern_arg, i
     error[0] = 0;
     call->global = 0;
     call->compiled = call->st->regex_compile(call->st->regex_context, pattern, pattern_length, flags, flags_length,
-                                             &call->global, error, sizeof error);
+                                             need_spans, &call->global, error, sizeof error);
     if (call->compiled == NULL) sb_raise(L, "regex: %s", error[0] ? error : "the pattern could not be compiled");
 }
 
@@ -93,7 +94,7 @@ static int sb_regex_exec(sb_regex_call *call, size_t from, int want_span, size_t
 
 static int gw_regex_test(lua_State *L) {
     sb_regex_call call;
-    sb_regex_begin(&call, L, 1, 2, 3);
+    sb_regex_begin(&call, L, 1, 2, 3, 0);
     size_t start = 0, end = 0;
     lua_pushboolean(L, sb_regex_exec(&call, 0, 0, &start, &end));
     return 1;
@@ -102,7 +103,7 @@ static int gw_regex_test(lua_State *L) {
 // gw.regex.find(pattern, text [, flags [, init]]) -> start, end (1-based, inclusive) or nil.
 static int gw_regex_find(lua_State *L) {
     sb_regex_call call;
-    sb_regex_begin(&call, L, 1, 2, 3);
+    sb_regex_begin(&call, L, 1, 2, 3, 1);
     lua_Integer init = luaL_optinteger(L, 4, 1);
     // As string.find: a negative init counts from the end; before the start is the start.
     if (init < 0) init = (lua_Integer)call.length + init + 1;
@@ -183,7 +184,7 @@ static int gw_regex_gsub(lua_State *L) {
         }
     }
     sb_regex_call call;
-    sb_regex_begin(&call, L, 1, 2, 4);
+    sb_regex_begin(&call, L, 1, 2, 4, 1);
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     size_t from = 0, copied = 0;

@@ -109,7 +109,14 @@ public struct LinearRegex: Sendable {
         self.pattern = pattern
         self.flags = flags
         if case .assertStart = compiler.program[0] { anchoredAtStart = true } else { anchoredAtStart = false }
+        spansAreJavaScripts = !Shape(tree).emptyIterationMatters
     }
+
+    /// False when the pattern has an optional repetition of something that can match empty
+    /// before it can match text (`(|a)*`, `(a*?)?`): JavaScript rejects an iteration that matched
+    /// empty and backtracks into the longer choice, which the linear engine cannot do, so such a
+    /// pattern's span may differ (its yes/no answer never does). `gw.regex.find` and `gsub` refuse it.
+    public let spansAreJavaScripts: Bool
 
     /// Whether the pattern matches anywhere in `text` (JavaScript's `RegExp.prototype.test`).
     public func matches(_ text: String) -> Bool {
@@ -176,6 +183,69 @@ public struct LinearRegex: Sendable {
         let lower = scalar.properties.lowercaseMapping.unicodeScalars
         guard lower.count == 1, let only = lower.first else { return scalar }
         return only
+    }
+}
+
+// MARK: - Shape
+
+extension LinearRegex {
+    /// What a subpattern can do, for ``spansAreJavaScripts``: whether it can match empty, whether
+    /// it can match text, and whether one of its empty matches comes before (has priority over) a
+    /// non-empty one.
+    struct Shape {
+        var nullable: Bool
+        var consumes: Bool
+        var emptyFirst: Bool
+        /// An optional repetition's body has `emptyFirst`.
+        var emptyIterationMatters: Bool
+
+        init(nullable: Bool, consumes: Bool, emptyFirst: Bool = false, emptyIterationMatters: Bool = false) {
+            self.nullable = nullable
+            self.consumes = consumes
+            self.emptyFirst = emptyFirst
+            self.emptyIterationMatters = emptyIterationMatters
+        }
+
+        init(_ node: Node) {
+            switch node {
+            case .empty, .start, .end, .wordBoundary:
+                self.init(nullable: true, consumes: false)
+            case .scalar, .any, .set:
+                self.init(nullable: false, consumes: true)
+            case .concatenation(let items):
+                var shape = Shape(nullable: true, consumes: false)
+                for item in items {
+                    let next = Shape(item)
+                    // Paths of AB: each path of A followed by each path of B, in order.
+                    shape = Shape(
+                        nullable: shape.nullable && next.nullable,
+                        consumes: shape.consumes || next.consumes,
+                        emptyFirst: (shape.nullable && next.emptyFirst) || (shape.emptyFirst && next.nullable),
+                        emptyIterationMatters: shape.emptyIterationMatters || next.emptyIterationMatters)
+                }
+                self = shape
+            case .alternation(let branches):
+                var shape = Shape(nullable: false, consumes: false)
+                for branch in branches {
+                    let next = Shape(branch)
+                    shape = Shape(
+                        nullable: shape.nullable || next.nullable,
+                        consumes: shape.consumes || next.consumes,
+                        emptyFirst: shape.emptyFirst || next.emptyFirst || (shape.nullable && next.consumes),
+                        emptyIterationMatters: shape.emptyIterationMatters || next.emptyIterationMatters)
+                }
+                self = shape
+            case .repeated(let inner, let min, let max, let greedy):
+                let body = Shape(inner)
+                let optional = max.map { $0 > min } ?? true
+                let nullable = min == 0 || body.nullable
+                let consumes = body.consumes && max != 0
+                // A lazy repetition tries the empty way out first; a greedy one last.
+                let lazyEmptyFirst = optional && !greedy && nullable && body.consumes
+                self.init(nullable: nullable, consumes: consumes, emptyFirst: body.emptyFirst || lazyEmptyFirst,
+                          emptyIterationMatters: body.emptyIterationMatters || (optional && body.emptyFirst))
+            }
+        }
     }
 }
 

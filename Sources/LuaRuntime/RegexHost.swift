@@ -43,13 +43,18 @@ final class RegexCache {
 
 /// `sb_regex_compile_fn`: a handle (the cached matcher, unretained: the cache keeps it until its
 /// next compile call) or NULL with the reason in `error`.
-private let regexCompileBridge: sb_regex_compile_fn = { context, pattern, patternLength, flags, flagsLength, global, errorBuffer, errorSize in
+private let regexCompileBridge: sb_regex_compile_fn = { context, pattern, patternLength, flags, flagsLength, needSpans, global, errorBuffer, errorSize in
     guard let context else { return nil }
     let cache = Unmanaged<RegexCache>.fromOpaque(context).takeUnretainedValue()
     let patternText = String(decoding: UnsafeRawBufferPointer(start: pattern, count: patternLength), as: UTF8.self)
     let flagsText = String(decoding: UnsafeRawBufferPointer(start: flags, count: flagsLength), as: UTF8.self)
     do throws(LinearRegex.SyntaxError) {
         let matcher = try cache.matcher(pattern: patternText, flags: flagsText)
+        if needSpans != 0 && !matcher.regex.spansAreJavaScripts {
+            throw LinearRegex.SyntaxError(message: "a repeated group that can match empty before it matches text (as in "
+                + "(|a)* or (a*?)?) gives a different match than JavaScript in find and gsub (test is fine); "
+                + "put the empty choice last, as in (a|)*")
+        }
         global?.pointee = matcher.regex.flags.contains(.global) ? 1 : 0
         return UnsafeMutableRawPointer(Unmanaged.passUnretained(matcher).toOpaque())
     } catch {

@@ -35,9 +35,10 @@ typedef void (*sb_store_delete_fn)(void *context, const char *key, size_t key_le
 
 /// Compiles (or finds in the VM's cache) a JavaScript regular expression for `gw.regex`: returns
 /// an opaque handle valid until the next compile call of the same VM, and sets *global for the `g`
-/// flag; or NULL with a NUL-terminated reason in `error`.
+/// flag; or NULL with a NUL-terminated reason in `error`. `need_spans`: the caller wants match
+/// spans (find, gsub), which a few patterns cannot give as JavaScript would.
 typedef void *(*sb_regex_compile_fn)(void *context, const char *pattern, size_t pattern_length,
-                                     const char *flags, size_t flags_length, int *global,
+                                     const char *flags, size_t flags_length, int need_spans, int *global,
                                      char *error, size_t error_size);
 /// Searches `text` from byte offset `from` with a handle from the compile function: 1 with the
 /// match's byte offsets in *start/*end (end exclusive; only computed when `want_span`), 0 without
