@@ -264,15 +264,26 @@ extension LinearRegex {
     /// keeps one per pattern). Not thread-safe.
     final class Matcher {
         let regex: LinearRegex
-        private var current: ThreadList
-        private var next: ThreadList
-        private var stack: [Int] = []
+        /// Thread lists and the closure stack, reused from search to search.
+        private let scratch: Scratch
+
+        struct Scratch {
+            var current: ThreadList
+            var next: ThreadList
+            var stack: Stack
+        }
 
         init(_ regex: LinearRegex) {
             self.regex = regex
-            current = ThreadList(capacity: regex.program.count)
-            next = ThreadList(capacity: regex.program.count)
-            stack.reserveCapacity(16)
+            let size = regex.program.count
+            scratch = Scratch(current: ThreadList(capacity: size), next: ThreadList(capacity: size),
+                              stack: Stack(capacity: 2 * size + 1))
+        }
+
+        deinit {
+            scratch.current.deallocate()
+            scratch.next.deallocate()
+            scratch.stack.deallocate()
         }
 
         /// Searches `bytes` (UTF-8) from byte offset `from`. With `wantSpan` false, the first thread
@@ -281,31 +292,43 @@ extension LinearRegex {
         /// so often; `.max` for none.
         func search(_ bytes: UnsafeBufferPointer<UInt8>, from: Int, wantSpan: Bool,
                     deadline: UInt64 = .max) -> Outcome {
+            // A copy of the pointers: the loop works on locals, without the exclusivity checks a
+            // class's stored properties cost. (Lists are cleared before use, so nothing is written back.)
+            var scratch = self.scratch
+            return regex.program.withUnsafeBufferPointer { program in
+                Self.search(regex, program, bytes, from: from, wantSpan: wantSpan, deadline: deadline, &scratch)
+            }
+        }
+
+        private static func search(_ regex: LinearRegex, _ program: UnsafeBufferPointer<Instruction>,
+                                   _ bytes: UnsafeBufferPointer<UInt8>, from: Int, wantSpan: Bool, deadline: UInt64,
+                                   _ scratch: inout Scratch) -> Outcome {
             let count = bytes.count
             guard from >= 0, from <= count else { return .noMatch }
             if regex.anchoredAtStart && from > 0 { return .noMatch }
-            let program = regex.program
+            let ignoreCase = regex.flags.contains(.ignoreCase)
+            let sets = regex.sets
             var position = from
             var previous: Unicode.Scalar? = from > 0 ? UTF8Reader.scalar(before: from, in: bytes) : nil
             var (scalar, length) = UTF8Reader.scalar(at: position, in: bytes)
             var matched: (Int, Int)?
             var work = 0
-            current.clear()
+            scratch.current.clear()
             while true {
                 if matched == nil && (!regex.anchoredAtStart || position == 0) {
                     // A new, lowest-priority thread starts at every position: the search is unanchored.
-                    if add(0, start: position, at: position, previous: previous, next: scalar, count: count, to: &current),
-                       !wantSpan {
+                    if add(program, 0, start: position, at: position, previous: previous, next: scalar, count: count,
+                           to: &scratch.current, stack: &scratch.stack), !wantSpan {
                         return .match(position, position)
                     }
                 }
-                if current.count == 0 && (matched != nil || regex.anchoredAtStart) { break }
+                if scratch.current.count == 0 && (matched != nil || regex.anchoredAtStart) { break }
                 let nextPosition = position + length
                 let (following, followingLength) = UTF8Reader.scalar(at: nextPosition, in: bytes)
-                next.clear()
-                threads: for index in 0..<current.count {
-                    let pc = current.dense[index]
-                    let start = current.starts[index]
+                scratch.next.clear()
+                threads: for index in 0..<scratch.current.count {
+                    let pc = scratch.current.dense[index]
+                    let start = scratch.current.starts[index]
                     let advances: Bool
                     switch program[pc] {
                     case .match:
@@ -317,29 +340,29 @@ extension LinearRegex {
                     case .anyButLineTerminator: advances = scalar.map { !LinearRegex.isLineTerminator($0) } ?? false
                     case .set(let set):
                         if let scalar {
-                            advances = regex.flags.contains(.ignoreCase)
-                                ? regex.sets[set].containsIgnoringCase(scalar) : regex.sets[set].contains(scalar)
+                            advances = ignoreCase ? sets[set].containsIgnoringCase(scalar) : sets[set].contains(scalar)
                         } else {
                             advances = false
                         }
                     default: advances = false
                     }
                     if advances,
-                       add(pc + 1, start: start, at: nextPosition, previous: scalar, next: following, count: count, to: &next),
+                       add(program, pc + 1, start: start, at: nextPosition, previous: scalar, next: following, count: count,
+                           to: &scratch.next, stack: &scratch.stack),
                        !wantSpan {
                         return .match(start, nextPosition)
                     }
                 }
                 guard position < count else { break }
-                swap(&current, &next)
+                swap(&scratch.current, &scratch.next)
                 previous = scalar
                 position = nextPosition
                 scalar = following
                 length = followingLength
-                work += current.count + 1
+                work += scratch.current.count + 1
                 if work >= 1 << 16 {
                     work = 0
-                    if deadline != .max && Self.coarseNow() > deadline { return .deadline }
+                    if deadline != .max && coarseNow() > deadline { return .deadline }
                 }
             }
             if let matched { return .match(matched.0, matched.1) }
@@ -352,34 +375,34 @@ extension LinearRegex {
             return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
         }
 
-        /// Follows jumps, splits and assertions from `pc` in priority order and appends the states
-        /// reached that consume a character (or match) to `list`, each remembering `start`.
+        /// Follows jumps, splits and assertions from `first` in priority order and appends the
+        /// states reached that consume a character (or match) to `list`, each remembering `start`.
         /// Returns true as soon as the match state is reached (a yes/no search stops there).
-        private func add(_ first: Int, start: Int, at position: Int, previous: Unicode.Scalar?,
-                         next: Unicode.Scalar?, count: Int, to list: inout ThreadList) -> Bool {
-            let program = regex.program
-            stack.removeAll(keepingCapacity: true)
-            stack.append(first)
-            while let pc = stack.popLast() {
+        private static func add(_ program: UnsafeBufferPointer<Instruction>, _ first: Int, start: Int, at position: Int,
+                                previous: Unicode.Scalar?, next: Unicode.Scalar?, count: Int,
+                                to list: inout ThreadList, stack: inout Stack) -> Bool {
+            stack.count = 0
+            stack.push(first)
+            while let pc = stack.pop() {
                 guard list.insert(pc) else { continue }
                 switch program[pc] {
                 case .match:
                     list.append(pc, start: start)
                     return true
-                case .jump(let target): stack.append(target)
+                case .jump(let target): stack.push(target)
                 case .split(let preferred, let other):
-                    stack.append(other)
-                    stack.append(preferred)
-                case .assertStart: if position == 0 { stack.append(pc + 1) }
-                case .assertEnd: if position == count { stack.append(pc + 1) }
+                    stack.push(other)
+                    stack.push(preferred)
+                case .assertStart: if position == 0 { stack.push(pc + 1) }
+                case .assertEnd: if position == count { stack.push(pc + 1) }
                 case .assertLineStart:
-                    if previous.map(LinearRegex.isLineTerminator) ?? true { stack.append(pc + 1) }
+                    if previous.map(LinearRegex.isLineTerminator) ?? true { stack.push(pc + 1) }
                 case .assertLineEnd:
-                    if next.map(LinearRegex.isLineTerminator) ?? true { stack.append(pc + 1) }
+                    if next.map(LinearRegex.isLineTerminator) ?? true { stack.push(pc + 1) }
                 case .assertWordBoundary(let wanted):
                     let before = previous.map(LinearRegex.isWord) ?? false
                     let after = next.map(LinearRegex.isWord) ?? false
-                    if (before != after) == wanted { stack.append(pc + 1) }
+                    if (before != after) == wanted { stack.push(pc + 1) }
                 case .scalar, .scalarFolded, .any, .anyButLineTerminator, .set:
                     list.append(pc, start: start)
                 }
@@ -515,19 +538,25 @@ extension LinearRegex {
     /// (and match) states in insertion order, which is the priority order, each with the offset
     /// where its match started.
     struct ThreadList {
-        var sparse: [Int]
-        var seen: [Int]
+        /// Four arrays of `capacity` in one allocation, owned by the ``Matcher`` that made the list
+        /// (plain memory: no copy-on-write checks in the loop).
+        let sparse: UnsafeMutablePointer<Int>
+        let seen: UnsafeMutablePointer<Int>
+        let dense: UnsafeMutablePointer<Int>
+        let starts: UnsafeMutablePointer<Int>
         var seenCount = 0
-        var dense: [Int]
-        var starts: [Int]
         var count = 0
 
         init(capacity: Int) {
-            sparse = Array(repeating: 0, count: capacity)
-            seen = Array(repeating: 0, count: capacity)
-            dense = Array(repeating: 0, count: capacity)
-            starts = Array(repeating: 0, count: capacity)
+            let memory = UnsafeMutablePointer<Int>.allocate(capacity: 4 * max(1, capacity))
+            memory.initialize(repeating: 0, count: 4 * max(1, capacity))
+            sparse = memory
+            seen = memory + capacity
+            dense = memory + 2 * capacity
+            starts = memory + 3 * capacity
         }
+
+        func deallocate() { sparse.deallocate() }
 
         /// Adds `pc` to the visited states; false when it was already there this step.
         mutating func insert(_ pc: Int) -> Bool {
@@ -548,6 +577,30 @@ extension LinearRegex {
         mutating func clear() {
             seenCount = 0
             count = 0
+        }
+    }
+
+    /// The closure's work stack: each state newly reached pushes at most two, so 2 × program + 1
+    /// entries always suffice.
+    struct Stack {
+        let items: UnsafeMutablePointer<Int>
+        var count = 0
+
+        init(capacity: Int) {
+            items = UnsafeMutablePointer<Int>.allocate(capacity: capacity)
+        }
+
+        func deallocate() { items.deallocate() }
+
+        @inline(__always) mutating func push(_ value: Int) {
+            items[count] = value
+            count += 1
+        }
+
+        @inline(__always) mutating func pop() -> Int? {
+            guard count > 0 else { return nil }
+            count -= 1
+            return items[count]
         }
     }
 }
