@@ -102,6 +102,22 @@ import Testing
         #expect(try lua("return select(2, gw.regex.gsub('(a|aa)+', string.rep('a', 50000), '', 'g'))") == "1")
     }
 
+    /// A long search (a big program on a long text) stops at the call's time limit with the usual
+    /// error, instead of running on inside C.
+    @Test func longSearchesStopAtTheTimeLimit() throws {
+        let vm = try LuaVM(limits: LuaLimits(memoryBytes: 16 * 1024 * 1024, timeLimitMilliseconds: 100),
+                           logger: Logger(label: "test"))
+        let started = ContinuousClock.now
+        let error = #expect(throws: LuaError.self) {
+            // 5 million steps of up to 9,000 threads: minutes of work if nothing stopped it.
+            try vm.evaluate("return gw.regex.test('(?:[ab]{1000}){9}x', string.rep('a', 5000000))", chunkName: "plugins/slow.lua")
+        }
+        #expect(ContinuousClock.now - started < .seconds(10))  // a hang detector, not a timing assertion
+        #expect(error?.kind == .budget)
+        #expect(error?.message.contains("time limit of 100 ms exceeded") == true, "\(error?.message ?? "")")
+        #expect(try vm.evaluate("return gw.regex.test('a', 'a')") == "true")
+    }
+
     @Test func invalidUTF8KeepsByteOffsets() throws {
         // \255 is read as U+FFFD; offsets are still those of the bytes.
         #expect(try lua(#"return table.concat({gw.regex.find('b', 'a\255b')}, ',')"#) == "3,3")
