@@ -20,6 +20,8 @@ struct RegexBenchmarks {
         var label: String
         var call: String
         var expected: String
+        /// The text's size, when it is not ``RegexBenchmarks/text``.
+        var bytes: Int? = nil
     }
 
     static let cases = [
@@ -30,6 +32,9 @@ struct RegexBenchmarks {
              expected: "1013"),
         Case(id: "regex_gsub_1kb", label: "gw.regex.gsub g, cached, 1 KB, redact e-mails",
              call: #"gw.regex.gsub('[\\w.+-]+@[\\w-]+\\.[\\w.]+', text, '[EMAIL]', 'g')"#, expected: "[EMAIL]"),
+        Case(id: "regex_test_short", label: "gw.regex.test, cached, 16 bytes (the fixed cost of a call)",
+             call: #"gw.regex.test('\\b(password|secret|api[_-]?key)\\b', 'gpt-4o-mini-2024', 'i')"#, expected: "false",
+             bytes: 16),
         Case(id: "lua_find_1kb", label: "string.find (Lua pattern), 1 KB, no match, for scale",
              call: "string.find(text, '%f[%w][Pp]assword%f[%W]')", expected: "nil"),
     ]
@@ -54,7 +59,7 @@ struct RegexBenchmarks {
             let sample = try sampler.measure { n in
                 _ = try vm.evaluate("bench_\(item.id)(\(n))")
             }
-            results.append(BenchmarkResult(id: item.id, label: item.label, bytes: Self.text.utf8.count, baseline: nil, sample: sample))
+            results.append(BenchmarkResult(id: item.id, label: item.label, bytes: item.bytes ?? Self.text.utf8.count, baseline: nil, sample: sample))
         }
         return results
     }
