@@ -19,4 +19,7 @@ void sb_check_string_size(lua_State *L, const char *fn, size_t size);
 /// are kept in the registry for tests). `string` table on top of the stack.
 void sb_install_patterns(lua_State *L);
 
+/// Adds gw.regex, gw.crypto and gw.base64.url_decode (gw_regex.c) to the `gw` table on top of the stack.
+void sb_open_gw_regex_crypto(lua_State *L);
+
 #endif

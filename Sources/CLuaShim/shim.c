@@ -571,6 +571,8 @@ static void sb_open_gw(lua_State *L) {
     lua_pushcfunction(L, gw_store_delete); lua_setfield(L, -2, "delete");
     lua_setfield(L, -2, "store");
 
+    sb_open_gw_regex_crypto(L);  // gw.regex, gw.crypto, gw.base64.url_decode (gw_regex.c)
+
     lua_setglobal(L, "gw");
 }
 

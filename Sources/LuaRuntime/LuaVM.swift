@@ -11,6 +11,8 @@ public final class LuaVM: @unchecked Sendable {
     let limits: LuaLimits
     private let logSink: Unmanaged<LogSink>
     private let store: Unmanaged<ScriptStore>?
+    /// Compiled patterns of `gw.regex` (RegexHost.swift).
+    private let regexCache: Unmanaged<RegexCache>
 
     /// `store` backs the scripts' `gw.store` (one shared by every VM of the gateway); without one,
     /// `gw.store` calls fail with a message saying so.
@@ -24,7 +26,9 @@ public final class LuaVM: @unchecked Sendable {
         self.limits = limits
         self.logSink = sink
         self.store = store.map { Unmanaged.passRetained($0) }
+        self.regexCache = Unmanaged.passRetained(RegexCache())
         if let retained = self.store { retained.takeUnretainedValue().install(on: state, retained: retained) }
+        regexCache.takeUnretainedValue().install(on: state, retained: regexCache)
         sb_set_limits(state, UInt64(clamping: limits.timeLimitMilliseconds), max(0, limits.maxStringBytes))
     }
 
@@ -32,6 +36,7 @@ public final class LuaVM: @unchecked Sendable {
         sb_close(state)
         logSink.release()
         store?.release()
+        regexCache.release()
     }
 
     /// Bytes currently allocated by this VM.

@@ -21,6 +21,9 @@ struct Microbench: ParsableCommand {
     @Flag(help: "Print one JSON object on stdout (the table goes to stderr).")
     var json = false
 
+    @Flag(help: "Only the gw.regex benchmarks (a check plugin's regex cost).")
+    var regexOnly = false
+
     func validate() throws {
         guard iterationsScale > 0, iterationsScale.isFinite else {
             throw ValidationError("--iterations-scale must be a positive number")
@@ -34,9 +37,13 @@ struct Microbench: ParsableCommand {
         let document = ChatRequestFixture.bytes
         let progress: (String) -> Void = { label in Self.printError("measuring \(label) …") }
 
-        let codec = try CodecBenchmarks(document: document, logger: logger)
-        let calls = try ProviderBenchmarks(providersDirectory: providers, logger: logger)
-        let results = try codec.run(sampler, progress: progress) + calls.run(sampler, progress: progress)
+        let regex = try RegexBenchmarks(logger: logger)
+        var results = try regex.run(sampler, progress: progress)
+        if !regexOnly {
+            let codec = try CodecBenchmarks(document: document, logger: logger)
+            let calls = try ProviderBenchmarks(providersDirectory: providers, logger: logger)
+            results = try codec.run(sampler, progress: progress) + calls.run(sampler, progress: progress) + results
+        }
 
         let report = Report(
             documentBytes: document.count, repetitions: sampler.repetitions,

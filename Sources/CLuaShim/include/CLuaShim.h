@@ -33,6 +33,19 @@ typedef int (*sb_store_put_fn)(void *context, const char *key, size_t key_length
 /// Called by `gw.store.delete(key)`.
 typedef void (*sb_store_delete_fn)(void *context, const char *key, size_t key_length);
 
+/// Compiles (or finds in the VM's cache) a JavaScript regular expression for `gw.regex`: returns
+/// an opaque handle valid until the next compile call of the same VM, and sets *global for the `g`
+/// flag; or NULL with a NUL-terminated reason in `error`. `need_spans`: the caller wants match
+/// spans (find, gsub), which a few patterns cannot give as JavaScript would.
+typedef void *(*sb_regex_compile_fn)(void *context, const char *pattern, size_t pattern_length,
+                                     const char *flags, size_t flags_length, int need_spans, int *global,
+                                     char *error, size_t error_size);
+/// Searches `text` from byte offset `from` with a handle from the compile function: 1 with the
+/// match's byte offsets in *start/*end (end exclusive; only computed when `want_span`), 0 without
+/// a match, -1 when CLOCK_MONOTONIC_COARSE passed `deadline_ns` first. Never raises.
+typedef int (*sb_regex_exec_fn)(void *compiled, const char *text, size_t length, size_t from, int want_span,
+                                uint64_t deadline_ns, size_t *start, size_t *end);
+
 /// Per-VM limits and accounting, owned by the VM (freed by `sb_close`).
 typedef struct sb_vmstate {
     size_t memory_used;
@@ -53,7 +66,13 @@ typedef struct sb_vmstate {
     sb_store_put_fn store_put;
     sb_store_delete_fn store_delete;
     void *store_context;
+    sb_regex_compile_fn regex_compile;  ///< the host's engine for `gw.regex` (NULL: none)
+    sb_regex_exec_fn regex_exec;
+    void *regex_context;
 } sb_vmstate;
+
+/// Connects `gw.regex` to the host's regular expression engine (`context`: the VM's pattern cache).
+void sb_set_regex(lua_State *L, sb_regex_compile_fn compile, sb_regex_exec_fn exec, void *context);
 
 /// Connects `gw.store` to the host's store (shared by every VM; see `ScriptStore`).
 void sb_set_store(lua_State *L, sb_store_get_fn get, sb_store_put_fn put, sb_store_delete_fn del, void *context);

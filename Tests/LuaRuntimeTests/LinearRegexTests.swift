@@ -1,6 +1,6 @@
 import FoundationEssentials
 import Testing
-@testable import GatewayCore
+@testable import LuaRuntime
 
 /// Conditional routing's `$regex` engine: JavaScript `RegExp.test` semantics, linear time, and a
 /// clear refusal for what it does not support.
