@@ -168,6 +168,7 @@ public struct LinearRegex: Sendable {
         if value < 0x80 {
             return (0x61...0x7A).contains(value) ? Unicode.Scalar(UInt8(value - 0x20)) : scalar
         }
+        guard scalar.properties.changesWhenUppercased else { return scalar }  // a table look-up, no String
         let upper = scalar.properties.uppercaseMapping.unicodeScalars
         guard upper.count == 1, let only = upper.first, only.value >= 0x80 else { return scalar }
         return only
@@ -180,6 +181,7 @@ public struct LinearRegex: Sendable {
         if value < 0x80 {
             return (0x41...0x5A).contains(value) ? Unicode.Scalar(UInt8(value + 0x20)) : scalar
         }
+        guard scalar.properties.changesWhenLowercased else { return scalar }
         let lower = scalar.properties.lowercaseMapping.unicodeScalars
         guard lower.count == 1, let only = lower.first else { return scalar }
         return only

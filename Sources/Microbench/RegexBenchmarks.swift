@@ -35,6 +35,9 @@ struct RegexBenchmarks {
         Case(id: "regex_test_short", label: "gw.regex.test, cached, 16 bytes (the fixed cost of a call)",
              call: #"gw.regex.test('\\b(password|secret|api[_-]?key)\\b', 'gpt-4o-mini-2024', 'i')"#, expected: "false",
              bytes: 16),
+        Case(id: "regex_test_1kb_cjk", label: "gw.regex.test i, cached, 1 KB of CJK text, classes, no match",
+             call: #"gw.regex.test('[a-z0-9._%+-]+@[a-z0-9.-]+\\.[a-z]{2,}', cjk, 'i')"#, expected: "false",
+             bytes: 1_020),
         Case(id: "lua_find_1kb", label: "string.find (Lua pattern), 1 KB, no match, for scale",
              call: "string.find(text, '%f[%w][Pp]assword%f[%W]')", expected: "nil"),
     ]
@@ -44,6 +47,7 @@ struct RegexBenchmarks {
         var text = Self.text
         let escaped = text.withUTF8 { bytes in bytes.map { "\\\($0)" }.joined() }
         _ = try vm.evaluate("text = \"\(escaped)\"; return #text")
+        _ = try vm.evaluate("cjk = string.rep('\\u{6587}\\u{5B57}', 170); return #cjk")  // 1,020 bytes
     }
 
     func run(_ sampler: Sampler, progress: (String) -> Void) throws -> [BenchmarkResult] {
