@@ -60,9 +60,8 @@ enum ChatRequestFixture {
             "top_p": 0.95,
             "max_tokens": 1024,
             "presence_penalty": 0.0,
-            "frequency_penalty": 0.25,
+            "frequency_penalty": 0.0,  // neutral: the Anthropic translation refuses a real penalty (map or refuse)
             "n": 1,
-            "seed": 421_337,
             "stop": ["\n\nUser:", "<|end|>"],
             "stream": true,
             "stream_options": ["include_usage": true],
