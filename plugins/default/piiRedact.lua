@@ -89,7 +89,11 @@ local REDACTORS = {
   end,
   ipv6 = function(text, label)
     local count = 0
-    local out = text:gsub("[%x:]*:[%x:]*:[%x:]*", function(candidate)
+    local out = text:gsub("()([%x:]*:[%x:]*:[%x:]*)()", function(first, candidate, after)
+      -- Not inside a word ("std::vector" has "d::" but no address).
+      local before_char, after_char = text:sub(first - 1, first - 1), text:sub(after, after)
+      if before_char:find("[%w%.]") or after_char:find("%w") then return nil end
+      if after_char == "." and text:sub(after + 1, after + 1):find("%d") then return nil end -- ::ffff:1.2.3.4
       if candidate:find("%x") and ipv6_ok(candidate) then
         count = count + 1
         return label

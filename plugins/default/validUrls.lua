@@ -79,12 +79,12 @@ return {
   parameters = { onlyDNS = "boolean?", ["not"] = "boolean?", failOnError = "boolean?" },
   check = function(ctx, params, event)
     local text = util.text(ctx, event)
-    local urls, invalid = gw.json.array({}), gw.json.array({})
+    local urls, valid, invalid = gw.json.array({}), gw.json.array({}), gw.json.array({})
     for url in text:gmatch("https?://[^%s]+") do
       url = url:gsub("[%.,;:!%?%)%]}'\"]+$", "")
       urls[#urls + 1] = url
       local ok, why = check_url(url)
-      if not ok then invalid[#invalid + 1] = { url = url, reason = why } end
+      if ok then valid[#valid + 1] = url else invalid[#invalid + 1] = { url = url, reason = why } end
     end
     local all_valid = #invalid == 0
     local negate = params["not"] == true
@@ -98,7 +98,7 @@ return {
       explanation = #invalid .. " of " .. #urls .. " URLs are not valid: " .. invalid[1].url .. " (" .. invalid[1].reason .. ")"
     end
     return { verdict = verdict,
-             data = { validURLs = urls, invalidURLs = invalid, ["not"] = negate, checked = "syntax",
+             data = { urls = urls, validURLs = valid, invalidURLs = invalid, ["not"] = negate, checked = "syntax",
                       explanation = explanation } }
   end,
 }
