@@ -400,3 +400,29 @@ def test_openai_sdk_sees_446_as_an_error_with_hook_results(gateway, mock):
     assert raised.value.status_code == 446
     body = raised.value.response.json()
     assert body["hook_results"][AFTER][0]["checks"][0]["data"]["wordCount"] == 4
+
+
+# --- the worked example of plugins/README.md -----------------------------------------------------
+
+def test_readme_worked_example_no_secrets(launch, mock, tmp_path):
+    import re
+    import shutil
+    from conftest import ROOT
+    readme = (ROOT / "plugins" / "README.md").read_text()
+    source = re.search(r"```lua\n(.*?)```", readme, re.S).group(1)
+    plugins = tmp_path / "plugins"
+    shutil.copytree(ROOT / "plugins", plugins)
+    (plugins / "acme").mkdir()
+    (plugins / "acme" / "noSecrets.lua").write_text(source)
+    gateway = launch("--plugins", plugins)
+
+    def config(parameters, deny):
+        return config_with(mock, before=[{"type": "guardrail", "id": "s", "deny": deny,
+                                          "checks": [{"id": "acme.noSecrets", "parameters": parameters}]}])
+
+    denied = chat(gateway, config({}, True), content="my key is sk-abc123, keep it")
+    assert denied.status == 446, denied.body
+    assert denied.json()["hook_results"][BEFORE][0]["checks"][0]["data"]["found"] == 1
+    redacted = chat(gateway, config({"redact": True}, True), content="my key is sk-abc123, keep it")
+    assert redacted.status == 200, redacted.body
+    assert upstream_text(mock) == "my key is [SECRET], keep it"
