@@ -426,3 +426,74 @@ def test_readme_worked_example_no_secrets(launch, mock, tmp_path):
     redacted = chat(gateway, config({"redact": True}, True), content="my key is sk-abc123, keep it")
     assert redacted.status == 200, redacted.body
     assert upstream_text(mock) == "my key is [SECRET], keep it"
+
+
+# --- the other request types: where hook_text reads and writes ----------------------------------
+
+def raw(gateway, path, config, body, headers=None):
+    return call("POST", gateway.url + path, body=body,
+                headers={"content-type": "application/json", "x-portkey-config": json.dumps(config), **(headers or {})})
+
+
+def test_messages_request_and_response_text(gateway, mock):
+    config = {"provider": "anthropic", "api_key": "sk-ant", "custom_host": mock.url + "/v1"}
+    forward = {"x-portkey-forward-headers": "x-mock-content, x-mock-record", "x-mock-record": "true"}
+    body = {"model": "claude-test", "max_tokens": 50,
+            "messages": [{"role": "user", "content": "earlier"}, {"role": "assistant", "content": "ok"},
+                         {"role": "user", "content": [{"type": "text", "text": "Tell me about"},
+                                                      {"type": "text", "text": "Apple pie"}]}]}
+    denied = raw(gateway, "/v1/messages", {**config, BEFORE: [hook("contains", {"operator": "none", "words": ["Apple"]})]}, body,
+                 headers=forward)
+    assert denied.status == 446, denied.body
+    assert denied.json()["hook_results"][BEFORE][0]["checks"][0]["verdict"] is False
+    # Only the last message counts: "earlier" is not the text.
+    only_last = raw(gateway, "/v1/messages", {**config, BEFORE: [hook("contains", {"operator": "any", "words": ["earlier"]})]},
+                    body, headers=forward)
+    assert only_last.status == 446
+    # A mutator rewrites each text block of the last message on its own.
+    mutated = raw(gateway, "/v1/messages",
+                  {**config, BEFORE: [hook("regexReplace", {"rule": "Apple", "redactText": "Cherry"}, kind="mutator")]},
+                  body, headers=forward)
+    assert mutated.status == 200, mutated.body
+    sent = last_upstream_request(mock)
+    sent_body = sent["body"] if isinstance(sent["body"], dict) else json.loads(sent["body"])
+    assert sent_body["messages"][-1]["content"] == [{"type": "text", "text": "Tell me about"},
+                                                    {"type": "text", "text": "Cherry pie"}]
+    # After: the text blocks of the answer.
+    answered = raw(gateway, "/v1/messages", {**config, AFTER: [hook("alluppercase", {})]}, body,
+                   headers={**forward, "x-mock-content": "Hello WORLD"})
+    assert answered.status == 446, answered.body
+    assert answered.json()["hook_results"][AFTER][0]["checks"][0]["verdict"] is False
+    redacted = raw(gateway, "/v1/messages",
+                   {**config, AFTER: [hook("regexReplace", {"rule": "WORLD"}, kind="mutator")]}, body,
+                   headers={**forward, "x-mock-content": "Hello WORLD"})
+    assert redacted.status == 200, redacted.body
+    assert redacted.json()["content"][0]["text"] == "Hello [REDACTED]"
+
+
+def test_responses_request_and_response_text(gateway, mock):
+    config = config_with(mock)
+    body = {"model": "gpt-4o", "input": "Is Apple a fruit?", "mock": {"content": "Call 555-12-3456 now."}}
+    denied = raw(gateway, "/v1/responses", {**config, BEFORE: [hook("contains", {"operator": "none", "words": ["Apple"]})]}, body)
+    assert denied.status == 446, denied.body
+    redacted = raw(gateway, "/v1/responses",
+                   {**config, AFTER: [hook("regexReplace", {"rule": r"\d{3}-\d{2}-\d{4}"}, kind="mutator")]}, body)
+    assert redacted.status == 200, redacted.body
+    output = redacted.json()["output"]
+    texts = [part["text"] for item in output if item.get("type") == "message" for part in item["content"]
+             if part.get("type") == "output_text"]
+    assert texts == ["Call [REDACTED] now."]
+
+
+def test_completions_prompt_and_text(gateway, mock):
+    config = config_with(mock)
+    body = {"model": "gpt-3.5-turbo-instruct", "prompt": "Say hi", "mock": {"content": "hi there", "record": True}}
+    prefixed = raw(gateway, "/v1/completions", {**config, BEFORE: [hook("addPrefix", {"prefix": "Politely: "}, kind="mutator")]}, body)
+    assert prefixed.status == 200, prefixed.body
+    sent = last_upstream_request(mock)
+    sent_body = sent["body"] if isinstance(sent["body"], dict) else json.loads(sent["body"])
+    assert sent_body["prompt"] == "Politely: Say hi"
+    ends = raw(gateway, "/v1/completions", {**config, AFTER: [hook("endsWith", {"suffix": "there"})]}, body)
+    assert ends.status == 200 and check_entry(ends, AFTER)["verdict"] is True
+    ends = raw(gateway, "/v1/completions", {**config, AFTER: [hook("endsWith", {"suffix": "bye"})]}, body)
+    assert ends.status == 446 and check_entry(ends, AFTER)["verdict"] is False
