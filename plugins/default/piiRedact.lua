@@ -55,7 +55,9 @@ end
 
 local REDACTORS = {
   email = function(text, label)
-    return text:gsub("[%w%._%%%+%-]+@[%w%-]+%.[%w%.%-]*%a%a", function() return label end)
+    -- The frontier anchors each try at the start of a run: without it a long word with no "@"
+    -- is re-scanned from every position (quadratic).
+    return text:gsub("%f[%w%._%%%+%-][%w%._%%%+%-]+@[%w%-]+%.[%w%.%-]*%a%a", function() return label end)
   end,
   iban = function(text, label)
     local count = 0
@@ -89,7 +91,9 @@ local REDACTORS = {
   end,
   ipv6 = function(text, label)
     local count = 0
-    local out = text:gsub("()([%x:]*:[%x:]*:[%x:]*)()", function(first, candidate, after)
+    -- Whole runs of hex digits and colons, each tried once (linear in the text).
+    local out = text:gsub("%f[%x:]()([%x:]+)()", function(first, candidate, after)
+      if select(2, candidate:gsub(":", "")) < 2 then return nil end
       -- Not inside a word ("std::vector" has "d::" but no address).
       local before_char, after_char = text:sub(first - 1, first - 1), text:sub(after, after)
       if before_char:find("[%w%.]") or after_char:find("%w") then return nil end

@@ -44,6 +44,8 @@ function M.range_result(count, min, max, negate, unit, text, extra)
   return { verdict = verdict, data = data }
 end
 
+M.MAX_CANDIDATES = 50
+
 -- JSON values found in free text, in order: the contents of ``` code blocks (```json or bare),
 -- else every balanced {...} object (Portkey takes the shortest {...}; a balanced scan also finds
 -- nested objects). Only what decodes is returned.
@@ -54,27 +56,30 @@ function M.json_candidates(text)
     if ok and value ~= nil then found[#found + 1] = value end
   end
   if #found > 0 then return found end
-  local i = 1
-  while true do
+  -- Balanced-brace scan that jumps between the characters that matter ({ } " \), so a long
+  -- answer costs one pass per candidate; at most MAX_CANDIDATES objects are tried.
+  local i, tried = 1, 0
+  while tried < M.MAX_CANDIDATES do
     local start = text:find("{", i, true)
     if not start then break end
-    local depth, j, in_string, escaped = 0, start, false, false
+    local depth, j, in_string = 0, start, false
     local stop
-    while j <= #text do
+    while true do
+      j = text:find(in_string and '["\\]' or '[{}"]', j)
+      if not j then break end
       local c = text:sub(j, j)
       if in_string then
-        if escaped then escaped = false
-        elseif c == "\\" then escaped = true
-        elseif c == '"' then in_string = false end
+        if c == "\\" then j = j + 1 elseif c == '"' then in_string = false end
       elseif c == '"' then in_string = true
       elseif c == "{" then depth = depth + 1
-      elseif c == "}" then
+      else
         depth = depth - 1
         if depth == 0 then stop = j break end
       end
       j = j + 1
     end
     if not stop then break end
+    tried = tried + 1
     local ok, value = pcall(gw.json.decode, text:sub(start, stop))
     if ok and type(value) == "table" then
       found[#found + 1] = value

@@ -124,7 +124,8 @@ function M.run(hook, parts)
 
   for _, check in ipairs(hook.checks or {}) do
     if check.is_enabled ~= false then
-      local params = check.parameters or {}
+      local params = check.parameters
+      if type(params) ~= "table" then params = {} end
       local plugin = gw.plugins and gw.plugins[check.id]
       local view = (sequential and current ~= original) and with_body(ctx, side, current) or ctx
       local t0 = now()
