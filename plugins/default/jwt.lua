@@ -113,6 +113,12 @@ return {
       if type(key) == "table" and key.kty ~= nil and key.kty ~= "RSA" then
         return fail("JWT validation error: key type '" .. tostring(key.kty) .. "' cannot verify RS256")
       end
+      if type(key) == "table" then
+        if type(key.n) ~= "string" or type(key.e) ~= "string" then
+          return fail("JWT validation error: the JWK has no RSA modulus and exponent (n, e)")
+        end
+        key = { n = key.n, e = key.e }
+      end
       good = gw.crypto.rsa_sha256_verify(key, signed, signature)
     end
     if not good then return fail("JWT validation error: signature verification failed") end
