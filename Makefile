@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 .PHONY: run test deps system-deps python-deps build-release
 
 run: system-deps build-release
-	.build/release/switchboard --host $(HOST) --port $(PORT) --providers ./providers --scripts ./scripts
+	.build/release/switchboard --host $(HOST) --port $(PORT) --providers ./providers --scripts ./scripts --plugins ./plugins
 
 build-release:
 	$(SWIFT) build -c release --product switchboard

@@ -62,6 +62,9 @@ public struct GatewayResponse: Sendable {
     /// For an upstream error: whether trying again (or another target) may succeed. Set from the
     /// status and the provider's own error codes, before the body is rewritten for the client.
     public var retryable: Bool = false
+    /// A denial by a before-request hook: never retried (the request would be the same), though a
+    /// fallback listing 446 moves on, as in Portkey.
+    public var deniedBeforeRequest = false
 }
 
 /// Tunables of the proxy path.
@@ -132,12 +135,12 @@ public final class Gateway: Sendable {
         AccessStage(),          // Access/AccessStage.swift: gateway keys, virtual keys
         ScriptedRouteStage(),   // Scripts/ScriptedRouteStage.swift: handlers for their own paths
         MiddlewareStage(),      // Scripts/MiddlewareStage.swift: on_request, on_response, on_chunk, on_log
-        GuardrailStage(),       // Guardrails/GuardrailStage.swift: hooks before and after (to come)
         RoutingStage(),         // Routing/RoutingStage.swift: config (fallback, loadbalance, retry…) or one provider
     ])
 
     /// The stages of one routed attempt (one target of a config, or the request's one provider).
     static let attemptStages = StageChain([
+        HookStage(),            // Guardrails/HookStage.swift: the target's hooks before and after its call
         CacheStage(),           // Cache/CacheStage.swift: a stored answer, or store this one
         ProviderCallStage(),    // Provider/ProviderCallStage.swift: prepare, send, relay or translate the answer
     ])

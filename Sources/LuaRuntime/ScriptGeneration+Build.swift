@@ -28,6 +28,12 @@ extension ScriptGeneration {
         var middleware: [MiddlewareInfo] = []
         var scriptedRoutes: [String: ScriptedRouteInfo] = [:]
         var converters: [ConverterInfo] = []
+        var plugins: [String: PluginInfo] = [:]
+        for file in sources.plugins where !isValidPluginID(file.name) {
+            problems.append(LuaError(
+                kind: .invalidScript, script: file.displayPath,
+                message: "\(file.displayPath): plugin folders and file names use only letters, digits, '-' and '_'"))
+        }
         for index in 0..<max(1, vmCount) {
             let vm: LuaVM
             do throws(LuaError) {
@@ -35,8 +41,9 @@ extension ScriptGeneration {
             } catch {
                 throw GenerationError(problems: [error])
             }
-            let vmProblems = load(sources, into: vm, recordInto: &catalog, middleware: &middleware,
+            var vmProblems = load(sources, into: vm, recordInto: &catalog, middleware: &middleware,
                                   routes: &scriptedRoutes, converters: &converters, record: index == 0)
+            vmProblems += loadPlugins(sources.plugins, into: vm, recordInto: &plugins, record: index == 0)
             if index == 0 {
                 problems.append(contentsOf: vmProblems)
                 if !problems.isEmpty { throw GenerationError(problems: problems) }
@@ -49,7 +56,45 @@ extension ScriptGeneration {
         return ScriptGeneration(
             number: number, providers: catalog, scripts: sources.scripts.map(\.displayPath),
             libraries: sources.libraries.map(\.name), middleware: middleware, scriptedRoutes: scriptedRoutes,
-            converters: converters, pool: LuaPool(vms: vms))
+            converters: converters, plugins: plugins, pool: LuaPool(vms: vms))
+    }
+
+    private static func isValidPluginID(_ id: String) -> Bool {
+        let parts = id.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 2 && parts.allSatisfy { part in
+            !part.isEmpty && part.utf8.allSatisfy { byte in
+                (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2D || byte == 0x5F
+            }
+        }
+    }
+
+    /// Loads every check plugin into `gw.plugins[id]` (and, with `record`, reads what each declares).
+    private static func loadPlugins(_ files: [ScriptSources.File], into vm: LuaVM,
+                                    recordInto plugins: inout [String: PluginInfo], record: Bool) -> [LuaError] {
+        let L = vm.state
+        var problems: [LuaError] = []
+        lua_getglobal(L, "gw")
+        sb_newtable(L)
+        let table = lua_gettop(L)
+        for file in files {
+            do throws(LuaError) {
+                try runTable(file, in: vm, kind: "a check plugin")
+                let info: PluginInfo
+                do throws(LuaError) {
+                    info = try vm.pluginInfo(file)
+                } catch {
+                    sb_pop(L, 1)
+                    throw error
+                }
+                if record { plugins[file.name] = info }
+                sb_rawsetfield(L, table, file.name)
+            } catch {
+                problems.append(error)
+            }
+        }
+        sb_rawsetfield(L, -2, pluginsField)
+        sb_pop(L, 1)
+        return problems
     }
 
     /// Runs a file and leaves the table it returned on the stack, or throws naming the file.

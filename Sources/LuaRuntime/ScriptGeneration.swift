@@ -21,6 +21,8 @@ public final class ScriptGeneration: Sendable {
     public let scriptedRoutes: [String: ScriptedRouteInfo]
     /// Converters between client endpoints' dialects (`providers/lib/*_to_*.lua`).
     public let converters: [ConverterInfo]
+    /// Guardrail check plugins (`plugins/<namespace>/<name>.lua`) by id (`namespace.name`).
+    public let plugins: [String: PluginInfo]
     let pool: LuaPool
 
     /// Sorted provider ids, for listings and error messages.
@@ -28,8 +30,9 @@ public final class ScriptGeneration: Sendable {
 
     init(number: Int, providers: [String: ProviderInfo], scripts: [String], libraries: [String],
          middleware: [MiddlewareInfo] = [], scriptedRoutes: [String: ScriptedRouteInfo] = [:],
-         converters: [ConverterInfo] = [], pool: LuaPool) {
+         converters: [ConverterInfo] = [], plugins: [String: PluginInfo] = [:], pool: LuaPool) {
         self.scriptedRoutes = scriptedRoutes
+        self.plugins = plugins
         self.converters = converters
         self.number = number
         self.providers = providers
@@ -71,22 +74,45 @@ public struct ScriptSources: Sendable {
     public var providers: [File] = []
     public var libraries: [File] = []
     public var scripts: [File] = []
+    /// Check plugins, named by id (`default.regexMatch` for `plugins/default/regexMatch.lua`).
+    public var plugins: [File] = []
 
-    public init(providers: [File] = [], libraries: [File] = [], scripts: [File] = []) {
+    public init(providers: [File] = [], libraries: [File] = [], scripts: [File] = [], plugins: [File] = []) {
         self.providers = providers
         self.libraries = libraries
         self.scripts = scripts
+        self.plugins = plugins
     }
 
-    /// Reads `*.lua` from the providers folder (and its `lib/`) and the scripts folder.
-    public static func read(providersDirectory: String, scriptsDirectory: String?) throws(LuaError) -> ScriptSources {
+    /// Reads `*.lua` from the providers folder (and its `lib/`), the scripts folder, and the plugins
+    /// folder (one subfolder per namespace, and `lib/` for the libraries plugins `require`).
+    public static func read(providersDirectory: String, scriptsDirectory: String?,
+                            pluginsDirectory: String? = nil) throws(LuaError) -> ScriptSources {
         var sources = ScriptSources()
         sources.providers = try readFolder(providersDirectory, label: "providers")
         sources.libraries = try readFolder(providersDirectory + "/lib", label: "providers/lib", optional: true)
         if let scriptsDirectory {
             sources.scripts = try readFolder(scriptsDirectory, label: "scripts", optional: true)
         }
+        if let pluginsDirectory {
+            sources.libraries += try readFolder(pluginsDirectory + "/lib", label: "plugins/lib", optional: true)
+            for namespace in pluginNamespaces(pluginsDirectory) {
+                for var file in try readFolder(pluginsDirectory + "/" + namespace, label: "plugins/" + namespace) {
+                    file.name = namespace + "." + file.name
+                    sources.plugins.append(file)
+                }
+            }
+        }
         return sources
+    }
+
+    /// The namespace folders under the plugins folder (every subfolder but `lib`), sorted.
+    public static func pluginNamespaces(_ directory: String) -> [String] {
+        let manager = FileManager.default
+        let names = (try? manager.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { name in
+            name != "lib" && !name.hasPrefix(".") && (try? manager.contentsOfDirectory(atPath: directory + "/" + name)) != nil
+        }.sorted()
     }
 
     private static func readFolder(_ path: String, label: String, optional: Bool = false) throws(LuaError) -> [File] {

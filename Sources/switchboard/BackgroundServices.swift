@@ -50,7 +50,7 @@ struct ScriptWatcher: Service {
             let (scripts, configs) = (self.scripts, self.configs)
             try? await NIOThreadPool.singleton.runIfActive {
                 scripts.reloadIfChanged()
-                configs?.reload(knownProviders: Set(scripts.current.providerIDs))
+                configs?.reload(knownProviders: Set(scripts.current.providerIDs), plugins: scripts.current.plugins)
             }
         }
     }

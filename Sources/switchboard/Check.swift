@@ -30,7 +30,8 @@ struct Check: AsyncParsableCommand {
             let settings = try await Settings.load(flags: flags, filePath: settingsFile.path)
             let resolved = try ServeSettings(settings)
             let sources = try ScriptSources.read(
-                providersDirectory: resolved.scripts.providers, scriptsDirectory: resolved.scripts.scripts)
+                providersDirectory: resolved.scripts.providers, scriptsDirectory: resolved.scripts.scripts,
+                pluginsDirectory: resolved.scripts.plugins)
             let generation = try ScriptGeneration.build(
                 number: 1, sources: sources, vmCount: 1, limits: resolved.scripts.limits, logger: logger)
             var extra = ""
@@ -41,7 +42,7 @@ struct Check: AsyncParsableCommand {
                 }
                 if let folder = resolved.configs {
                     let store = try ConfigStore(directory: folder, defaultName: resolved.defaultConfig,
-                                                knownProviders: Set(generation.providerIDs), logger: logger)
+                                                knownProviders: Set(generation.providerIDs), plugins: generation.plugins, logger: logger)
                     extra += ", \(store.names.count) configs"
                 }
             } catch {
@@ -52,7 +53,7 @@ struct Check: AsyncParsableCommand {
                 print(try Self.convertersJSON(generation.converters))
                 return
             }
-            print("ok: \(generation.providers.count) providers, \(generation.libraries.count) libraries, \(generation.scripts.count) scripts\(extra)")
+            print("ok: \(generation.providers.count) providers, \(generation.libraries.count) libraries, \(generation.scripts.count) scripts, \(generation.plugins.count) check plugins\(extra)")
         } catch let exit as ExitCode {
             throw exit
         } catch let error as ValidationError {

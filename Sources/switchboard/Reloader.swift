@@ -48,7 +48,7 @@ struct Reloader: Sendable {
         let keysProblem = await reloadKeys(reason: reason)
         let outcome = try? await NIOThreadPool.singleton.runIfActive { () -> (Int, String) in
             let result = scripts.reload(reason: reason)
-            let configProblems = configs?.reload(knownProviders: Set(scripts.current.providerIDs)) ?? []
+            let configProblems = configs?.reload(knownProviders: Set(scripts.current.providerIDs), plugins: scripts.current.plugins) ?? []
             switch result {
             case .success(let next):
                 let configText = configProblems.isEmpty ? "null" : JSONText.quote(configProblems.joined(separator: "\n"))
@@ -71,6 +71,7 @@ struct Reloader: Sendable {
         fields.append(#""providers":\#(list(generation.providerIDs))"#)
         fields.append(#""libraries":\#(list(generation.libraries.sorted()))"#)
         fields.append(#""scripts":\#(list(generation.scripts))"#)
+        fields.append(#""plugins":\#(list(generation.plugins.keys.sorted()))"#)
         fields.append(#""vms":\#(generation.vmCount)"#)
         fields.append(#""reloads":\#(status.reloads)"#)
         fields.append(#""failed_reloads":\#(status.failedReloads)"#)

@@ -179,7 +179,8 @@ struct Serve: AsyncParsableCommand {
         let scriptHost: ScriptHost
         do {
             scriptHost = try ScriptHost(
-                locations: .init(providers: scriptSettings.providers, scripts: scriptSettings.scripts),
+                locations: .init(providers: scriptSettings.providers, scripts: scriptSettings.scripts,
+                                 plugins: scriptSettings.plugins),
                 limits: scriptSettings.limits, vmCount: scriptSettings.vmCount, logger: logger, metrics: metrics,
                 store: ScriptStore(maxBytes: resolved.storeMaxBytes))
         } catch {
@@ -192,6 +193,9 @@ struct Serve: AsyncParsableCommand {
             logger.info("loaded provider \(id) from \(info.file)", metadata: ["base_url": "\(info.baseURL ?? "-")"])
         }
         for script in generation.scripts { logger.info("loaded script \(script)") }
+        if !generation.plugins.isEmpty {
+            logger.info("loaded \(generation.plugins.count) check plugins from \(scriptSettings.plugins): \(generation.plugins.keys.sorted().joined(separator: ", "))")
+        }
         logger.info("Swift concurrency runs on \(onEventLoops ? "the NIO event loops" : "its default thread pool")")
         logger.info("loaded \(generation.providers.count) providers, \(generation.libraries.count) libraries and \(generation.scripts.count) scripts into \(generation.vmCount) Lua VMs")
 
@@ -225,7 +229,8 @@ struct Serve: AsyncParsableCommand {
         if let configsFolder {
             do throws(GatewayError) {
                 loadedConfigs = try ConfigStore(directory: configsFolder, defaultName: defaultConfig,
-                                              knownProviders: Set(generation.providerIDs), logger: logger, metrics: metrics)
+                                              knownProviders: Set(generation.providerIDs), plugins: generation.plugins,
+                                              logger: logger, metrics: metrics)
             } catch {
                 logger.critical("cannot start: routing configs failed to load\n\(error.message)")
                 throw ExitCode(78)

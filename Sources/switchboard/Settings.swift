@@ -20,7 +20,7 @@ struct Settings: Sendable {
         "allow_hosts", "max_image_size", "image_fetch_timeout", "retry_backoff_base", "retry_backoff_cap",
         "cooldown_failures", "cooldown_seconds", "cache_max_bytes", "store_max_bytes", "drain_timeout", "idle_timeout",
         "head_timeout", "body_min_rate", "max_connections", "configs", "default_config",
-        "providers", "scripts", "lua_vms", "lua_memory_mb", "lua_instruction_budget", "lua_time_limit_ms",
+        "providers", "scripts", "plugins", "lua_vms", "lua_memory_mb", "lua_instruction_budget", "lua_time_limit_ms",
         "gateway_keys", "gateway_keys_file", "virtual_keys", "virtual_keys_file", "admin_token", "admin_token_file",
         "max_retry_after",
     ]
@@ -221,6 +221,9 @@ struct ScriptOptions: ParsableArguments {
     @Option(name: .customLong("scripts"), help: "Folder of middleware and route scripts. (env: SWITCHBOARD_SCRIPTS, default: ./scripts)")
     var scriptsFlag: String?
 
+    @Option(name: .customLong("plugins"), help: "Folder of guardrail check plugins: plugins/<namespace>/<name>.lua is the check <namespace>.<name>, plugins/lib/ their libraries. (env: SWITCHBOARD_PLUGINS, default: ./plugins)")
+    var pluginsFlag: String?
+
     @Option(name: .customLong("lua-vms"), help: "Lua VMs in the pool. (env: SWITCHBOARD_LUA_VMS, default: 2 per core)")
     var vmsFlag: Int?
 
@@ -237,6 +240,7 @@ struct ScriptOptions: ParsableArguments {
         var values: [String: ConfigContent] = [:]
         values["providers"] = providersFlag.map(ConfigContent.string)
         values["scripts"] = scriptsFlag.map(ConfigContent.string)
+        values["plugins"] = pluginsFlag.map(ConfigContent.string)
         values["lua_vms"] = vmsFlag.map(ConfigContent.int)
         values["lua_memory_mb"] = memoryFlag.map(ConfigContent.int)
         values["lua_instruction_budget"] = budgetFlag.map(ConfigContent.int)
@@ -249,6 +253,7 @@ struct ScriptOptions: ParsableArguments {
 struct ScriptSettings {
     var providers: String
     var scripts: String
+    var plugins: String
     var vmCount: Int
     var limits: LuaLimits
 
@@ -264,6 +269,7 @@ struct ScriptSettings {
     init(_ settings: Settings, maxBodySize: Int = 32 * 1024 * 1024) throws {
         providers = try settings.string("providers", default: "./providers")
         scripts = try settings.string("scripts", default: "./scripts")
+        plugins = try settings.string("plugins", default: "./plugins")
         vmCount = try settings.int("lua_vms", default: 2 * ProcessInfo.processInfo.activeProcessorCount, range: 1...1024)
         limits = LuaLimits(
             memoryBytes: try settings.int("lua_memory_mb", default: Self.defaultMemoryMiB(maxBodySize: maxBodySize),

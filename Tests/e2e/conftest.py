@@ -70,9 +70,10 @@ def start_mock():
     return mock
 
 
-def start_gateway(*extra, providers=ROOT / "providers", scripts=ROOT / "scripts", env=None):
+def start_gateway(*extra, providers=ROOT / "providers", scripts=ROOT / "scripts", plugins=ROOT / "plugins", env=None):
     gateway = Process(
-        [BIN / "switchboard", "--port", "0", "--providers", providers, "--scripts", scripts, *extra], env=env)
+        [BIN / "switchboard", "--port", "0", "--providers", providers, "--scripts", scripts, "--plugins", plugins, *extra],
+        env=env)
     port = int(gateway.wait_for(r"switchboard listening on http://127\.0\.0\.1:(\d+)").group(1))
     gateway.url = f"http://127.0.0.1:{port}"
     return gateway

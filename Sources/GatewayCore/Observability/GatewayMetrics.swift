@@ -27,6 +27,8 @@ public struct GatewayMetrics: Sendable {
         public static let cacheEvictions = "switchboard_cache_evictions_total"
         public static let requestLogDropped = "switchboard_request_log_dropped_total"
         public static let connectionsCut = "switchboard_client_connections_cut_total"
+        public static let guardrailChecks = "switchboard_guardrail_checks_total"
+        public static let guardrailCheckDuration = "switchboard_guardrail_check_duration_seconds"
     }
 
     /// One line each, for `# HELP`.
@@ -48,6 +50,8 @@ public struct GatewayMetrics: Sendable {
         Name.cacheEvictions: "Responses evicted from the cache to stay within its byte bound.",
         Name.requestLogDropped: "Request log lines dropped because the log destination did not keep up.",
         Name.connectionsCut: "Client connections refused or cut by a limit, by reason (too_many_connections, head_timeout).",
+        Name.guardrailChecks: "Guardrail check runs, by check id and verdict (pass, fail, error).",
+        Name.guardrailCheckDuration: "Time one guardrail check took, by check id.",
     ]
 
     public static let maxModels = 200
@@ -86,6 +90,16 @@ public struct GatewayMetrics: Sendable {
         handles.timer(.init(kind: .firstChunk, a: provider)) {
             Timer(label: Name.firstChunk, dimensions: [("provider", provider)], factory: factory)
         }.recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// One check of a hook ran (`verdict`: pass, fail or error). Check ids are plugin ids, a bounded set.
+    public func guardrailCheck(check: String, verdict: String, milliseconds: Double) {
+        handles.counter(.init(kind: .guardrailChecks, a: check, b: verdict)) {
+            Counter(label: Name.guardrailChecks, dimensions: [("check", check), ("verdict", verdict)], factory: factory)
+        }.increment()
+        handles.timer(.init(kind: .guardrailCheckDuration, a: check)) {
+            Timer(label: Name.guardrailCheckDuration, dimensions: [("check", check)], factory: factory)
+        }.recordNanoseconds(Int64(max(0, milliseconds) * 1_000_000))
     }
 
     public func upstreamResponded(provider: String, after duration: Duration) {
@@ -150,7 +164,7 @@ public struct GatewayMetrics: Sendable {
 /// registry's lock, its label-set dictionary and a help-text check (5 % of the gateway's CPU in a
 /// profile before this cache). The label values are bounded (see ``GatewayMetrics``), so is this.
 private final class Handles: Sendable {
-    enum Kind: UInt8 { case requests, requestDuration, upstreamDuration, firstChunk, tokens }
+    enum Kind: UInt8 { case requests, requestDuration, upstreamDuration, firstChunk, tokens, guardrailChecks, guardrailCheckDuration }
 
     struct Key: Hashable {
         var kind: Kind

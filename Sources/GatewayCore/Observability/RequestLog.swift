@@ -48,6 +48,17 @@ public enum RequestLogLine {
         out.key("stream")
         out.raw(fields.stream ? "true" : "false")
         out.string("error", fields.errorCode)
+        if !fields.hooks.isEmpty {
+            // Only when hooks ran: `"hooks":[{"id":"g1","verdict":false}]`.
+            out.key("hooks")
+            out.raw("[")
+            for (index, hook) in fields.hooks.enumerated() {
+                out.raw(index == 0 ? "{\"id\":" : ",{\"id\":")
+                out.quoted(hook.id)
+                out.raw(hook.verdict ? ",\"verdict\":true}" : ",\"verdict\":false}")
+            }
+            out.raw("]")
+        }
         if record.keepBodies {
             out.body("request_body", fields.requestBody)
             out.body("response_body", fields.responseBody)

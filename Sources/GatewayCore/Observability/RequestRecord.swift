@@ -27,6 +27,8 @@ public final class RequestRecord: Sendable {
         public var stream = false
         /// The error code the client got, for failures (never a message that could echo input).
         public var errorCode: String?
+        /// The guardrail hooks that ran (id, verdict), in order; retried attempts add theirs.
+        public var hooks: [(id: String, verdict: Bool)] = []
         /// Kept only when the operator turned body logging on.
         public var requestBody: ByteBuffer?
         public var responseBody: ByteBuffer?

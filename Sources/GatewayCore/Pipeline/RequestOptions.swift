@@ -33,6 +33,13 @@ public struct RequestOptions: Sendable {
     /// The server-held credential in use (a virtual key's or a named config's); nil when the key,
     /// if any, is the client's own.
     public var heldCredential: HeldCredential?
+    /// `x-portkey-default-input-guardrails` / `-output-guardrails`: JSON lists of guardrails (the
+    /// shorthand form) run for every target after its own hooks; parsed against the generation's
+    /// plugins by the hook stage.
+    public var defaultInputGuardrails: String?
+    public var defaultOutputGuardrails: String?
+    /// `x-portkey-strict-open-ai-compliance: false`: a stream may carry Portkey's `hook_results` event.
+    public var strictOpenAICompliance = true
     /// Names of `settings` whose value the operator wrote (a virtual key's entry, a named config);
     /// every other setting is the client's (see ``CredentialScope``).
     public var operatorSettings: Set<String> = []
@@ -42,6 +49,7 @@ public struct RequestOptions: Sendable {
         "x-portkey-provider", "x-portkey-custom-host", "x-portkey-forward-headers", "x-portkey-request-timeout",
         "x-portkey-trace-id", "x-portkey-config", "x-portkey-api-key", "x-portkey-metadata",
         "x-portkey-virtual-key", "x-portkey-cache-force-refresh", "x-portkey-retry-count",
+        "x-portkey-default-input-guardrails", "x-portkey-default-output-guardrails", "x-portkey-strict-open-ai-compliance",
     ]
 
     public static func parse(_ headers: HTTPHeaders, policy: CustomHostPolicy) throws(GatewayError) -> RequestOptions {
@@ -57,6 +65,9 @@ public struct RequestOptions: Sendable {
         var gatewayKey: String?
         var virtualKey: String?
         var forceRefresh = false
+        var defaultInput: String?
+        var defaultOutput: String?
+        var strict = true
 
         for (rawName, rawValue) in headers {
             let name = rawName.asciiLowercased()
@@ -105,6 +116,12 @@ public struct RequestOptions: Sendable {
                 if !value.isEmpty { virtualKey = value }
             case "x-portkey-cache-force-refresh":
                 forceRefresh = value.lowercased() == "true" || value == "1"
+            case "x-portkey-default-input-guardrails":
+                if !value.isEmpty { defaultInput = value }
+            case "x-portkey-default-output-guardrails":
+                if !value.isEmpty { defaultOutput = value }
+            case "x-portkey-strict-open-ai-compliance":
+                strict = value.lowercased() != "false"
             default:
                 if !reserved.contains(name) {
                     settings.append((String(name.dropFirst(10).replacing("-", with: "_")), value))
@@ -117,6 +134,9 @@ public struct RequestOptions: Sendable {
             timeoutMilliseconds: timeout, traceID: traceID ?? Self.newTraceID(), settings: settings, config: config,
             metadata: metadata, gatewayKey: gatewayKey, virtualKey: virtualKey)
         options.cacheForceRefresh = forceRefresh
+        options.defaultInputGuardrails = defaultInput
+        options.defaultOutputGuardrails = defaultOutput
+        options.strictOpenAICompliance = strict
         return options
     }
 

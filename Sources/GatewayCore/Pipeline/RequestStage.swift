@@ -35,20 +35,23 @@ public final class RequestContext: Sendable {
     public let dialect: ClientDialect
     /// The response cache setting of the routed target this attempt is for (attempt chain only).
     public let cache: RouteConfig.Cache?
+    /// The guardrail and mutator hooks of the routed target this attempt is for (attempt chain only).
+    public let hooks: TargetHooks?
 
     public init(gateway: Gateway, options: RequestOptions, generation: ScriptGeneration, dialect: ClientDialect,
-                cache: RouteConfig.Cache? = nil) {
+                cache: RouteConfig.Cache? = nil, hooks: TargetHooks? = nil) {
         self.gateway = gateway
         self.options = options
         self.generation = generation
         self.dialect = dialect
         self.cache = cache
+        self.hooks = hooks
     }
 
     /// The same request with other options (a virtual key applied, middleware's rewrite, a routed
-    /// target's), and the target's cache setting.
-    public func with(options: RequestOptions, cache: RouteConfig.Cache? = nil) -> RequestContext {
-        RequestContext(gateway: gateway, options: options, generation: generation, dialect: dialect, cache: cache)
+    /// target's), and the target's cache setting and hooks.
+    public func with(options: RequestOptions, cache: RouteConfig.Cache? = nil, hooks: TargetHooks? = nil) -> RequestContext {
+        RequestContext(gateway: gateway, options: options, generation: generation, dialect: dialect, cache: cache, hooks: hooks)
     }
 }
 

@@ -1,6 +1,7 @@
 import FoundationEssentials
 public import Logging
 import Synchronization
+public import LuaRuntime
 
 /// Named routing configs: every `*.json` file in the configs folder, by file name without `.json`
 /// (`x-portkey-config: <name>`), plus the optional default config for requests that name neither
@@ -21,13 +22,13 @@ public final class ConfigStore: Sendable {
     }
 
     /// Loads the folder; throws naming every file that does not validate (startup must fail loudly).
-    public init(directory: String, defaultName: String?, knownProviders: Set<String>, logger: Logger,
-                metrics: GatewayMetrics = GatewayMetrics()) throws(GatewayError) {
+    public init(directory: String, defaultName: String?, knownProviders: Set<String>, plugins: [String: PluginInfo] = [:],
+                logger: Logger, metrics: GatewayMetrics = GatewayMetrics()) throws(GatewayError) {
         self.metrics = metrics
         self.directory = directory
         self.defaultName = defaultName
         self.logger = logger
-        let problems = reload(knownProviders: knownProviders)
+        let problems = reload(knownProviders: knownProviders, plugins: plugins)
         if !problems.isEmpty {
             throw GatewayError(status: 500, type: .config, message: problems.joined(separator: "\n"), code: .invalidConfig)
         }
@@ -46,7 +47,7 @@ public final class ConfigStore: Sendable {
 
     /// Re-reads changed files; returns the problems found (file: message).
     @discardableResult
-    public func reload(knownProviders: Set<String>) -> [String] {
+    public func reload(knownProviders: Set<String>, plugins: [String: PluginInfo] = [:]) -> [String] {
         let manager = FileManager.default
         guard let files = try? manager.contentsOfDirectory(atPath: directory).filter({ $0.hasSuffix(".json") }) else {
             return ["configs folder not found or not readable: \(directory)"]
@@ -68,7 +69,7 @@ public final class ConfigStore: Sendable {
                 continue
             }
             do throws(GatewayError) {
-                next.configs[name] = try RouteConfig.parse(text, knownProviders: knownProviders)
+                next.configs[name] = try RouteConfig.parse(text, knownProviders: knownProviders, plugins: plugins)
                 next.configs[name]?.name = name
                 next.errors[name] = nil
                 if current.configs[name] != nil {

@@ -10,7 +10,7 @@ extension Gateway {
     func routeConfig(_ text: String, generation: ScriptGeneration) throws(GatewayError) -> RouteConfig {
         if text.utf8.first == UInt8(ascii: "{") {
             if let known = inlineConfigs.config(text, generation: generation.number) { return known }
-            let config = try RouteConfig.parse(text, knownProviders: Set(generation.providerIDs))
+            let config = try RouteConfig.parse(text, knownProviders: Set(generation.providerIDs), plugins: generation.plugins)
             inlineConfigs.store(text, generation: generation.number, config)
             return config
         }
@@ -46,7 +46,7 @@ extension Gateway {
                 do throws(GatewayError) {
                     let (targetRequest, targetOptions) = try self.attemptRequest(request, options: options, target: target,
                                                                                      configName: config.name)
-                    let attempt = context.with(options: targetOptions, cache: target.cache)
+                    let attempt = context.with(options: targetOptions, cache: target.cache, hooks: target.hooks)
                     return .success(try await Self.firstByteChecked(try await self.attempt(targetRequest, context: attempt)))
                 } catch {
                     return .failure(error)

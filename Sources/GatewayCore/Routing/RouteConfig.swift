@@ -1,5 +1,5 @@
 import FoundationEssentials
-import LuaRuntime
+public import LuaRuntime
 
 /// A routing config in Portkey's schema (`x-portkey-config`), parsed and validated before any
 /// upstream call. Parsing collects every problem with its path instead of stopping at the first,
@@ -46,6 +46,8 @@ public struct RouteConfig: Sendable {
         public var conditions: [Condition]
         public var defaultTarget: String?
         public var targets: [Target]
+        /// Guardrail and mutator hooks: the target's own, or its nearest parent's.
+        public var hooks = TargetHooks()
 
         public var isGroup: Bool { !targets.isEmpty }
     }
@@ -77,21 +79,20 @@ public struct RouteConfig: Sendable {
         "override_params", "retry", "request_timeout", "forward_headers", "cache", "on_status_codes",
     ]
 
-    /// Portkey's hook keys: refused until the guardrail stage runs them, so a config written to deny
-    /// a request never lets it through silently.
-    static let hookKeys: Set<String> = [
-        "after_request_hooks", "before_request_hooks", "input_guardrails", "output_guardrails",
-        "input_mutators", "output_mutators",
-    ]
+    /// Portkey's hook keys (both spellings), read by ``HookParser``.
+    static let hookKeys: Set<String> = Set(HookParser.keys.flatMap { [$0.snake, $0.camel] })
 
-    /// Parses and validates a config. `knownProviders` are the provider ids of the live scripts.
-    public static func parse(_ json: String, knownProviders: Set<String>) throws(GatewayError) -> RouteConfig {
+    /// Parses and validates a config. `knownProviders` are the provider ids of the live scripts,
+    /// `plugins` the check plugins its hooks may name.
+    public static func parse(_ json: String, knownProviders: Set<String>,
+                             plugins: [String: PluginInfo] = [:]) throws(GatewayError) -> RouteConfig {
         guard let value = JSONTree.parse(Array(json.utf8)) else {
             throw invalid(["the config is not valid JSON"])
         }
         guard case .object = value else { throw invalid(["the config must be a JSON object"]) }
         var problems: [String] = []
-        let root = target(value, path: "config", inherited: Inherited(), known: knownProviders, problems: &problems)
+        let root = target(value, path: "config", inherited: Inherited(), known: knownProviders, plugins: plugins,
+                          problems: &problems)
         if problems.isEmpty, !root.isGroup, root.provider == nil, root.virtualKey == nil {
             problems.append("config: name a provider (or a virtual_key) or give targets")
         }
@@ -114,10 +115,11 @@ public struct RouteConfig: Sendable {
         var forwardHeaders: [String]?
         var overrideParams: [(key: String, json: String)] = []
         var settings: [(String, String)] = []
+        var hooks = TargetHooks()
     }
 
     private static func target(_ value: JSONTree, path: String, inherited: Inherited, known: Set<String>,
-                               problems: inout [String]) -> Target {
+                               plugins: [String: PluginInfo], problems: inout [String]) -> Target {
         guard let object = value.fields else {
             problems.append("\(path): expected an object")
             return Target(path: path, weight: 0, overrideParams: [], settings: [], mode: .single, conditions: [], targets: [])
@@ -186,9 +188,9 @@ public struct RouteConfig: Sendable {
                 problems.append("\(path).override_params: expected an object")
             }
         }
-        for key in object.keys.sorted() where hookKeys.contains(key) {
-            if case .null? = object[key] { continue }
-            problems.append("\(path).\(key): guardrail hooks are not supported by this gateway yet; remove the key (it would not run)")
+        // A target's own hooks replace its parent's (Portkey's inheritance).
+        if let hooks = HookParser.hooks(in: object, path: path, plugins: plugins, problems: &problems) {
+            inherited.hooks = hooks
         }
         // Anything else with a scalar value is a provider setting (Azure, AWS, Vertex fields…).
         for key in object.keys.sorted() where !knownKeys.contains(key) && !hookKeys.contains(key) {
@@ -251,7 +253,7 @@ public struct RouteConfig: Sendable {
             if case .array(let items) = raw, !items.isEmpty {
                 for (index, item) in items.enumerated() {
                     targets.append(target(item, path: "\(path).targets[\(index)]", inherited: inherited, known: known,
-                                          problems: &problems))
+                                          plugins: plugins, problems: &problems))
                 }
             } else {
                 problems.append("\(path).targets: expected a non-empty list")
@@ -284,7 +286,8 @@ public struct RouteConfig: Sendable {
             retry: inherited.retry, requestTimeout: inherited.requestTimeout, cache: inherited.cache,
             forwardHeaders: inherited.forwardHeaders,
             overrideParams: inherited.overrideParams, settings: inherited.settings, mode: mode,
-            onStatusCodes: onStatusCodes, conditions: conditions, defaultTarget: defaultTarget, targets: targets)
+            onStatusCodes: onStatusCodes, conditions: conditions, defaultTarget: defaultTarget, targets: targets,
+            hooks: inherited.hooks)
     }
 
     /// `{"mode": "simple", "max_age": 60}`; `"semantic"` is Portkey's embedding-similarity mode,

@@ -123,6 +123,7 @@ struct RouteExecutor: Sendable {
 
     /// Connection failures are always retryable; statuses (a request_timeout is a 408) when listed.
     private func isRetryable(_ outcome: Outcome, codes: [Int]) -> Bool {
+        if case .success(let response) = outcome.result, response.deniedBeforeRequest { return false }
         if case .failure(let error) = outcome.result, Self.isTransport(error),
            error.code != .requestTimeout, error.code != .coolingDown {
             return true

@@ -11,9 +11,16 @@ public final class ScriptHost: Sendable {
     public struct Locations: Sendable {
         public var providers: String
         public var scripts: String?
-        public init(providers: String, scripts: String?) {
+        /// Check plugins (`<namespace>/<name>.lua`, `lib/`); a missing folder means none.
+        public var plugins: String?
+        public init(providers: String, scripts: String?, plugins: String? = nil) {
             self.providers = providers
             self.scripts = scripts
+            self.plugins = plugins
+        }
+
+        func read() throws(LuaError) -> ScriptSources {
+            try ScriptSources.read(providersDirectory: providers, scriptsDirectory: scripts, pluginsDirectory: plugins)
         }
     }
 
@@ -49,7 +56,7 @@ public final class ScriptHost: Sendable {
         self.limits = limits
         self.vmCount = vmCount
         self.logger = logger
-        let sources = try ScriptSources.read(providersDirectory: locations.providers, scriptsDirectory: locations.scripts)
+        let sources = try locations.read()
         let first = try ScriptGeneration.build(number: 1, sources: sources, vmCount: vmCount, limits: limits, logger: logger,
                                               store: store)
         self.state = Mutex(first)
@@ -70,7 +77,7 @@ public final class ScriptHost: Sendable {
             do throws(GenerationError) {
                 let sources: ScriptSources
                 do {
-                    sources = try ScriptSources.read(providersDirectory: locations.providers, scriptsDirectory: locations.scripts)
+                    sources = try locations.read()
                 } catch let error as LuaError {
                     throw GenerationError(problems: [error])
                 } catch {
@@ -101,7 +108,7 @@ public final class ScriptHost: Sendable {
         }
     }
 
-    /// Reloads when any file under the providers or scripts folder changed since the last build.
+    /// Reloads when any file under the providers, scripts or plugins folder changed since the last build.
     public func reloadIfChanged() {
         let changed = reloading.withLock { $0.fingerprint != Self.fingerprint(locations) }
         if changed { reload(reason: "files changed") }
@@ -111,7 +118,12 @@ public final class ScriptHost: Sendable {
     static func fingerprint(_ locations: Locations) -> String {
         let manager = FileManager.default
         var parts: [String] = []
-        for folder in [locations.providers, locations.providers + "/lib", locations.scripts].compactMap({ $0 }) {
+        var folders = [locations.providers, locations.providers + "/lib", locations.scripts].compactMap { $0 }
+        if let plugins = locations.plugins {
+            folders.append(plugins + "/lib")
+            folders += ScriptSources.pluginNamespaces(plugins).map { plugins + "/" + $0 }
+        }
+        for folder in folders {
             let names = (try? manager.contentsOfDirectory(atPath: folder))?.filter { $0.hasSuffix(".lua") }.sorted() ?? []
             for name in names {
                 let attributes = try? manager.attributesOfItem(atPath: folder + "/" + name)

@@ -46,7 +46,7 @@ extension Gateway {
     }
 
     /// One call or a list of calls (performed concurrently); the result as JSON text.
-    private func perform(_ kind: String, _ json: [UInt8], options: RequestOptions, generation: ScriptGeneration) async -> String {
+    func perform(_ kind: String, _ json: [UInt8], options: RequestOptions, generation: ScriptGeneration) async -> String {
         guard let value = JSONTree.parse(json) else {
             return #"{"status":0,"error":{"message":"the call could not be read"}}"#
         }

@@ -1,0 +1,370 @@
+import FoundationEssentials
+import LuaRuntime
+import NIOCore
+import NIOHTTP1
+
+/// Portkey's hooks around one routed attempt: the target's before-request hooks (and the
+/// `x-portkey-default-input-guardrails`) on the request, its after-request hooks (and the default
+/// output guardrails) on a 200 answer. Each hook runs its checks through the Lua runner
+/// (`plugins/lib/hooks.lua`) and the check plugins in `plugins/`.
+///
+/// - A denied hook (a failed verdict with `deny`) answers 446 with `hook_results`; a before-request
+///   denial is never retried (the same request would be denied again), an after-request one is
+///   when 446 is in `retry.on_status_codes` ("retry until the output passes").
+/// - A failed hook without `deny` turns a 200 into 246; `hook_results` is added to every JSON
+///   answer when a synchronous hook ran.
+/// - Mutators rewrite the request before it is sent, or the answer before the client sees it.
+/// - A stream's after-request hooks run on the answer rebuilt from the whole stream; the last event
+///   is held until they pass, and a denial ends the stream with an error event instead.
+/// - `async` hooks run after the answer without holding it; their verdicts reach the metrics only.
+struct HookStage: RequestStage {
+    nonisolated(nonsending) func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
+        -> GatewayResponse
+    {
+        let options = context.options
+        guard context.hooks != nil || options.defaultInputGuardrails != nil || options.defaultOutputGuardrails != nil,
+              let requestType = HookRun.requestType(request.endpoint) else {
+            return try await next(request, context)
+        }
+        let plugins = context.generation.plugins
+        var before = context.hooks?.before ?? []
+        var after = context.hooks?.after ?? []
+        if let header = options.defaultInputGuardrails {
+            before += try HookParser.header(header, name: "x-portkey-default-input-guardrails", event: .beforeRequest, plugins: plugins)
+        }
+        if let header = options.defaultOutputGuardrails {
+            after += try HookParser.header(header, name: "x-portkey-default-output-guardrails", event: .afterRequest, plugins: plugins)
+        }
+        if request.endpoint == .embeddings { after = [] }  // embeddings get before-request hooks only
+        guard !before.isEmpty || !after.isEmpty else { return try await next(request, context) }
+        for hook in before + after {
+            if let missing = hook.checkIDs.first(where: { plugins[$0] == nil }) {
+                // A named config checked against plugins that have since been removed.
+                throw GatewayError(status: 400, type: .invalidRequest,
+                                   message: "invalid x-portkey-config: hook '\(hook.id)' names the check '\(missing)', which is no longer loaded",
+                                   param: "x-portkey-config", code: .invalidConfig)
+            }
+        }
+        var run = try HookRun(request: request, context: context, requestType: requestType)
+
+        // Before the request.
+        var request = request
+        var results = HookResults()
+        for hook in before where !hook.async {
+            let outcome = try await run.run(hook, event: .beforeRequest)
+            results.before.append(outcome.entry)
+            if let body = outcome.requestJSON {
+                run.requestJSON = body
+                request.body = ByteBuffer(bytes: body.bytes())
+            }
+            if !outcome.verdict { results.failed = true }
+            if !outcome.verdict && hook.deny { results.denied = true }
+        }
+        run.detach(before.filter(\.async), event: .beforeRequest)
+        if results.denied {
+            var response = results.denial(dialect: context.dialect)
+            response.deniedBeforeRequest = true
+            return response
+        }
+
+        var response = try await next(request, context)
+        let syncAfter = after.filter { !$0.async }
+        guard response.status == 200 else { return response }
+        switch response.body {
+        case .buffer(let body):
+            if !syncAfter.isEmpty || !after.isEmpty {
+                run.responseJSON = JSONTree.parse(body) ?? .null
+                for hook in syncAfter {
+                    let outcome = try await run.run(hook, event: .afterRequest)
+                    results.after.append(outcome.entry)
+                    if let body = outcome.responseJSON { run.responseJSON = body }
+                    if !outcome.verdict { results.failed = true }
+                    if !outcome.verdict && hook.deny { results.denied = true }
+                }
+                run.detach(after.filter(\.async), event: .afterRequest)
+                if results.denied { return results.denial(dialect: context.dialect) }
+                if !syncAfter.isEmpty { response.body = .buffer(ByteBuffer(bytes: run.responseJSON.bytes())) }
+            }
+            guard !results.isEmpty else { return response }
+            if results.failed { response.status = 246 }
+            if case .buffer(let body) = response.body, let with = results.added(to: body) {
+                response.body = .buffer(with)
+                response.headers.remove(name: "content-length")
+            }
+            return response
+        case .stream(let stream):
+            if results.failed { response.status = 246 }
+            guard !syncAfter.isEmpty || !after.isEmpty || (!results.isEmpty && !options.strictOpenAICompliance) else {
+                return response
+            }
+            guard request.endpoint != .responses else {
+                throw GatewayError(status: 400, type: .invalidRequest,
+                                   message: "output hooks on a streamed /v1/responses answer are not supported; send stream: false, or use them on chat completions or messages",
+                                   param: "stream", code: .invalidConfig)
+            }
+            response.body = .stream(HookedStream(base: stream, run: run, hooks: after, results: results,
+                                                 announce: !options.strictOpenAICompliance))
+            return response
+        }
+    }
+}
+
+/// The `hook_results` of one attempt, and what they decided.
+struct HookResults: Sendable {
+    var before: [JSONTree] = []
+    var after: [JSONTree] = []
+    var failed = false
+    var denied = false
+
+    var isEmpty: Bool { before.isEmpty && after.isEmpty }
+
+    var json: JSONTree {
+        .object(pairs: ["before_request_hooks": .array(before), "after_request_hooks": .array(after)])
+    }
+
+    static let deniedMessage = "The guardrail checks defined in the config failed. You can find more information in the `hook_results` object."
+
+    /// 446 with the error in the client's shape and `hook_results` beside it.
+    func denial(dialect: ClientDialect) -> GatewayResponse {
+        let error = GatewayError(status: 446, type: "hooks_failed", message: Self.deniedMessage)
+        let body = ByteBuffer(bytes: dialect.errorBody(error))
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "application/json")
+        return GatewayResponse(status: 446, headers: headers, body: .buffer(added(to: body) ?? body))
+    }
+
+    /// The body with `hook_results` as its last member; nil when it is not a JSON object.
+    func added(to body: ByteBuffer) -> ByteBuffer? {
+        guard case .object(var members)? = JSONTree.parse(body) else { return nil }
+        members.removeAll { $0.key == "hook_results" }
+        members.append(.init(key: "hook_results", value: json))
+        return ByteBuffer(bytes: JSONTree.object(members).bytes())
+    }
+}
+
+/// What one attempt's hooks see: the request (as JSON, rewritten by mutators as they run), the
+/// answer once there is one, and who the attempt is for.
+struct HookRun: Sendable {
+    let gateway: Gateway
+    let options: RequestOptions
+    let generation: ScriptGeneration
+    let metrics: GatewayMetrics
+    let record: RequestRecord?
+    let endpoint: Endpoint
+    let provider: String?
+    let metadata: JSONTree
+    let headers: JSONTree
+    let isStreaming: Bool
+    var requestJSON: JSONTree
+    var responseJSON: JSONTree = .null
+
+    struct Outcome {
+        var verdict: Bool
+        var entry: JSONTree
+        var requestJSON: JSONTree?
+        var responseJSON: JSONTree?
+    }
+
+    /// Portkey's request types for the endpoints hooks apply to; nil for the others (models,
+    /// token counts, passthrough paths), which hooks leave alone.
+    static func requestType(_ endpoint: Endpoint) -> String? {
+        switch endpoint {
+        case .chatCompletions: "chatComplete"
+        case .completions: "complete"
+        case .messages: "messages"
+        case .responses: "responses"
+        case .embeddings: "embed"
+        case .models, .countTokens, .passthrough: nil
+        }
+    }
+
+    init(request: IncomingRequest, context: RequestContext, requestType: String) throws(GatewayError) {
+        gateway = context.gateway
+        options = context.options
+        generation = context.generation
+        metrics = context.gateway.observer.metrics
+        record = context.options.record
+        endpoint = request.endpoint
+        provider = context.options.provider
+        guard let body = request.body, let json = JSONTree.parse(body), case .object = json else {
+            throw GatewayError(status: 400, type: .invalidRequest,
+                               message: "guardrail hooks read the request as JSON, and its body is not a JSON object", code: .invalidJson)
+        }
+        requestJSON = json
+        isStreaming = json["stream"]?.bool == true
+        if let text = context.options.metadata, let value = JSONTree.parse(Array(text.utf8)), case .object = value {
+            metadata = value
+        } else {
+            metadata = .object([])
+        }
+        var members: [JSONTree.Member] = []
+        for (name, value) in request.headers { members.append(.init(key: name.lowercased(), value: .string(value))) }
+        headers = .object(members)
+    }
+
+    /// Most `gw.fetch` calls the checks of one hook may make (a webhook check makes one).
+    static let maxCalls = 16
+
+    /// Runs one hook through the runner; a check's `gw.fetch` (the webhook check) is performed here
+    /// without blocking, to an allow-listed host only, and the runner resumed with its answer.
+    nonisolated(nonsending) mutating func run(_ hook: Hook, event: Hook.Event) async throws(GatewayError) -> Outcome {
+        var parts: KeyValuePairs<String, JSONTree?> = [:]
+        parts = [
+            "event": .string(event.rawValue), "endpoint": .string(endpoint.rawValue), "provider": provider.map(JSONTree.string),
+            "model": requestJSON["model"], "metadata": metadata, "request_json": requestJSON, "request_headers": headers,
+            "is_streaming": .bool(isStreaming),
+            "response_json": event == .afterRequest ? responseJSON : nil,
+            "response_status": event == .afterRequest ? .number("200") : nil,
+        ]
+        var output: [UInt8] = []
+        do throws(LuaError) {
+            let (scriptRun, first) = try HookScriptRun.start(generation, hook: hook.json, parts: JSONTree.object(pairs: parts).bytes())
+            var step = first
+            var calls = 0
+            while case .call(let kind, let request) = step {
+                calls += 1
+                let result: String
+                if kind != "fetch" {
+                    result = #"{"status":0,"error":{"message":"a check may only call gw.fetch","code":"unknown_call"}}"#
+                } else if calls > Self.maxCalls {
+                    result = #"{"status":0,"error":{"message":"more than 16 calls in one hook","code":"too_many_calls"}}"#
+                } else {
+                    result = await gateway.perform(kind, request, options: options, generation: generation)
+                }
+                step = try scriptRun.resume(with: Array(result.utf8))
+            }
+            if case .done(let result) = step { output = result }
+        } catch {
+            metrics.scriptFailed(kind: "plugin")
+            throw GatewayError(status: 500, type: .script, message: "guardrail hook '\(hook.id)': \(error.message)",
+                               code: .scriptError)
+        }
+        guard let result = JSONTree.parse(output), let fields = result.fields, let verdict = fields["verdict"]?.bool else {
+            throw GatewayError(status: 500, type: .script,
+                               message: "guardrail hook '\(hook.id)': plugins/lib/hooks.lua returned no boolean verdict", code: .scriptError)
+        }
+        for check in fields["checks"]?.array ?? [] {
+            guard let id = check["id"]?.string else { continue }
+            let passed = check["verdict"]?.bool ?? false
+            let kind = check["error"].map { $0 == .null } == false ? "error" : (passed ? "pass" : "fail")
+            metrics.guardrailCheck(check: generation.plugins[id] != nil ? id : "unknown", verdict: kind,
+                                   milliseconds: check["execution_time"]?.double ?? 0)
+        }
+        record?.update { $0.hooks.append((hook.id, verdict)) }
+        var members = (result.members ?? []).filter { $0.key != "request_json" && $0.key != "response_json" }
+        let feedback = (verdict ? hook.onSuccess : hook.onFail)?["feedback"] ?? .null
+        members.removeAll { $0.key == "feedback" || $0.key == "created_at" }
+        members.append(.init(key: "feedback", value: feedback))
+        members.append(.init(key: "created_at", value: .string(Date.now.formatted(.iso8601))))
+        let transformed = fields["transformed"]?.bool == true
+        return Outcome(verdict: verdict, entry: .object(members),
+                       requestJSON: transformed && event == .beforeRequest ? fields["request_json"].flatMap { $0 == .null ? nil : $0 } : nil,
+                       responseJSON: transformed && event == .afterRequest ? fields["response_json"].flatMap { $0 == .null ? nil : $0 } : nil)
+    }
+
+    /// Runs `async` hooks off the request's path: their verdicts count in the metrics and nothing waits.
+    func detach(_ hooks: [Hook], event: Hook.Event) {
+        guard !hooks.isEmpty else { return }
+        var copy = self
+        copy.record?.update { _ in }
+        Task.detached {
+            for hook in hooks { _ = try? await copy.run(hook, event: event) }
+        }
+    }
+}
+
+/// A stream whose after-request hooks run on the answer rebuilt from it: every event goes through
+/// as it comes except the last, which is held until the hooks pass; a denial (or a stream the
+/// hooks cannot read) ends it with an error instead.
+struct HookedStream: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let base: any AsyncSequence<ByteBuffer, any Error> & Sendable
+    let run: HookRun
+    let hooks: [Hook]
+    let results: HookResults
+    /// `x-portkey-strict-open-ai-compliance: false`: send `hook_results` as an event of its own.
+    let announce: Bool
+
+    func makeAsyncIterator() -> Iterator {
+        Iterator(base: UncheckedIterator(base.makeAsyncIterator()), run: run, hooks: hooks, results: results, announce: announce)
+    }
+
+    struct Iterator: AsyncIteratorProtocol {
+        let base: UncheckedIterator
+        var run: HookRun
+        let hooks: [Hook]
+        var results: HookResults
+        let announce: Bool
+        var held: ByteBuffer?
+        var accumulator: StreamAccumulator
+        var finished = false
+        var announced = false
+
+        init(base: UncheckedIterator, run: HookRun, hooks: [Hook], results: HookResults, announce: Bool) {
+            self.base = base
+            self.run = run
+            self.hooks = hooks
+            self.results = results
+            self.announce = announce
+            accumulator = StreamAccumulator(endpoint: run.endpoint, maxBytes: 64 << 20)
+        }
+
+        mutating func next() async throws -> ByteBuffer? {
+            if announce && !announced && !results.before.isEmpty && hooks.isEmpty {
+                announced = true
+                return event(results)
+            }
+            guard !finished else { return nil }
+            let syncHooks = hooks.filter { !$0.async }
+            if syncHooks.isEmpty {
+                // Nothing to hold: only async hooks (or the announcement) ride on this stream.
+                guard let chunk = try await base.next() else {
+                    finished = true
+                    return nil
+                }
+                accumulator.feed(chunk)
+                return chunk
+            }
+            while let chunk = try await base.next() {
+                accumulator.feed(chunk)
+                if let previous = held {
+                    held = chunk
+                    return previous
+                }
+                held = chunk
+            }
+            finished = true
+            guard let body = accumulator.finish(), let json = JSONTree.parse(body) else {
+                throw GatewayError(status: 502, type: .upstream,
+                                   message: "the output guardrails could not read the streamed answer (an unfinished or unknown stream), so it is not passed on",
+                                   code: "hooks_failed")
+            }
+            run.responseJSON = json
+            for hook in syncHooks {
+                let outcome = try await run.run(hook, event: .afterRequest)
+                results.after.append(outcome.entry)
+                if !outcome.verdict { results.failed = true }
+                if !outcome.verdict && hook.deny { results.denied = true }
+            }
+            run.detach(hooks.filter(\.async), event: .afterRequest)
+            if results.denied {
+                let ids = results.after.compactMap { $0["verdict"]?.bool == false ? $0["id"]?.string : nil }
+                throw GatewayError(status: 446, type: "hooks_failed",
+                                   message: "the answer was stopped by output guardrails (\(ids.joined(separator: ", "))); " + HookResults.deniedMessage,
+                                   code: "hooks_failed")
+            }
+            var out = ByteBuffer()
+            if announce { out.writeImmutableBuffer(event(results)) }
+            if let held { out.writeImmutableBuffer(held) }
+            return out.readableBytes > 0 ? out : nil
+        }
+
+        /// Portkey's `hook_results` event (sent when strict OpenAI compliance is off).
+        private func event(_ results: HookResults) -> ByteBuffer {
+            var out = ByteBuffer(string: "data: ")
+            out.writeBytes(JSONTree.object(pairs: ["hook_results": results.json]).bytes())
+            out.writeString("\n\n")
+            return out
+        }
+    }
+}
