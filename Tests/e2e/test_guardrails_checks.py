@@ -414,7 +414,7 @@ def test_readme_worked_example_no_secrets(launch, mock, tmp_path):
     shutil.copytree(ROOT / "plugins", plugins)
     (plugins / "acme").mkdir()
     (plugins / "acme" / "noSecrets.lua").write_text(source)
-    gateway = launch("--plugins", plugins)
+    gateway = launch(plugins=plugins)
 
     def config(parameters, deny):
         return config_with(mock, before=[{"type": "guardrail", "id": "s", "deny": deny,
