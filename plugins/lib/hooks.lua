@@ -117,6 +117,9 @@ function M.run(hook, parts)
   local side = event == "afterRequestHook" and "response" or "request"
   local original = ctx[side].json
   local current = original
+  -- Whether a mutator rewrote the body. Not `current ~= original`: a check may rewrite
+  -- ctx.request.json / ctx.response.json in place and return that same table.
+  local rewritten = false
   local sequential = hook.sequential == true
   local entries = gw.json.array({})
   local verdict = true
@@ -127,7 +130,7 @@ function M.run(hook, parts)
       local params = check.parameters
       if type(params) ~= "table" then params = {} end
       local plugin = gw.plugins and gw.plugins[check.id]
-      local view = (sequential and current ~= original) and with_body(ctx, side, current) or ctx
+      local view = (sequential and rewritten) and with_body(ctx, side, current) or ctx
       local t0 = now()
       local ok, result = call_check(plugin, view, params, event)
       local entry = { id = check.id, execution_time = round_ms(now() - t0) }
@@ -145,6 +148,7 @@ function M.run(hook, parts)
           entry.transformed = true
           if sequential then
             current = body
+            rewritten = true
           else
             transformers[#transformers + 1] = { check = check, plugin = plugin, params = params, body = body, entry = entry }
           end
@@ -165,9 +169,12 @@ function M.run(hook, parts)
   -- body is taken as is; a later one is re-run on the body so far (a whole-body result computed on
   -- the original would silently undo the earlier rewrites).
   if not sequential then
-    for i, t in ipairs(transformers) do
-      if i == 1 or current == original then
+    for _, t in ipairs(transformers) do
+      if t.body == current then
+        rewritten = true -- rewritten in place: already in the shared body
+      elseif not rewritten then
         current = t.body
+        rewritten = true
       else
         local ok, result = call_check(t.plugin, with_body(ctx, side, current), t.params, event)
         if ok then
@@ -186,11 +193,11 @@ function M.run(hook, parts)
     type = hook.type,
     deny = hook.deny == true,
     async = hook.async == true,
-    transformed = current ~= original,
+    transformed = rewritten,
     checks = entries,
     execution_time = round_ms(now() - started),
   }
-  if current ~= original then
+  if rewritten then
     if side == "request" then out.request_json = current else out.response_json = current end
   end
   return out
