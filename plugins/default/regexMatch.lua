@@ -9,8 +9,15 @@ return {
     local rule = params.rule
     if rule == "" then error("Missing regex pattern", 0) end
     local text = util.text(ctx, event)
-    local first, last = gw.regex.find(rule, text, params.flags or "")
-    local matched = first ~= nil
+    local flags = params.flags or ""
+    local matched = gw.regex.test(rule, text, flags)
+    -- The span is a detail: gw.regex.find refuses the few patterns whose JavaScript span the
+    -- linear engine cannot give, and that must not turn a verdict into an error.
+    local first, last
+    if matched then
+      local ok, s, e = pcall(gw.regex.find, rule, text, flags)
+      if ok then first, last = s, e end
+    end
     local negate = params["not"] == true
     local verdict = matched ~= negate
     local explanation
@@ -29,7 +36,7 @@ return {
         ["not"] = negate,
         verdict = verdict,
         explanation = explanation,
-        matchDetails = matched and { matchedText = text:sub(first, last), index = first - 1 } or gw.json.null,
+        matchDetails = first and { matchedText = text:sub(first, last), index = first - 1 } or gw.json.null,
         textExcerpt = util.excerpt(text),
       },
     }
