@@ -72,6 +72,16 @@ import Testing
         ("LuaRuntime/ScriptGeneration+Build.swift", "lua_createtable(L, 0, Int32(fetched.count))"), // setting and fetched-image counts
         ("LuaRuntime/ScriptedRoute.swift", "lua_createtable(L, 0, Int32(headers.count))"), // header counts / operator budget
         ("LuaRuntime/ScriptedRoute.swift", "let status = sb_resume(L, co, arguments, &results, UInt64(limits.instructionBudget))"), // header counts / operator budget
+        ("LuaRuntime/Plugins.swift", "let status = sb_resume(L, co, arguments, &results, UInt64(limits.instructionBudget))"), // the operator's budget, validated ≥ 1000 by the settings
+        ("LuaRuntime/LinearRegex.swift", "return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)"), // a monotonic clock reading: non-negative fields
+        ("LuaRuntime/LinearRegex.swift", "case 0xC2...0xDF: length = 2; value = UInt32(lead & 0x1F)"), // UTF-8 decoding: masked bytes widen to UInt32
+        ("LuaRuntime/LinearRegex.swift", "case 0xE0: length = 3; value = UInt32(lead & 0x0F); low = 0xA0"), // UTF-8 decoding: masked bytes widen to UInt32
+        ("LuaRuntime/LinearRegex.swift", "case 0xE1...0xEC, 0xEE...0xEF: length = 3; value = UInt32(lead & 0x0F)"), // UTF-8 decoding: masked bytes widen to UInt32
+        ("LuaRuntime/LinearRegex.swift", "case 0xED: length = 3; value = UInt32(lead & 0x0F); high = 0x9F"), // UTF-8 decoding: masked bytes widen to UInt32
+        ("LuaRuntime/LinearRegex.swift", "case 0xF0: length = 4; value = UInt32(lead & 0x07); low = 0x90"), // UTF-8 decoding: masked bytes widen to UInt32
+        ("LuaRuntime/LinearRegex.swift", "case 0xF1...0xF3: length = 4; value = UInt32(lead & 0x07)"), // UTF-8 decoding: masked bytes widen to UInt32
+        ("LuaRuntime/LinearRegex.swift", "case 0xF4: length = 4; value = UInt32(lead & 0x07); high = 0x8F"), // UTF-8 decoding: masked bytes widen to UInt32
+        ("LuaRuntime/LinearRegex.swift", "value = value << 6 | UInt32(byte & 0x3F)"), // UTF-8 decoding: masked bytes widen to UInt32
     ]
 
     /// A conversion spelled as an initializer call, minus the non-trapping labelled forms.

@@ -1,5 +1,6 @@
 public import CoreMetrics
 import Synchronization
+import LuaRuntime
 
 /// The gateway's metrics, through swift-metrics: the executable bootstraps the Prometheus backend
 /// (swift-prometheus) and serves it on `GET /metrics`; tests pass a test factory.
@@ -99,7 +100,7 @@ public struct GatewayMetrics: Sendable {
         }.increment()
         handles.timer(.init(kind: .guardrailCheckDuration, a: check)) {
             Timer(label: Name.guardrailCheckDuration, dimensions: [("check", check)], factory: factory)
-        }.recordNanoseconds(Int64(max(0, milliseconds) * 1_000_000))
+        }.recordNanoseconds(Int64(truncatingIfNeeded: CheckedInteger.clamped(milliseconds * 1_000_000, to: 0...3_600_000_000_000) ?? 0))
     }
 
     public func upstreamResponded(provider: String, after duration: Duration) {
