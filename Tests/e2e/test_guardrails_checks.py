@@ -497,3 +497,39 @@ def test_completions_prompt_and_text(gateway, mock):
     assert ends.status == 200 and check_entry(ends, AFTER)["verdict"] is True
     ends = raw(gateway, "/v1/completions", {**config, AFTER: [hook("endsWith", {"suffix": "bye"})]}, body)
     assert ends.status == 446 and check_entry(ends, AFTER)["verdict"] is False
+
+
+# --- webhook (gw.fetch from a check: allow-listed hosts only) ------------------------------------
+
+def test_webhook_verdict_data_and_transformed_data(launch, mock):
+    from http_helpers import store_fixture
+    gateway = launch("--allow-host", "127.0.0.1")
+    deny = store_fixture(mock, {"status": 200, "body": {"verdict": False, "data": {"reason": "policy 7"}}})
+    params = {"webhookURL": mock.url + "/guardrail", "headers": {"x-mock-fixture": deny}}
+    reply = chat(gateway, config_with(mock, before=[hook("webhook", params)]), content="is this allowed?")
+    assert reply.status == 446, reply.body
+    entry = check_entry(reply, BEFORE)
+    assert entry["verdict"] is False and entry["data"]["responseData"] == {"reason": "policy 7"}
+    sent = last_upstream_request(mock)  # what the webhook received
+    posted = sent["body"] if isinstance(sent["body"], dict) else json.loads(sent["body"])
+    assert posted["eventType"] == "beforeRequestHook" and posted["requestType"] == "chatComplete"
+    assert posted["request"]["text"] == "is this allowed?"
+    assert "authorization" not in {k.lower() for k in sent["headers"]}
+    # A JSON string for headers works too (Portkey accepts both), and transformedData rewrites.
+    rewrite = store_fixture(mock, {"status": 200, "body": {
+        "verdict": True, "transformedData": {"request": {"json": {
+            "model": "gpt-4o", "messages": [{"role": "user", "content": "rewritten by the webhook"}],
+            "mock": {"record": True}}}}}})
+    params = {"webhookURL": mock.url + "/guardrail", "headers": json.dumps({"x-mock-fixture": rewrite})}
+    reply = chat(gateway, config_with(mock, before=[hook("webhook", params, kind="mutator")]), content="original")
+    assert reply.status == 200, reply.body
+    assert upstream_text(mock) == "rewritten by the webhook"
+    assert check_entry(reply, BEFORE)["transformed"] is True
+
+
+def test_webhook_to_a_host_not_allowed_is_an_error(gateway, mock):
+    params = {"webhookURL": mock.url + "/guardrail"}
+    reply, entry = run_case(gateway, mock, "webhook", params, "before")
+    assert entry["verdict"] is True and "host_not_allowed" in entry["error"]
+    reply, entry = run_case(gateway, mock, "webhook", {**params, "failOnError": True}, "before")
+    assert reply.status == 446 and entry["verdict"] is False
