@@ -291,3 +291,15 @@ def test_check_command_validates_hooks_in_the_configs_folder(tmp_path):
                           "--configs", configs], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1
     assert "configs/broken.json: config.output_guardrails[0].checks.acme.missing: no check plugin 'acme.missing'" in bad.stdout
+
+
+def test_answer_mutator_rewrites_a_stream(hooked, mock):
+    client = openai.OpenAI(base_url=hooked.url + "/v1", api_key="sk-test", default_headers={
+        "x-portkey-config": json.dumps(config(mock, output_mutators=[{"acme.upper": {}}]))})
+    stream = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True,
+                                            stream_options={"include_usage": True},
+                                            extra_body={"mock": {"content": "quiet streamed words"}})
+    chunks = list(stream)
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
+    assert text == "QUIET STREAMED WORDS"
+    assert chunks[-1].usage is not None  # the rebuilt stream keeps the usage chunk asked for

@@ -15,7 +15,9 @@ import NIOHTTP1
 ///   answer when a synchronous hook ran.
 /// - Mutators rewrite the request before it is sent, or the answer before the client sees it.
 /// - A stream's after-request hooks run on the answer rebuilt from the whole stream; the last event
-///   is held until they pass, and a denial ends the stream with an error event instead.
+///   is held until they pass, and a denial ends the stream with an error event instead. With an
+///   answer mutator the whole stream is held, and a rewritten answer is sent as a stream rebuilt
+///   from it (``CacheReplay``), so a mutation is never lost.
 /// - `async` hooks run after the answer without holding it; their verdicts reach the metrics only.
 struct HookStage: RequestStage {
     nonisolated(nonsending) func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
@@ -325,8 +327,16 @@ struct HookedStream: AsyncSequence, Sendable {
                 accumulator.feed(chunk)
                 return chunk
             }
+            // An answer mutator may rewrite what was streamed: then nothing is sent until the hooks
+            // ran, and the (rewritten) answer is sent as a stream rebuilt from it.
+            let holdAll = syncHooks.contains { $0.kind == .mutator }
+            var all: [ByteBuffer] = []
             while let chunk = try await base.next() {
                 accumulator.feed(chunk)
+                if holdAll {
+                    all.append(chunk)
+                    continue
+                }
                 if let previous = held {
                     held = chunk
                     return previous
@@ -340,9 +350,14 @@ struct HookedStream: AsyncSequence, Sendable {
                                    code: "hooks_failed")
             }
             run.responseJSON = json
+            var rewritten = false
             for hook in syncHooks {
                 let outcome = try await run.run(hook, event: .afterRequest)
                 results.after.append(outcome.entry)
+                if let body = outcome.responseJSON {
+                    run.responseJSON = body
+                    rewritten = true
+                }
                 if !outcome.verdict { results.failed = true }
                 if !outcome.verdict && hook.deny { results.denied = true }
             }
@@ -355,7 +370,19 @@ struct HookedStream: AsyncSequence, Sendable {
             }
             var out = ByteBuffer()
             if announce { out.writeImmutableBuffer(event(results)) }
-            if let held { out.writeImmutableBuffer(held) }
+            if rewritten {
+                let includeUsage = CacheReplay.includeUsage(request: ByteBuffer(bytes: run.requestJSON.bytes()))
+                guard let events = CacheReplay.events(endpoint: run.endpoint, body: ByteBuffer(bytes: run.responseJSON.bytes()),
+                                                      includeUsage: includeUsage) else {
+                    throw GatewayError(status: 502, type: .upstream,
+                                       message: "an output mutator rewrote the answer into something that cannot be sent as this stream",
+                                       code: "hooks_failed")
+                }
+                for event in events { out.writeImmutableBuffer(event) }
+            } else {
+                for chunk in all { out.writeImmutableBuffer(chunk) }
+                if let held { out.writeImmutableBuffer(held) }
+            }
             return out.readableBytes > 0 ? out : nil
         }
 
