@@ -56,8 +56,8 @@ struct HookStage: RequestStage {
             let outcome = try await run.run(hook, event: .beforeRequest)
             results.before.append(outcome.entry)
             if let body = outcome.requestJSON {
-                run.requestJSON = body
-                request.body = ByteBuffer(bytes: body.bytes())
+                run.requestBody = body.bytes()
+                request.body = ByteBuffer(bytes: run.requestBody)
             }
             if !outcome.verdict { results.failed = true }
             if !outcome.verdict && hook.deny { results.denied = true }
@@ -75,17 +75,21 @@ struct HookStage: RequestStage {
         switch response.body {
         case .buffer(let body):
             if !syncAfter.isEmpty || !after.isEmpty {
-                run.responseJSON = JSONTree.parse(body) ?? .null
+                run.responseBody = HookRun.objectBytes(body)
+                var rewritten = false
                 for hook in syncAfter {
                     let outcome = try await run.run(hook, event: .afterRequest)
                     results.after.append(outcome.entry)
-                    if let body = outcome.responseJSON { run.responseJSON = body }
+                    if let body = outcome.responseJSON {
+                        run.responseBody = body.bytes()
+                        rewritten = true
+                    }
                     if !outcome.verdict { results.failed = true }
                     if !outcome.verdict && hook.deny { results.denied = true }
                 }
                 run.detach(after.filter(\.async), event: .afterRequest)
                 if results.denied { return results.denial(dialect: context.dialect) }
-                if !syncAfter.isEmpty { response.body = .buffer(ByteBuffer(bytes: run.responseJSON.bytes())) }
+                if rewritten { response.body = .buffer(ByteBuffer(bytes: run.responseBody)) }
             }
             guard !results.isEmpty else { return response }
             if results.failed { response.status = 246 }
@@ -124,6 +128,25 @@ struct HookResults: Sendable {
         .object(pairs: ["before_request_hooks": .array(before), "after_request_hooks": .array(after)])
     }
 
+    private static let key = Array(#""hook_results""#.utf8)
+
+    /// Whether `needle` occurs in `bytes` (a plain loop: the standard library's generic
+    /// `firstRange(of:)` allocated on every step, ~460 mallocs for a 1 KB answer).
+    private static func contains(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard let first = needle.first, bytes.count >= needle.count else { return false }
+        var index = 0
+        let last = bytes.count - needle.count
+        while index <= last {
+            if bytes[index] == first && bytes[index..<(index + needle.count)].elementsEqual(needle) { return true }
+            index += 1
+        }
+        return false
+    }
+
+    private static func isSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
+    }
+
     static let deniedMessage = "The guardrail checks defined in the config failed. You can find more information in the `hook_results` object."
 
     /// 446 with the error in the client's shape and `hook_results` beside it.
@@ -137,6 +160,21 @@ struct HookResults: Sendable {
 
     /// The body with `hook_results` as its last member; nil when it is not a JSON object.
     func added(to body: ByteBuffer) -> ByteBuffer? {
+        let bytes = Array(body.readableBytesView)  // one copy; ByteBufferView slices were written byte by byte
+        if (try? JSONScan.scan(bytes))?.isObject == true, !Self.contains(bytes, Self.key),
+           let close = bytes.lastIndex(where: { !Self.isSpace($0) }), bytes[close] == UInt8(ascii: "}") {
+            // A valid object without the key: the member goes in before its closing brace, the
+            // answer's own bytes untouched.
+            let before = bytes[..<close].lastIndex(where: { !Self.isSpace($0) })
+            var out = ByteBuffer()
+            out.reserveCapacity(bytes.count + 1024)
+            out.writeBytes(bytes[..<close])
+            if let before, bytes[before] != UInt8(ascii: "{") { out.writeStaticString(",") }
+            out.writeStaticString(#""hook_results":"#)
+            out.writeBytes(json.bytes())
+            out.writeStaticString("}")
+            return out
+        }
         guard case .object(var members)? = JSONTree.parse(body) else { return nil }
         members.removeAll { $0.key == "hook_results" }
         members.append(.init(key: "hook_results", value: json))
@@ -157,8 +195,11 @@ struct HookRun: Sendable {
     let metadata: JSONTree
     let headers: JSONTree
     let isStreaming: Bool
-    var requestJSON: JSONTree
-    var responseJSON: JSONTree = .null
+    let model: String?
+    /// The request body (JSON text), as mutators left it.
+    var requestBody: [UInt8]
+    /// The answer (JSON text; `null` when it is not a JSON object), for after-request hooks.
+    var responseBody: [UInt8] = Array("null".utf8)
 
     struct Outcome {
         var verdict: Bool
@@ -188,12 +229,15 @@ struct HookRun: Sendable {
         record = context.options.record
         endpoint = request.endpoint
         provider = context.options.provider
-        guard let body = request.body, let json = JSONTree.parse(body), case .object = json else {
+        // Scanned, not parsed: the body goes to the runner as the bytes it is (a tree is built only
+        // for a mutator's rewrite).
+        guard let body = request.body, let scan = body.withUnsafeReadableBytes({ try? JSONScan.scan($0) }), scan.isObject else {
             throw GatewayError(status: 400, type: .invalidRequest,
                                message: "guardrail hooks read the request as JSON, and its body is not a JSON object", code: .invalidJson)
         }
-        requestJSON = json
-        isStreaming = json["stream"]?.bool == true
+        requestBody = Array(body.readableBytesView)
+        model = scan.model
+        isStreaming = scan.stream == true
         if let text = context.options.metadata, let value = JSONTree.parse(Array(text.utf8)), case .object = value {
             metadata = value
         } else {
@@ -204,23 +248,33 @@ struct HookRun: Sendable {
         headers = .object(members)
     }
 
+    /// A body's bytes when it is a JSON object, else `null` (what after-request checks then see).
+    static func objectBytes(_ body: ByteBuffer) -> [UInt8] {
+        guard body.withUnsafeReadableBytes({ try? JSONScan.scan($0) })?.isObject == true else { return Array("null".utf8) }
+        return Array(body.readableBytesView)
+    }
+
     /// Most `gw.fetch` calls the checks of one hook may make (a webhook check makes one).
     static let maxCalls = 16
 
     /// Runs one hook through the runner; a check's `gw.fetch` (the webhook check) is performed here
     /// without blocking, to an allow-listed host only, and the runner resumed with its answer.
     nonisolated(nonsending) mutating func run(_ hook: Hook, event: Hook.Event) async throws(GatewayError) -> Outcome {
-        var parts: KeyValuePairs<String, JSONTree?> = [:]
-        parts = [
+        var small: KeyValuePairs<String, JSONTree?> = [:]
+        small = [
             "event": .string(event.rawValue), "endpoint": .string(endpoint.rawValue), "provider": provider.map(JSONTree.string),
-            "model": requestJSON["model"], "metadata": metadata, "request_json": requestJSON, "request_headers": headers,
-            "is_streaming": .bool(isStreaming),
-            "response_json": event == .afterRequest ? responseJSON : nil,
-            "response_status": event == .afterRequest ? .number("200") : nil,
+            "model": model.map(JSONTree.string), "metadata": metadata, "request_headers": headers,
+            "is_streaming": .bool(isStreaming), "response_status": event == .afterRequest ? .number("200") : nil,
         ]
+        // The bodies are spliced in as the JSON text they are (no tree, no second serialization).
+        var parts = JSONTree.object(pairs: small).bytes()
+        parts.removeLast()  // the closing brace; the object has members, so a comma follows
+        parts += Array(#","request_json":"#.utf8) + requestBody
+        if event == .afterRequest { parts += Array(#","response_json":"#.utf8) + responseBody }
+        parts.append(UInt8(ascii: "}"))
         var output: [UInt8] = []
         do throws(LuaError) {
-            let (scriptRun, first) = try HookScriptRun.start(generation, hook: hook.json, parts: JSONTree.object(pairs: parts).bytes())
+            let (scriptRun, first) = try HookScriptRun.start(generation, hook: hook.json, parts: parts)
             var step = first
             var calls = 0
             while case .call(let kind, let request) = step {
@@ -344,18 +398,18 @@ struct HookedStream: AsyncSequence, Sendable {
                 held = chunk
             }
             finished = true
-            guard let body = accumulator.finish(), let json = JSONTree.parse(body) else {
+            guard let body = accumulator.finish(), JSONTree.parse(body) != nil else {
                 throw GatewayError(status: 502, type: .upstream,
                                    message: "the output guardrails could not read the streamed answer (an unfinished or unknown stream), so it is not passed on",
                                    code: "hooks_failed")
             }
-            run.responseJSON = json
+            run.responseBody = Array(body.readableBytesView)
             var rewritten = false
             for hook in syncHooks {
                 let outcome = try await run.run(hook, event: .afterRequest)
                 results.after.append(outcome.entry)
                 if let body = outcome.responseJSON {
-                    run.responseJSON = body
+                    run.responseBody = body.bytes()
                     rewritten = true
                 }
                 if !outcome.verdict { results.failed = true }
@@ -371,8 +425,8 @@ struct HookedStream: AsyncSequence, Sendable {
             var out = ByteBuffer()
             if announce { out.writeImmutableBuffer(event(results)) }
             if rewritten {
-                let includeUsage = CacheReplay.includeUsage(request: ByteBuffer(bytes: run.requestJSON.bytes()))
-                guard let events = CacheReplay.events(endpoint: run.endpoint, body: ByteBuffer(bytes: run.responseJSON.bytes()),
+                let includeUsage = CacheReplay.includeUsage(request: ByteBuffer(bytes: run.requestBody))
+                guard let events = CacheReplay.events(endpoint: run.endpoint, body: ByteBuffer(bytes: run.responseBody),
                                                       includeUsage: includeUsage) else {
                     throw GatewayError(status: 502, type: .upstream,
                                        message: "an output mutator rewrote the answer into something that cannot be sent as this stream",
