@@ -158,7 +158,7 @@ extension Gateway {
 
     /// Waits for a stream's first chunk before calling the attempt a success, so a stream that
     /// fails before any byte reaches the client still falls back or retries; the chunk is replayed.
-    static func firstByteChecked(_ response: GatewayResponse) async throws(GatewayError) -> GatewayResponse {
+    nonisolated(nonsending) static func firstByteChecked(_ response: GatewayResponse) async throws(GatewayError) -> GatewayResponse {
         guard case .stream(let stream) = response.body else { return response }
         var iterator = stream.makeAsyncIterator()
         let first: ByteBuffer?

@@ -22,10 +22,10 @@ public struct RetryTuning: Sendable {
 /// routing, and retries with exponential backoff per target. The attempt itself, sleeping and
 /// randomness are injected, so every strategy is tested without sockets or real time.
 struct RouteExecutor: Sendable {
-    typealias Attempt = @Sendable (RouteConfig.Target) async -> Result<GatewayResponse, GatewayError>
+    typealias Attempt = nonisolated(nonsending) @Sendable (RouteConfig.Target) async -> Result<GatewayResponse, GatewayError>
 
     let attempt: Attempt
-    let sleep: @Sendable (Duration) async -> Void
+    let sleep: nonisolated(nonsending) @Sendable (Duration) async -> Void
     let random: @Sendable () -> Double
     let tuning: RetryTuning
     /// What conditions can query: `metadata.*`, `params.*`, `url.pathname`.
@@ -61,7 +61,7 @@ struct RouteExecutor: Sendable {
         }
     }
 
-    func run(_ node: RouteConfig.Target) async -> Outcome {
+    nonisolated(nonsending) func run(_ node: RouteConfig.Target) async -> Outcome {
         guard node.isGroup else { return await leaf(node) }
         switch node.mode {
         case .single:
@@ -94,7 +94,7 @@ struct RouteExecutor: Sendable {
     }
 
     /// A leaf target with its retries.
-    private func leaf(_ target: RouteConfig.Target) async -> Outcome {
+    private nonisolated(nonsending) func leaf(_ target: RouteConfig.Target) async -> Outcome {
         let policy = target.retry ?? RouteConfig.Retry(attempts: 0, onStatusCodes: [], useRetryAfterHeader: false)
         let key = CooldownTracker.key(target)
         if let cooldown, !cooldown.admit(key, now: now()) {
