@@ -83,17 +83,8 @@ public final class HookScriptRun: Sendable {
 
     /// Continues the runner with the result of its call (JSON).
     public func resume(with result: [UInt8]) throws(LuaError) -> Step {
-        try pinned.withVM { vm throws(LuaError) in
-            let L = vm.state
-            let base = lua_gettop(L)
-            defer { lua_settop(L, base) }
-            lua_rawgeti(L, sb_registryindex(), lua_Integer(pinned.ref))
-            guard let co = lua_tothread(L, -1) else {
-                throw LuaError(kind: .runtime, script: Self.file, message: "\(Self.file): the hook's coroutine is gone")
-            }
-            try vm.decodeJSON(result, script: Self.file)
-            lua_xmove(L, co, 1)
-            return try vm.resumeHook(co, arguments: 1)
+        try pinned.resumeCoroutine(with: result, script: Self.file) { vm, co throws(LuaError) in
+            try vm.resumeHook(co, arguments: 1)
         }
     }
 }
@@ -107,17 +98,8 @@ extension LuaVM {
         let status = sb_resume(L, co, arguments, &results, UInt64(limits.instructionBudget))
         switch status {
         case LUA_YIELD:
-            var length = 0
-            guard results == 2, let pointer = lua_tolstring(co, -2, &length) else {
-                lua_settop(co, 0)
-                throw LuaError(kind: .runtime, script: file, message: "\(file): a check yielded something the gateway cannot perform")
-            }
-            let kind = String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
-            lua_xmove(co, L, 1)
-            lua_settop(co, 0)
-            let request = try encodeJSON(at: -1, script: file)
-            sb_pop(L, 1)
-            return .call(kind: kind, request: request)
+            let call = try yieldedCall(co, results: results, script: file, who: "a check")
+            return .call(kind: call.kind, request: call.request)
         case LUA_OK:
             guard results >= 1 else {
                 throw LuaError(kind: .runtime, script: file, message: "\(file): run(hook, ctx) returned nothing")

@@ -1,5 +1,6 @@
 @testable import GatewayCore
 import LuaRuntime
+import NIOCore
 import Testing
 
 /// Hooks in configs: parsed in Portkey's shapes, validated against the loaded check plugins, and
@@ -95,5 +96,32 @@ import Testing
         #expect(throws: GatewayError.self) {
             try HookParser.header("not json", name: "x-portkey-default-input-guardrails", event: .beforeRequest, plugins: Self.plugins)
         }
+    }
+}
+
+/// `hook_results` goes into an answer as its last member, the answer's own bytes untouched.
+@Suite struct HookResultsBodyTests {
+    let results = HookResults(before: [.object(pairs: ["id": .string("g1"), "verdict": .bool(true)])])
+
+    func added(_ body: String) -> String? {
+        results.added(to: ByteBuffer(string: body)).map { String(buffer: $0) }
+    }
+
+    @Test func splicedBeforeTheClosingBrace() {
+        #expect(added(#"{"id":"x","n":1.50}"#)
+                == #"{"id":"x","n":1.50,"hook_results":{"before_request_hooks":[{"id":"g1","verdict":true}],"after_request_hooks":[]}}"#)
+        #expect(added("{ }\n") == #"{ "hook_results":{"before_request_hooks":[{"id":"g1","verdict":true}],"after_request_hooks":[]}}"#)
+    }
+
+    @Test func anExistingKeyIsReplacedNotDuplicated() throws {
+        let text = try #require(added(#"{"hook_results":{"old":true},"a":1}"#))
+        #expect(!text.contains("old"))
+        #expect(text.split(separator: "hook_results", omittingEmptySubsequences: false).count == 2)
+        #expect(text.hasPrefix(#"{"a":1,"hook_results":"#))
+    }
+
+    @Test func notAnObjectIsLeftAlone() {
+        #expect(added("[1,2]") == nil)
+        #expect(added("{not json}") == nil)
     }
 }

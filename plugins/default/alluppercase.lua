@@ -1,24 +1,3 @@
 -- default.alluppercase: every ASCII letter of the text is uppercase (other characters are ignored, as
--- in Portkey), or, with `not: true`, at least one is not.
-local util = require("check_util")
-
-return {
-  description = "Checks if content has all uppercase letters",
-  parameters = { ["not"] = "boolean?", failOnError = "boolean?" },
-  check = function(ctx, params, event)
-    local text = util.text(ctx, event)
-    local all = text:find("%l") == nil
-    local negate = params["not"] == true
-    local verdict = all ~= negate
-    local explanation
-    if verdict then
-      explanation = negate and "The text contains lowercase characters as expected."
-        or "All alphabetic characters in the text are uppercase."
-    else
-      explanation = negate and "All alphabetic characters in the text are uppercase when they should not be."
-        or "The text contains lowercase characters."
-    end
-    return { verdict = verdict,
-             data = { verdict = verdict, ["not"] = negate, explanation = explanation, textExcerpt = util.excerpt(text) } }
-  end,
-}
+-- in Portkey), or, with `not: true`, at least one is not (check_util.letter_case_check).
+return require("check_util").letter_case_check("upper")

@@ -53,6 +53,20 @@ local function ipv6_ok(text)
   return (double == 1 and groups < 8) or (double == 0 and groups == 8)
 end
 
+-- Each match of `pattern` that `accept` (given the captures) approves is replaced: by `label` when
+-- it answers true, by the string it answers otherwise. Returns the text and how many were replaced
+-- (gsub's own count includes the matches left alone).
+local function redact_where(text, label, pattern, accept)
+  local count = 0
+  local out = text:gsub(pattern, function(...)
+    local replacement = accept(...)
+    if not replacement then return nil end
+    count = count + 1
+    return replacement == true and label or replacement
+  end)
+  return out, count
+end
+
 local REDACTORS = {
   email = function(text, label)
     -- The frontier anchors each try at the start of a run: without it a long word with no "@"
@@ -60,71 +74,43 @@ local REDACTORS = {
     return text:gsub("%f[%w%._%%%+%-][%w%._%%%+%-]+@[%w%-]+%.[%w%.%-]*%a%a", function() return label end)
   end,
   iban = function(text, label)
-    local count = 0
-    local out = text:gsub("%u%u%d%d[%u%d ]+[%u%d]", function(candidate)
+    return redact_where(text, label, "%u%u%d%d[%u%d ]+[%u%d]", function(candidate)
       -- Drop trailing groups (e.g. a following word) until the checksum holds.
       local try = candidate
       while #try >= 15 do
-        if iban_ok((try:gsub(" ", ""))) then
-          count = count + 1
-          return label .. candidate:sub(#try + 1)
-        end
+        if iban_ok((try:gsub(" ", ""))) then return label .. candidate:sub(#try + 1) end
         local shorter = try:match("^(.*%S)%s+%S+$")
         if not shorter then break end
         try = shorter
       end
       return nil
     end)
-    return out, count
   end,
   card = function(text, label)
-    local count = 0
-    local out = text:gsub("%d[%d %-]+%d", function(candidate)
+    return redact_where(text, label, "%d[%d %-]+%d", function(candidate)
       local digits = candidate:gsub("%D", "")
-      if #digits >= 13 and #digits <= 19 and luhn(digits) then
-        count = count + 1
-        return label
-      end
-      return nil
+      return #digits >= 13 and #digits <= 19 and luhn(digits)
     end)
-    return out, count
   end,
   ipv6 = function(text, label)
-    local count = 0
     -- Whole runs of hex digits and colons, each tried once (linear in the text).
-    local out = text:gsub("%f[%x:]()([%x:]+)()", function(first, candidate, after)
+    return redact_where(text, label, "%f[%x:]()([%x:]+)()", function(first, candidate, after)
       if select(2, candidate:gsub(":", "")) < 2 then return nil end
       -- Not inside a word ("std::vector" has "d::" but no address).
       local before_char, after_char = text:sub(first - 1, first - 1), text:sub(after, after)
       if before_char:find("[%w%.]") or after_char:find("%w") then return nil end
       if after_char == "." and text:sub(after + 1, after + 1):find("%d") then return nil end -- ::ffff:1.2.3.4
-      if candidate:find("%x") and ipv6_ok(candidate) then
-        count = count + 1
-        return label
-      end
-      return nil
+      return candidate:find("%x") ~= nil and ipv6_ok(candidate)
     end)
-    return out, count
   end,
   ipv4 = function(text, label)
-    local count = 0
-    local out = text:gsub("%f[%d%.]%d+%.%d+%.%d+%.%d+%f[^%d%.]", function(candidate)
-      if ipv4_ok(candidate) then count = count + 1 return label end
-      return nil
-    end)
-    return out, count
+    return redact_where(text, label, "%f[%d%.]%d+%.%d+%.%d+%.%d+%f[^%d%.]", ipv4_ok)
   end,
   phone = function(text, label)
-    local count = 0
-    local out = text:gsub("%+?%d[%d%s%.%-%(%)]+%d", function(candidate)
+    return redact_where(text, label, "%+?%d[%d%s%.%-%(%)]+%d", function(candidate)
       local digits = candidate:gsub("%D", "")
-      if #digits >= 7 and #digits <= 15 then
-        count = count + 1
-        return label
-      end
-      return nil
+      return #digits >= 7 and #digits <= 15
     end)
-    return out, count
   end,
 }
 

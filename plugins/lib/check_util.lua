@@ -112,4 +112,32 @@ function M.contains(list, value)
   return false
 end
 
+-- default.alllowercase / default.alluppercase: every ASCII letter of the text is in `case`
+-- ("lower" or "upper"; other characters are ignored, as in Portkey), or, with `not: true`, at
+-- least one is not. One builder for both checks.
+function M.letter_case_check(case)
+  local other = case == "lower" and "upper" or "lower"
+  local other_class = case == "lower" and "%u" or "%l"
+  return {
+    description = "Checks if content has all " .. case .. "case letters",
+    parameters = { ["not"] = "boolean?", failOnError = "boolean?" },
+    check = function(ctx, params, event)
+      local text = M.text(ctx, event)
+      local all = text:find(other_class) == nil
+      local negate = params["not"] == true
+      local verdict = all ~= negate
+      local explanation
+      if verdict then
+        explanation = negate and ("The text contains " .. other .. "case characters as expected.")
+          or ("All alphabetic characters in the text are " .. case .. "case.")
+      else
+        explanation = negate and ("All alphabetic characters in the text are " .. case .. "case when they should not be.")
+          or ("The text contains " .. other .. "case characters.")
+      end
+      return { verdict = verdict,
+               data = { verdict = verdict, ["not"] = negate, explanation = explanation, textExcerpt = M.excerpt(text) } }
+    end,
+  }
+end
+
 return M

@@ -52,17 +52,9 @@ struct HookStage: RequestStage {
         // Before the request.
         var request = request
         var results = HookResults()
-        for hook in before where !hook.async {
-            let outcome = try await run.run(hook, event: .beforeRequest)
-            results.before.append(outcome.entry)
-            if let body = outcome.requestJSON {
-                run.requestBody = body.bytes()
-                request.body = ByteBuffer(bytes: run.requestBody)
-            }
-            if !outcome.verdict { results.failed = true }
-            if !outcome.verdict && hook.deny { results.denied = true }
+        if try await run.runAll(before, event: .beforeRequest, into: &results) {
+            request.body = ByteBuffer(bytes: run.requestBody)
         }
-        run.detach(before.filter(\.async), event: .beforeRequest)
         if results.denied {
             var response = results.denial(dialect: context.dialect)
             response.deniedBeforeRequest = true
@@ -70,24 +62,12 @@ struct HookStage: RequestStage {
         }
 
         var response = try await next(request, context)
-        let syncAfter = after.filter { !$0.async }
         guard response.status == 200 else { return response }
         switch response.body {
         case .buffer(let body):
-            if !syncAfter.isEmpty || !after.isEmpty {
+            if !after.isEmpty {
                 run.responseBody = HookRun.objectBytes(body)
-                var rewritten = false
-                for hook in syncAfter {
-                    let outcome = try await run.run(hook, event: .afterRequest)
-                    results.after.append(outcome.entry)
-                    if let body = outcome.responseJSON {
-                        run.responseBody = body.bytes()
-                        rewritten = true
-                    }
-                    if !outcome.verdict { results.failed = true }
-                    if !outcome.verdict && hook.deny { results.denied = true }
-                }
-                run.detach(after.filter(\.async), event: .afterRequest)
+                let rewritten = try await run.runAll(after, event: .afterRequest, into: &results)
                 if results.denied { return results.denial(dialect: context.dialect) }
                 if rewritten { response.body = .buffer(ByteBuffer(bytes: run.responseBody)) }
             }
@@ -100,7 +80,7 @@ struct HookStage: RequestStage {
             return response
         case .stream(let stream):
             if results.failed { response.status = 246 }
-            guard !syncAfter.isEmpty || !after.isEmpty || (!results.isEmpty && !options.strictOpenAICompliance) else {
+            guard !after.isEmpty || (!results.isEmpty && !options.strictOpenAICompliance) else {
                 return response
             }
             guard request.endpoint != .responses else {
@@ -199,7 +179,7 @@ struct HookRun: Sendable {
     /// The request body (JSON text), as mutators left it.
     var requestBody: [UInt8]
     /// The answer (JSON text; `null` when it is not a JSON object), for after-request hooks.
-    var responseBody: [UInt8] = Array("null".utf8)
+    var responseBody: [UInt8] = HookRun.null
 
     struct Outcome {
         var verdict: Bool
@@ -250,8 +230,31 @@ struct HookRun: Sendable {
 
     /// A body's bytes when it is a JSON object, else `null` (what after-request checks then see).
     static func objectBytes(_ body: ByteBuffer) -> [UInt8] {
-        guard body.withUnsafeReadableBytes({ try? JSONScan.scan($0) })?.isObject == true else { return Array("null".utf8) }
+        guard body.withUnsafeReadableBytes({ try? JSONScan.scan($0) })?.isObject == true else { return null }
         return Array(body.readableBytesView)
+    }
+
+    static let null = Array("null".utf8)
+
+    /// Runs `hooks` for `event` in order — the synchronous ones into `results` (a mutator's rewrite
+    /// becomes the body the next hook sees), the `async` ones detached — and says whether the
+    /// request (before) or the answer (after) was rewritten.
+    nonisolated(nonsending) mutating func runAll(_ hooks: [Hook], event: Hook.Event, into results: inout HookResults)
+        async throws(GatewayError) -> Bool
+    {
+        var rewritten = false
+        for hook in hooks where !hook.async {
+            let outcome = try await run(hook, event: event)
+            if event == .beforeRequest { results.before.append(outcome.entry) } else { results.after.append(outcome.entry) }
+            if let body = outcome.requestJSON ?? outcome.responseJSON {
+                if event == .beforeRequest { requestBody = body.bytes() } else { responseBody = body.bytes() }
+                rewritten = true
+            }
+            if !outcome.verdict { results.failed = true }
+            if !outcome.verdict && hook.deny { results.denied = true }
+        }
+        detach(hooks.filter(\.async), event: event)
+        return rewritten
     }
 
     /// Most `gw.fetch` calls the checks of one hook may make (a webhook check makes one).
@@ -322,7 +325,6 @@ struct HookRun: Sendable {
     func detach(_ hooks: [Hook], event: Hook.Event) {
         guard !hooks.isEmpty else { return }
         var copy = self
-        copy.record?.update { _ in }
         Task.detached {
             for hook in hooks { _ = try? await copy.run(hook, event: event) }
         }
@@ -398,24 +400,13 @@ struct HookedStream: AsyncSequence, Sendable {
                 held = chunk
             }
             finished = true
-            guard let body = accumulator.finish(), JSONTree.parse(body) != nil else {
+            guard let body = accumulator.finish(), HookRun.objectBytes(body) != HookRun.null else {
                 throw GatewayError(status: 502, type: .upstream,
                                    message: "the output guardrails could not read the streamed answer (an unfinished or unknown stream), so it is not passed on",
                                    code: "hooks_failed")
             }
             run.responseBody = Array(body.readableBytesView)
-            var rewritten = false
-            for hook in syncHooks {
-                let outcome = try await run.run(hook, event: .afterRequest)
-                results.after.append(outcome.entry)
-                if let body = outcome.responseJSON {
-                    run.responseBody = body.bytes()
-                    rewritten = true
-                }
-                if !outcome.verdict { results.failed = true }
-                if !outcome.verdict && hook.deny { results.denied = true }
-            }
-            run.detach(hooks.filter(\.async), event: .afterRequest)
+            let rewritten = try await run.runAll(hooks, event: .afterRequest, into: &results)
             if results.denied {
                 let ids = results.after.compactMap { $0["verdict"]?.bool == false ? $0["id"]?.string : nil }
                 throw GatewayError(status: 446, type: "hooks_failed",
