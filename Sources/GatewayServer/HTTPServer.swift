@@ -93,13 +93,13 @@ public final class GatewayHTTPServer: Service, Sendable {
                         try sync.addHandler(RefuseConnectionHandler())
                         return
                     }
-                    // GatewayConnectionHandler serves pipelined requests itself and answers parse
-                    // errors in OpenAI's error shape;
-                    // response headers come from a parsed upstream response or from the gateway, and
-                    // script-set upstream headers are checked when the script returns them, so NIO's
-                    // per-byte outbound header validation would only re-check what is known valid.
-                    try sync.configureHTTPServerPipeline(
-                        withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
+                    // Requests are parsed by NIO's decoder (llhttp); answers are written as finished
+                    // bytes by the connection handler's ResponseWriter, so there is no response
+                    // encoder. The handler serves pipelined requests itself and answers parse errors
+                    // in OpenAI's error shape. Response headers come from a parsed upstream response
+                    // or from the gateway, and script-set headers are checked when the script returns
+                    // them, so nothing re-validates them per byte on the way out.
+                    try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
                     try sync.addHandler(GatewayConnectionHandler(shared: shared))
                 }
             }

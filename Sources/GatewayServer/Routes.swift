@@ -1,10 +1,12 @@
 import GatewayCore
+import LuaRuntime
 import Logging
 import NIOCore
 import NIOHTTP1
 
-/// What every connection of one listener shares.
-struct ConnectionShared: Sendable {
+/// What every connection of one listener shares. A class: each connection and each request
+/// passes it on, and a struct of eleven references would be retained eleven times per copy.
+final class ConnectionShared: Sendable {
     let gateway: Gateway
     let logger: Logger
     let maxRequestBodyBytes: Int
@@ -16,6 +18,18 @@ struct ConnectionShared: Sendable {
     let lifecycle: Lifecycle
     /// Head deadline, body minimum rate, connection cap.
     let limits: ClientLimits
+
+    init(gateway: Gateway, logger: Logger, maxRequestBodyBytes: Int, admin: AdminEndpoints?,
+         metrics: (@Sendable () -> [UInt8])?, idleTimeout: TimeAmount?, lifecycle: Lifecycle, limits: ClientLimits) {
+        self.gateway = gateway
+        self.logger = logger
+        self.maxRequestBodyBytes = maxRequestBodyBytes
+        self.admin = admin
+        self.metrics = metrics
+        self.idleTimeout = idleTimeout
+        self.lifecycle = lifecycle
+        self.limits = limits
+    }
 }
 
 /// The admin endpoints (`POST /admin/reload`, `GET /admin/scripts`).
@@ -136,5 +150,42 @@ struct ImmediateResponse {
         if let provider { headers.append(("x-portkey-provider", provider)) }
         return ImmediateResponse(status: error.status, headers: headers,
                                  body: ByteBuffer(bytes: dialect.errorBody(error)))
+    }
+}
+
+extension ConnectionShared {
+    /// The listener's small responders: health, ready, metrics and the admin token check answer
+    /// here; everything else is for the gateway.
+    func decide(_ head: HTTPRequestHead) -> ConnectionStateMachine.Decision {
+        switch Route.resolve(method: head.method, uri: head.uri) {
+        case .answer(let response):
+            return .answer(response)
+        case .ready:
+            if lifecycle.isDraining {
+                return .answer(ImmediateResponse(status: 503, headers: [("content-type", "application/json")],
+                                                 body: ByteBuffer(string: #"{"status":"draining"}"#)))
+            }
+            let generation = gateway.scripts.current.number
+            return .answer(ImmediateResponse(status: 200, headers: [("content-type", "application/json")],
+                                             body: ByteBuffer(string: #"{"status":"ready","generation":\#(generation)}"#)))
+        case .metrics:
+            guard let render = metrics else {
+                return .answer(.error(.notFound(method: head.method.rawValue, path: head.uri)))
+            }
+            return .answer(ImmediateResponse(status: 200, headers: [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
+                                             body: ByteBuffer(bytes: render())))
+        case .admin(let action):
+            guard let admin else {
+                return .answer(.error(.notFound(method: head.method.rawValue, path: head.uri)))
+            }
+            guard admin.authorizes(head.headers) else {
+                return .answer(.error(GatewayError(status: 401, type: .authentication,
+                                                   message: "admin endpoints need the admin token (Authorization: Bearer <token>)",
+                                                   code: .invalidAdminToken)))
+            }
+            return .admin(action)
+        case .gateway(let endpoint, let path, let query):
+            return .gateway(endpoint, path: path, query: query)
+        }
     }
 }

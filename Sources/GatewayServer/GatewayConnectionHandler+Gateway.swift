@@ -1,0 +1,144 @@
+import GatewayCore
+import LuaRuntime
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// The gateway's part of a connection: a complete request goes to ``Gateway/handle(_:options:)``
+/// in a task isolated to the connection's event loop, and its answer — whole, or a stream relayed
+/// event by event with the client's back-pressure — comes back to the handler's writer.
+extension GatewayConnectionHandler {
+    /// The route as a metric label: known endpoints and scripted routes by path, any other
+    /// `/v1/*` passthrough as one label (clients choose those paths).
+    func routeLabel(_ pending: ConnectionStateMachine.Request) -> String {
+        switch pending.endpoint {  // literals: no string built per request
+        case .chatCompletions: return "/v1/chat/completions"
+        case .completions: return "/v1/completions"
+        case .embeddings: return "/v1/embeddings"
+        case .models: return "/v1/models"
+        case .messages: return "/v1/messages"
+        case .countTokens: return "/v1/messages/count_tokens"
+        case .responses: return "/v1/responses"
+        case .passthrough: break
+        }
+        let scripted = shared.gateway.scripts.current.scriptedRoutes
+        if !scripted.isEmpty, scripted["\(pending.head.method.rawValue) /v1\(pending.path)"] != nil { return "/v1" + pending.path }
+        return "/v1/*"
+    }
+
+    func dispatch(_ pending: ConnectionStateMachine.Request, context: ChannelHandlerContext) {
+        let gateway = shared.gateway
+        let observer = gateway.observer
+        var parsed: RequestOptions
+        do {
+            parsed = try RequestOptions.parse(pending.head.headers, policy: gateway.settings.hostPolicy)
+        } catch {
+            finish(.error(error, traceID: pending.head.headers.first(name: "x-portkey-trace-id"),
+                          dialect: ClientDialect(pending.endpoint)))
+            observeRejected(pending, error)
+            return
+        }
+        let record = observer.makeRecord(method: pending.head.method.rawValue, route: routeLabel(pending),
+                                         traceID: parsed.traceID, body: pending.body)
+        parsed.record = record
+        let options = parsed
+        let incoming = IncomingRequest(
+            endpoint: pending.endpoint, method: pending.head.method, path: pending.path, query: pending.query,
+            headers: pending.head.headers, body: pending.body)
+        let loop = context.eventLoop
+        let channel = context.channel
+        let this = NIOLoopBound(self, eventLoop: loop)
+        let logger = shared.logger
+        // The task is isolated to the connection's event loop (it captures `isolation`): the
+        // stage chain runs on it without a hop per call (see EventLoopIsolation).
+        let isolation = loopIsolation(context.eventLoop)
+        task = isolation.assumeIsolated { isolation in Task {
+            _ = isolation
+            let response: GatewayResponse
+            do throws(GatewayError) {
+                response = try await gateway.handle(incoming, options: options)
+            } catch {
+                let dialect = ClientDialect(incoming.endpoint)
+                loop.onLoop {
+                    this.value.finish(.error(error, traceID: options.traceID, provider: options.provider, dialect: dialect))
+                }
+                observer.finished(record, status: error.status, errorCode: error.code?.rawValue)
+                return
+            }
+            guard case .stream(let stream) = response.body else {
+                loop.onLoop { this.value.finish(response) }
+                if case .buffer(let body) = response.body { record.observe(body: body) }
+                observer.finished(record, status: response.status)
+                return
+            }
+            record.update { $0.stream = true }
+            observer.metrics.streamOpened()
+            loop.onLoop { this.value.startStream(status: response.status, headers: response.headers) }
+            let provider = options.provider ?? "provider"
+            var failure: (any Error)?
+            var first = true
+            do {
+                for try await chunk in stream {
+                    if !channel.isWritable {
+                        await withCheckedContinuation { waiter in loop.onLoop { this.value.waitForWritability(waiter) } }
+                    }
+                    if Task.isCancelled { break }
+                    if first {
+                        first = false
+                        record.firstChunkSent()
+                    }
+                    record.observe(chunk: chunk)
+                    loop.onLoop { this.value.writeStreamChunk(chunk) }
+                }
+            } catch {
+                failure = error
+            }
+            observer.metrics.streamClosed()
+            if Task.isCancelled {
+                observer.finished(record, status: response.status, errorCode: "cancelled")
+                // The client went away (its connection closed and cancelled this task); ending the
+                // iteration ended the upstream stream, which closes the upstream connection: the
+                // upstream request is cancelled. Whatever the stream reported after that is moot.
+                logger.info("client disconnected mid-stream; upstream request cancelled",
+                            metadata: ["provider": "\(provider)", "trace_id": "\(options.traceID)"])
+                return
+            }
+            guard let failure else {
+                loop.onLoop { this.value.endStream(with: nil) }
+                observer.finished(record, status: response.status)
+                return
+            }
+            // Bytes already reached the client, so the status cannot change: end the stream with an
+            // error event in OpenAI's shape, which the SDKs raise as an APIError.
+            logger.warning("upstream stream failed", metadata: ["provider": "\(provider)", "error": "\(failure)"])
+            let error = failure as? GatewayError
+                ?? GatewayError.upstreamBroken(provider: provider, reason: "the stream was interrupted")
+            var event: ByteBuffer
+            if incoming.endpoint == .messages {
+                event = ByteBuffer(string: "event: error\ndata: ")  // the Messages dialect's error event
+                event.writeBytes(error.messagesBody)
+            } else if incoming.endpoint == .responses {
+                event = ByteBuffer(string: "event: error\ndata: ")  // the Responses dialect's error event
+                event.writeBytes(error.responsesErrorEvent)
+            } else {
+                event = ByteBuffer(string: "data: ")
+                event.writeBytes(error.body)
+            }
+            event.writeString("\n\n")
+            loop.onLoop { [event] in this.value.endStream(with: event) }
+            observer.finished(record, status: response.status, errorCode: (error.code ?? .streamInterrupted).rawValue)
+        } }
+    }
+
+    private func loopIsolation(_ loop: any EventLoop) -> EventLoopIsolation {
+        if let isolation { return isolation }
+        let made = EventLoopIsolation(loop: loop)
+        isolation = made
+        return made
+    }
+
+    private func finish(_ response: GatewayResponse) {
+        guard let context, case .buffer(let body) = response.body else { return }
+        write(status: response.status, headers: response.headers, body: body, context: context)
+    }
+}
