@@ -82,13 +82,25 @@ public final class UpstreamClient: Sendable {
         }
     }
 
-    struct Job: Sendable {
-        var request: UpstreamRequest
-        var deadline: NIODeadline?
-        var maxBodyBytes: Int
-        var promise: EventLoopPromise<UpstreamResponse>
-        var cancel: ExchangeCancellation
-        var client: UpstreamClient
+    /// One exchange to run. A class: the pool's closures (retry, cancel, connect) each hold it,
+    /// and copying a struct of this many references retained each of them per capture.
+    final class Job: Sendable {
+        let request: UpstreamRequest
+        let deadline: NIODeadline?
+        let maxBodyBytes: Int
+        let promise: EventLoopPromise<UpstreamResponse>
+        let cancel: ExchangeCancellation
+        let client: UpstreamClient
+
+        init(request: UpstreamRequest, deadline: NIODeadline?, maxBodyBytes: Int, promise: EventLoopPromise<UpstreamResponse>,
+             cancel: ExchangeCancellation, client: UpstreamClient) {
+            self.request = request
+            self.deadline = deadline
+            self.maxBodyBytes = maxBodyBytes
+            self.promise = promise
+            self.cancel = cancel
+            self.client = client
+        }
     }
 
     fileprivate func connect(_ url: UpstreamURL, on loop: any EventLoop) -> EventLoopFuture<any Channel> {
@@ -110,9 +122,13 @@ public final class UpstreamClient: Sendable {
                         let isIP = url.host.contains(":") || url.host.allSatisfy { $0.isNumber || $0 == "." }
                         try sync.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: isIP ? nil : url.host))
                     }
-                    try sync.addHTTPClientHandlers(enableOutboundHeaderValidation: false)  // see GatewayHTTPServer
+                    // Requests go out as finished bytes (UpstreamRequest.serialized); answers are
+                    // parsed by NIO's decoder. Headers are checked where they are made (wireProblem),
+                    // so nothing re-validates them per byte on the way out.
+                    let decoder = UpstreamResponseDecoder()
+                    try sync.addHandler(ByteToMessageHandler(decoder))
                     try sync.addHandler(IdleStateHandler(readTimeout: readTimeout))
-                    try sync.addHandler(UpstreamConnectionHandler())
+                    try sync.addHandler(UpstreamConnectionHandler(decoder: decoder))
                 }
             }
             .connect(host: url.connectAddress ?? url.host, port: url.port)

@@ -9,8 +9,15 @@ import NIOHTTP1
 /// back) while that stream's consumer is behind, which is how a slow client slows the provider.
 final class UpstreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// The connection's response parser, told each request's method (see ``UpstreamResponseDecoder``).
+    private let decoder: UpstreamResponseDecoder
+
+    init(decoder: UpstreamResponseDecoder) {
+        self.decoder = decoder
+    }
 
     /// What the handler is doing for the current exchange.
     private enum State {
@@ -70,20 +77,8 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHan
         var exchange = exchange
         exchange.keepAlive = !(request.headers.first(name: "connection")?.lowercased() == "close")
         state = .awaitingHead(exchange)
-        var headers = request.headers
-        if !headers.contains(name: "host") { headers.add(name: "host", value: request.url.hostHeader) }
-        headers.remove(name: "content-length")
-        headers.remove(name: "transfer-encoding")
-        let bodyLength = request.body?.readableBytes ?? 0
-        if bodyLength > 0 || request.method == .POST || request.method == .PUT || request.method == .PATCH {
-            headers.add(name: "content-length", value: String(bodyLength))
-        }
-        let head = HTTPRequestHead(version: .http1_1, method: request.method, uri: request.url.target, headers: headers)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if let body = request.body, body.readableBytes > 0 {
-            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        decoder.expectResponse(to: request.method)
+        context.writeAndFlush(wrapOutboundOut(request.serialized(allocator: context.channel.allocator)), promise: nil)
     }
 
     /// Fails the current exchange (deadline passed) and closes the connection.
