@@ -31,6 +31,7 @@ struct MockProviderCommand: ParsableCommand {
 
     func run() throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let pacers = Dictionary(uniqueKeysWithValues: group.makeIterator().map { (ObjectIdentifier($0), Pacer(loop: $0)) })
         // Thousands of streams open within a second (bench/streams-memory): NIO accepts only 4
         // connections per loop iteration by default, so a loop busy with thousands of paced writes
         // admits new ones slowly and fewer streams are open at once than the client asked for (the
@@ -46,7 +47,7 @@ struct MockProviderCommand: ParsableCommand {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(MockHTTPHandler())
+                    try channel.pipeline.syncOperations.addHandler(MockHTTPHandler(pacer: pacers[ObjectIdentifier(channel.eventLoop)]))
                 }
             }
             .bind(host: host, port: port)
