@@ -27,6 +27,14 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var bodyTooLarge = false
     private var isActive = true
     private var pending: Scheduled<Void>?
+    /// Paces stream chunks for every stream of this channel's event loop (nil: a timer each).
+    private let pacer: Pacer?
+    /// Waiting on the pacer for the next chunk of a stream.
+    private var pacing = false
+
+    init(pacer: Pacer? = nil) {
+        self.pacer = pacer
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -69,7 +77,7 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if pending != nil { ProcessCounters.shared.countAbandoned() }  // closed while we still owed bytes
+        if pending != nil || pacing { ProcessCounters.shared.countAbandoned() }  // closed while we still owed bytes
         stop()
         context.fireChannelInactive()
     }
@@ -86,6 +94,7 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The client is gone: cancel whatever was scheduled for it.
     private func stop() {
         isActive = false
+        pacing = false  // the pacer's call for this stream finds it inactive and does nothing
         pending?.cancel()
         pending = nil
     }
@@ -165,9 +174,18 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             index += 1
             if reply.interval > .zero, index < chunks.count {
                 let next = index
-                pending = context.eventLoop.assumeIsolated().scheduleTask(in: reply.interval) {
-                    self.pending = nil
-                    self.writeChunks(chunks, from: next, reply, exchange, context: context)
+                if let pacer {
+                    pacing = true
+                    pacer.schedule(in: reply.interval) {
+                        guard self.pacing else { return }
+                        self.pacing = false
+                        self.writeChunks(chunks, from: next, reply, exchange, context: context)
+                    }
+                } else {
+                    pending = context.eventLoop.assumeIsolated().scheduleTask(in: reply.interval) {
+                        self.pending = nil
+                        self.writeChunks(chunks, from: next, reply, exchange, context: context)
+                    }
                 }
                 return
             }

@@ -103,6 +103,24 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("admin-token-file"), help: "File holding the admin token. (env: SWITCHBOARD_ADMIN_TOKEN_FILE)")
     var adminTokenFile: String?
 
+    @Option(name: .customLong("threads"), help: "Event loops (one thread each) that serve connections and run requests; a flag or environment setting only, as the loops start before the settings file is read. (env: SWITCHBOARD_THREADS, default: the number of cores)")
+    var threads: Int?
+
+    /// Sizes NIO's event-loop group (`MultiThreadedEventLoopGroup.singleton`, also Swift
+    /// concurrency's executor here) from `--threads` or `SWITCHBOARD_THREADS`. It must run before
+    /// the group's first use, and reading the settings file already uses it, so the file has no
+    /// `threads` key. Returns the loop count the gateway will run with.
+    static func sizeEventLoops(flag: Int?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Int {
+        let variable = environment["SWITCHBOARD_THREADS"].flatMap { $0.isEmpty ? nil : $0 }
+        let source = flag != nil ? "--threads" : "SWITCHBOARD_THREADS"
+        guard let raw = flag.map({ String($0) }) ?? variable else { return NIOSingletons.groupLoopCountSuggestion }
+        guard let count = Int(raw), (1...1024).contains(count) else {
+            throw ValidationError("\(source) must be a whole number in 1...1024 (event loops), got '\(raw)'")
+        }
+        NIOSingletons.groupLoopCountSuggestion = count
+        return count
+    }
+
     @OptionGroup var settingsFile: SettingsFileOption
 
     @OptionGroup var scriptOptions: ScriptOptions
@@ -137,6 +155,7 @@ struct Serve: AsyncParsableCommand {
         // call and its response writes stay on one thread instead of hopping between the
         // cooperative pool and the event loops. Only possible before any task has used the global
         // executor, which is why it is the first thing `serve` does.
+        let loopCount = try Self.sizeEventLoops(flag: threads)
         let onEventLoops = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         let settings = try await Settings.load(flags: flagValues, filePath: settingsFile.path)
         let resolved = try ServeSettings(settings)
@@ -196,7 +215,7 @@ struct Serve: AsyncParsableCommand {
         if !generation.plugins.isEmpty {
             logger.info("loaded \(generation.plugins.count) check plugins from \(scriptSettings.plugins): \(generation.plugins.keys.sorted().joined(separator: ", "))")
         }
-        logger.info("Swift concurrency runs on \(onEventLoops ? "the NIO event loops" : "its default thread pool")")
+        logger.info("Swift concurrency runs on \(onEventLoops ? "the NIO event loops" : "its default thread pool") (\(loopCount) event loops)")
         logger.info("loaded \(generation.providers.count) providers, \(generation.libraries.count) libraries and \(generation.scripts.count) scripts into \(generation.vmCount) Lua VMs")
 
         let group = MultiThreadedEventLoopGroup.singleton

@@ -123,7 +123,7 @@ struct Settings: Sendable {
 
     /// `SWITCHBOARD_*` variables that name no setting (a typo would otherwise be silently ignored).
     static func unknownVariables(in environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
-        let known = Set(keys.map { "SWITCHBOARD_" + $0.uppercased() } + ["SWITCHBOARD_CONFIG_FILE"])
+        let known = Set(keys.map { "SWITCHBOARD_" + $0.uppercased() } + ["SWITCHBOARD_CONFIG_FILE", "SWITCHBOARD_THREADS"])
         return environment.keys.filter { $0.hasPrefix("SWITCHBOARD_") && !known.contains($0) }.sorted()
     }
 
