@@ -18,15 +18,18 @@ def test_bench_run_smoke():
 
 
 def test_bench_instructions_smoke():
-    """bench/instructions, one lane and a few requests under callgrind: the script still starts the
-    gateway under valgrind (stripped copy, sigsuspend shim), counts, and prints a plausible figure."""
+    """bench/instructions, one lane and a few requests under callgrind, twice: the script still starts
+    the gateway under valgrind (stripped copy, sigsuspend shim), counts, and gets the same figure twice."""
     result = subprocess.run(
         [sys.executable, ROOT / "bench" / "instructions", "--no-build", "--bin-dir", BIN, "--lanes", "passthrough",
-         "--requests", "5", "--warmup", "2", "--repeat", "1", "--idle-seconds", "0", "--no-save"],
+         "--requests", "5", "--warmup", "2", "--repeat", "2", "--idle-seconds", "0", "--no-save"],
         cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    row = re.search(r"^\| passthrough \| 5 \| ([\d,]+) \|", result.stdout, re.M)
+    row = re.search(r"^\| passthrough \| 5 \| ([\d,]+) \| ([\d,]+) \|", result.stdout, re.M)
     assert row, result.stdout[-3000:]
-    # A proxied chat completion takes far more than 10k user-space instructions (~300k in release):
-    # a count of zero or near it means callgrind was not collecting.
-    assert int(row.group(1).replace(",", "")) > 10_000, row.group(0)
+    first, second = (int(row.group(i).replace(",", "")) for i in (1, 2))
+    # A proxied chat completion takes far more than 10k user-space instructions (~300k in release,
+    # ~3M in debug): near zero means callgrind was not collecting. Two fresh processes agree within
+    # a few %; a window that caught background work instead (a script-folder poll is ~3.5M) does not.
+    assert first > 10_000 and second > 10_000, row.group(0)
+    assert abs(first - second) / min(first, second) < 0.10, row.group(0)
