@@ -73,61 +73,31 @@ extension GatewayConnectionHandler {
             }
             record.update { $0.stream = true }
             observer.metrics.streamOpened()
-            loop.onLoop { this.value.startStream(status: response.status, headers: response.headers) }
-            let provider = options.provider ?? "provider"
-            var failure: (any Error)?
-            var first = true
-            do {
-                for try await chunk in stream {
-                    if !channel.isWritable {
-                        await withCheckedContinuation { waiter in loop.onLoop { this.value.waitForWritability(waiter) } }
-                    }
-                    if Task.isCancelled { break }
-                    if first {
-                        first = false
-                        record.firstChunkSent()
-                    }
-                    record.observe(chunk: chunk)
-                    loop.onLoop { this.value.writeStreamChunk(chunk) }
-                }
-            } catch {
-                failure = error
+            // The stream is relayed by a task of its own, and this one ends here: a task keeps the
+            // memory its async frames took (the stage chain's, ~33 KB by heaptrack) until it ends,
+            // which for a stream would be the stream's whole life.
+            let relay = StreamRelay(stream: stream, status: response.status, endpoint: incoming.endpoint,
+                                    provider: options.provider ?? "provider", traceID: options.traceID,
+                                    record: record, observer: observer, logger: logger, channel: channel, loop: loop)
+            let cancelled = Task.isCancelled
+            loop.onLoop {
+                this.value.startStream(status: response.status, headers: response.headers)
+                this.value.startRelay(relay, cancelled: cancelled)
             }
-            observer.metrics.streamClosed()
-            if Task.isCancelled {
-                observer.finished(record, status: response.status, errorCode: "cancelled")
-                // The client went away (its connection closed and cancelled this task); ending the
-                // iteration ended the upstream stream, which closes the upstream connection: the
-                // upstream request is cancelled. Whatever the stream reported after that is moot.
-                logger.info("client disconnected mid-stream; upstream request cancelled",
-                            metadata: ["provider": "\(provider)", "trace_id": "\(options.traceID)"])
-                return
-            }
-            guard let failure else {
-                loop.onLoop { this.value.endStream(with: nil) }
-                observer.finished(record, status: response.status)
-                return
-            }
-            // Bytes already reached the client, so the status cannot change: end the stream with an
-            // error event in OpenAI's shape, which the SDKs raise as an APIError.
-            logger.warning("upstream stream failed", metadata: ["provider": "\(provider)", "error": "\(failure)"])
-            let error = failure as? GatewayError
-                ?? GatewayError.upstreamBroken(provider: provider, reason: "the stream was interrupted")
-            var event: ByteBuffer
-            if incoming.endpoint == .messages {
-                event = ByteBuffer(string: "event: error\ndata: ")  // the Messages dialect's error event
-                event.writeBytes(error.messagesBody)
-            } else if incoming.endpoint == .responses {
-                event = ByteBuffer(string: "event: error\ndata: ")  // the Responses dialect's error event
-                event.writeBytes(error.responsesErrorEvent)
-            } else {
-                event = ByteBuffer(string: "data: ")
-                event.writeBytes(error.body)
-            }
-            event.writeString("\n\n")
-            loop.onLoop { [event] in this.value.endStream(with: event) }
-            observer.finished(record, status: response.status, errorCode: (error.code ?? .streamInterrupted).rawValue)
         } }
+    }
+
+    /// Relays the stream in a task isolated to this loop, which becomes the connection's task (the
+    /// client leaving cancels it, and that ends the upstream stream). `cancelled`: the client left
+    /// while the answer was being prepared.
+    private func startRelay(_ relay: StreamRelay, cancelled: Bool) {
+        let this = NIOLoopBound(self, eventLoop: relay.loop)
+        let relayTask = loopIsolation(relay.loop).assumeIsolated { isolation in Task {
+            _ = isolation
+            await relay.run(this)
+        } }
+        task = relayTask
+        if cancelled || context == nil || !relay.channel.isActive { relayTask.cancel() }
     }
 
     private func loopIsolation(_ loop: any EventLoop) -> EventLoopIsolation {
@@ -140,5 +110,76 @@ extension GatewayConnectionHandler {
     private func finish(_ response: GatewayResponse) {
         guard let context, case .buffer(let body) = response.body else { return }
         write(status: response.status, headers: response.headers, body: body, context: context)
+    }
+}
+
+/// One stream on its way to the client: relayed event by event, waiting while the client's window
+/// is full, and ended with an error event in the client's dialect when the upstream fails.
+struct StreamRelay: Sendable {
+    let stream: any AsyncSequence<ByteBuffer, any Error> & Sendable
+    let status: Int
+    let endpoint: Endpoint
+    let provider: String
+    let traceID: String
+    let record: RequestRecord
+    let observer: RequestObserver
+    let logger: Logger
+    let channel: any Channel
+    let loop: any EventLoop
+
+    nonisolated(nonsending) func run(_ this: NIOLoopBound<GatewayConnectionHandler>) async {
+        let loop = self.loop
+        var failure: (any Error)?
+        var first = true
+        do {
+            for try await chunk in stream {
+                if !channel.isWritable {
+                    await withCheckedContinuation { waiter in loop.onLoop { this.value.waitForWritability(waiter) } }
+                }
+                if Task.isCancelled { break }
+                if first {
+                    first = false
+                    record.firstChunkSent()
+                }
+                record.observe(chunk: chunk)
+                loop.onLoop { this.value.writeStreamChunk(chunk) }
+            }
+        } catch {
+            failure = error
+        }
+        observer.metrics.streamClosed()
+        if Task.isCancelled {
+            observer.finished(record, status: status, errorCode: "cancelled")
+            // The client went away (its connection closed and cancelled this task); ending the
+            // iteration ended the upstream stream, which closes the upstream connection: the
+            // upstream request is cancelled. Whatever the stream reported after that is moot.
+            logger.info("client disconnected mid-stream; upstream request cancelled",
+                        metadata: ["provider": "\(provider)", "trace_id": "\(traceID)"])
+            return
+        }
+        guard let failure else {
+            loop.onLoop { this.value.endStream(with: nil) }
+            observer.finished(record, status: status)
+            return
+        }
+        // Bytes already reached the client, so the status cannot change: end the stream with an
+        // error event in the client's dialect, which the SDKs raise as an APIError.
+        logger.warning("upstream stream failed", metadata: ["provider": "\(provider)", "error": "\(failure)"])
+        let error = failure as? GatewayError
+            ?? GatewayError.upstreamBroken(provider: provider, reason: "the stream was interrupted")
+        var event: ByteBuffer
+        if endpoint == .messages {
+            event = ByteBuffer(string: "event: error\ndata: ")  // the Messages dialect's error event
+            event.writeBytes(error.messagesBody)
+        } else if endpoint == .responses {
+            event = ByteBuffer(string: "event: error\ndata: ")  // the Responses dialect's error event
+            event.writeBytes(error.responsesErrorEvent)
+        } else {
+            event = ByteBuffer(string: "data: ")
+            event.writeBytes(error.body)
+        }
+        event.writeString("\n\n")
+        loop.onLoop { [event] in this.value.endStream(with: event) }
+        observer.finished(record, status: status, errorCode: (error.code ?? .streamInterrupted).rawValue)
     }
 }
