@@ -45,9 +45,11 @@ struct ServeSettings {
     var virtualKeysJSON: String?
     var adminToken: String?
 
-    /// Half the process's file-descriptor limit (the other half is for upstream connections and
-    /// files), at most 10,000: past the cap a client gets a clear 503 rather than an accept that
-    /// fails for want of descriptors.
+    /// Half the process's file-descriptor limit less 64 (the other half is for each connection's
+    /// upstream connection, and the 64 for the listener, scripts, logs and files), at most 10,000:
+    /// past the cap a client gets a clear 503 rather than an accept, or an upstream connect, that
+    /// fails for want of descriptors. (With exactly half, 10,000 streams under a limit of 20,000
+    /// left the last streams' upstream connections without a descriptor: 502s, not 503s.)
     static func defaultMaxConnections() -> Int {
         var limit = rlimit()
         #if os(Linux)
@@ -56,7 +58,8 @@ struct ServeSettings {
         let resource = RLIMIT_NOFILE
         #endif
         guard getrlimit(resource, &limit) == 0 else { return 10_000 }
-        return max(64, Int(min(10_000, limit.rlim_cur / 2)))  // "unlimited" is the largest value
+        let usable = limit.rlim_cur > 64 ? limit.rlim_cur - 64 : 0
+        return max(64, Int(min(10_000, usable / 2)))  // "unlimited" is the largest value
     }
 
     init(_ settings: Settings) throws {
