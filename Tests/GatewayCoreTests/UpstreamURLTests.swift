@@ -22,8 +22,19 @@ import Testing
         #expect(UpstreamURL("http://h/p#frag")?.target == "/p")
     }
 
+    @Test func portsHostsAndTargetsByteForByte() throws {
+        #expect(UpstreamURL("http://h:080/x")?.port == 80)  // as Int(String) read it
+        #expect(UpstreamURL("http://h:+81/x")?.port == 81)
+        #expect(UpstreamURL("http://h:65535")?.port == 65535)
+        let unicode = try #require(UpstreamURL("https://exämple.com/ü?q=ß#f"))
+        #expect(unicode.host == "exämple.com" && unicode.target == "/ü?q=ß")
+        #expect(UpstreamURL("http://[fe80::1]/v1")?.hostHeader == "[fe80::1]")
+        #expect(UpstreamURL("https://h#frag")?.target == "/")
+    }
+
     @Test(arguments: ["ftp://h/x", "http://", "http://:80/x", "http://h:0/", "http://h:99999/", "http://u:p@h/",
-                      "http://[::1/x", "https://h:port/", "//h/x", "h/x"])
+                      "http://[::1/x", "https://h:port/", "//h/x", "h/x", "http://h:/x", "http://h:-1/", "http://[::1]x/",
+                      "http://[::1]:/", "http://h:65536/", "http://h:1e3/", "http://#x", "https:/h/x"])
     func rejects(text: String) {
         #expect(UpstreamURL(text) == nil, "\(text)")
     }
