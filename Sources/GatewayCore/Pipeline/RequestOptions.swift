@@ -70,6 +70,12 @@ public struct RequestOptions: Sendable {
         var strict = true
 
         for (rawName, rawValue) in headers {
+            // Only `authorization`, `x-api-key` and `x-portkey-*` matter here: other names (Host,
+            // Content-Type, …) are skipped before they are lowercased into a new string.
+            switch rawName.utf8.first {
+            case UInt8(ascii: "a"), UInt8(ascii: "A"), UInt8(ascii: "x"), UInt8(ascii: "X"): break
+            default: continue
+            }
             let name = rawName.asciiLowercased()
             if name == "authorization" {
                 let value = rawValue
