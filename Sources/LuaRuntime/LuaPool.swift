@@ -8,20 +8,26 @@ import Synchronization
 /// it wait on one. Script calls are short and bounded by the instruction budget, so the wait is too.
 ///
 /// Only the first VM is built with the pool (it validates every script); the others are built the
-/// first time every built VM is busy, up to `capacity`. Each VM holds every provider, converter and
-/// plugin (~0.9 MB with the bundled scripts), so an idle gateway, or one that never sees
-/// concurrent script calls, keeps one instead of `capacity` (idle RSS 2.7 MB less with the default
-/// four, bench/idle-rss). Building one costs a few milliseconds, once per VM, on the call that
-/// found them all busy.
+/// first time every built VM is busy, up to `capacity`, and closed again by ``retireIdleVMs()``
+/// once the gateway has been idle for a while. Each VM holds every provider, converter and plugin
+/// (~0.9 MB with the bundled scripts), so an idle gateway, or one that never sees concurrent
+/// script calls, keeps one instead of `capacity` (idle RSS 2.7 MB less with the default four,
+/// bench/idle-rss). Building one costs a few milliseconds, on the call that found them all busy.
 final class LuaPool: Sendable {
     private final class Slot: Sendable {
         let vm: Mutex<LuaVM?>
+        /// Calls run on this VM, counted under its lock.
+        let uses = Atomic<Int>(0)
+        /// `uses` at the previous ``LuaPool/retireIdleVMs()``.
+        let usesSeen = Atomic<Int>(-1)
+        /// Values kept in its registry for requests in flight (``RegistryRef``).
+        let pins = Atomic<Int>(0)
         init(_ vm: LuaVM?) { self.vm = Mutex(vm) }
     }
 
     private let slots: [Slot]
     private let cursor = Atomic<Int>(0)
-    /// Slots `0..<built` hold a VM; the next one is built when they are all busy.
+    /// How many slots hold a VM. Slot 0 always does; the others come and go.
     private let built: Atomic<Int>
     private let makeVM: (@Sendable () -> LuaVM?)?
 
@@ -52,14 +58,19 @@ final class LuaPool: Sendable {
     /// that VM can be reached again with ``withVM(at:_:)``).
     func withAnyVM<T>(_ body: (LuaVM, Int) throws(LuaError) -> T) throws(LuaError) -> T {
         let start = cursor.wrappingAdd(1, ordering: .relaxed).oldValue
-        let ready = built.load(ordering: .acquiring)
-        for offset in 0..<ready {
-            let index = (start &+ offset) % ready
+        for offset in 0..<slots.count {
+            let index = (start &+ offset) % slots.count
             if let outcome = run(at: index, ifFree: true, body) { return try outcome.get() }
         }
-        // Every built VM is busy: build the next one, unless another caller is building it.
-        if ready < slots.count, let outcome = grow(at: ready, body) { return try outcome.get() }
-        return try withVM(at: start % ready) { vm throws(LuaError) in try body(vm, start % ready) }
+        // Every built VM is busy: build one in a free empty slot, unless there is none.
+        if makeVM != nil, built.load(ordering: .relaxed) < slots.count {
+            for index in 1..<slots.count {
+                if let outcome = grow(at: index, body) { return try outcome.get() }
+            }
+        }
+        let index = start % slots.count
+        if let outcome = run(at: index, ifFree: false, body) { return try outcome.get() }
+        return try withVM(at: 0) { vm throws(LuaError) in try body(vm, 0) }
     }
 
     /// Runs `body` with exclusive use of one particular VM, waiting for it if busy.
@@ -80,8 +91,8 @@ final class LuaPool: Sendable {
 
     /// Runs `body` on every built VM in turn.
     func forEachVM(_ body: (LuaVM) throws(LuaError) -> Void) throws(LuaError) {
-        for index in 0..<built.load(ordering: .acquiring) {
-            _ = try withVM(at: index, body)
+        for index in slots.indices {
+            _ = try run(at: index, ifFree: false) { vm, _ throws(LuaError) in try body(vm) }?.get()
         }
     }
 
@@ -92,6 +103,7 @@ final class LuaPool: Sendable {
         if ifFree {
             let outcome: Result<T, LuaError>?? = slots[index].vm.withLockIfAvailable { vm in
                 guard let vm else { return nil }
+                slots[index].uses.add(1, ordering: .relaxed)
                 do throws(LuaError) {
                     return .success(try body(vm, index))
                 } catch {
@@ -102,6 +114,7 @@ final class LuaPool: Sendable {
         }
         return slots[index].vm.withLock { vm in
             guard let vm else { return nil }
+            slots[index].uses.add(1, ordering: .relaxed)
             do throws(LuaError) {
                 return .success(try body(vm, index))
             } catch {
@@ -110,17 +123,17 @@ final class LuaPool: Sendable {
         }
     }
 
-    /// Builds the VM of slot `index` under its lock and runs `body` on it; nil when another caller
-    /// holds the slot (it is building it) or the VM cannot be built.
+    /// Builds the VM of slot `index` under its lock and runs `body` on it (or on the VM another
+    /// caller built there meanwhile); nil when the slot is busy or the VM cannot be built.
     private func grow<T>(at index: Int, _ body: (LuaVM, Int) throws(LuaError) -> T) -> Result<T, LuaError>? {
         guard let makeVM else { return nil }
         let outcome: Result<T, LuaError>?? = slots[index].vm.withLockIfAvailable { slot in
             if slot == nil {
                 guard let vm = makeVM() else { return nil }
                 slot = vm
-                // Slots are built in order, so `built` moves from `index` to `index + 1` only here.
-                built.store(index + 1, ordering: .releasing)
+                built.add(1, ordering: .relaxed)
             }
+            slots[index].uses.add(1, ordering: .relaxed)
             do throws(LuaError) {
                 return .success(try body(slot!, index))
             } catch {
@@ -128,5 +141,35 @@ final class LuaPool: Sendable {
             }
         }
         return outcome ?? nil
+    }
+
+    /// A request keeps a value in VM `index` (a ``RegistryRef``): the VM is not retired meanwhile.
+    func pin(_ index: Int) { slots[index].pins.add(1, ordering: .relaxed) }
+
+    func unpin(_ index: Int) { slots[index].pins.subtract(1, ordering: .relaxed) }
+
+    /// Closes every VM but the first that is free, holds nothing for a request, and ran no call
+    /// since the previous time this was called; returns how many it closed. Called by the
+    /// gateway's idle housekeeping (every 2 s while nothing is in flight), so a VM built for a
+    /// burst goes about two periods after it and RSS returns to its idle level. A call between a
+    /// VM's use and its pin (a few instructions) changes `uses`, so that VM is kept.
+    @discardableResult
+    func retireIdleVMs() -> Int {
+        var retired = 0
+        for slot in slots.dropFirst() {
+            let closed = slot.vm.withLockIfAvailable { vm -> Bool in
+                guard vm != nil else { return false }
+                let uses = slot.uses.load(ordering: .relaxed)
+                let unused = slot.usesSeen.exchange(uses, ordering: .relaxed) == uses
+                guard unused, slot.pins.load(ordering: .acquiring) == 0 else { return false }
+                vm = nil
+                return true
+            } ?? false
+            if closed {
+                built.subtract(1, ordering: .relaxed)
+                retired += 1
+            }
+        }
+        return retired
     }
 }

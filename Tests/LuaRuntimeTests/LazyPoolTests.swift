@@ -45,6 +45,32 @@ import Testing
         #expect(try prepare(generation, key: "after") == "Bearer after")
     }
 
+    @Test func vmsBuiltForABurstAreRetiredWhenIdleUnlessPinned() throws {
+        let generation = try generation(vms: 3)
+        _ = try generation.pool.withAnyVM { _, _ throws(LuaError) in
+            try generation.pool.withAnyVM { _, _ throws(LuaError) in
+                try generation.pool.withAnyVM { _, c throws(LuaError) in c }
+            }
+        }
+        #expect(generation.pool.builtCount == 3)
+        generation.pool.pin(2)
+        // The first pass only notes what each VM has run; the next closes those unused since.
+        #expect(generation.retireIdleVMs() == 0)
+        #expect(generation.retireIdleVMs() == 1 && generation.pool.builtCount == 2)
+        // A VM that holds a request's value stays, and goes once that is released.
+        #expect(generation.retireIdleVMs() == 0)
+        generation.pool.unpin(2)
+        #expect(generation.retireIdleVMs() == 1 && generation.pool.builtCount == 1)
+        // A VM used since the previous pass stays for one more pass.
+        _ = try generation.pool.withAnyVM { _, _ throws(LuaError) in
+            try generation.pool.withAnyVM { _, index throws(LuaError) in index }
+        }
+        #expect(generation.pool.builtCount == 2)
+        #expect(generation.retireIdleVMs() == 0)
+        #expect(generation.retireIdleVMs() == 1 && generation.pool.builtCount == 1)
+        #expect(try prepare(generation, key: "one") == "Bearer one")
+    }
+
     @Test func concurrentCallsGrowThePoolAndAllSucceed() async throws {
         let generation = try generation(vms: 4)
         try await withThrowingTaskGroup(of: Void.self) { group in
