@@ -56,7 +56,8 @@ let package = Package(
             name: "CLuaShim",
             dependencies: ["CLua"],
             cSettings: [.unsafeFlags(["-O2"])],
-            linkerSettings: [.linkedLibrary("lua5.4"), .linkedLibrary("crypto")]
+            // libcrypto is opened on first use (sb_crypto.h), not linked.
+            linkerSettings: [.linkedLibrary("lua5.4")]
         ),
         .target(
             name: "LuaRuntime",
