@@ -119,7 +119,8 @@ let package = Package(
             // relative relocations (DT_RELR) instead of 35,000 RELA entries (~0.8 MB mapped): idle RSS
             // (bench/idle-rss) in the commit that added this.
             linkerSettings: [.unsafeFlags(["-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims", "-use-ld=lld",
-                                          "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"])]
+                                          "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+                                          "-Xlinker", "--no-export-dynamic", "-Xlinker", "--icf=safe"])]
         ),
         .executableTarget(
             name: "MockProvider",
