@@ -1,5 +1,5 @@
 # The two commands: `make run` serves the gateway on 127.0.0.1:8787; `make test` runs every test.
-# Both install what they need first (Debian's liblua5.4-dev and libssl-dev; the Python test tools).
+# Both install what they need first (Debian's liblua5.4-dev, libssl-dev and libyaml-dev; the Python test tools).
 SWIFT ?= swift
 PYTHON ?= python3
 PORT ?= 8787
@@ -30,10 +30,10 @@ deps: system-deps python-deps
 
 # Installs the C libraries when their headers are missing (root on Debian; sudo otherwise).
 system-deps:
-	@if [ ! -f /usr/include/lua5.4/lua.h ] || [ ! -f /usr/include/openssl/hmac.h ] || ! command -v pkg-config >/dev/null; then \
-		echo "installing liblua5.4-dev libssl-dev pkg-config"; \
+	@if [ ! -f /usr/include/lua5.4/lua.h ] || [ ! -f /usr/include/openssl/hmac.h ] || [ ! -f /usr/include/yaml.h ] || ! command -v pkg-config >/dev/null; then \
+		echo "installing liblua5.4-dev libssl-dev libyaml-dev pkg-config"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq liblua5.4-dev libssl-dev pkg-config >/dev/null; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq liblua5.4-dev libssl-dev libyaml-dev pkg-config >/dev/null; \
 	fi
 
 python-deps:

@@ -26,10 +26,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
-        // Layered settings (flags > environment > settings file); YAML through Yams.
-        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: ["JSON", "YAML"]),
+        // Layered settings (flags > environment > settings file). No traits: its JSON and YAML
+        // file providers link full Foundation; the settings file is read by YAMLReader instead.
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: []),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.5.0"),
-        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
     ],
     targets: [
         // Lua 5.4 from Debian's liblua5.4-dev.
@@ -38,13 +38,26 @@ let package = Package(
             pkgConfig: "lua5.4",
             providers: [.apt(["liblua5.4-dev", "libssl-dev"])]
         ),
+        // libyaml from Debian's libyaml-dev, for settings files (YAMLReader).
+        .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+        // A YAML (and JSON) reader on libyaml's event API, without Foundation.
+        .target(
+            name: "YAMLReader",
+            dependencies: ["CYAML"],
+            swiftSettings: swiftSettings
+        ),
         // C glue: macro wrappers, protected-call trampolines, the capped allocator,
         // the instruction hook, and the JSON<->Lua codec.
         .target(
             name: "CLuaShim",
             dependencies: ["CLua"],
             cSettings: [.unsafeFlags(["-O2"])],
-            linkerSettings: [.linkedLibrary("lua5.4"), .linkedLibrary("crypto")]
+            // libcrypto is opened on first use (sb_crypto.h), not linked.
+            linkerSettings: [.linkedLibrary("lua5.4")]
         ),
         .target(
             name: "LuaRuntime",
@@ -99,9 +112,15 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "SystemPackage", package: "swift-system"),
-                .product(name: "Yams", package: "Yams"),
+                "YAMLReader",
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            // The Swift runtime and FoundationEssentials linked in (dead-stripped), and lld's packed
+            // relative relocations (DT_RELR) instead of 35,000 RELA entries (~0.8 MB mapped): idle RSS
+            // (bench/idle-rss) in the commit that added this.
+            linkerSettings: [.unsafeFlags(["-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims", "-use-ld=lld",
+                                          "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+                                          "-Xlinker", "--no-export-dynamic", "-Xlinker", "--icf=safe"])]
         ),
         .executableTarget(
             name: "MockProvider",
@@ -135,6 +154,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "YAMLReaderTests",
+            dependencies: ["YAMLReader"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -10,11 +10,7 @@
 
 #include <stdarg.h>
 #include <string.h>
-#include <openssl/core_names.h>
-#include <openssl/decoder.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/param_build.h>
+#include "sb_crypto.h"
 
 void sb_set_regex(lua_State *L, sb_regex_compile_fn compile, sb_regex_exec_fn exec, void *context) {
     sb_vmstate *st = sb_state(L);
@@ -291,42 +287,42 @@ static const unsigned char *sb_jwk_field(lua_State *L, const char *name, size_t 
 }
 
 // An RSA public key from {n =, e =}; NULL with a reason in `why`.
-static EVP_PKEY *sb_rsa_from_jwk(const unsigned char *n, size_t n_length, const unsigned char *e, size_t e_length,
-                                 const char **why) {
+static EVP_PKEY *sb_rsa_from_jwk(const struct sb_crypto *C, const unsigned char *n, size_t n_length,
+                                 const unsigned char *e, size_t e_length, const char **why) {
     EVP_PKEY *pkey = NULL;
-    BIGNUM *bn_n = BN_bin2bn(n, (int)n_length, NULL);
-    BIGNUM *bn_e = BN_bin2bn(e, (int)e_length, NULL);
-    OSSL_PARAM_BLD *builder = OSSL_PARAM_BLD_new();
+    BIGNUM *bn_n = C->BN_bin2bn(n, (int)n_length, NULL);
+    BIGNUM *bn_e = C->BN_bin2bn(e, (int)e_length, NULL);
+    OSSL_PARAM_BLD *builder = C->OSSL_PARAM_BLD_new();
     OSSL_PARAM *params = NULL;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    EVP_PKEY_CTX *ctx = C->EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
     *why = "the RSA key (n, e) could not be built";
     if (bn_n && bn_e && builder && ctx &&
-        OSSL_PARAM_BLD_push_BN(builder, OSSL_PKEY_PARAM_RSA_N, bn_n) &&
-        OSSL_PARAM_BLD_push_BN(builder, OSSL_PKEY_PARAM_RSA_E, bn_e) &&
-        (params = OSSL_PARAM_BLD_to_param(builder)) != NULL &&
-        EVP_PKEY_fromdata_init(ctx) > 0) {
-        if (EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0) pkey = NULL;
+        C->OSSL_PARAM_BLD_push_BN(builder, OSSL_PKEY_PARAM_RSA_N, bn_n) &&
+        C->OSSL_PARAM_BLD_push_BN(builder, OSSL_PKEY_PARAM_RSA_E, bn_e) &&
+        (params = C->OSSL_PARAM_BLD_to_param(builder)) != NULL &&
+        C->EVP_PKEY_fromdata_init(ctx) > 0) {
+        if (C->EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0) pkey = NULL;
     }
-    OSSL_PARAM_free(params);
-    OSSL_PARAM_BLD_free(builder);
-    EVP_PKEY_CTX_free(ctx);
-    BN_free(bn_n);
-    BN_free(bn_e);
+    C->OSSL_PARAM_free(params);
+    C->OSSL_PARAM_BLD_free(builder);
+    C->EVP_PKEY_CTX_free(ctx);
+    C->BN_free(bn_n);
+    C->BN_free(bn_e);
     return pkey;
 }
 
 // An RSA public key from PEM ("PUBLIC KEY", or PKCS#1 "RSA PUBLIC KEY"); NULL when it is not one.
-static EVP_PKEY *sb_rsa_from_pem(const char *pem, size_t length) {
+static EVP_PKEY *sb_rsa_from_pem(const struct sb_crypto *C, const char *pem, size_t length) {
     EVP_PKEY *pkey = NULL;
-    OSSL_DECODER_CTX *decoder = OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, "RSA", EVP_PKEY_PUBLIC_KEY, NULL, NULL);
+    OSSL_DECODER_CTX *decoder = C->OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, "RSA", EVP_PKEY_PUBLIC_KEY, NULL, NULL);
     if (decoder == NULL) return NULL;
     const unsigned char *data = (const unsigned char *)pem;
     size_t left = length;
-    if (!OSSL_DECODER_from_data(decoder, &data, &left)) {
-        EVP_PKEY_free(pkey);
+    if (!C->OSSL_DECODER_from_data(decoder, &data, &left)) {
+        C->EVP_PKEY_free(pkey);
         pkey = NULL;
     }
-    OSSL_DECODER_CTX_free(decoder);
+    C->OSSL_DECODER_CTX_free(decoder);
     return pkey;
 }
 
@@ -357,19 +353,22 @@ static int gw_rsa_sha256_verify(lua_State *L) {
         pem = lua_tolstring(L, 1, &pem_length);
     }
     const char *why = "the key is not a PEM RSA public key";
-    EVP_PKEY *pkey = key_type == LUA_TTABLE ? sb_rsa_from_jwk(n, n_length, e, e_length, &why) : sb_rsa_from_pem(pem, pem_length);
+    const struct sb_crypto *C = sb_crypto(&why);
+    if (C == NULL) return sb_raise(L, "crypto: %s", why);
+    EVP_PKEY *pkey = key_type == LUA_TTABLE ? sb_rsa_from_jwk(C, n, n_length, e, e_length, &why)
+                                            : sb_rsa_from_pem(C, pem, pem_length);
     if (pkey == NULL) {
-        ERR_clear_error();
+        C->ERR_clear_error();
         return sb_raise(L, "crypto: %s", why);
     }
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_MD_CTX *md = C->EVP_MD_CTX_new();
     int verified = -1;
-    if (md != NULL && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pkey) == 1) {
-        verified = EVP_DigestVerify(md, signature, signature_length, data, data_length) == 1;
+    if (md != NULL && C->EVP_DigestVerifyInit(md, NULL, C->EVP_sha256(), NULL, pkey) == 1) {
+        verified = C->EVP_DigestVerify(md, signature, signature_length, data, data_length) == 1;
     }
-    EVP_MD_CTX_free(md);
-    EVP_PKEY_free(pkey);
-    ERR_clear_error();
+    C->EVP_MD_CTX_free(md);
+    C->EVP_PKEY_free(pkey);
+    C->ERR_clear_error();
     if (verified < 0) return sb_raise(L, "crypto: RSA verification could not be set up (is the key valid?)");
     sb_check_deadline(L);
     lua_pushboolean(L, verified);

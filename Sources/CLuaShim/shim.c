@@ -8,9 +8,7 @@
 #include <time.h>
 #include <malloc.h>
 #include <sys/random.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
+#include "sb_crypto.h"
 
 // The hook fires every SB_HOOK_STEP instructions; the budget is counted in these steps so that
 // coroutines (which inherit the hook but count on their own) share one budget.
@@ -349,15 +347,20 @@ static int gw_sha256(lua_State *L) {
     size_t len = 0;
     const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &len);
     unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(s, len, digest);
+    const char *why = NULL;
+    const struct sb_crypto *C = sb_crypto(&why);
+    if (C == NULL) return luaL_error(L, "gw.sha256: %s", why);
+    C->SHA256(s, len, digest);
     lua_pushlstring(L, (const char *)digest, sizeof digest);
     return 1;
 }
 
 int sb_sha256(const void *data, size_t len, unsigned char out[32]) {
     static const unsigned char empty = 0;
+    const struct sb_crypto *C = sb_crypto(NULL);
+    if (C == NULL) return -1;
     // SHA256() wants a readable pointer even for zero bytes.
-    return SHA256(data != NULL ? data : &empty, len, out) != NULL ? 0 : -1;
+    return C->SHA256(data != NULL ? data : &empty, len, out) != NULL ? 0 : -1;
 }
 
 static int gw_hmac_sha256(lua_State *L) {
@@ -366,7 +369,10 @@ static int gw_hmac_sha256(lua_State *L) {
     const unsigned char *msg = (const unsigned char *)luaL_checklstring(L, 2, &mlen);
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int dlen = 0;
-    if (HMAC(EVP_sha256(), key, (int)klen, msg, mlen, digest, &dlen) == NULL) {
+    const char *why = NULL;
+    const struct sb_crypto *C = sb_crypto(&why);
+    if (C == NULL) return luaL_error(L, "gw.hmac_sha256: %s", why);
+    if (C->HMAC(C->EVP_sha256(), key, (int)klen, msg, mlen, digest, &dlen) == NULL) {
         return luaL_error(L, "gw.hmac_sha256 failed");
     }
     lua_pushlstring(L, (const char *)digest, dlen);

@@ -12,11 +12,13 @@ final class RegistryRef: Sendable {
         self.pool = pool
         self.vmIndex = vmIndex
         self.ref = ref
+        pool.pin(vmIndex)
     }
 
     deinit {
         let ref = self.ref
         try? pool.withVM(at: vmIndex) { vm throws(LuaError) in luaL_unref(vm.state, sb_registryindex(), ref) }
+        pool.unpin(vmIndex)
     }
 
     /// Runs `body` with exclusive use of the VM that holds the value.

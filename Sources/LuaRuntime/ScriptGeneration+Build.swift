@@ -12,8 +12,9 @@ let providersKey = "switchboard.providers"
 let scriptsKey = "switchboard.scripts"
 
 extension ScriptGeneration {
-    /// Builds a generation: every VM loads every library, provider and script; any failure anywhere
-    /// rejects the whole generation, so a broken file never replaces a working one.
+    /// Builds a generation: a VM loads every library, provider and script; any failure anywhere
+    /// rejects the whole generation, so a broken file never replaces a working one. The pool's other
+    /// VMs (up to `vmCount`) load the same when first needed.
     public static func build(
         number: Int, sources: ScriptSources, vmCount: Int, limits: LuaLimits, logger: Logger, store: ScriptStore? = nil
     ) throws(GenerationError) -> ScriptGeneration {
@@ -23,7 +24,6 @@ extension ScriptGeneration {
                 kind: .invalidScript, script: file.displayPath,
                 message: "\(file.displayPath): provider ids (file names) use only a-z, 0-9, '-', '_' and '.'"))
         }
-        var vms: [LuaVM] = []
         var catalog: [String: ProviderInfo] = [:]
         var middleware: [MiddlewareInfo] = []
         var scriptedRoutes: [String: ScriptedRouteInfo] = [:]
@@ -34,29 +34,42 @@ extension ScriptGeneration {
                 kind: .invalidScript, script: file.displayPath,
                 message: "\(file.displayPath): plugin folders and file names use only letters, digits, '-' and '_'"))
         }
-        for index in 0..<max(1, vmCount) {
+        // The first VM loads and checks everything and records what the scripts declare; the
+        // pool builds the others (the same loads) when it needs them (LuaPool).
+        let vm: LuaVM
+        do throws(LuaError) {
+            vm = try LuaVM(limits: limits, logger: logger, store: store)
+        } catch {
+            throw GenerationError(problems: [error])
+        }
+        problems += load(sources, into: vm, recordInto: &catalog, middleware: &middleware,
+                         routes: &scriptedRoutes, converters: &converters, record: true)
+        problems += loadPlugins(sources.plugins, into: vm, recordInto: &plugins, record: true)
+        if !problems.isEmpty { throw GenerationError(problems: problems) }
+        let makeVM: @Sendable () -> LuaVM? = {
             let vm: LuaVM
             do throws(LuaError) {
                 vm = try LuaVM(limits: limits, logger: logger, store: store)
             } catch {
-                throw GenerationError(problems: [error])
+                logger.error("could not build another Lua VM: \(error.message)")
+                return nil
             }
-            var vmProblems = load(sources, into: vm, recordInto: &catalog, middleware: &middleware,
-                                  routes: &scriptedRoutes, converters: &converters, record: index == 0)
-            vmProblems += loadPlugins(sources.plugins, into: vm, recordInto: &plugins, record: index == 0)
-            if index == 0 {
-                problems.append(contentsOf: vmProblems)
-                if !problems.isEmpty { throw GenerationError(problems: problems) }
-            } else if !vmProblems.isEmpty {
-                throw GenerationError(problems: vmProblems)
+            var catalog: [String: ProviderInfo] = [:], middleware: [MiddlewareInfo] = []
+            var routes: [String: ScriptedRouteInfo] = [:], converters: [ConverterInfo] = [], plugins: [String: PluginInfo] = [:]
+            let problems = load(sources, into: vm, recordInto: &catalog, middleware: &middleware, routes: &routes,
+                                converters: &converters, record: false)
+                + loadPlugins(sources.plugins, into: vm, recordInto: &plugins, record: false)
+            if let problem = problems.first {
+                logger.error("could not build another Lua VM: \(problem.message)")
+                return nil
             }
-            vms.append(vm)
+            return vm
         }
         middleware.sort { ($0.order, $0.name) < ($1.order, $1.name) }
         return ScriptGeneration(
             number: number, providers: catalog, scripts: sources.scripts.map(\.displayPath),
             libraries: sources.libraries.map(\.name), middleware: middleware, scriptedRoutes: scriptedRoutes,
-            converters: converters, plugins: plugins, pool: LuaPool(vms: vms))
+            converters: converters, plugins: plugins, pool: LuaPool(vms: [vm], capacity: max(1, vmCount), makeVM: makeVM))
     }
 
     private static func isValidPluginID(_ id: String) -> Bool {

@@ -59,6 +59,11 @@ public final class ScriptGeneration: Sendable {
 
     /// Collects garbage in the VMs that are idle (see ``LuaPool/collectIdleGarbage()``).
     public func collectIdleGarbage() { pool.collectIdleGarbage() }
+
+    /// Closes the VMs built for a burst that have been idle since the previous call (see
+    /// ``LuaPool/retireIdleVMs()``); returns how many.
+    @discardableResult
+    public func retireIdleVMs() -> Int { pool.retireIdleVMs() }
 }
 
 /// The files a generation is built from.

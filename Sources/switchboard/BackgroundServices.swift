@@ -27,12 +27,16 @@ struct MemoryTrimmer: Service {
             guard (try? await cancelOnGracefulShutdown({ try await Task.sleep(for: period) })) != nil else { return }
             let total = activity.total
             defer { seen = total }
-            guard total == seen, activity.current == 0, trimmedAt != total else { continue }
+            guard total == seen, activity.current == 0 else { continue }
+            // Every idle period: close Lua VMs built for a burst once they sat unused for a whole
+            // period (LuaPool.retireIdleVMs); once per idle stretch: collect and trim.
+            let trim = trimmedAt != total
             trimmedAt = total
             let scripts = self.scripts
             try? await NIOThreadPool.singleton.runIfActive {
-                scripts.current.collectIdleGarbage()
-                _ = sb_release_free_memory()
+                let retired = scripts.current.retireIdleVMs()
+                if trim { scripts.current.collectIdleGarbage() }
+                if trim || retired > 0 { _ = sb_release_free_memory() }
             }
         }
     }

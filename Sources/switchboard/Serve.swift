@@ -291,6 +291,10 @@ struct Serve: AsyncParsableCommand {
             HangupReloader(signals: await UnixSignalsSequence(trapping: .sighup), log: requestLog, logTarget: requestLogTarget,
                            logger: logger, reload: reloader.reloadAll(reason:)),
         ]
+        // What starting left behind (script sources, the Lua compiler's garbage, settings) is freed
+        // before serving, so the idle footprint does not wait for MemoryTrimmer's first idle period.
+        generation.collectIdleGarbage()
+        _ = sb_release_free_memory()
         let services = ServiceGroup(configuration: .init(
             services: background + [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {

@@ -1,18 +1,16 @@
 import ArgumentParser
 import Configuration
-import Foundation
+import FoundationEssentials
 import Logging
 import LuaRuntime
-import SystemPackage
-import Yams
 
 /// Where settings come from, first match wins: command-line flags, `SWITCHBOARD_*` environment
 /// variables, the settings file (`--config-file`, JSON or YAML), then the built-in defaults.
 ///
 /// Every setting has one name in three spellings: the file key `max_body_size`, the flag
 /// `--max-body-size` and the variable `SWITCHBOARD_MAX_BODY_SIZE`. swift-configuration reads the
-/// environment and the file; the precedence walk is ours, so an invalid value is reported with
-/// where it came from (`SWITCHBOARD_PORT must be …`, `'port' in /etc/switchboard.yaml must be …`).
+/// environment and the file (read by ``SettingsFile``); the precedence walk is ours, so an invalid
+/// value is reported with where it came from (`SWITCHBOARD_PORT must be …`, `'port' in /etc/switchboard.yaml must be …`).
 struct Settings: Sendable {
     /// Every key a settings file may hold; anything else stops startup (a typo must not be ignored).
     static let keys: [String] = [
@@ -34,6 +32,8 @@ struct Settings: Sendable {
     let filePath: String?
     /// Sections of the file that are structured rather than scalar (`virtual_keys`), as JSON text.
     private let fileSections: [String: String]
+    /// Plain scalars' text in the file, by key, for a setting that reads one as another type.
+    private let filePlainText: [String: String]
 
     /// - Parameters:
     ///   - flags: the values given on the command line, by setting key.
@@ -54,62 +54,14 @@ struct Settings: Sendable {
         ]
         let filePath = flagPath ?? set["SWITCHBOARD_CONFIG_FILE"]
         var sections: [String: String] = [:]
+        var plainText: [String: String] = [:]
         if let filePath {
-            let (provider, tree) = try await readFile(filePath)
-            layers.append((.file, provider))
-            if let virtualKeys = tree["virtual_keys"] {
-                guard JSONSerialization.isValidJSONObject(virtualKeys),
-                      let data = try? JSONSerialization.data(withJSONObject: virtualKeys) else {
-                    throw ValidationError("'virtual_keys' in \(filePath) must be a map of names to {provider, api_key}")
-                }
-                sections["virtual_keys"] = String(decoding: data, as: UTF8.self)
-            }
+            let file = try SettingsFile.read(filePath, keys: keys) { secretKeys.contains($0) }
+            layers.append((.file, file.provider))
+            sections = file.sections
+            plainText = file.plainText
         }
-        return Settings(layers: layers, filePath: filePath, fileSections: sections)
-    }
-
-    /// Reads a JSON or YAML settings file: swift-configuration for its values, and its top-level
-    /// keys checked against ``keys``.
-    private static func readFile(_ path: String) async throws -> (any ConfigProvider, [String: Any]) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ValidationError("--config-file \(path) does not exist or is not readable")
-        }
-        let text = String(decoding: data, as: UTF8.self)
-        let tree: [String: Any]
-        do {
-            // YAML is a superset of JSON, so one parser finds the keys of both.
-            guard let parsed = try Yams.load(yaml: text) else { return (InMemoryProvider(values: [:]), [:]) }
-            guard let mapping = parsed as? [String: Any] else {
-                throw ValidationError("the settings file \(path) must be a mapping of setting names to values")
-            }
-            tree = mapping
-        } catch let error as ValidationError {
-            throw error
-        } catch {
-            throw ValidationError("the settings file \(path) is not valid JSON or YAML: \(error)")
-        }
-        let unknown = tree.keys.filter { !keys.contains($0) }.sorted()
-        if !unknown.isEmpty {
-            let hints = unknown.map { key in
-                let spelled = key.lowercased().replacing("-", with: "_")
-                let near = keys.min { editDistance($0, spelled) < editDistance($1, spelled) }
-                guard let near, editDistance(near, spelled) <= 2 else { return "'\(key)'" }
-                return "'\(key)' (did you mean '\(near)'?)"
-            }
-            throw ValidationError("the settings file \(path) has unknown settings: \(hints.joined(separator: ", ")). Known: \(keys.joined(separator: ", "))")
-        }
-        @Sendable func isSecret(_ key: String) -> Bool { secretKeys.contains(String(key.split(separator: ".").first ?? "")) }
-        do {
-            let filePath = FilePath(path)
-            if path.hasSuffix(".yaml") || path.hasSuffix(".yml") {
-                return (try await FileProvider<YAMLSnapshot>(
-                    parsingOptions: .init(secretsSpecifier: .dynamic { key, _ in isSecret(key) }), filePath: filePath), tree)
-            }
-            return (try await FileProvider<JSONSnapshot>(
-                parsingOptions: .init(secretsSpecifier: .dynamic { key, _ in isSecret(key) }), filePath: filePath), tree)
-        } catch {
-            throw ValidationError("the settings file \(path) could not be read: \(error)")
-        }
+        return Settings(layers: layers, filePath: filePath, fileSections: sections, filePlainText: plainText)
     }
 
     /// How an operator names the setting in the layer it came from.
@@ -134,6 +86,9 @@ struct Settings: Sendable {
             do {
                 result = try provider.value(forKey: AbsoluteConfigKey([key]), type: type)
             } catch {
+                if layer == .file, let text = filePlainText[key], let content = SettingsFile.coerce(text, to: type) {
+                    return (content, source(key, layer))
+                }
                 throw ValidationError("\(source(key, layer)) must be \(expecting)")
             }
             if let value = result.value { return (value.content, source(key, layer)) }
@@ -172,7 +127,7 @@ struct Settings: Sendable {
     func strings(_ key: String) throws -> [String] {
         guard let (content, _) = try lookup(key, as: .stringArray, expecting: "a list of strings"),
               case .stringArray(let values) = content else { return [] }
-        return values.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return values.map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
     }
 
     /// A structured section of the settings file, as JSON text.
@@ -182,7 +137,7 @@ struct Settings: Sendable {
     func secret(_ key: String) throws -> String? {
         if let value = try string(key) { return value }
         guard let path = try string(key + "_file") else { return nil }
-        return try readSecretFile(path, setting: key + "_file").trimmingCharacters(in: .whitespacesAndNewlines)
+        return try readSecretFile(path, setting: key + "_file").trimmingWhitespace()
     }
 
     func readSecretFile(_ path: String, setting: String) throws -> String {
@@ -190,6 +145,17 @@ struct Settings: Sendable {
             throw ValidationError("\(setting): \(path) does not exist or is not readable")
         }
         return String(decoding: data, as: UTF8.self)
+    }
+}
+
+extension String {
+    /// Without leading and trailing whitespace and newlines (Foundation's `trimmingCharacters(in:)`
+    /// is not in FoundationEssentials).
+    func trimmingWhitespace() -> String {
+        guard let first = firstIndex(where: { !$0.isWhitespace }), let last = lastIndex(where: { !$0.isWhitespace }) else {
+            return ""
+        }
+        return String(self[first...last])
     }
 }
 
