@@ -43,6 +43,8 @@ public final class ScriptGeneration: Sendable {
     }
 
     public var vmCount: Int { pool.count }
+    /// How many of them are built now (one at first; more as script calls overlap).
+    public var builtVMCount: Int { pool.builtCount }
 
     /// The converter from `endpoint` to an endpoint `provider` serves itself (natively or by its own
     /// translation), nil when there is none. The first converter in file order wins.

@@ -216,7 +216,7 @@ struct Serve: AsyncParsableCommand {
             logger.info("loaded \(generation.plugins.count) check plugins from \(scriptSettings.plugins): \(generation.plugins.keys.sorted().joined(separator: ", "))")
         }
         logger.info("Swift concurrency runs on \(onEventLoops ? "the NIO event loops" : "its default thread pool") (\(loopCount) event loops)")
-        logger.info("loaded \(generation.providers.count) providers, \(generation.libraries.count) libraries and \(generation.scripts.count) scripts into \(generation.vmCount) Lua VMs")
+        logger.info("loaded \(generation.providers.count) providers, \(generation.libraries.count) libraries and \(generation.scripts.count) scripts into \(generation.builtVMCount) Lua VM(s); up to \(generation.vmCount) are built as calls overlap")
 
         let group = MultiThreadedEventLoopGroup.singleton
         let upstream = UpstreamClient(eventLoopGroup: group, readTimeout: .seconds(Int64(resolved.upstreamTimeout)))
