@@ -40,6 +40,15 @@ struct ImageFetcher: Sendable {
         var base64: String
     }
 
+    /// ``fetch(_:)`` as a value, for a task group's child.
+    func result(_ text: String) async -> Result<Image, GatewayError> {
+        do throws(GatewayError) {
+            return .success(try await fetch(text))
+        } catch {
+            return .failure(error)
+        }
+    }
+
     func fetch(_ text: String) async throws(GatewayError) -> Image {
         func refuse(_ reason: String, status: Int = 400) -> GatewayError {
             GatewayError(status: status, type: .invalidRequest,

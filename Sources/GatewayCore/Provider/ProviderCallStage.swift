@@ -294,25 +294,25 @@ extension Gateway {
                                param: "messages", code: .tooManyImages)
         }
         let fetcher = ImageFetcher(settings: settings.imageFetch, upstream: upstream)
-        let results = await withTaskGroup(of: (String, Result<ImageFetcher.Image, GatewayError>).self) { group in
-            for url in distinct {
-                group.addTask {
-                    do throws(GatewayError) {
-                        return (url, .success(try await fetcher.fetch(url)))
-                    } catch {
-                        return (url, .failure(error))
-                    }
-                }
+        // Each child answers with its URL's index and a plain Result (no typed-throws closure in
+        // the group: that shape lost results in release builds — `results[url]!` trapped, the
+        // gateway died with SIGILL on every fetched image; debug builds were fine).
+        let results = await withTaskGroup(of: (Int, Result<ImageFetcher.Image, GatewayError>).self) { group in
+            for (index, url) in distinct.enumerated() {
+                group.addTask { (index, await fetcher.result(url)) }
             }
-            var results: [String: Result<ImageFetcher.Image, GatewayError>] = [:]
-            for await (url, result) in group { results[url] = result }
+            var results = [Result<ImageFetcher.Image, GatewayError>?](repeating: nil, count: distinct.count)
+            for await (index, result) in group { results[index] = result }
             return results
         }
         var fetched: [String: (mediaType: String, base64: String)] = [:]
-        for url in distinct {
-            switch results[url]! {
+        for (index, url) in distinct.enumerated() {
+            switch results[index] {
             case .success(let image): fetched[url] = (image.mediaType, image.base64)
             case .failure(let error): throw error
+            case nil:
+                throw GatewayError(status: 500, type: .server, message: "the image at \(url) was not fetched (gateway bug)",
+                                   code: .imageFetchFailed)
             }
         }
         return fetched
