@@ -25,6 +25,10 @@ test: system-deps python-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(PYTHON) -m pytest -q Tests/e2e
+	@# The build users run (release flags, static runtime) passes the same end-to-end suite: a
+	@# release-only crash (image fetches) once passed every debug test.
+	$(SWIFT) build -c release $(RELEASE_FLAGS)
+	SWITCHBOARD_BIN_DIR=$(CURDIR)/.build/release $(PYTHON) -m pytest -q Tests/e2e
 
 deps: system-deps python-deps
 
