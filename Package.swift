@@ -176,6 +176,7 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),  // the direct exchange runs on a real event loop
                 // FuzzInvariants' request-head check runs NIO's HTTP/1 server pipeline in memory.
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],

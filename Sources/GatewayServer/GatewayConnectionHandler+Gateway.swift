@@ -4,8 +4,9 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// The gateway's part of a connection: a complete request goes to ``Gateway/handle(_:options:)``
-/// in a task isolated to the connection's event loop, and its answer — whole, or a stream relayed
+/// The gateway's part of a connection: a complete request goes to ``Gateway/exchange(_:options:on:)``
+/// when every stage passes it (chained on the connection's event loop), otherwise to
+/// ``Gateway/handle(_:options:)`` in a task isolated to that loop; its answer — whole, or a stream relayed
 /// event by event with the client's back-pressure — comes back to the handler's writer.
 extension GatewayConnectionHandler {
     /// The route as a metric label: known endpoints and scripted routes by path, any other
@@ -46,24 +47,64 @@ extension GatewayConnectionHandler {
             endpoint: pending.endpoint, method: pending.head.method, path: pending.path, query: pending.query,
             headers: pending.head.headers, body: pending.body)
         let loop = context.eventLoop
-        let channel = context.channel
-        let this = NIOLoopBound(self, eventLoop: loop)
-        let logger = shared.logger
+        let delivery = Delivery(this: NIOLoopBound(self, eventLoop: loop), endpoint: incoming.endpoint, options: options,
+                                record: record, observer: observer, logger: shared.logger, channel: context.channel, loop: loop)
+        // A request every stage passes is chained on this loop without a task (Gateway.exchange);
+        // the client leaving abandons its upstream exchange.
+        if let exchange = gateway.exchange(incoming, options: options, on: loop) {
+            self.exchange = exchange
+            exchange.answer.whenComplete { result in
+                // Gateway.exchange fails only with GatewayError; anything else is a bug, said as one.
+                delivery.deliver(result.mapError { error in
+                    error as? GatewayError ?? GatewayError(status: 500, type: .server, message: "the exchange failed with \(error) (a gateway bug)",
+                                                           code: .pipelineError)
+                }, cancelled: false)
+            }
+            return
+        }
         // The task is isolated to the connection's event loop (it captures `isolation`): the
         // stage chain runs on it without a hop per call (see EventLoopIsolation).
         let isolation = loopIsolation(context.eventLoop)
         task = isolation.assumeIsolated { isolation in Task {
             _ = isolation
-            let response: GatewayResponse
+            let result: Result<GatewayResponse, GatewayError>
             do throws(GatewayError) {
-                response = try await gateway.handle(incoming, options: options)
+                result = .success(try await gateway.handle(incoming, options: options))
             } catch {
-                let dialect = ClientDialect(incoming.endpoint)
+                result = .failure(error)
+            }
+            delivery.deliver(result, cancelled: Task.isCancelled)
+        } }
+    }
+
+    /// Where a request's answer goes once the gateway has it: a whole answer is written, a stream
+    /// is handed to a relay task of its own, an error is put in the client's dialect; the request
+    /// is logged and counted either way.
+    struct Delivery: Sendable {
+        let this: NIOLoopBound<GatewayConnectionHandler>
+        let endpoint: Endpoint
+        let options: RequestOptions
+        let record: RequestRecord
+        let observer: RequestObserver
+        let logger: Logger
+        let channel: any Channel
+        let loop: any EventLoop
+
+        /// `cancelled`: the client left while the answer was being prepared.
+        func deliver(_ result: Result<GatewayResponse, GatewayError>, cancelled: Bool) {
+            let this = self.this
+            let response: GatewayResponse
+            switch result {
+            case .failure(let error):
+                let dialect = ClientDialect(endpoint)
+                let options = self.options
                 loop.onLoop {
                     this.value.finish(.error(error, traceID: options.traceID, provider: options.provider, dialect: dialect))
                 }
                 observer.finished(record, status: error.status, errorCode: error.code?.rawValue)
                 return
+            case .success(let answer):
+                response = answer
             }
             guard case .stream(let stream) = response.body else {
                 loop.onLoop { this.value.finish(response) }
@@ -73,30 +114,30 @@ extension GatewayConnectionHandler {
             }
             record.update { $0.stream = true }
             observer.metrics.streamOpened()
-            // The stream is relayed by a task of its own, and this one ends here: a task keeps the
-            // memory its async frames took (the stage chain's, ~33 KB by heaptrack) until it ends,
-            // which for a stream would be the stream's whole life.
-            let relay = StreamRelay(stream: stream, status: response.status, endpoint: incoming.endpoint,
+            // The stream is relayed by a task of its own, and the request's task (if it had one)
+            // ends here: a task keeps the memory its async frames took (the stage chain's, ~33 KB
+            // by heaptrack) until it ends, which for a stream would be the stream's whole life.
+            let relay = StreamRelay(stream: stream, status: response.status, endpoint: endpoint,
                                     provider: options.provider ?? "provider", traceID: options.traceID,
                                     record: record, observer: observer, logger: logger, channel: channel, loop: loop)
-            let cancelled = Task.isCancelled
             loop.onLoop {
                 this.value.startStream(status: response.status, headers: response.headers)
                 this.value.startRelay(relay, cancelled: cancelled)
             }
-        } }
+        }
     }
 
     /// Relays the stream in a task isolated to this loop, which becomes the connection's task (the
     /// client leaving cancels it, and that ends the upstream stream). `cancelled`: the client left
     /// while the answer was being prepared.
-    private func startRelay(_ relay: StreamRelay, cancelled: Bool) {
+    fileprivate func startRelay(_ relay: StreamRelay, cancelled: Bool) {
         let this = NIOLoopBound(self, eventLoop: relay.loop)
         let relayTask = loopIsolation(relay.loop).assumeIsolated { isolation in Task {
             _ = isolation
             await relay.run(this)
         } }
         task = relayTask
+        exchange = nil  // the answer's head is here; the relay's cancellation ends the upstream stream
         if cancelled || context == nil || !relay.channel.isActive { relayTask.cancel() }
     }
 
@@ -107,7 +148,7 @@ extension GatewayConnectionHandler {
         return made
     }
 
-    private func finish(_ response: GatewayResponse) {
+    fileprivate func finish(_ response: GatewayResponse) {
         guard let context, case .buffer(let body) = response.body else { return }
         write(status: response.status, headers: response.headers, body: body, context: context)
     }

@@ -5,8 +5,8 @@ import NIOHTTP1
 
 /// One client connection, on its event loop: carries out what its ``ConnectionStateMachine``
 /// decides (read, answer, hand a request to the gateway, close) and writes the bytes
-/// ``ResponseWriter`` makes. The gateway's work runs in a task isolated to this loop
-/// (`GatewayConnectionHandler+Gateway.swift`).
+/// ``ResponseWriter`` makes. The gateway's work is chained on this loop, or runs in a task isolated
+/// to it (`GatewayConnectionHandler+Gateway.swift`).
 ///
 /// Inbound it receives NIO's parsed request parts (llhttp); outbound it writes finished bytes, so
 /// the pipeline has no response encoder.
@@ -18,8 +18,10 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     let shared: ConnectionShared
     var machine: ConnectionStateMachine
     var context: ChannelHandlerContext?
-    /// The gateway's work for the current request (cancelled when the client leaves).
+    /// The gateway's work for the current request (cancelled when the client leaves): a task, or
+    /// an exchange chained on the loop.
     var task: Task<Void, Never>?
+    var exchange: GatewayExchange?
     /// The actor the connection's request tasks are isolated to: its event loop.
     var isolation: EventLoopIsolation?
     /// Whether a stream's head has been sent and its end not yet.
@@ -198,7 +200,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     /// The drain deadline passed: a stream in progress ends with an error event (true), anything
     /// else just closes. Called on the event loop.
     func endAtDrainDeadline() -> Bool {
-        task?.cancel()
+        cancelWork()
         guard streaming, let context else { return false }
         let error = GatewayError(status: 503, type: .server,
                                  message: "the gateway is shutting down and its drain deadline passed", code: .shuttingDown)
@@ -214,6 +216,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     /// Writes the answer's last bytes; then the next request (keep-alive) or the close.
     private func end(with bytes: ByteBuffer, context: ChannelHandlerContext) {
         task = nil
+        exchange = nil
         if machine.answerEnded(now: .now()) {
             context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
             drainBacklog(context: context)
@@ -224,6 +227,14 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     }
 
     // MARK: Flow control and connection state
+
+    /// Cancels the request's task or abandons its exchange, whichever it has.
+    private func cancelWork() {
+        task?.cancel()
+        task = nil
+        exchange?.cancel()
+        exchange = nil
+    }
 
     func waitForWritability(_ waiter: CheckedContinuation<Void, Never>) {
         guard let context, !context.channel.isWritable else {
@@ -266,8 +277,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         // The client is gone: cancel the provider call (this closes its upstream connection).
-        task?.cancel()
-        task = nil
+        cancelWork()
         resumeWaiters()
         context.fireChannelInactive()
     }

@@ -4,6 +4,7 @@ import LuaRuntime
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import Testing
 @testable import GatewayCore
 
@@ -57,65 +58,72 @@ import Testing
         } else {
             answer = .none
         }
-        let provider = RecordedProvider(answer: answer)
-        let (status, headers, body) = try await Self.run(request, through: provider)
+        // Each case runs twice: through the stage chain in a task (Gateway.handle), and as the
+        // direct exchange chained on an event loop (Gateway.exchange) that serves a request every
+        // stage passes; both must meet the same expectations.
+        for direct in [false, true] {
+            let record = record && !direct
+            let label = direct ? "\(name) (direct)" : name
+            let provider = RecordedProvider(answer: answer)
+            let (status, headers, body) = try await Self.run(request, through: provider, direct: direct)
 
-        // What reached the provider.
-        let sent = provider.sent.withLockedValue { $0 }
-        if exists("upstream_request.json") {
-            let expected = try Self.object(at: file("upstream_request.json"))
-            let actual = try #require(sent.first, "\(name): no upstream request was made")
-            #expect(sent.count == 1, "\(name): \(sent.count) upstream requests")
-            #expect(actual.method.rawValue == expected["method"] as? String, "\(name): method")
-            #expect(Self.matches((actual.url.origin + actual.url.target), expected["url"] as Any), "\(name): url \((actual.url.origin + actual.url.target))")
-            for (header, value) in expected["headers"] as? [String: Any] ?? [:] {
-                let got = actual.headers.first(name: header)
-                #expect(got != nil && Self.matches(got!, value), "\(name): upstream header \(header) = \(got ?? "absent")")
-            }
-            let bytes = actual.body.map { Data($0.readableBytesView) } ?? Data()
-            if let text = expected["body_text"] as? String {
-                #expect(String(decoding: bytes, as: UTF8.self) == text, "\(name): upstream body bytes")
-            } else if let body = expected["body"] {
-                let parsed = try JSONSerialization.jsonObject(with: bytes, options: [.fragmentsAllowed])
-                #expect(Self.matches(parsed, body), "\(name): upstream body \(String(decoding: bytes, as: UTF8.self))")
-            }
-        } else if record, let actual = sent.first {
-            try Self.write(Self.describe(actual), to: file("upstream_request.json"))
-        } else {
-            #expect(sent.isEmpty, "\(name): an upstream request was made where none may be")
-        }
-
-        // What the client got.
-        if exists("response.sse") {
-            let expected = String(decoding: try Data(contentsOf: file("response.sse")), as: UTF8.self)
-            #expect(status == 200, "\(name): status \(status)")
-            #expect(Self.streamMatches(body, expected), "\(name): stream\n\(body)")
-        } else if exists("response.json") {
-            let expected = try Self.object(at: file("response.json"))
-            #expect(status == expected["status"] as? Int, "\(name): status \(status): \(body)")
-            for (header, value) in expected["headers"] as? [String: Any] ?? [:] {
-                let got = headers.first(name: header)
-                #expect(got != nil && Self.matches(got!, value), "\(name): response header \(header) = \(got ?? "absent")")
-            }
-            if let expectedBody = expected["body"] {
-                let parsed = try? JSONSerialization.jsonObject(with: Data(body.utf8), options: [.fragmentsAllowed])
-                #expect(parsed != nil && Self.matches(parsed!, expectedBody), "\(name): body \(body)")
-            }
-        } else if record {
-            if headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true {
-                try Data(body.utf8).write(to: file("response.sse"))
+            // What reached the provider.
+            let sent = provider.sent.withLockedValue { $0 }
+            if exists("upstream_request.json") {
+                let expected = try Self.object(at: file("upstream_request.json"))
+                let actual = try #require(sent.first, "\(label): no upstream request was made")
+                #expect(sent.count == 1, "\(label): \(sent.count) upstream requests")
+                #expect(actual.method.rawValue == expected["method"] as? String, "\(label): method")
+                #expect(Self.matches((actual.url.origin + actual.url.target), expected["url"] as Any), "\(label): url \((actual.url.origin + actual.url.target))")
+                for (header, value) in expected["headers"] as? [String: Any] ?? [:] {
+                    let got = actual.headers.first(name: header)
+                    #expect(got != nil && Self.matches(got!, value), "\(label): upstream header \(header) = \(got ?? "absent")")
+                }
+                let bytes = actual.body.map { Data($0.readableBytesView) } ?? Data()
+                if let text = expected["body_text"] as? String {
+                    #expect(String(decoding: bytes, as: UTF8.self) == text, "\(label): upstream body bytes")
+                } else if let body = expected["body"] {
+                    let parsed = try JSONSerialization.jsonObject(with: bytes, options: [.fragmentsAllowed])
+                    #expect(Self.matches(parsed, body), "\(label): upstream body \(String(decoding: bytes, as: UTF8.self))")
+                }
+            } else if record, let actual = sent.first {
+                try Self.write(Self.describe(actual), to: file("upstream_request.json"))
             } else {
-                let parsed = try JSONSerialization.jsonObject(with: Data(body.utf8), options: [.fragmentsAllowed])
-                try Self.write(["status": status, "body": parsed], to: file("response.json"))
+                #expect(sent.isEmpty, "\(label): an upstream request was made where none may be")
             }
-        } else {
-            Issue.record("\(name): neither response.json nor response.sse")
+
+            // What the client got.
+            if exists("response.sse") {
+                let expected = String(decoding: try Data(contentsOf: file("response.sse")), as: UTF8.self)
+                #expect(status == 200, "\(label): status \(status)")
+                #expect(Self.streamMatches(body, expected), "\(label): stream\n\(body)")
+            } else if exists("response.json") {
+                let expected = try Self.object(at: file("response.json"))
+                #expect(status == expected["status"] as? Int, "\(label): status \(status): \(body)")
+                for (header, value) in expected["headers"] as? [String: Any] ?? [:] {
+                    let got = headers.first(name: header)
+                    #expect(got != nil && Self.matches(got!, value), "\(label): response header \(header) = \(got ?? "absent")")
+                }
+                if let expectedBody = expected["body"] {
+                    let parsed = try? JSONSerialization.jsonObject(with: Data(body.utf8), options: [.fragmentsAllowed])
+                    #expect(parsed != nil && Self.matches(parsed!, expectedBody), "\(label): body \(body)")
+                }
+            } else if record {
+                if headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true {
+                    try Data(body.utf8).write(to: file("response.sse"))
+                } else {
+                    let parsed = try JSONSerialization.jsonObject(with: Data(body.utf8), options: [.fragmentsAllowed])
+                    try Self.write(["status": status, "body": parsed], to: file("response.json"))
+                }
+            } else {
+                Issue.record("\(label): neither response.json nor response.sse")
+            }
         }
     }
 
     // MARK: Running one case
 
-    static func run(_ request: [String: Any], through provider: RecordedProvider) async throws
+    static func run(_ request: [String: Any], through provider: RecordedProvider, direct: Bool = false) async throws
         -> (Int, HTTPHeaders, String)
     {
         let logger = Logger(label: "golden")
@@ -137,7 +145,12 @@ import Testing
                                        path: String(path.dropFirst(3)), query: query, headers: headers, body: body)
         do throws(GatewayError) {
             let options = try RequestOptions.parse(headers, policy: GatewaySettings().hostPolicy)
-            let response = try await gateway.handle(incoming, options: options)
+            let response: GatewayResponse
+            if direct, let exchange = gateway.exchange(incoming, options: options, on: MultiThreadedEventLoopGroup.singleton.next()) {
+                response = try await Self.answer(of: exchange)
+            } else {
+                response = try await gateway.handle(incoming, options: options)
+            }
             switch response.body {
             case .buffer(let buffer):
                 return (response.status, response.headers, String(buffer: buffer))
@@ -152,6 +165,15 @@ import Testing
             }
         } catch {
             return (error.status, HTTPHeaders(), String(decoding: ClientDialect(endpoint).errorBody(error), as: UTF8.self))
+        }
+    }
+
+    /// The direct exchange's answer; it fails only with a GatewayError.
+    static func answer(of exchange: GatewayExchange) async throws(GatewayError) -> GatewayResponse {
+        do {
+            return try await exchange.answer.get()
+        } catch {
+            throw error as? GatewayError ?? GatewayError(status: 599, type: .server, message: "not a GatewayError: \(error)")
         }
     }
 

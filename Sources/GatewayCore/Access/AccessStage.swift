@@ -16,6 +16,10 @@ struct AccessStage: RequestStage {
         return try await next(request, context.with(options: options))
     }
 
+    func passes(_ request: IncomingRequest, context: RequestContext) -> Bool {
+        context.gateway.keys.current.gatewayKeys.isEmpty && context.options.virtualKey == nil
+    }
+
     /// Checks the gateway key in constant time. A key presented as `Authorization: Bearer` is the
     /// gateway's, so it is not forwarded as the provider key (that then comes from a config).
     static func authorize(_ options: inout RequestOptions, keys: [String]) throws(GatewayError) {

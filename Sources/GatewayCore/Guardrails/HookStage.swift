@@ -20,12 +20,17 @@ import NIOHTTP1
 ///   from it (``CacheReplay``), so a mutation is never lost.
 /// - `async` hooks run after the answer without holding it; their verdicts reach the metrics only.
 struct HookStage: RequestStage {
+    func passes(_ request: IncomingRequest, context: RequestContext) -> Bool {
+        let options = context.options
+        return (context.hooks == nil && options.defaultInputGuardrails == nil && options.defaultOutputGuardrails == nil)
+            || HookRun.requestType(request.endpoint) == nil
+    }
+
     nonisolated(nonsending) func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
         -> GatewayResponse
     {
         let options = context.options
-        guard context.hooks != nil || options.defaultInputGuardrails != nil || options.defaultOutputGuardrails != nil,
-              let requestType = HookRun.requestType(request.endpoint) else {
+        guard !passes(request, context: context), let requestType = HookRun.requestType(request.endpoint) else {
             return try await next(request, context)
         }
         let plugins = context.generation.plugins

@@ -19,6 +19,17 @@ public import LuaRuntime
 public protocol RequestStage: Sendable {
     nonisolated(nonsending) func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
         -> GatewayResponse
+
+    /// Whether this stage adds nothing to this request: it would hand it on through `next`
+    /// unchanged and return the answer as it is (the routing stage: to the request's one provider
+    /// through the attempt stages). A request every stage passes is served without a task (see
+    /// ``Gateway/exchange(_:options:on:)``). The default is `false`, so a new stage is never
+    /// skipped by mistake; answer `true` only when `handle` would do exactly that.
+    func passes(_ request: IncomingRequest, context: RequestContext) -> Bool
+}
+
+extension RequestStage {
+    public func passes(_ request: IncomingRequest, context: RequestContext) -> Bool { false }
 }
 
 /// What every stage of one request sees, decided once when the request arrives: the options from

@@ -41,6 +41,33 @@ extension Gateway {
     /// through, or refused), then `prepare` — with the images it asks for fetched, or the converter
     /// it asks for — or `auth` for a passthrough.
     nonisolated(nonsending) func planCall(_ request: IncomingRequest, context requestContext: RequestContext) async throws(GatewayError) -> ProviderPlan {
+        switch try planNow(request, context: requestContext, fetched: nil) {
+        case .ready(let plan):
+            return plan
+        case .fetch(let urls):
+            // The provider needs image bytes inline: fetch them (public hosts only, bounded), then
+            // let it prepare again with ctx.fetched.
+            let fetched = try await fetchImages(urls)
+            guard case .ready(let plan) = try planNow(request, context: requestContext, fetched: fetched) else {
+                throw GatewayError(status: 500, type: .script,
+                                   message: "provider '\(requestContext.options.provider ?? "")' asked to fetch images twice",
+                                   code: .scriptError)
+            }
+            return plan
+        }
+    }
+
+    /// What planning a call came to without waiting for anything: the plan, or the images
+    /// `prepare` asked for (fetched, then planned again with them in `fetched`).
+    enum PlanStep {
+        case ready(ProviderPlan)
+        case fetch([String])
+    }
+
+    /// ``planCall(_:context:)`` up to the point where it would wait: all of it, unless `prepare`
+    /// asks for images.
+    func planNow(_ request: IncomingRequest, context requestContext: RequestContext,
+                 fetched: [String: (mediaType: String, base64: String)]?) throws(GatewayError) -> PlanStep {
         let options = requestContext.options
         let generation = requestContext.generation
         guard let providerID = options.provider else { throw .missingProvider() }
@@ -75,6 +102,7 @@ extension Gateway {
             settings: options.settings,
             body: (provider.decodesBody && mode != .passthrough) || converter != nil ? request.body.map { Array($0.readableBytesView) } : nil,
             converter: converter)
+        context.fetched = fetched
         var plan: PreparedRequest
         var session: ProviderSession?
         if mode == .passthrough {
@@ -97,17 +125,14 @@ extension Gateway {
                 if context.body == nil { context.body = request.body.map { Array($0.readableBytesView) } }
                 (outcome, session) = try begin(generation, providerID, context)
             }
-            if case .fetch(let urls) = outcome {
-                // The provider needs image bytes inline: fetch them (public hosts only, bounded), then
-                // let it prepare again with ctx.fetched.
-                context.fetched = try await fetchImages(urls)
-                (outcome, session) = try begin(generation, providerID, context)
-            }
             switch outcome {
             case .send(let prepared): plan = prepared
-            case .fetch:
-                throw GatewayError(status: 500, type: .script, message: "provider '\(providerID)' asked to fetch images twice",
-                                   code: .scriptError)
+            case .fetch(let urls):
+                guard fetched == nil else {
+                    throw GatewayError(status: 500, type: .script, message: "provider '\(providerID)' asked to fetch images twice",
+                                       code: .scriptError)
+                }
+                return .fetch(urls)
             case .via(let target):
                 throw GatewayError(status: 500, type: .script,
                                    message: "\(provider.file) asked for via = \"\(target)\" twice", code: .scriptError)
@@ -117,63 +142,88 @@ extension Gateway {
         // an answer's bytes as they are.
         if mode == .native || !plan.translate { session = nil }
 
-        return ProviderPlan(providerID: providerID, provider: provider, request: plan, session: session, mode: mode ?? .native,
-                            context: context, model: scan?.model)
+        return .ready(ProviderPlan(providerID: providerID, provider: provider, request: plan, session: session, mode: mode ?? .native,
+                                   context: context, model: scan?.model))
     }
 
     /// The upstream exchange: the URL checked (and, for a client-chosen host, where it points), the
     /// headers, the deadline.
     nonisolated(nonsending) func send(_ request: IncomingRequest, plan: ProviderPlan, options: RequestOptions) async throws(GatewayError) -> UpstreamResponse {
-        let providerID = plan.providerID
-        let provider = plan.provider
-        let mode = plan.mode
-        let prepared = plan.request
-        guard var url = UpstreamURL(prepared.url) else {
-            throw GatewayError(status: 502, type: .upstream,
-                               message: "provider '\(providerID)' built an invalid upstream URL (\(Self.origin(of: prepared.url)))",
-                               code: .invalidUpstreamUrl)
-        }
-        if let customHost = options.customHost, CustomHostResolver.needsLookup(url.host),
-           !settings.hostPolicy.allowedHosts.contains(url.host.lowercased()),
-           let chosen = UpstreamURL(customHost), chosen.host.lowercased() == url.host.lowercased() {
+        var (url, needsLookup) = try upstreamURL(plan: plan, options: options)
+        if needsLookup {
             // A client-chosen name: check where it points, and connect there.
             url.connectAddress = try await customHosts.vet(host: url.host, port: url.port)
         }
-        if let customHost = options.customHost, options.customHostSource != .virtualKey,
-           !settings.hostPolicy.allowedHosts.contains(url.host.lowercased()),
-           let chosen = UpstreamURL(customHost), chosen.host.lowercased() == url.host.lowercased() {
+        let outbound = try upstreamRequest(request, plan: plan, options: options, url: url)
+        let sent = sending(plan, options: options)
+        let response: UpstreamResponse
+        do {
+            response = try await upstream.execute(outbound, deadline: Self.deadline(options), maxBodyBytes: settings.maxResponseBodyBytes)
+        } catch {
+            throw mapUpstreamError(error, provider: plan.providerID, url: url, options: options)
+        }
+        responded(plan, options: options, sent: sent)
+        return response
+    }
+
+    /// The plan's upstream URL, parsed and with its address policy; `needsLookup`: a client-chosen
+    /// host name that must be looked up (and checked) before connecting.
+    func upstreamURL(plan: ProviderPlan, options: RequestOptions) throws(GatewayError) -> (UpstreamURL, needsLookup: Bool) {
+        guard var url = UpstreamURL(plan.request.url) else {
+            throw GatewayError(status: 502, type: .upstream,
+                               message: "provider '\(plan.providerID)' built an invalid upstream URL (\(Self.origin(of: plan.request.url)))",
+                               code: .invalidUpstreamUrl)
+        }
+        guard let customHost = options.customHost, !settings.hostPolicy.allowedHosts.contains(url.host.lowercased()),
+              let chosen = UpstreamURL(customHost), chosen.host.lowercased() == url.host.lowercased() else {
+            return (url, false)
+        }
+        if options.customHostSource != .virtualKey {
             url.addressPolicy = .clientChosen  // every address connected to is checked too
         }
+        return (url, CustomHostResolver.needsLookup(url.host))
+    }
+
+    /// The bytes to send: the method, the headers and the body the plan asks for.
+    func upstreamRequest(_ request: IncomingRequest, plan: ProviderPlan, options: RequestOptions, url: UpstreamURL)
+        throws(GatewayError) -> UpstreamRequest
+    {
+        let prepared = plan.request
         let method = prepared.method.map { HTTPMethod(rawValue: $0) } ?? request.method
         var body = request.body
         if let replacement = prepared.body { body = ByteBuffer(bytes: replacement) }
         let outbound = UpstreamRequest(
             method: method, url: url,
-            headers: upstreamHeaders(request: request, options: options, plan: prepared, provider: provider,
-                                     relayed: request.endpoint == .passthrough || mode == .passthrough),
+            headers: upstreamHeaders(request: request, options: options, plan: prepared, provider: plan.provider,
+                                     relayed: request.endpoint == .passthrough || plan.mode == .passthrough),
             body: body)
         if let problem = outbound.wireProblem {
             throw GatewayError(status: 500, type: .script,
-                               message: "\(provider.file) built an upstream request that cannot be sent: \(problem)", code: .scriptError)
+                               message: "\(plan.provider.file) built an upstream request that cannot be sent: \(problem)", code: .scriptError)
         }
+        return outbound
+    }
 
+    /// When the exchange must be done: the request's timeout from now, if it has one.
+    static func deadline(_ options: RequestOptions) -> NIODeadline? {
         let deadline = options.timeoutMilliseconds.map { NIODeadline.now() + .milliseconds(Int64($0)) }
-        let response: UpstreamResponse
-        let sent = ContinuousClock.now
+        return deadline
+    }
+
+    /// Counts the attempt in the request's record as it goes out; returns when it went.
+    func sending(_ plan: ProviderPlan, options: RequestOptions) -> ContinuousClock.Instant {
         options.record?.update { fields in
             fields.model = plan.model ?? fields.model
             fields.attempts += 1
         }
-        do {
-            response = try await upstream.execute(outbound, deadline: deadline, maxBodyBytes: settings.maxResponseBodyBytes)
-        } catch {
-            throw mapUpstreamError(error, provider: providerID, url: url, options: options)
-        }
+        return ContinuousClock.now
+    }
+
+    /// Records how long the upstream took to answer.
+    func responded(_ plan: ProviderPlan, options: RequestOptions, sent: ContinuousClock.Instant) {
         let waited = ContinuousClock.now - sent
         options.record?.update { $0.upstreamLatency = waited }
-        observer.metrics.upstreamResponded(provider: providerID, after: waited)
-
-        return response
+        observer.metrics.upstreamResponded(provider: plan.providerID, after: waited)
     }
 
     /// The client's answer: relayed (a stream checked for its terminal event), translated by the

@@ -9,6 +9,11 @@ struct RoutingStage: RequestStage {
     {
         try await context.gateway.route(request, context: context)
     }
+
+    /// No config: the request goes to its one provider (``Gateway/attempt(_:context:)``).
+    func passes(_ request: IncomingRequest, context: RequestContext) -> Bool {
+        context.options.config == nil && !context.gateway.routesByDefaultConfig(context.options)
+    }
 }
 
 extension Gateway {
@@ -22,6 +27,11 @@ extension Gateway {
             return try await handleRouted(request, context: context, config: config)
         }
         return try await attempt(request, context: context)
+    }
+
+    /// Whether a request without a config of its own goes through the default config.
+    func routesByDefaultConfig(_ options: RequestOptions) -> Bool {
+        options.provider == nil && configs.flatMap { store in store.defaultName.flatMap(store.config(named:)) } != nil
     }
 
     /// One attempt through ``Gateway/attemptStages``; its answer names the provider it was for

@@ -7,12 +7,14 @@ import NIOHTTP1
 /// so the provider or config), deny, or answer; `on_response`, `on_chunk` and `on_log` see the
 /// answer. Requests on routes no middleware hooks pass straight on.
 struct MiddlewareStage: RequestStage {
+    func passes(_ request: IncomingRequest, context: RequestContext) -> Bool {
+        !context.generation.hasRequestMiddleware(for: request.endpoint.rawValue)
+    }
+
     nonisolated(nonsending) func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
         -> GatewayResponse
     {
-        guard context.generation.hasRequestMiddleware(for: request.endpoint.rawValue) else {
-            return try await next(request, context)
-        }
+        guard !passes(request, context: context) else { return try await next(request, context) }
         let gateway = context.gateway
         let generation = context.generation
         var options = context.options

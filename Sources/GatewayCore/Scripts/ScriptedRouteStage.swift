@@ -15,4 +15,9 @@ struct ScriptedRouteStage: RequestStage {
         }
         return try await next(request, context)
     }
+
+    func passes(_ request: IncomingRequest, context: RequestContext) -> Bool {
+        let routes = context.generation.scriptedRoutes
+        return request.endpoint != .passthrough || routes.isEmpty || routes["\(request.method.rawValue) /v1\(request.path)"] == nil
+    }
 }

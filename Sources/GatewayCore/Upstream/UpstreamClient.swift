@@ -49,11 +49,30 @@ public final class UpstreamClient: Sendable {
     nonisolated(nonsending) public func execute(_ request: UpstreamRequest, deadline: NIODeadline?, maxBodyBytes: Int)
         async throws -> UpstreamResponse
     {
+        let exchange = start(request, deadline: deadline, maxBodyBytes: maxBodyBytes,
+                             on: MultiThreadedEventLoopGroup.currentEventLoop ?? group.next())
+        // When the caller's task is cancelled (the client disconnected), the upstream exchange is
+        // abandoned and its connection closed, so the provider stops generating.
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                exchange.answer.whenComplete { continuation.resume(with: $0) }
+            }
+        } onCancel: {
+            exchange.cancel()
+        }
+    }
+
+    /// Starts an exchange on `loop` (the caller's, so that request, exchange and answer stay on
+    /// one loop) and returns at once: the answer comes as a future completed on that loop.
+    public func start(_ request: UpstreamRequest, deadline: NIODeadline?, maxBodyBytes: Int, on loop: any EventLoop)
+        -> UpstreamExchange
+    {
         // Last line of defence; callers check first so the error can name who built the request.
-        if let problem = request.wireProblem { throw UpstreamError(.invalidURL, "refused to send: \(problem)") }
-        let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? group.next()
+        if let problem = request.wireProblem {
+            return UpstreamExchange(failed: UpstreamError(.invalidURL, "refused to send: \(problem)"), on: loop)
+        }
         guard let pool = pools[ObjectIdentifier(loop)] else {
-            throw UpstreamError(.connect, "no connection pool for this event loop")
+            return UpstreamExchange(failed: UpstreamError(.connect, "no connection pool for this event loop"), on: loop)
         }
         let promise = loop.makePromise(of: UpstreamResponse.self)
         let cancel = ExchangeCancellation()
@@ -64,14 +83,8 @@ public final class UpstreamClient: Sendable {
         } else {
             loop.execute { pool.run(job, allowRetry: true) }
         }
-        // When the caller's task is cancelled (the client disconnected), the upstream exchange is
-        // abandoned and its connection closed, so the provider stops generating.
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                promise.futureResult.whenComplete { continuation.resume(with: $0) }
-            }
-        } onCancel: {
-            loop.execute { cancel.fire() }
+        return UpstreamExchange(answer: promise.futureResult) {
+            if loop.inEventLoop { cancel.fire() } else { loop.execute { cancel.fire() } }
         }
     }
 
