@@ -76,5 +76,20 @@ import Testing
         var problem = HTTPHeaders()
         problem.add(name: "Content-Type", value: " Application/Problem+JSON ")
         #expect(Gateway.isJSONContentType(problem))
+        func isJSON(_ value: String) -> Bool {
+            var headers = HTTPHeaders()
+            headers.add(name: "content-type", value: value)
+            return Gateway.isJSONContentType(headers)
+        }
+        #expect(isJSON("application/json"))
+        #expect(isJSON("APPLICATION/JSON; charset=utf-8"))
+        #expect(isJSON("\tapplication/vnd.api+json ;charset=utf-8"))
+        #expect(!isJSON("application/jsonl"))
+        #expect(!isJSON("xapplication/json"))
+        #expect(!isJSON("application/x-ndjson"))
+        #expect(!isJSON("text/event-stream"))
+        #expect(!isJSON("json"))
+        #expect(!isJSON(""))
+        #expect(!Gateway.isJSONContentType(HTTPHeaders()))
     }
 }
