@@ -37,6 +37,15 @@ import Testing
         #expect(a.traceID != b.traceID)
     }
 
+    @Test func theBearerSchemeIsReadInAnyCase() throws {
+        #expect(try parse([("authorization", "bearer sk-1")]).apiKey == "sk-1")
+        #expect(try parse([("authorization", "BEARER sk-2")]).apiKey == "sk-2")
+        #expect(try parse([("authorization", "Bearer  sk-é ")]).apiKey == "sk-é")
+        #expect(try parse([("authorization", "Bearer ")]).apiKey == "Bearer")     // no key after the scheme: the value itself
+        #expect(try parse([("authorization", "Bearers k")]).apiKey == "Bearers k")
+        #expect(try parse([("authorization", "Basic abc")]).apiKey == "Basic abc")
+    }
+
     @Test func generatedTraceIDsAreDistinctVersion4UUIDs() {
         var seen = Set<String>()
         for _ in 0..<20_000 {

@@ -78,11 +78,13 @@ public struct RequestOptions: Sendable {
             }
             let name = rawName.asciiLowercased()
             if name == "authorization" {
-                let value = rawValue
-                if value.count > 7, value.prefix(7).lowercased() == "bearer " {
-                    apiKey = String(value.dropFirst(7)).trimmingWhitespace()
+                // "Bearer " in any case, compared byte by byte (String.count and lowercased()
+                // would walk the key's grapheme clusters on every request).
+                let bytes = rawValue.utf8
+                if bytes.count > 7, zip(bytes.prefix(7), "bearer ".utf8).allSatisfy({ ($0 >= 65 && $0 <= 90 ? $0 + 32 : $0) == $1 }) {
+                    apiKey = String(Substring(bytes.dropFirst(7))).trimmingWhitespace()
                 } else {
-                    apiKey = value.trimmingWhitespace()
+                    apiKey = rawValue.trimmingWhitespace()
                 }
                 continue
             }
@@ -95,7 +97,7 @@ public struct RequestOptions: Sendable {
             let value = rawValue.trimmingWhitespace()
             switch name {
             case "x-portkey-provider":
-                provider = value.lowercased()
+                provider = value.asciiLowercased()
             case "x-portkey-custom-host":
                 if !value.isEmpty { customHost = try policy.validate(value) }
             case "x-portkey-forward-headers":
