@@ -44,6 +44,13 @@ import Testing
         #expect(try parse([("authorization", "Bearer ")]).apiKey == "Bearer")     // no key after the scheme: the value itself
         #expect(try parse([("authorization", "Bearers k")]).apiKey == "Bearers k")
         #expect(try parse([("authorization", "Basic abc")]).apiKey == "Basic abc")
+        // Names are matched in any case, and only whole.
+        #expect(try parse([("AUTHORIZATION", "Bearer sk-3")]).apiKey == "sk-3")
+        #expect(try parse([("X-Api-Key", "sk-4")]).apiKey == "sk-4")
+        #expect(try parse([("x-api-keys", "sk-5")]).apiKey == nil)
+        #expect(try parse([("authorizations", "sk-6")]).apiKey == nil)
+        #expect(try parse([("X-PORTKEY-PROVIDER", "Groq")]).provider == "groq")
+        #expect(try parse([("x-portkey", "groq")]).provider == nil)
     }
 
     @Test func generatedTraceIDsAreDistinctVersion4UUIDs() {

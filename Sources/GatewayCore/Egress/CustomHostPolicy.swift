@@ -149,6 +149,26 @@ extension String {
         return String(self[start...end])
     }
 
+    /// Whether the string begins with `prefix` (written in lowercase ASCII), ignoring ASCII case;
+    /// `whole`: and has nothing after it. Compares bytes in place: no string is built (header
+    /// names and schemes are matched with it on every request).
+    func hasPrefix(ignoringASCIICase prefix: StaticString, whole: Bool = false) -> Bool {
+        prefix.withUTF8Buffer { expected in
+            let utf8 = self.utf8
+            guard whole ? utf8.count == expected.count : utf8.count >= expected.count else { return false }
+            func matches<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Bool {
+                var index = bytes.startIndex
+                for byte in expected {
+                    let have = bytes[index]
+                    if (have >= 65 && have <= 90 ? have | 0x20 : have) != byte { return false }
+                    index = bytes.index(after: index)
+                }
+                return true
+            }
+            return utf8.withContiguousStorageIfAvailable(matches) ?? matches(utf8)
+        }
+    }
+
     /// ASCII lowercase; returns `self` without allocating when nothing is uppercase (header names
     /// from clients are usually lowercase already).
     public func asciiLowercased() -> String {

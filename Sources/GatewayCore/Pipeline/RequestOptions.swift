@@ -70,30 +70,30 @@ public struct RequestOptions: Sendable {
         var strict = true
 
         for (rawName, rawValue) in headers {
-            // Only `authorization`, `x-api-key` and `x-portkey-*` matter here: other names (Host,
-            // Content-Type, …) are skipped before they are lowercased into a new string.
+            // Only `authorization`, `x-api-key` and `x-portkey-*` matter here: names are matched in
+            // place, and only an `x-portkey-*` name is lowercased into a new string (when it has
+            // capitals) for the switch below.
             switch rawName.utf8.first {
             case UInt8(ascii: "a"), UInt8(ascii: "A"), UInt8(ascii: "x"), UInt8(ascii: "X"): break
             default: continue
             }
-            let name = rawName.asciiLowercased()
-            if name == "authorization" {
-                // "Bearer " in any case, compared byte by byte (String.count and lowercased()
-                // would walk the key's grapheme clusters on every request).
-                let bytes = rawValue.utf8
-                if bytes.count > 7, zip(bytes.prefix(7), "bearer ".utf8).allSatisfy({ ($0 >= 65 && $0 <= 90 ? $0 + 32 : $0) == $1 }) {
-                    apiKey = String(Substring(bytes.dropFirst(7))).trimmingWhitespace()
+            if rawName.hasPrefix(ignoringASCIICase: "authorization", whole: true) {
+                // "Bearer " in any case, compared in place (String.count and lowercased() walked
+                // the key's grapheme clusters on every request).
+                if rawValue.utf8.count > 7, rawValue.hasPrefix(ignoringASCIICase: "bearer ") {
+                    apiKey = String(Substring(rawValue.utf8.dropFirst(7))).trimmingWhitespace()
                 } else {
                     apiKey = rawValue.trimmingWhitespace()
                 }
                 continue
             }
-            if name == "x-api-key" {
+            if rawName.hasPrefix(ignoringASCIICase: "x-api-key", whole: true) {
                 // Anthropic's SDK sends its key here; Authorization wins when both are present.
                 if apiKey == nil { apiKey = rawValue.trimmingWhitespace() }
                 continue
             }
-            guard name.hasPrefix("x-portkey-") else { continue }
+            guard rawName.hasPrefix(ignoringASCIICase: "x-portkey-") else { continue }
+            let name = rawName.asciiLowercased()
             let value = rawValue.trimmingWhitespace()
             switch name {
             case "x-portkey-provider":
