@@ -80,15 +80,30 @@ extension GatewayConnectionHandler {
     /// Where a request's answer goes once the gateway has it: a whole answer is written, a stream
     /// is handed to a relay task of its own, an error is put in the client's dialect; the request
     /// is logged and counted either way.
-    struct Delivery: Sendable {
+    /// A class: the callback or task that delivers holds one reference, not a copy of each field.
+    final class Delivery: Sendable {
         let this: NIOLoopBound<GatewayConnectionHandler>
         let endpoint: Endpoint
-        let options: RequestOptions
+        let traceID: String
+        let provider: String?
         let record: RequestRecord
         let observer: RequestObserver
         let logger: Logger
         let channel: any Channel
         let loop: any EventLoop
+
+        init(this: NIOLoopBound<GatewayConnectionHandler>, endpoint: Endpoint, options: RequestOptions, record: RequestRecord,
+             observer: RequestObserver, logger: Logger, channel: any Channel, loop: any EventLoop) {
+            self.this = this
+            self.endpoint = endpoint
+            self.traceID = options.traceID
+            self.provider = options.provider
+            self.record = record
+            self.observer = observer
+            self.logger = logger
+            self.channel = channel
+            self.loop = loop
+        }
 
         /// `cancelled`: the client left while the answer was being prepared.
         func deliver(_ result: Result<GatewayResponse, GatewayError>, cancelled: Bool) {
@@ -97,9 +112,9 @@ extension GatewayConnectionHandler {
             switch result {
             case .failure(let error):
                 let dialect = ClientDialect(endpoint)
-                let options = self.options
+                let (traceID, provider) = (self.traceID, self.provider)
                 loop.onLoop {
-                    this.value.finish(.error(error, traceID: options.traceID, provider: options.provider, dialect: dialect))
+                    this.value.finish(.error(error, traceID: traceID, provider: provider, dialect: dialect))
                 }
                 observer.finished(record, status: error.status, errorCode: error.code?.rawValue)
                 return
@@ -118,7 +133,7 @@ extension GatewayConnectionHandler {
             // ends here: a task keeps the memory its async frames took (the stage chain's, ~33 KB
             // by heaptrack) until it ends, which for a stream would be the stream's whole life.
             let relay = StreamRelay(stream: stream, status: response.status, endpoint: endpoint,
-                                    provider: options.provider ?? "provider", traceID: options.traceID,
+                                    provider: provider ?? "provider", traceID: traceID,
                                     record: record, observer: observer, logger: logger, channel: channel, loop: loop)
             loop.onLoop {
                 this.value.startStream(status: response.status, headers: response.headers)

@@ -44,14 +44,16 @@ extension Gateway {
         let sent = sending(plan, options: options)
         let upstreamExchange = upstream.start(outbound, deadline: Self.deadline(options), maxBodyBytes: settings.maxResponseBodyBytes,
                                               on: loop)
+        // The callbacks reach the options through `context` (a class): capturing the options
+        // themselves would copy, and retain, each of their strings.
         let answer = upstreamExchange.answer.flatMapErrorThrowing { error in
-            throw self.mapUpstreamError(error, provider: plan.providerID, url: url, options: options)
+            throw self.mapUpstreamError(error, provider: plan.providerID, url: url, options: context.options)
         }.flatMapThrowing { upstreamResponse in
-            self.responded(plan, options: options, sent: sent)
+            self.responded(plan, options: context.options, sent: sent)
             // What Gateway.attempt and Gateway.handle add to the provider call's answer.
             var response = try self.answer(upstreamResponse, to: request, plan: plan, context: context)
             response.headers.replaceOrAdd(name: "x-portkey-provider", value: plan.providerID)
-            Self.decorate(&response.headers, options: options)
+            Self.decorate(&response.headers, options: context.options)
             return response
         }
         return GatewayExchange(answer: answer, cancel: upstreamExchange.cancel)

@@ -14,8 +14,10 @@ struct ProviderCallStage: RequestStage {
 }
 
 /// What planning a provider call decided: the request to send, the session that translates the
-/// answer (nil when it is relayed), how the endpoint is served.
-struct ProviderPlan {
+/// answer (nil when it is relayed), how the endpoint is served. A class: it is handed from
+/// planning to sending to the answer (and captured by the direct exchange's callbacks), and
+/// copying this many strings and tables retained each of them per copy.
+final class ProviderPlan: Sendable {
     let providerID: String
     let provider: ProviderInfo
     let request: PreparedRequest
@@ -24,6 +26,17 @@ struct ProviderPlan {
     /// What `prepare` saw (the `error` hook of a provider without a session sees it too).
     let context: PrepareContext
     let model: String?
+
+    init(providerID: String, provider: ProviderInfo, request: PreparedRequest, session: ProviderSession?, mode: EndpointMode,
+         context: PrepareContext, model: String?) {
+        self.providerID = providerID
+        self.provider = provider
+        self.request = request
+        self.session = session
+        self.mode = mode
+        self.context = context
+        self.model = model
+    }
 }
 
 extension Gateway {
