@@ -72,6 +72,7 @@ let package = Package(
             name: "GatewayCore",
             dependencies: [
                 "LuaRuntime",
+                "CLuaShim",  // sb_memmem (UsageScanner)
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

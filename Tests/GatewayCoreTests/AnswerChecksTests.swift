@@ -93,3 +93,16 @@ import Testing
         #expect(!Gateway.isJSONContentType(HTTPHeaders()))
     }
 }
+
+/// Which headers are never relayed between client and upstream (Gateway+Wire.swift).
+@Suite struct HopByHopTests {
+    @Test func theHopByHopAndFramingHeadersAreKnownByName() {
+        for name in ["te", "host", "trailer", "upgrade", "connection", "keep-alive", "content-length", "proxy-connection",
+                     "transfer-encoding", "proxy-authenticate", "proxy-authorization"] {
+            #expect(Gateway.isHopByHop(name), "\(name)")
+        }
+        for name in ["tx", "hosts", "content-type", "keep-alivf", "accept", "authorization", "x-request-id", "", "transfer-encodings"] {
+            #expect(!Gateway.isHopByHop(name), "\(name)")
+        }
+    }
+}

@@ -148,6 +148,11 @@ int sb_isnull(lua_State *L, int idx);
 /// Pushes a fresh table marked as a JSON array.
 void sb_newarray(lua_State *L);
 
+// MARK: Bytes
+
+/// The first occurrence of `needle` in `haystack` (glibc memmem), or NULL.
+const void *sb_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length);
+
 // MARK: Process memory
 
 /// Returns freed heap memory to the kernel (glibc's malloc_trim), so RSS falls back after a load

@@ -5,13 +5,9 @@
 /// shape is not read (its knowledge stays in the provider's script).
 ///
 /// Why by hand: it runs on every response. A full JSON decode of a large completion costs tens of
-/// microseconds; this finds each `"` with libc's `memchr`, checks for `"usage`, and reads only that
-/// object. A `"usage"` inside a string value is escaped (`\"usage\"`) and so not matched.
-#if canImport(Glibc)
-import Glibc
-#else
-import Darwin
-#endif
+/// microseconds; this finds each `"usage"` with libc's `memmem` and reads only that object. A
+/// `"usage"` inside a string value is escaped (`\"usage\"`) and so not matched.
+import CLuaShim
 
 enum UsageScanner {
     struct Usage: Equatable {
@@ -21,31 +17,22 @@ enum UsageScanner {
 
     /// The longest unfinished stream line carried into the next chunk.
     static let maxCarry = 64 * 1024
-    private static let pattern: [UInt8] = Array(#""usage"#.utf8)
 
     static func scan(_ bytes: UnsafeRawBufferPointer) -> Usage {
         var usage = Usage()
+        guard let base = bytes.baseAddress else { return usage }
         let count = bytes.count
         var index = 0
-        while index + pattern.count <= count {
-            guard let base = bytes.baseAddress,
-                  let found = memchr(base + index, 0x22, count - index) else { break }  // the next '"'
+        while index < count {
+            // The next `"usage"`, found by libc's memmem (one call, not one per quote).
+            guard let found = sb_memmem(base + index, count - index, "\"usage\"", 7) else { break }
             index = base.distance(to: UnsafeRawPointer(found))
-            guard matches(bytes, at: index, pattern) else {
-                index += 1
-                continue
-            }
             if index > 0 && bytes[index - 1] == UInt8(ascii: "\\") {
                 index += 1
                 continue
             }
             // `"usage"` followed by `:` and an object.
-            var cursor = index + pattern.count
-            guard cursor < count, bytes[cursor] == UInt8(ascii: "\"") else {
-                index += 1
-                continue
-            }
-            cursor = skipSpace(bytes, cursor + 1)
+            var cursor = skipSpace(bytes, index + 7)
             guard cursor < count, bytes[cursor] == UInt8(ascii: ":") else {
                 index += 1
                 continue
@@ -58,12 +45,6 @@ enum UsageScanner {
             index = readObject(bytes, from: cursor, into: &usage)
         }
         return usage
-    }
-
-    private static func matches(_ bytes: UnsafeRawBufferPointer, at index: Int, _ pattern: [UInt8]) -> Bool {
-        guard index + pattern.count <= bytes.count else { return false }
-        for offset in 0..<pattern.count where bytes[index + offset] != pattern[offset] { return false }
-        return true
     }
 
     private static func skipSpace(_ bytes: UnsafeRawBufferPointer, _ start: Int) -> Int {

@@ -37,10 +37,22 @@ extension Gateway {
     }
 
     /// Headers that never travel between hops.
-    static let hopByHop: Set<String> = [
-        "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
-        "content-length", "host", "proxy-authorization", "proxy-authenticate",
-    ]
+    /// Hop-by-hop and framing headers, never relayed either way; `name` in lowercase. Matched by
+    /// length, then by comparison: no hashing per header of every request and answer.
+    static func isHopByHop(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 2: return name == "te"
+        case 4: return name == "host"
+        case 7: return name == "trailer" || name == "upgrade"
+        case 10: return name == "connection" || name == "keep-alive"
+        case 14: return name == "content-length"
+        case 16: return name == "proxy-connection"
+        case 17: return name == "transfer-encoding"
+        case 18: return name == "proxy-authenticate"
+        case 19: return name == "proxy-authorization"
+        default: return false
+        }
+    }
 
     /// The headers of the upstream request: on passthrough (`relayed`) the client's own, minus its
     /// key; otherwise only the content type, `accept`, and the client headers the provider lists
@@ -49,7 +61,7 @@ extension Gateway {
                          relayed: Bool) -> HTTPHeaders {
         var headers = HTTPHeaders()
         func copy(_ name: String) {
-            guard !name.hasPrefix("x-portkey-"), !Self.hopByHop.contains(name),
+            guard !name.hasPrefix("x-portkey-"), !Self.isHopByHop(name),
                   !plan.headers.contains(where: { $0.name == name }) else { return }
             for value in request.headers[name] { headers.add(name: name, value: value) }
         }
@@ -82,7 +94,7 @@ extension Gateway {
         result.reserveCapacity(upstream.count + 4)
         for (name, value) in upstream {
             let lower = name.asciiLowercased()
-            if Self.hopByHop.contains(lower) || lower == "date" || lower == "server" || lower == "set-cookie"
+            if Self.isHopByHop(lower) || lower == "date" || lower == "server" || lower == "set-cookie"
                 || lower.hasPrefix("x-portkey-") {
                 continue
             }
