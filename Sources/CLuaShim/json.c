@@ -91,12 +91,35 @@ static size_t utf8_encode(unsigned cp, char *out) {
 }
 
 // Parses a string whose opening quote is at p->pos. In decode mode pushes it.
+// Skips the plain bytes of a string (printable ASCII other than '"' and '\\') eight at a time;
+// returns the position of the first byte that needs a look: a quote, a backslash, a control
+// character, a byte of a UTF-8 sequence, or the end.
+static size_t skip_plain(const unsigned char *s, size_t pos, size_t len) {
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    while (pos + 8 <= len) {
+        uint64_t v;
+        memcpy(&v, s + pos, 8);
+        uint64_t quote = v ^ (ones * '"'), backslash = v ^ (ones * '\\');
+        // A zero byte in quote/backslash, a byte below 0x20, or a byte with the high bit set.
+        uint64_t special = ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | ((v - ones * 0x20) & ~v) | v;
+        if (special & highs) break;
+        pos += 8;
+    }
+    while (pos < len) {
+        unsigned char c = s[pos];
+        if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
+        pos++;
+    }
+    return pos;
+}
+
 static int parse_string(parser *p, size_t *raw_start, size_t *raw_len, int *had_escapes) {
     p->pos++;  // opening quote
     size_t start = p->pos;
     int escapes = 0;
     // First pass: find the end, validating; strings without escapes are pushed straight from the input.
     while (1) {
+        p->pos = skip_plain(p->s, p->pos, p->len);
         if (p->pos >= p->len) FAIL(p, "unterminated string");
         unsigned char c = p->s[p->pos];
         if (c == '"') break;

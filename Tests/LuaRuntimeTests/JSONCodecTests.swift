@@ -164,6 +164,42 @@ import Testing
             #expect(error.offset == 11)
         }
     }
+
+    /// Strings are skipped eight bytes at a time until a byte needs a look: every such byte, at
+    /// every offset around and across the eight-byte words, is found — and judged as a byte-by-byte
+    /// scan judges it, with the failure at its own position.
+    @Test func everySpecialByteIsSeenAtEveryOffset() {
+        let cases: [(bytes: [UInt8], valid: Bool)] = [
+            ([0x00], false), ([0x1F], false), ([0x0A], false), ([0x7F], true), ([0x20], true),
+            ([0x5C, 0x6E], true), ([0x5C, 0x22], true), ([0x5C, 0x78], false),   // \n, \", \x
+            ([0xC3, 0xA9], true), ([0xE2, 0x82, 0xAC], true), ([0xFF], false), ([0xC3], false), ([0x80], false),
+        ]
+        for (special, valid) in cases {
+            for before in 0..<18 {
+                for after in [0, 1, 7, 8, 9] {
+                    let text: [UInt8] = Array(#"{"k":""#.utf8) + Array(repeating: UInt8(ascii: "a"), count: before) + special
+                        + Array(repeating: UInt8(ascii: "b"), count: after) + Array(#""}"#.utf8)
+                    let failure: JSONScan.Failure?
+                    do {
+                        _ = try JSONScan.scan(text)
+                        failure = nil
+                    } catch {
+                        failure = error
+                    }
+                    #expect((failure == nil) == valid, "\(special) after \(before) bytes: \(failure?.reason ?? "accepted")")
+                    if let failure, !valid {
+                        #expect(failure.offset >= 6 + before && failure.offset <= 6 + before + special.count,
+                                "\(special) after \(before) bytes: failed at \(failure.offset)")
+                    }
+                }
+            }
+        }
+        // A quote ends the string wherever it falls: what follows it is read as JSON.
+        for before in 0..<18 {
+            let text = #"{"k":""# + String(repeating: "a", count: before) + #"","z":1}"#
+            #expect((try? JSONScan.scan(Array(text.utf8))) != nil, "quote after \(before) bytes")
+        }
+    }
 }
 
 extension Unicode.Scalar {
