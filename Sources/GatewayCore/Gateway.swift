@@ -78,6 +78,8 @@ public struct GatewaySettings: Sendable {
     /// When not empty, every request must present one of these (`x-portkey-api-key`, or
     /// `Authorization: Bearer` when provider keys come from the server side).
     public var gatewayKeys: [String] = []
+    /// The limits of gateway keys given as objects (``GatewayKeyList``), by the key itself.
+    public var limitedGatewayKeys: [String: LimitedKey] = [:]
     public var virtualKeys = VirtualKeys()
     /// Memory for the response cache (configs with `cache`); 0 turns caching off.
     public var cacheMaxBytes = 64 * 1024 * 1024
@@ -106,6 +108,8 @@ public final class Gateway: Sendable {
     public let observer: RequestObserver
     /// Gateway keys and virtual keys, replaceable while serving (starts from `settings`).
     public let keys: AccessKeys
+    /// The per-minute windows of rate-limited keys (in this process unless a shared store is given).
+    public let limits: any LimitStore
     /// Answers stored for configs with `cache`; nil when `cacheMaxBytes` is 0.
     public let responseCache: ResponseCache?
     /// Where client-chosen custom host names point, checked and pinned.
@@ -117,13 +121,15 @@ public final class Gateway: Sendable {
     let logger: Logger
 
     public init(scripts: ScriptHost, upstream: any UpstreamTransport, settings: GatewaySettings, configs: ConfigStore? = nil,
-                observer: RequestObserver = RequestObserver(), logger: Logger) {
+                observer: RequestObserver = RequestObserver(), limits: any LimitStore = LocalLimitStore(), logger: Logger) {
+        self.limits = limits
         self.scripts = scripts
         self.upstream = upstream
         self.settings = settings
         self.configs = configs
         self.observer = observer
-        self.keys = AccessKeys(.init(gatewayKeys: settings.gatewayKeys, virtualKeys: settings.virtualKeys))
+        self.keys = AccessKeys(.init(gatewayKeys: settings.gatewayKeys, virtualKeys: settings.virtualKeys,
+                                     limitedGatewayKeys: settings.limitedGatewayKeys))
         self.responseCache = settings.cacheMaxBytes > 0 ? ResponseCache(maxBytes: settings.cacheMaxBytes) : nil
         self.cooldown = CooldownTracker(settings: settings.cooldown, logger: logger, metrics: observer.metrics)
         self.logger = logger

@@ -32,7 +32,8 @@ struct Reloader: Sendable {
                     throw ValidationError(error.message)
                 }
             }
-            gateway.keys.replace(with: .init(gatewayKeys: fresh.gatewayKeys, virtualKeys: virtualKeys))
+            gateway.keys.replace(with: .init(gatewayKeys: fresh.gatewayKeys, virtualKeys: virtualKeys,
+                                             limitedGatewayKeys: fresh.limitedGatewayKeys))
             logger.info("access keys reloaded (\(reason)): \(fresh.gatewayKeys.count) gateway keys, \(virtualKeys.entries.count) virtual keys")
             return nil
         } catch {

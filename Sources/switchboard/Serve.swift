@@ -231,6 +231,7 @@ struct Serve: AsyncParsableCommand {
         gatewaySettings.cacheMaxBytes = resolved.cacheMaxBytes
         let gatewayKeys = resolved.gatewayKeys
         gatewaySettings.gatewayKeys = gatewayKeys
+        gatewaySettings.limitedGatewayKeys = resolved.limitedGatewayKeys
         let virtualKeysJSON = resolved.virtualKeysJSON
         if let virtualKeysJSON {
             do throws(GatewayError) {

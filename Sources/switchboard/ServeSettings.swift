@@ -1,4 +1,5 @@
 import ArgumentParser
+import GatewayCore
 import Logging
 #if canImport(Glibc)
 import Glibc
@@ -41,6 +42,8 @@ struct ServeSettings {
     var defaultConfig: String?
     /// From `gateway_keys` and the lines of `gateway_keys_file`.
     var gatewayKeys: [String]
+    /// The gateway keys given as objects with limits, by key.
+    var limitedGatewayKeys: [String: LimitedKey]
     /// JSON text from `virtual_keys` (environment or settings file) or `virtual_keys_file`.
     var virtualKeysJSON: String?
     var adminToken: String?
@@ -92,12 +95,36 @@ struct ServeSettings {
         if defaultConfig != nil && configs == nil {
             throw ValidationError("default_config (--default-config) needs configs (--configs): the folder it names a config in")
         }
-        gatewayKeys = try settings.strings("gateway_keys")
-        if let file = try settings.string("gateway_keys_file") {
-            gatewayKeys += try settings.readSecretFile(file, setting: "gateway_keys_file")
-                .split(whereSeparator: \.isNewline).map { String($0.filter { !$0.isWhitespace }) }
-                .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        var keys = GatewayKeyList.Parsed()
+        do {
+            if let list = settings.fileSection("gateway_keys") {
+                keys = try GatewayKeyList.parse(json: list)  // a list with key objects in the settings file
+            } else {
+                let listed = try settings.strings("gateway_keys")
+                if listed.first?.hasPrefix("[") == true, let json = try settings.string("gateway_keys") {
+                    keys = try GatewayKeyList.parse(json: json)  // SWITCHBOARD_GATEWAY_KEYS as a JSON list
+                } else {
+                    keys.keys = listed
+                }
+            }
+            if let file = try settings.string("gateway_keys_file") {
+                // One key per line, or a key object `{"key": …, "name": …, "limits": …}` on a line.
+                let lines = try settings.readSecretFile(file, setting: "gateway_keys_file").split(whereSeparator: \.isNewline)
+                for (number, line) in lines.enumerated() {
+                    let text = String(line).trimmingWhitespace()
+                    if text.isEmpty || text.hasPrefix("#") { continue }
+                    if text.hasPrefix("{") {
+                        try GatewayKeyList.add(objectLine: text, at: "line \(number + 1) of gateway_keys_file", to: &keys)
+                    } else {
+                        keys.keys.append(String(text.filter { !$0.isWhitespace }))
+                    }
+                }
+            }
+        } catch let error as KeyLimitsError {
+            throw ValidationError(error.message)
         }
+        gatewayKeys = keys.keys
+        limitedGatewayKeys = keys.limited
         virtualKeysJSON = try settings.string("virtual_keys") ?? settings.fileSection("virtual_keys")
         if let file = try settings.string("virtual_keys_file") {
             virtualKeysJSON = try settings.readSecretFile(file, setting: "virtual_keys_file")

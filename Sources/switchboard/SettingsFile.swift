@@ -10,6 +10,9 @@ import YAMLReader
 struct SettingsFile {
     /// Top-level keys whose value may be a map or a list, handed on whole as JSON text.
     static let structuredSections: Set<String> = ["virtual_keys"]
+    /// Lists whose items may be objects as well as strings (`gateway_keys`): such a list is kept
+    /// as JSON text too.
+    static let objectListSections: Set<String> = ["gateway_keys"]
 
     var provider: InMemoryProvider
     /// The text of each plain (unquoted) scalar setting that the YAML core schema did not read as
@@ -70,6 +73,15 @@ struct SettingsFile {
             case .mapping:
                 throw ValidationError("'\(key)' in \(path) (\(node.mark)) must be a single value or a list, not a map")
             case .sequence(let items):
+                if objectListSections.contains(key), items.contains(where: { $0.text == nil && $0.value != .null }) {
+                    // A list with objects in it (gateway keys with limits): read as JSON.
+                    do {
+                        sections[key] = try jsonText(node)
+                    } catch {
+                        throw ValidationError("'\(key)' in \(path) (\(error.mark.map { "\($0)" } ?? "")) cannot be written as JSON: \(error.message)")
+                    }
+                    continue
+                }
                 var texts: [String] = []
                 for item in items {
                     guard let text = item.text, item.value != .null else {

@@ -7,10 +7,14 @@ public final class AccessKeys: Sendable {
         /// When not empty, every request must present one of these.
         public var gatewayKeys: [String]
         public var virtualKeys: VirtualKeys
+        /// The limits of gateway keys given as objects, by the key itself.
+        public var limitedGatewayKeys: [String: LimitedKey]
 
-        public init(gatewayKeys: [String] = [], virtualKeys: VirtualKeys = VirtualKeys()) {
+        public init(gatewayKeys: [String] = [], virtualKeys: VirtualKeys = VirtualKeys(),
+                    limitedGatewayKeys: [String: LimitedKey] = [:]) {
             self.gatewayKeys = gatewayKeys
             self.virtualKeys = virtualKeys
+            self.limitedGatewayKeys = limitedGatewayKeys
         }
     }
 

@@ -20,6 +20,8 @@ public struct VirtualKeys: Sendable {
         public var settings: [(String, String)]
         /// `"allow_custom_host": true`: clients may send this key to a host of their choosing.
         public var allowCustomHost = false
+        /// `"limits": {"requests_per_minute": …, "tokens_per_minute": …}`.
+        public var limits = KeyLimits()
     }
 
     public var entries: [String: Entry]
@@ -46,6 +48,14 @@ public struct VirtualKeys: Sendable {
                     entry.allowCustomHost = flag
                     continue
                 }
+                if key == "limits" {
+                    do throws(KeyLimitsError) {
+                        entry.limits = try KeyLimits.parse(field, owner: "'\(name)'")
+                    } catch {
+                        throw fail(error.message)
+                    }
+                    continue
+                }
                 guard case .string(let text) = field else { throw fail("'\(name)'.\(key) must be a string") }
                 switch key {
                 case "api_key": entry.apiKey = text
@@ -56,6 +66,12 @@ public struct VirtualKeys: Sendable {
             entries[name] = entry
         }
         self.entries = entries
+    }
+
+    /// The limits a virtual key's requests count against, when it has any.
+    func limitedKey(_ name: String) -> LimitedKey? {
+        guard let limits = entries[name]?.limits, !limits.isEmpty else { return nil }
+        return LimitedKey(label: "virtual key '\(name.prefix(64))'", id: "vk:" + name, limits: limits)
     }
 
     /// Applies a virtual key to a request's options.

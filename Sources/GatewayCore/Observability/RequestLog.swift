@@ -341,6 +341,7 @@ public struct RequestObserver: Sendable {
             if errorCode == "script_error" { metrics.scriptFailed(kind: "request") }
         }
         let fields = record.snapshot
+        for action in fields.whenFinished { action(fields) }
         metrics.requestFinished(route: record.route, provider: fields.provider, status: status, duration: latency,
                                 model: fields.model, tokensIn: fields.tokensIn, tokensOut: fields.tokensOut)
         if let firstChunk = fields.firstChunk { metrics.firstChunk(provider: fields.provider ?? "none", after: firstChunk) }

@@ -29,6 +29,9 @@ public final class RequestRecord: Sendable {
         public var errorCode: String?
         /// The guardrail hooks that ran (id, verdict), in order; retried attempts add theirs.
         public var hooks: [(id: String, verdict: Bool)] = []
+        /// Run when the request finishes, with its fields (tokens known): a rate-limited key's
+        /// token window is charged this way, streams included.
+        public var whenFinished: [@Sendable (Fields) -> Void] = []
         /// Kept only when the operator turned body logging on.
         public var requestBody: ByteBuffer?
         public var responseBody: ByteBuffer?

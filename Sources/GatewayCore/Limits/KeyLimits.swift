@@ -1,0 +1,129 @@
+import LuaRuntime
+
+/// What one key may use per minute: requests, and tokens (as the provider reports them, streams
+/// included). Set on a gateway key given as an object, or on a virtual key:
+/// `"limits": {"requests_per_minute": 600, "tokens_per_minute": 200000}`.
+public struct KeyLimits: Sendable, Equatable {
+    public var requestsPerMinute: Int?
+    public var tokensPerMinute: Int?
+
+    public init(requestsPerMinute: Int? = nil, tokensPerMinute: Int? = nil) {
+        self.requestsPerMinute = requestsPerMinute
+        self.tokensPerMinute = tokensPerMinute
+    }
+
+    public var isEmpty: Bool { requestsPerMinute == nil && tokensPerMinute == nil }
+
+    /// The largest limit accepted: beyond it a window's bookkeeping would hold more than it needs
+    /// to for any real deployment, and a typo of a few zeros is more likely than intent.
+    static let maximum = 100_000_000
+
+    /// Reads a `limits` object; `owner` names where it is (`virtual key 'team-a'`) in errors. Any
+    /// other field is refused, and so is a limit that is not a whole number from 1 to 100,000,000.
+    static func parse(_ tree: JSONTree, owner: String) throws(KeyLimitsError) -> KeyLimits {
+        guard let members = tree.members else { throw KeyLimitsError("\(owner): 'limits' must be an object") }
+        var limits = KeyLimits()
+        for member in members {
+            guard let value = member.value.int, (1...maximum).contains(value) else {
+                throw KeyLimitsError("\(owner): limits.\(member.key) must be a whole number from 1 to \(maximum)")
+            }
+            switch member.key {
+            case "requests_per_minute": limits.requestsPerMinute = value
+            case "tokens_per_minute": limits.tokensPerMinute = value
+            default:
+                throw KeyLimitsError("\(owner): unknown limit '\(member.key)' (known: requests_per_minute, tokens_per_minute)")
+            }
+        }
+        return limits
+    }
+}
+
+/// A `limits` object that cannot be honoured; the message names the key's owner and the field.
+public struct KeyLimitsError: Error, Sendable {
+    public let message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// The limits one request counts against: whose they are (a name for messages and metrics, never
+/// the key itself), and the id their windows are kept under in the state store.
+public struct LimitedKey: Sendable, Equatable {
+    /// `gateway key 'team-a'`, `virtual key 'openai-prod'`.
+    public var label: String
+    /// The store's id for the key's windows (`gk:team-a`, `vk:openai-prod`).
+    public var id: String
+    public var limits: KeyLimits
+
+    public init(label: String, id: String, limits: KeyLimits) {
+        self.label = label
+        self.id = id
+        self.limits = limits
+    }
+}
+
+/// What the state store answered for one request: admitted or not, and each window's standing,
+/// told to the client in OpenAI's `x-ratelimit-*` headers.
+public struct LimitVerdict: Sendable, Equatable {
+    public struct Window: Sendable, Equatable {
+        public var limit: Int
+        public var remaining: Int
+        /// Seconds until the window is back to its full limit.
+        public var resetSeconds: Double
+        /// Seconds until the window admits again (when it refused).
+        public var retryAfterSeconds: Double
+    }
+
+    public var admitted: Bool
+    public var requests: Window?
+    public var tokens: Window?
+
+    public init(admitted: Bool, requests: Window? = nil, tokens: Window? = nil) {
+        self.admitted = admitted
+        self.requests = requests
+        self.tokens = tokens
+    }
+
+    /// OpenAI's headers: `x-ratelimit-limit-requests`, `-remaining-requests`, `-reset-requests`
+    /// and the `-tokens` trio (durations as OpenAI writes them: `1s`, `6m0s`, `250ms`).
+    public var headers: [(String, String)] {
+        var out: [(String, String)] = []
+        for (suffix, window) in [("requests", requests), ("tokens", tokens)] {
+            guard let window else { continue }
+            out.append(("x-ratelimit-limit-\(suffix)", String(window.limit)))
+            out.append(("x-ratelimit-remaining-\(suffix)", String(window.remaining)))
+            out.append(("x-ratelimit-reset-\(suffix)", Self.duration(window.resetSeconds)))
+        }
+        return out
+    }
+
+    /// `Retry-After` in whole seconds, rounded up: the wait until every refusing window admits.
+    public var retryAfter: Int {
+        let wait = [requests, tokens].compactMap { $0 }.filter { $0.remaining <= 0 }.map(\.retryAfterSeconds).max() ?? 0
+        return max(1, CheckedInteger.clamped(wait.rounded(.up), to: 0...86_400) ?? 1)
+    }
+
+    /// A duration as OpenAI's headers write it: `20ms` under a second, else `1s`, `6m0s`, `1h2m3s`.
+    static func duration(_ seconds: Double) -> String {
+        guard seconds >= 1 else { return "\(CheckedInteger.clamped((seconds * 1000).rounded(.up), to: 0...1000) ?? 0)ms" }
+        let whole = CheckedInteger.clamped(seconds.rounded(.up), to: 1...(1 << 40)) ?? 1
+        let (hours, minutes, rest) = (whole / 3600, whole / 60 % 60, whole % 60)
+        if hours > 0 { return "\(hours)h\(minutes)m\(rest)s" }
+        if minutes > 0 { return "\(minutes)m\(rest)s" }
+        return "\(rest)s"
+    }
+
+    /// The 429 for a refused request, in OpenAI's shape (`type` the full window, `code`
+    /// `rate_limit_exceeded`), naming the key and the window; other dialects get their own shape
+    /// from the status.
+    func refusal(for key: LimitedKey) -> GatewayError {
+        var full: [String] = []
+        if let requests, requests.remaining <= 0 { full.append("\(requests.limit) requests per minute") }
+        if let tokens, tokens.remaining <= 0 { full.append("\(tokens.limit) tokens per minute") }
+        // OpenAI names the full window in `type` ("requests" or "tokens").
+        let type: ErrorType = requests.map { $0.remaining <= 0 } == true ? "requests" : "tokens"
+        var error = GatewayError(status: 429, type: type,
+                                 message: "rate limit reached for \(key.label): \(full.joined(separator: " and ")); retry after \(retryAfter) s",
+                                 code: .rateLimitExceeded)
+        error.headers = [("retry-after", String(retryAfter))] + headers
+        return error
+    }
+}
