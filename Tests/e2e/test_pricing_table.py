@@ -22,7 +22,7 @@ PROVIDERS = ROOT / "providers"
 TOP_REQUIRED = {"provider", "currency", "unit", "source", "read_on", "models"}
 TOP_OPTIONAL = {"aliases", "note"}
 MODEL_REQUIRED = {"input", "output"}
-MODEL_OPTIONAL = {"cached_input", "cache_write", "long_context", "source"}
+MODEL_OPTIONAL = {"cached_input", "cache_write", "long_context", "source", "read_via", "valid_until"}
 LONG_REQUIRED = {"above_input_tokens", "input", "output"}
 LONG_OPTIONAL = {"cached_input", "cache_write"}
 PRICE_KEYS = ("input", "output", "cached_input", "cache_write")
@@ -41,6 +41,16 @@ def is_price(value):
     # bool is an int in Python; true/false is not a price.
     return (isinstance(value, (int, float)) and not isinstance(value, bool)
             and math.isfinite(value) and value >= 0)
+
+
+def is_iso_date(value):
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return False
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def check_prices(where, entry, problems):
@@ -71,14 +81,8 @@ def check_table(file_name, table):
         problems.append(f"{file_name}: unit {table['unit']!r} is not 'per_million_tokens'")
     if "source" in table and not is_https_url(table["source"]):
         problems.append(f"{file_name}: source {table['source']!r} is not an https URL")
-    if "read_on" in table:
-        read_on = table["read_on"]
-        try:
-            if not isinstance(read_on, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", read_on):
-                raise ValueError
-            datetime.date.fromisoformat(read_on)
-        except ValueError:
-            problems.append(f"{file_name}: read_on {read_on!r} is not an ISO date YYYY-MM-DD")
+    if "read_on" in table and not is_iso_date(table["read_on"]):
+        problems.append(f"{file_name}: read_on {table['read_on']!r} is not an ISO date YYYY-MM-DD")
     if "note" in table and not (isinstance(table["note"], str) and table["note"].strip()):
         problems.append(f"{file_name}: note is not a non-empty string")
 
@@ -98,8 +102,11 @@ def check_table(file_name, table):
         for key in sorted(MODEL_REQUIRED - set(entry)):
             problems.append(f"{where}: missing {key!r}")
         check_prices(where, entry, problems)
-        if "source" in entry and not is_https_url(entry["source"]):
-            problems.append(f"{where}: source {entry['source']!r} is not an https URL")
+        for key in ("source", "read_via"):
+            if key in entry and not is_https_url(entry[key]):
+                problems.append(f"{where}: {key} {entry[key]!r} is not an https URL")
+        if "valid_until" in entry and not is_iso_date(entry["valid_until"]):
+            problems.append(f"{where}: valid_until {entry['valid_until']!r} is not an ISO date YYYY-MM-DD")
         if "long_context" in entry:
             long = entry["long_context"]
             if not isinstance(long, dict):
@@ -180,7 +187,8 @@ VALID = {
     "source": "https://example.com/pricing",
     "read_on": "2026-11-27",
     "models": {
-        "model-a": {"input": 1.0, "output": 4.0, "cached_input": 0.1},
+        "model-a": {"input": 1.0, "output": 4.0, "cached_input": 0.1,
+                    "read_via": "https://example.org/copy", "valid_until": "2026-12-31"},
         "model-b": {"input": 2, "output": 8, "cache_write": 2.5,
                     "long_context": {"above_input_tokens": 200000, "input": 4, "output": 12}},
     },
@@ -203,6 +211,10 @@ BROKEN = {
     "http source": (lambda t: t.update(source="http://example.com/p"), "is not an https URL"),
     "read_on not a date": (lambda t: t.update(read_on="2026-13-01"), "is not an ISO date"),
     "read_on not ISO": (lambda t: t.update(read_on="27 Nov 2026"), "is not an ISO date"),
+    "read_via not https": (lambda t: t["models"]["model-a"].update(read_via="ftp://x.org/p"),
+                           "read_via 'ftp://x.org/p' is not an https URL"),
+    "valid_until not a date": (lambda t: t["models"]["model-a"].update(valid_until="end of 2026"),
+                               "valid_until 'end of 2026' is not an ISO date"),
     "unknown model key": (lambda t: t["models"]["model-a"].update(cached=0.1), "unknown key 'cached'"),
     "input without output": (lambda t: t["models"]["model-a"].pop("output"), "missing 'output'"),
     "negative price": (lambda t: t["models"]["model-a"].update(input=-1), "input -1 is not"),
