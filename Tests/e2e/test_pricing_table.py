@@ -81,8 +81,11 @@ def check_table(file_name, table):
         problems.append(f"{file_name}: unit {table['unit']!r} is not 'per_million_tokens'")
     if "source" in table and not is_https_url(table["source"]):
         problems.append(f"{file_name}: source {table['source']!r} is not an https URL")
-    if "read_on" in table and not is_iso_date(table["read_on"]):
-        problems.append(f"{file_name}: read_on {table['read_on']!r} is not an ISO date YYYY-MM-DD")
+    if "read_on" in table:
+        if not is_iso_date(table["read_on"]):
+            problems.append(f"{file_name}: read_on {table['read_on']!r} is not an ISO date YYYY-MM-DD")
+        elif datetime.date.fromisoformat(table["read_on"]) > datetime.datetime.now(datetime.timezone.utc).date():
+            problems.append(f"{file_name}: read_on {table['read_on']} is in the future")
     if "note" in table and not (isinstance(table["note"], str) and table["note"].strip()):
         problems.append(f"{file_name}: note is not a non-empty string")
 
@@ -175,7 +178,8 @@ def test_the_main_providers_are_priced():
 
 def test_every_shipped_file_is_listed_in_the_readme():
     readme = (PRICING / "README.md").read_text(encoding="utf-8")
-    for path in shipped_files():
+    # A user's overlay (`openai.local.json`) is not ours to document; a bundled table is.
+    for path in (path for path in shipped_files() if "." not in path.stem):
         assert f"`{path.name}`" in readme, f"{path.name} has no row in pricing/README.md"
 
 
@@ -211,6 +215,7 @@ BROKEN = {
     "http source": (lambda t: t.update(source="http://example.com/p"), "is not an https URL"),
     "read_on not a date": (lambda t: t.update(read_on="2026-13-01"), "is not an ISO date"),
     "read_on not ISO": (lambda t: t.update(read_on="27 Nov 2026"), "is not an ISO date"),
+    "read_on in the future": (lambda t: t.update(read_on="2999-01-01"), "read_on 2999-01-01 is in the future"),
     "read_via not https": (lambda t: t["models"]["model-a"].update(read_via="ftp://x.org/p"),
                            "read_via 'ftp://x.org/p' is not an https URL"),
     "valid_until not a date": (lambda t: t["models"]["model-a"].update(valid_until="end of 2026"),
@@ -253,6 +258,11 @@ def test_model_listed_twice_is_refused(tmp_path):
     text = json.dumps(VALID).replace('"model-b":', '"model-a":')
     path.write_text(text, encoding="utf-8")
     assert check_file(path) == ["openai.json: key 'model-a' appears twice"]
+
+
+def test_overlay_file_names_its_provider_before_the_first_dot():
+    assert check_table("openai.local.json", VALID) == []
+    assert any("is not the file name's 'anthropic'" in p for p in check_table("anthropic.local.json", VALID))
 
 
 def test_file_that_does_not_parse_is_refused(tmp_path):
