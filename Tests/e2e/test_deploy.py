@@ -7,6 +7,7 @@ Each check is a function over the parsed files; `test_each_check_catches_its_bre
 of the files one way per check and asserts that the check then fails, so no check passes vacuously.
 """
 import copy
+import os
 import re
 from pathlib import Path
 
@@ -450,3 +451,89 @@ def test_the_dockerfile_parser():
     stages = parse_dockerfile("ARG B=debian:12\n# c\nFROM x AS one\nRUN a \\\n  # inner\n  b\nFROM ${B}\nUSER 7\n")
     assert [s["from"] for s in stages] == ["x", "debian:12"] and stages[0]["as"] == "one"
     assert stages[0]["instructions"] == [("RUN", "a  b")] and stages[1]["instructions"] == [("USER", "7")]
+
+
+# ---------------------------------------------------------------------------------------------
+# deploy/kubernetes/lua-configmaps.py: providers/ and plugins/ from ConfigMaps (an overlay).
+
+def _load_generator():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("lua_configmaps", KUBE / "lua-configmaps.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def strategic_merge(deployment, patch):
+    """The part of kubectl's strategic merge this patch uses: containers by name (a list such as
+    args replaced whole), volumeMounts by mountPath, volumes by name."""
+    merged = copy.deepcopy(deployment)
+    pod, pod_patch = merged["spec"]["template"]["spec"], patch["spec"]["template"]["spec"]
+    for container_patch in pod_patch.get("containers", []):
+        target = next(c for c in pod["containers"] if c["name"] == container_patch["name"])
+        for key, value in container_patch.items():
+            if key == "volumeMounts":
+                paths = {m["mountPath"] for m in value}
+                target[key] = [m for m in target.get(key, []) if m["mountPath"] not in paths] + value
+            elif key != "name":
+                target[key] = value
+    names = {v["name"] for v in pod_patch.get("volumes", [])}
+    pod["volumes"] = [v for v in pod.get("volumes", []) if v["name"] not in names] + pod_patch.get("volumes", [])
+    return merged
+
+
+def overlay_data(files):
+    """DATA as `kubectl apply -k` of the overlay would see it: the base with the patch merged in
+    and the generated ConfigMaps added."""
+    data = copy.deepcopy(DATA)
+    for name, docs in data["manifests"].items():
+        data["manifests"][name] = [strategic_merge(doc, files["deployment-patch.yaml"])
+                                   if doc["kind"] == "Deployment" else doc for doc in docs]
+    data["manifests"]["providers.yaml"] = [files["providers.yaml"]]
+    data["manifests"]["plugins.yaml"] = [files["plugins.yaml"]]
+    return data
+
+
+def test_the_lua_overlay_rebuilds_both_folders_and_passes_the_checks():
+    generator = _load_generator()
+    files = generator.overlay(ROOT, "..")
+    assert files["kustomization.yaml"]["resources"] == ["..", "providers.yaml", "plugins.yaml"]
+    data = overlay_data(files)
+    pod = gateway(data)["spec"]["template"]["spec"]
+    for folder in ("providers", "plugins"):
+        config_map = files[f"{folder}.yaml"]
+        volume = next(v for v in pod["volumes"] if v["name"] == folder)
+        items = volume["configMap"]["items"]
+        # Every key is placed once, at the path the file has in the repository.
+        assert sorted(i["key"] for i in items) == sorted(config_map["data"])
+        assert sorted(i["path"] for i in items) == sorted(
+            p.relative_to(ROOT / folder).as_posix() for p in (ROOT / folder).rglob("*.lua"))
+        assert any("/" in i["path"] for i in items), f"{folder}: no subfolder came through"
+        for item in items:
+            assert config_map["data"][item["key"]] == (ROOT / folder / item["path"]).read_text()
+        assert sum(len(k) + len(v.encode()) for k, v in config_map["data"].items()) < generator.CONFIG_MAP_LIMIT
+        assert flag(container(data), folder) == generator.MOUNTS[folder] + "/..data"
+    for check in (check_schemas, check_volumes_and_config_maps, check_probes_match_the_gateway,
+                  check_grace_period_covers_the_drain, check_pod_security, check_service_reaches_the_gateway):
+        check(data)
+
+
+def test_the_lua_overlay_checks_catch_a_lost_volume():
+    files = _load_generator().overlay(ROOT, "..")
+    files["deployment-patch.yaml"]["spec"]["template"]["spec"]["volumes"].pop()  # plugins
+    data = overlay_data(files)
+    with pytest.raises(AssertionError, match="volumeMount plugins has no volume"):
+        check_volumes_and_config_maps(data)
+
+
+def test_the_lua_overlay_script_writes_the_overlay(tmp_path):
+    import json
+    import subprocess
+    import sys
+    out = tmp_path / "live-lua"
+    result = subprocess.run([sys.executable, KUBE / "lua-configmaps.py", "--out", out],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    written = {p.name: json.loads(p.read_text()) for p in out.iterdir()}
+    assert written == _load_generator().overlay(ROOT, os.path.relpath(KUBE, out))
+    assert written["kustomization.yaml"]["resources"][0] == os.path.relpath(KUBE, out)

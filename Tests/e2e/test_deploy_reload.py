@@ -23,24 +23,44 @@ KUBE = ROOT / "deploy" / "kubernetes"
 
 
 def write_config_map(mount: Path, files: dict):
-    """What the kubelet does to a ConfigMap volume on creation and on each update."""
+    """What the kubelet does to a ConfigMap volume on creation and on each update. `files` maps a
+    path in the volume (a key, or an item's `path`, which may hold a '/') to its text."""
     mount.mkdir(exist_ok=True)
     stamped = mount / f"..{time.strftime('%Y_%m_%d_%H_%M_%S')}.{time.monotonic_ns()}"
     stamped.mkdir()
-    for name, text in files.items():
-        (stamped / name).write_text(text)
+    for path, text in files.items():
+        (stamped / path).parent.mkdir(parents=True, exist_ok=True)
+        (stamped / path).write_text(text)
     data = mount / "..data"
     old = os.readlink(data) if data.is_symlink() else None
     os.symlink(stamped.name, mount / "..data_tmp")
     os.rename(mount / "..data_tmp", data)
-    for name in files:
+    # One link per top-level name (a file, or the first folder of an item's path).
+    tops = {path.split("/", 1)[0] for path in files}
+    for name in tops:
         if not (mount / name).is_symlink():
             os.symlink(f"..data/{name}", mount / name)
     for entry in mount.iterdir():
-        if entry.is_symlink() and not entry.name.startswith("..") and entry.name not in files:
+        if entry.is_symlink() and not entry.name.startswith("..") and entry.name not in tops:
             entry.unlink()
     if old:
         shutil.rmtree(mount / old)
+
+
+def load_overlay():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("lua_configmaps", KUBE / "lua-configmaps.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.overlay(ROOT, "..")
+
+
+def overlay_files(overlay, folder):
+    """The files a volume with the overlay's items holds: path → text."""
+    data = overlay[f"{folder}.yaml"]["data"]
+    volumes = overlay["deployment-patch.yaml"]["spec"]["template"]["spec"]["volumes"]
+    items = next(v for v in volumes if v["name"] == folder)["configMap"]["items"]
+    return {item["path"]: data[item["key"]] for item in items}
 
 
 def config_maps():
@@ -117,3 +137,34 @@ def test_the_config_maps_pass_switchboard_check(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{len(maps['switchboard-scripts'])} scripts" in result.stdout
     assert f"{len(maps['switchboard-configs'])} configs" in result.stdout
+
+
+def check(*args):
+    result = subprocess.run([BIN / "switchboard", "check", *args], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_the_lua_overlay_volumes_load_like_the_repository_folders(tmp_path):
+    overlay = load_overlay()
+    for folder in ("providers", "plugins"):
+        write_config_map(tmp_path / folder, overlay_files(overlay, folder))
+    from_volumes = check("--providers", tmp_path / "providers" / "..data", "--plugins", tmp_path / "plugins" / "..data",
+                         "--scripts", ROOT / "scripts")
+    from_repository = check("--providers", ROOT / "providers", "--plugins", ROOT / "plugins", "--scripts", ROOT / "scripts")
+    assert from_volumes == from_repository and "providers" in from_volumes
+
+
+def test_an_edit_to_a_provider_library_in_the_overlay_reloads(launch, tmp_path):
+    """A file in a subfolder (providers/lib/) edited in the ConfigMap: a new generation, no restart."""
+    overlay = load_overlay()
+    providers, plugins = overlay_files(overlay, "providers"), overlay_files(overlay, "plugins")
+    write_config_map(tmp_path / "providers", providers)
+    write_config_map(tmp_path / "plugins", plugins)
+    gateway = launch(providers=tmp_path / "providers" / "..data", plugins=tmp_path / "plugins" / "..data")
+    providers["lib/params.lua"] += "\n-- edited in the ConfigMap\n"
+    write_config_map(tmp_path / "providers", providers)
+    wait_for(gateway, "scripts reloaded (files changed): generation 2,")
+    plugins["default/regexMatch.lua"] += "\n-- edited in the ConfigMap\n"
+    write_config_map(tmp_path / "plugins", plugins)
+    wait_for(gateway, "scripts reloaded (files changed): generation 3,")
