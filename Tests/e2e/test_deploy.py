@@ -232,11 +232,11 @@ def check_volumes_and_config_maps(data):
         mounted = [m for m in mounts if path == m["mountPath"] or path.startswith(m["mountPath"].rstrip("/") + "/")]
         assert mounted or path in bundled, f"--{name} {path} is neither mounted nor in the image"
         if mounted:
-            # A ConfigMap's files change by a swap of its ..data link; the gateway stats names
-            # without following links, so only a path through ..data sees edits (deploy/README.md).
+            # A ConfigMap's files change by a swap of its ..data link: read through it, every
+            # reload sees one version of the whole folder (deploy/README.md).
             volume = volumes[mounted[0]["name"]]
             if "configMap" in volume:
-                assert path.rstrip("/").endswith("/..data"), f"--{name} {path}: edits to the ConfigMap would not reload"
+                assert path.rstrip("/").endswith("/..data"), f"--{name} {path}: a reload could read a mix of two versions"
     # The ConfigMaps hold what their folder takes: scripts are .lua, configs .json.
     for name, suffix in (("scripts", ".lua"), ("configs", ".json")):
         path = flag(c, name)
@@ -402,7 +402,7 @@ BREAKAGES = [
      lambda d: _pod(d).update(volumes=[v for v in _pod(d)["volumes"] if v["name"] != "configs"])),
     (check_volumes_and_config_maps, "a volume naming a missing ConfigMap", 'missing ConfigMap',
      lambda d: next(v for v in _pod(d)["volumes"] if v["name"] == "scripts")["configMap"].update(name="scripts")),
-    (check_volumes_and_config_maps, "a ConfigMap read without ..data", 'would not reload',
+    (check_volumes_and_config_maps, "a ConfigMap read without ..data", 'a mix of two versions',
      lambda d: _container(d)["args"].__setitem__(
          _container(d)["args"].index("--scripts=/etc/switchboard/scripts/..data"), "--scripts=/etc/switchboard/scripts")),
     (check_volumes_and_config_maps, "a config that is not .json", 'not a .json file',

@@ -59,8 +59,7 @@ public final class ConfigStore: Sendable {
         next.seen = current.seen.filter { files.contains($0.key) }
         for file in files.sorted() {
             let path = directory + "/" + file
-            let attributes = try? manager.attributesOfItem(atPath: path)
-            let stamp = "\(attributes?[.modificationDate] ?? "")|\(attributes?[.size] ?? "")"
+            let stamp = FileStamp.of(path)  // of the file a link leads to (ConfigMap volumes)
             if current.seen[file] == stamp { continue }
             next.seen[file] = stamp
             let name = String(file.dropLast(5))

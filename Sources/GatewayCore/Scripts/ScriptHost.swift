@@ -114,7 +114,8 @@ public final class ScriptHost: Sendable {
         if changed { reload(reason: "files changed") }
     }
 
-    /// Names, sizes and modification times of every `.lua` file the generation is built from.
+    /// Names, sizes and modification times of every `.lua` file the generation is built from (of
+    /// the file a link leads to: see ``FileStamp``).
     static func fingerprint(_ locations: Locations) -> String {
         let manager = FileManager.default
         var parts: [String] = []
@@ -126,9 +127,7 @@ public final class ScriptHost: Sendable {
         for folder in folders {
             let names = (try? manager.contentsOfDirectory(atPath: folder))?.filter { $0.hasSuffix(".lua") }.sorted() ?? []
             for name in names {
-                let attributes = try? manager.attributesOfItem(atPath: folder + "/" + name)
-                let date = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-                parts.append("\(folder)/\(name):\(attributes?[.size] ?? 0):\(date)")
+                parts.append("\(folder)/\(name):" + FileStamp.of(folder + "/" + name))
             }
         }
         return parts.joined(separator: "\n")
