@@ -47,14 +47,27 @@ struct MemoryTrimmer: Service {
 struct ScriptWatcher: Service {
     let scripts: ScriptHost
     let configs: ConfigStore?
+    let pricing: PricingStore
+    let logger: Logger
+    let metrics: GatewayMetrics
 
     func run() async throws {
         while !Task.isShuttingDownGracefully {
             guard (try? await cancelOnGracefulShutdown({ try await Task.sleep(for: .milliseconds(500)) })) != nil else { return }
-            let (scripts, configs) = (self.scripts, self.configs)
+            let (scripts, configs, pricing, logger, metrics) = (self.scripts, self.configs, self.pricing, self.logger, self.metrics)
             try? await NIOThreadPool.singleton.runIfActive {
                 scripts.reloadIfChanged()
                 configs?.reload(knownProviders: Set(scripts.current.providerIDs), plugins: scripts.current.plugins)
+                switch pricing.reloadIfChanged(knownProviders: Set(scripts.current.providerIDs)) {
+                case .success(let models)?:
+                    logger.info("pricing reloaded: \(models) models")
+                    metrics.reloaded(kind: "pricing", succeeded: true)
+                case .failure(let error)?:
+                    logger.error("pricing not reloaded, the previous table stays: \(error.message)")
+                    metrics.reloaded(kind: "pricing", succeeded: false)
+                case nil:
+                    break
+                }
             }
         }
     }

@@ -88,6 +88,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("configs"), help: "Folder of named routing configs (<name>.json), used as 'x-portkey-config: <name>'; re-read when files change. (env: SWITCHBOARD_CONFIGS)")
     var configs: String?
 
+    @Option(name: .customLong("pricing"), help: "Folder of pricing tables (<provider>.json; pricing/README.md): each request's cost_usd, the cost metric and key budgets; re-read when files change. (env: SWITCHBOARD_PRICING, default: ./pricing when it exists)")
+    var pricing: String?
+
     @Option(name: .customLong("default-config"), help: "Config (by name) for requests with neither x-portkey-provider nor x-portkey-config. (env: SWITCHBOARD_DEFAULT_CONFIG)")
     var defaultConfig: String?
 
@@ -129,7 +132,7 @@ struct Serve: AsyncParsableCommand {
     var flagValues: [String: ConfigContent] {
         var values = scriptOptions.flagValues
         let strings: [(String, String?)] = [
-            ("host", host), ("log_level", logLevel), ("request_log", requestLog), ("configs", configs),
+            ("host", host), ("log_level", logLevel), ("request_log", requestLog), ("configs", configs), ("pricing", pricing),
             ("default_config", defaultConfig), ("gateway_keys_file", gatewayKeysFile),
             ("virtual_keys_file", virtualKeysFile), ("admin_token", adminToken), ("admin_token_file", adminTokenFile),
         ]
@@ -258,9 +261,20 @@ struct Serve: AsyncParsableCommand {
             let suffix = defaultConfig.map { " (default: \($0))" } ?? ""
             logger.info("loaded \(loadedConfigs!.names.count) routing configs from \(configsFolder)\(suffix)")
         }
+        var pricing = PricingStore()
+        if let folder = resolved.pricing {
+            do throws(PricingTable.Failure) {
+                pricing = try PricingStore(folder: folder, knownProviders: Set(generation.providerIDs))
+            } catch {
+                logger.critical("cannot start: the pricing table failed to load: \(error.message)")
+                throw ExitCode(78)
+            }
+            logger.info("loaded prices of \(pricing.table.modelCount) models from \(folder)")
+        }
         let gateway = Gateway(
             scripts: scriptHost, upstream: upstream, settings: gatewaySettings, configs: loadedConfigs,
-            observer: RequestObserver(metrics: metrics, log: requestLog, logBodies: resolved.logBodies), logger: logger)
+            observer: RequestObserver(metrics: metrics, log: requestLog, logBodies: resolved.logBodies, pricing: pricing),
+            logger: logger)
         let configStore = loadedConfigs
         let reloader = Reloader(scripts: scriptHost, configs: configStore, gateway: gateway, flags: flagValues,
                                 settingsPath: settingsFile.path, logger: logger)
@@ -288,7 +302,7 @@ struct Serve: AsyncParsableCommand {
         if let requestLog { background.append(LogFlusher(log: requestLog, metrics: metrics)) }
         background += [
             MemoryTrimmer(activity: gateway.observer.activity, scripts: scriptHost),
-            ScriptWatcher(scripts: scriptHost, configs: configStore),
+            ScriptWatcher(scripts: scriptHost, configs: configStore, pricing: pricing, logger: logger, metrics: metrics),
             HangupReloader(signals: await UnixSignalsSequence(trapping: .sighup), log: requestLog, logTarget: requestLogTarget,
                            logger: logger, reload: reloader.reloadAll(reason:)),
         ]

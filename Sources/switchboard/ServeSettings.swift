@@ -39,6 +39,8 @@ struct ServeSettings {
     var requestLog: String
     var scripts: ScriptSettings
     var configs: String?
+    /// The pricing folder: as set, or `./pricing` when it exists.
+    var pricing: String?
     var defaultConfig: String?
     /// From `gateway_keys` and the lines of `gateway_keys_file`.
     var gatewayKeys: [String]
@@ -91,6 +93,16 @@ struct ServeSettings {
         requestLog = try settings.string("request_log", default: "stdout")
         scripts = try ScriptSettings(settings, maxBodySize: maxBodySize)
         configs = try settings.string("configs")
+        func isFolder(_ path: String) -> Bool {
+            var info = stat()
+            return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+        }
+        if let folder = try settings.string("pricing") {
+            guard isFolder(folder) else { throw ValidationError("pricing (--pricing) is not a folder: \(folder)") }
+            pricing = folder
+        } else {
+            pricing = isFolder("./pricing") ? "./pricing" : nil
+        }
         defaultConfig = try settings.string("default_config")
         if defaultConfig != nil && configs == nil {
             throw ValidationError("default_config (--default-config) needs configs (--configs): the folder it names a config in")

@@ -17,13 +17,15 @@ import Glibc
         #expect(usage(#"{"id":"x","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":7,"total_tokens":19}}"#)
                 == .init(input: 12, output: 7))
         #expect(usage(#"{"type":"message","usage": {"input_tokens": 25, "cache_read_input_tokens": 3, "output_tokens": 9}}"#)
-                == .init(input: 25, output: 9))
+                == .init(input: 25, output: 9, cacheRead: 3))
         // A provider's own shape (Gemini's, on a passthrough path) is not the client dialect's.
         #expect(usage(#"{"candidates":[],"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":2,"totalTokenCount":6}}"#)
                 == .init())
-        // Nested detail objects are skipped, not mistaken for the totals.
+        // Nested detail objects are not mistaken for the totals; only their cached count is read.
         #expect(usage(#"{"usage":{"prompt_tokens_details":{"cached_tokens":100},"prompt_tokens":5,"completion_tokens":1}}"#)
-                == .init(input: 5, output: 1))
+                == .init(input: 5, output: 1, cachedInInput: 100))
+        #expect(usage(#"{"usage":{"completion_tokens_details":{"cached_tokens":100,"prompt_tokens":9},"prompt_tokens":5}}"#)
+                == .init(input: 5))
     }
 
     @Test func usageInsideContentIsNotCounted() {

@@ -106,7 +106,8 @@ import Testing
         #expect(parsed.limited["sk-team-a"] == LimitedKey(label: "gateway key 'team-a'", id: "gk:team-a",
                                                          limits: KeyLimits(requestsPerMinute: 60)))
         #expect(parsed.limited.count == 1)
-        for (json, says) in [(#"[{"key":"k","budget":{"max_usd":1}}]"#, "unknown field 'budget'"),
+        for (json, says) in [(#"[{"key":"k","name":"n","quota":{"max_usd":1}}]"#, "unknown field 'quota'"),
+                             (#"[{"key":"k","budget":{"max_usd":1,"period":"1d"}}]"#, "no 'name'"),
                              (#"[{"key":"k","limits":{"requests_per_minute":5}}]"#, "no 'name'"),
                              (#"[{"name":"n"}]"#, "has no 'key'"),
                              (#"[""]"#, "is empty"),

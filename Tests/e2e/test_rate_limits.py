@@ -99,7 +99,8 @@ def test_virtual_keys_carry_limits(launch, mock, tmp_path):
 @pytest.mark.parametrize("entry, says", [
     ({"key": "k", "name": "n", "limits": {"requests_per_hour": 5}}, "unknown limit 'requests_per_hour'"),
     ({"key": "k", "limits": {"requests_per_minute": 5}}, "no 'name'"),
-    ({"key": "k", "name": "n", "budget": {"max_usd": 5}}, "unknown field 'budget'"),
+    ({"key": "k", "name": "n", "quota": {"max_usd": 5}}, "unknown field 'quota'"),
+    ({"key": "k", "name": "n", "budget": {"max_usd": 5, "period": "1mo"}}, "hours, days or weeks"),
     ({"key": "k", "name": "n", "limits": {"requests_per_minute": 0}}, "whole number from 1"),
 ])
 def test_a_limit_the_gateway_cannot_honour_stops_startup(tmp_path, entry, says):

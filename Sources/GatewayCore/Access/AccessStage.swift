@@ -11,36 +11,54 @@ struct AccessStage: RequestStage {
         let keys = context.gateway.keys.current
         guard !keys.gatewayKeys.isEmpty || context.options.virtualKey != nil else { return try await next(request, context) }
         var options = context.options
-        var limited: [LimitedKey] = []
+        var named: [LimitedKey] = []
         if !keys.gatewayKeys.isEmpty {
             let presented = try Self.authorize(&options, keys: keys.gatewayKeys)
-            if let key = keys.limitedGatewayKeys[presented] { limited.append(key) }
+            if let key = keys.limitedGatewayKeys[presented] { named.append(key) }
         }
         if let name = options.virtualKey {
             try keys.virtualKeys.apply(name, to: &options)
-            if let key = keys.virtualKeys.limitedKey(name) { limited.append(key) }
+            if let key = keys.virtualKeys.limitedKey(name) { named.append(key) }
         }
+        // The first named key (the gateway key's) is the one the cost metric names.
+        if let first = named.first { options.record?.update { $0.chargedKey = first.id } }
+        let limited = named.filter(\.isLimited)
         guard !limited.isEmpty else { return try await next(request, context.with(options: options)) }
 
-        // Rate limits: each key's windows admit the request or it is refused with 429; a key with
-        // a token limit is charged what the provider reports when the request finishes.
+        // Rate limits and budgets: each key's windows admit the request, and its budget is not
+        // spent, or it is refused with 429; a finished request charges its tokens (what the
+        // provider reported, streams included) and its cost (by the pricing table).
         let store = context.gateway.limits
+        let metrics = context.gateway.observer.metrics
         var verdicts: [LimitVerdict] = []
         for key in limited {
-            let verdict = try await Self.admit(key, store: store)
-            guard verdict.admitted else { throw verdict.refusal(for: key) }
-            verdicts.append(verdict)
-            if key.limits.tokensPerMinute != nil {
-                options.record?.update { fields in
-                    fields.whenFinished.append { finished in
+            if let budget = key.budget {
+                let standing = try await Self.budget(key, store: store)
+                if standing.spentUSD >= budget.maxUSD {
+                    metrics.rateLimited(key: key.id, window: "budget")
+                    throw standing.refusal(for: key, budget: budget)
+                }
+            }
+            if !key.limits.isEmpty {
+                let verdict = try await Self.admit(key, store: store)
+                guard verdict.admitted else {
+                    metrics.rateLimited(key: key.id, window: verdict.requests.map { $0.remaining <= 0 } == true ? "requests" : "tokens")
+                    throw verdict.refusal(for: key)
+                }
+                verdicts.append(verdict)
+            }
+            options.record?.update { fields in
+                fields.whenFinished.append { finished in
+                    if key.limits.tokensPerMinute != nil {
                         store.spend(key, tokens: (finished.tokensIn ?? 0) + (finished.tokensOut ?? 0))
                     }
+                    if key.budget != nil, let cost = finished.costUSD { store.spend(key, usd: cost) }
                 }
             }
         }
         var response = try await next(request, context.with(options: options))
-        // One set of x-ratelimit-* headers, as OpenAI sends: the first limited key's (the gateway key's).
-        for (name, value) in verdicts[0].headers { response.headers.replaceOrAdd(name: name, value: value) }
+        // One set of x-ratelimit-* headers, as OpenAI sends: the first limited key's.
+        for (name, value) in verdicts.first?.headers ?? [] { response.headers.replaceOrAdd(name: name, value: value) }
         return response
     }
 
@@ -50,17 +68,23 @@ struct AccessStage: RequestStage {
 
     /// The store's verdict; a store that cannot answer (Redis down) is the store's policy to settle.
     static func admit(_ key: LimitedKey, store: any LimitStore) async throws(GatewayError) -> LimitVerdict {
+        try await ask { loop in store.admit(key, on: loop) }
+    }
+
+    static func budget(_ key: LimitedKey, store: any LimitStore) async throws(GatewayError) -> BudgetStanding {
+        try await ask { loop in store.budget(key, on: loop) }
+    }
+
+    private static func ask<T: Sendable>(_ question: (any EventLoop) -> EventLoopFuture<T>) async throws(GatewayError) -> T {
         let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
         do {
-            return try await store.admit(key, on: loop).get()
+            return try await question(loop).get()
         } catch {
             throw error as? GatewayError
                 ?? GatewayError(status: 503, type: .server, message: "the rate limit store failed: \(error)", code: .limitStoreFailed)
         }
     }
 
-    /// Checks the gateway key in constant time. A key presented as `Authorization: Bearer` is the
-    /// gateway's, so it is not forwarded as the provider key (that then comes from a config).
     /// Returns the key presented (to find its limits).
     @discardableResult
     static func authorize(_ options: inout RequestOptions, keys: [String]) throws(GatewayError) -> String {

@@ -1,10 +1,12 @@
 /// Gateway keys as a JSON list (the settings file's `gateway_keys`, `SWITCHBOARD_GATEWAY_KEYS` as
 /// a JSON array, or a `{…}` line of `gateway_keys_file`): each item a key, or an object
-/// `{"key": "…", "name": "team-a", "limits": {"requests_per_minute": 600, "tokens_per_minute": 200000}}`.
+/// `{"key": "…", "name": "team-a", "limits": {"requests_per_minute": 600, "tokens_per_minute": 200000},
+/// "budget": {"max_usd": 100, "period": "30d"}}`. Keys with one name share its windows and budget.
 /// The name labels the key in errors and metrics; the key itself never appears.
 public enum GatewayKeyList {
     public struct Parsed: Sendable {
         public var keys: [String] = []
+        /// Every named key's limits, budget and name, by the key itself.
         public var limited: [String: LimitedKey] = [:]
 
         public init() {}
@@ -35,6 +37,7 @@ public enum GatewayKeyList {
         var key: String?
         var name: String?
         var limits = KeyLimits()
+        var budget: KeyBudget?
         for member in members {
             switch member.key {
             case "key":
@@ -47,19 +50,22 @@ public enum GatewayKeyList {
                 name = text
             case "limits":
                 limits = try KeyLimits.parse(member.value, owner: position)
+            case "budget":
+                budget = try KeyBudget.parse(member.value, owner: position)
             default:
-                throw KeyLimitsError("\(position): unknown field '\(member.key)' (known: key, name, limits)")
+                throw KeyLimitsError("\(position): unknown field '\(member.key)' (known: key, name, limits, budget)")
             }
         }
         guard let key else { throw KeyLimitsError("\(position) has no 'key'") }
-        let label = name.map { "gateway key '\($0)'" } ?? position
         parsed.keys.append(key)
-        if !limits.isEmpty {
-            guard let name else {
-                throw KeyLimitsError("\(position) has limits but no 'name': a limited key needs one (its windows are kept under it)")
+        guard let name else {
+            if !limits.isEmpty || budget != nil {
+                throw KeyLimitsError("\(position) has limits or a budget but no 'name': such a key needs one (its windows are kept under it)")
             }
-            parsed.limited[key] = LimitedKey(label: label, id: "gk:" + name, limits: limits)
+            return
         }
+        // Every named key: its name labels the cost metric even without limits.
+        parsed.limited[key] = LimitedKey(label: "gateway key '\(name)'", id: "gk:" + name, limits: limits, budget: budget)
     }
 
     /// Parses the object text of one line of a keys file.

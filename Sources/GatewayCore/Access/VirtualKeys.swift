@@ -22,6 +22,8 @@ public struct VirtualKeys: Sendable {
         public var allowCustomHost = false
         /// `"limits": {"requests_per_minute": …, "tokens_per_minute": …}`.
         public var limits = KeyLimits()
+        /// `"budget": {"max_usd": …, "period": …}`.
+        public var budget: KeyBudget?
     }
 
     public var entries: [String: Entry]
@@ -48,9 +50,13 @@ public struct VirtualKeys: Sendable {
                     entry.allowCustomHost = flag
                     continue
                 }
-                if key == "limits" {
+                if key == "limits" || key == "budget" {
                     do throws(KeyLimitsError) {
-                        entry.limits = try KeyLimits.parse(field, owner: "'\(name)'")
+                        if key == "limits" {
+                            entry.limits = try KeyLimits.parse(field, owner: "'\(name)'")
+                        } else {
+                            entry.budget = try KeyBudget.parse(field, owner: "'\(name)'")
+                        }
                     } catch {
                         throw fail(error.message)
                     }
@@ -68,10 +74,10 @@ public struct VirtualKeys: Sendable {
         self.entries = entries
     }
 
-    /// The limits a virtual key's requests count against, when it has any.
+    /// A virtual key's name, limits and budget (its name labels the cost metric).
     func limitedKey(_ name: String) -> LimitedKey? {
-        guard let limits = entries[name]?.limits, !limits.isEmpty else { return nil }
-        return LimitedKey(label: "virtual key '\(name.prefix(64))'", id: "vk:" + name, limits: limits)
+        guard let entry = entries[name] else { return nil }
+        return LimitedKey(label: "virtual key '\(name.prefix(64))'", id: "vk:" + name, limits: entry.limits, budget: entry.budget)
     }
 
     /// Applies a virtual key to a request's options.

@@ -38,6 +38,57 @@ public struct KeyLimits: Sendable, Equatable {
     }
 }
 
+/// What one key may spend in a period: `"budget": {"max_usd": 100, "period": "30d"}`. Periods are
+/// counted from the Unix epoch (UTC) in whole periods, so every replica agrees when one ends (a
+/// `30d` budget resets every 30 days from 1970-01-01; `1d` at midnight UTC).
+public struct KeyBudget: Sendable, Equatable {
+    public var maxUSD: Double
+    public var periodSeconds: Int
+
+    public init(maxUSD: Double, periodSeconds: Int) {
+        self.maxUSD = maxUSD
+        self.periodSeconds = periodSeconds
+    }
+
+    static func parse(_ tree: JSONTree, owner: String) throws(KeyLimitsError) -> KeyBudget {
+        guard let members = tree.members else { throw KeyLimitsError("\(owner): 'budget' must be an object") }
+        var maxUSD: Double?
+        var period: Int?
+        for member in members {
+            switch member.key {
+            case "max_usd":
+                guard case .number(let literal) = member.value, let value = Double(literal), value.isFinite, value > 0 else {
+                    throw KeyLimitsError("\(owner): budget.max_usd must be a positive number of US dollars")
+                }
+                maxUSD = value
+            case "period":
+                guard let text = member.value.string, let seconds = periodSeconds(text) else {
+                    throw KeyLimitsError("\(owner): budget.period must be a number of hours, days or weeks such as \"12h\", \"30d\" or \"1w\" (at most 366 days)")
+                }
+                period = seconds
+            default:
+                throw KeyLimitsError("\(owner): unknown budget field '\(member.key)' (known: max_usd, period)")
+            }
+        }
+        guard let maxUSD else { throw KeyLimitsError("\(owner): budget has no max_usd") }
+        guard let period else { throw KeyLimitsError("\(owner): budget has no period") }
+        return KeyBudget(maxUSD: maxUSD, periodSeconds: period)
+    }
+
+    /// `12h`, `30d`, `1w` in seconds, at most 366 days.
+    static func periodSeconds(_ text: String) -> Int? {
+        guard let unit = text.last, let count = CheckedInteger.parse(text.dropLast(), in: 1...8784) else { return nil }
+        let seconds: Int
+        switch unit {
+        case "h": seconds = count * 3600
+        case "d": seconds = count * 86_400
+        case "w": seconds = count * 604_800
+        default: return nil
+        }
+        return seconds <= 366 * 86_400 ? seconds : nil
+    }
+}
+
 /// A `limits` object that cannot be honoured; the message names the key's owner and the field.
 public struct KeyLimitsError: Error, Sendable {
     public let message: String
@@ -49,15 +100,21 @@ public struct KeyLimitsError: Error, Sendable {
 public struct LimitedKey: Sendable, Equatable {
     /// `gateway key 'team-a'`, `virtual key 'openai-prod'`.
     public var label: String
-    /// The store's id for the key's windows (`gk:team-a`, `vk:openai-prod`).
+    /// The store's id for the key's windows (`gk:team-a`, `vk:openai-prod`); also the `key`
+    /// label of the cost metric.
     public var id: String
     public var limits: KeyLimits
+    public var budget: KeyBudget?
 
-    public init(label: String, id: String, limits: KeyLimits) {
+    public init(label: String, id: String, limits: KeyLimits, budget: KeyBudget? = nil) {
         self.label = label
         self.id = id
         self.limits = limits
+        self.budget = budget
     }
+
+    /// Whether requests must ask the store before they go (limits or a budget).
+    public var isLimited: Bool { !limits.isEmpty || budget != nil }
 }
 
 /// What the state store answered for one request: admitted or not, and each window's standing,

@@ -1,4 +1,5 @@
 public import NIOCore
+import FoundationEssentials
 import LuaRuntime
 import Synchronization
 
@@ -10,6 +11,55 @@ public protocol LimitStore: Sendable {
     /// Adds the tokens a finished request used (as the provider reported them) to the key's
     /// token window.
     func spend(_ key: LimitedKey, tokens: Int)
+    /// What the key has spent in its budget's current period.
+    func budget(_ key: LimitedKey, on loop: any EventLoop) -> EventLoopFuture<BudgetStanding>
+    /// Adds a finished request's cost to the key's current period.
+    func spend(_ key: LimitedKey, usd: Double)
+}
+
+/// A key's spending in its budget's current period.
+public struct BudgetStanding: Sendable, Equatable {
+    public var spentUSD: Double
+    /// When the period ends (seconds since the Unix epoch).
+    public var resetsAt: Double
+    public var now: Double
+
+    public init(spentUSD: Double, resetsAt: Double, now: Double) {
+        self.spentUSD = spentUSD
+        self.resetsAt = resetsAt
+        self.now = now
+    }
+
+    /// The 429 for a request of a key whose budget is spent: when it resets, in the message and in
+    /// `Retry-After`.
+    func refusal(for key: LimitedKey, budget: KeyBudget) -> GatewayError {
+        let reset = Date(timeIntervalSince1970: resetsAt).formatted(.iso8601)
+        let wait = max(1, CheckedInteger.clamped((resetsAt - now).rounded(.up), to: 1...(366 * 86_400)) ?? 1)
+        var error = GatewayError(status: 429, type: "insufficient_quota",
+                                 message: "the budget of \(key.label) is spent: $\(Self.dollars(spentUSD)) of $\(Self.dollars(budget.maxUSD)) in this period; it resets at \(reset)",
+                                 code: .budgetExceeded)
+        error.headers = [("retry-after", String(wait)), ("x-portkey-budget-reset", reset)]
+        return error
+    }
+
+    /// Dollars with cents (and more digits below a cent, so a small spend is not shown as 0.00).
+    static func dollars(_ value: Double) -> String {
+        let cents = (value * 100).rounded() / 100
+        if value >= 0.01 || value == 0 {
+            let whole = CheckedInteger.clamped(cents.rounded(.down), to: 0...(1 << 50)) ?? 0
+            let fraction = CheckedInteger.clamped(((cents - Double(whole)) * 100).rounded(), to: 0...99) ?? 0
+            return "\(whole).\(fraction < 10 ? "0" : "")\(fraction)"
+        }
+        return value.description
+    }
+}
+
+extension KeyBudget {
+    /// The period a time falls in (whole periods since the epoch) and when it ends.
+    func period(at now: Double) -> (index: Int, endsAt: Double) {
+        let index = CheckedInteger.clamped((now / Double(periodSeconds)).rounded(.down), to: 0...(1 << 50)) ?? 0
+        return (index, Double(index + 1) * Double(periodSeconds))
+    }
 }
 
 /// A minute as 60 one-second buckets: what was counted in the last 60 seconds, exact to the
@@ -68,12 +118,18 @@ public final class LocalLimitStore: LimitStore {
     }
 
     private let entries = Mutex<[String: Entry]>([:])
+    /// Per key: the budget period being counted and what was spent in it.
+    private let spending = Mutex<[String: (period: Int, usd: Double)]>([:])
+    /// Seconds since the Unix epoch, for budget periods (injectable for tests).
+    private let wallClock: @Sendable () -> Double
     /// Seconds on a monotonic clock (injectable for tests).
     private let clock: @Sendable () -> Double
     /// Entries kept before idle ones are swept (keys limited by a metadata value can be many).
     private let sweepAbove: Int
 
-    public init(sweepAbove: Int = 10_000, clock: (@Sendable () -> Double)? = nil) {
+    public init(sweepAbove: Int = 10_000, clock: (@Sendable () -> Double)? = nil,
+                wallClock: (@Sendable () -> Double)? = nil) {
+        self.wallClock = wallClock ?? { Date().timeIntervalSince1970 }
         let start = ContinuousClock.now
         self.clock = clock ?? {
             let elapsed = ContinuousClock.now - start
@@ -122,6 +178,28 @@ public final class LocalLimitStore: LimitStore {
             var entry = entries[key.id] ?? Entry()
             entry.tokens.add(tokens, at: second)
             entries[key.id] = entry
+        }
+    }
+
+    public func budget(_ key: LimitedKey, on loop: any EventLoop) -> EventLoopFuture<BudgetStanding> {
+        loop.makeSucceededFuture(budget(key))
+    }
+
+    /// The standing now, synchronously.
+    public func budget(_ key: LimitedKey) -> BudgetStanding {
+        let now = wallClock()
+        guard let budget = key.budget else { return BudgetStanding(spentUSD: 0, resetsAt: now, now: now) }
+        let (period, endsAt) = budget.period(at: now)
+        let spent = spending.withLock { table in table[key.id].map { $0.period == period ? $0.usd : 0 } ?? 0 }
+        return BudgetStanding(spentUSD: spent, resetsAt: endsAt, now: now)
+    }
+
+    public func spend(_ key: LimitedKey, usd: Double) {
+        guard let budget = key.budget, usd > 0, usd.isFinite else { return }
+        let (period, _) = budget.period(at: wallClock())
+        spending.withLock { table in
+            let current = table[key.id].map { $0.period == period ? $0.usd : 0 } ?? 0
+            table[key.id] = (period, current + usd)
         }
     }
 }

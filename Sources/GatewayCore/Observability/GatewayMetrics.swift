@@ -30,6 +30,9 @@ public struct GatewayMetrics: Sendable {
         public static let connectionsCut = "switchboard_client_connections_cut_total"
         public static let guardrailChecks = "switchboard_guardrail_checks_total"
         public static let guardrailCheckDuration = "switchboard_guardrail_check_duration_seconds"
+        public static let cost = "switchboard_cost_usd_total"
+        public static let unpriced = "switchboard_unpriced_requests_total"
+        public static let rateLimited = "switchboard_rate_limited_total"
     }
 
     /// One line each, for `# HELP`.
@@ -53,6 +56,9 @@ public struct GatewayMetrics: Sendable {
         Name.connectionsCut: "Client connections refused or cut by a limit, by reason (too_many_connections, head_timeout).",
         Name.guardrailChecks: "Guardrail check runs, by check id and verdict (pass, fail, error).",
         Name.guardrailCheckDuration: "Time one guardrail check took, by check id.",
+        Name.cost: "What requests cost in USD by the pricing table, by provider, model and the key charged (none without one).",
+        Name.unpriced: "Requests with token usage whose model is not in the pricing table, by provider and model.",
+        Name.rateLimited: "Requests refused by a key's limits, by key name and window (requests, tokens, budget).",
     ]
 
     public static let maxModels = 200
@@ -107,6 +113,28 @@ public struct GatewayMetrics: Sendable {
         handles.timer(.init(kind: .upstreamDuration, a: provider)) {
             Timer(label: Name.upstreamDuration, dimensions: [("provider", provider)], factory: factory)
         }.recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// A priced request's cost.
+    public func costAdded(provider: String, model: String, key: String, usd: Double) {
+        let model = models.label(model)
+        handles.floatingCounter(.init(kind: .cost, a: provider, b: model, c: key)) {
+            FloatingPointCounter(label: Name.cost, dimensions: [("provider", provider), ("model", model), ("key", key)],
+                                 factory: factory)
+        }.increment(by: usd)
+    }
+
+    /// A request with usage whose model has no price.
+    public func unpriced(provider: String, model: String) {
+        let model = models.label(model)
+        handles.counter(.init(kind: .unpriced, a: provider, b: model)) {
+            Counter(label: Name.unpriced, dimensions: [("provider", provider), ("model", model)], factory: factory)
+        }.increment()
+    }
+
+    /// A request refused by a key's limits (`window`: requests, tokens or budget).
+    public func rateLimited(key: String, window: String) {
+        Counter(label: Name.rateLimited, dimensions: [("key", key), ("window", window)], factory: factory).increment()
     }
 
     public func retried(provider: String) {
@@ -165,7 +193,9 @@ public struct GatewayMetrics: Sendable {
 /// registry's lock, its label-set dictionary and a help-text check (5 % of the gateway's CPU in a
 /// profile before this cache). The label values are bounded (see ``GatewayMetrics``), so is this.
 private final class Handles: Sendable {
-    enum Kind: UInt8 { case requests, requestDuration, upstreamDuration, firstChunk, tokens, guardrailChecks, guardrailCheckDuration }
+    enum Kind: UInt8 {
+        case requests, requestDuration, upstreamDuration, firstChunk, tokens, guardrailChecks, guardrailCheckDuration, cost, unpriced
+    }
 
     struct Key: Hashable {
         var kind: Kind
@@ -177,6 +207,17 @@ private final class Handles: Sendable {
 
     private let counters = Mutex<[Key: Counter]>([:])
     private let timers = Mutex<[Key: Timer]>([:])
+    private let floatingCounters = Mutex<[Key: FloatingPointCounter]>([:])
+
+    func floatingCounter(_ key: Key, make: () -> FloatingPointCounter) -> FloatingPointCounter {
+        if let found = floatingCounters.withLock({ $0[key] }) { return found }
+        let made = make()
+        return floatingCounters.withLock { table in
+            if let found = table[key] { return found }
+            table[key] = made
+            return made
+        }
+    }
 
     func counter(_ key: Key, make: () -> Counter) -> Counter {
         if let found = counters.withLock({ $0[key] }) { return found }

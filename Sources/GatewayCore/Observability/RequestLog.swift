@@ -12,7 +12,7 @@ import Darwin
 /// Fields: `time` (UTC, ms), `trace_id`, `method`, `route`, `provider`, `model`, `target` (config
 /// path of the target that answered), `status`, `latency_ms`, `upstream_latency_ms`,
 /// `first_chunk_ms` (streams: arrival to first chunk sent), `attempts`,
-/// `retries`, `tokens_in`, `tokens_out`, `cache`, `stream`, `error` (code only). Bodies
+/// `retries`, `tokens_in`, `tokens_out`, `cost_usd` (null when unpriced), `cache`, `stream`, `error` (code only). Bodies
 /// (`request_body`, `response_body`, each at most ``maxBodyBytes``) only when body logging is on.
 /// Never headers, so never keys.
 public enum RequestLogLine {
@@ -44,6 +44,7 @@ public enum RequestLogLine {
         out.number("retries", fields.retries)
         out.number("tokens_in", fields.tokensIn)
         out.number("tokens_out", fields.tokensOut)
+        out.decimal("cost_usd", fields.costUSD)
         out.string("cache", fields.cache)
         out.key("stream")
         out.raw(fields.stream ? "true" : "false")
@@ -118,6 +119,13 @@ private struct LineBytes {
     }
 
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// A finite number as Swift spells it shortest (`0.00042`, `1.5e-07`: both JSON numbers).
+    mutating func decimal(_ name: StaticString, _ value: Double?) {
+        key(name)
+        guard let value, value.isFinite else { return raw("null") }
+        bytes.append(contentsOf: value.description.utf8)
+    }
 
     mutating func number(_ name: StaticString, _ value: Int?) {
         key(name)
@@ -298,10 +306,15 @@ public struct RequestObserver: Sendable {
     /// idle (see ``Activity``).
     public let activity = Activity()
 
-    public init(metrics: GatewayMetrics = GatewayMetrics(), log: LineWriter? = nil, logBodies: Bool = false) {
+    /// What models cost, for `cost_usd`, the cost metric and budgets.
+    public let pricing: PricingStore
+
+    public init(metrics: GatewayMetrics = GatewayMetrics(), log: LineWriter? = nil, logBodies: Bool = false,
+                pricing: PricingStore = PricingStore()) {
         self.metrics = metrics
         self.log = log
         self.logBodies = logBodies
+        self.pricing = pricing
     }
 
     /// Counts requests, so housekeeping that stops the world for a moment (glibc's `malloc_trim`
@@ -340,7 +353,16 @@ public struct RequestObserver: Sendable {
             record.update { $0.errorCode = errorCode }
             if errorCode == "script_error" { metrics.scriptFailed(kind: "request") }
         }
-        let fields = record.snapshot
+        var fields = record.snapshot
+        if let provider = fields.provider, let model = fields.model, let usage = fields.pricedUsage {
+            if let cost = pricing.cost(provider: provider, model: model, usage: usage) {
+                fields.costUSD = cost
+                record.update { $0.costUSD = cost }
+                metrics.costAdded(provider: provider, model: model, key: fields.chargedKey ?? "none", usd: cost)
+            } else {
+                metrics.unpriced(provider: provider, model: model)
+            }
+        }
         for action in fields.whenFinished { action(fields) }
         metrics.requestFinished(route: record.route, provider: fields.provider, status: status, duration: latency,
                                 model: fields.model, tokensIn: fields.tokensIn, tokensOut: fields.tokensOut)

@@ -22,6 +22,16 @@ public final class RequestRecord: Sendable {
         public var retries = 0
         public var tokensIn: Int?
         public var tokensOut: Int?
+        /// Cache reads counted inside `tokensIn` (OpenAI's `cached_tokens`).
+        public var cachedInTokensIn: Int?
+        /// Cache reads and writes beside `tokensIn` (Anthropic's `cache_read_input_tokens`,
+        /// `cache_creation_input_tokens`).
+        public var cacheReadTokens: Int?
+        public var cacheWriteTokens: Int?
+        /// What the request cost (USD) by the pricing table; nil when its model is unpriced.
+        public var costUSD: Double?
+        /// The name of the key the request was charged to, for the cost metric.
+        public var chargedKey: String?
         /// `HIT`, `MISS`, `REFRESH` or `DISABLED`; nil when no cache config applied.
         public var cache: String?
         public var stream = false
@@ -67,8 +77,7 @@ public final class RequestRecord: Sendable {
     public func observe(body: ByteBuffer) {
         let usage = body.withUnsafeReadableBytes { UsageScanner.scan($0) }
         update { fields in
-            if let input = usage.input { fields.tokensIn = input }
-            if let output = usage.output { fields.tokensOut = output }
+            fields.take(usage)
             if keepBodies { fields.responseBody = body }
         }
     }
@@ -102,10 +111,28 @@ public final class RequestRecord: Sendable {
                 return usage
             }
         }
-        guard usage.input != nil || usage.output != nil else { return }
+        guard usage != UsageScanner.Usage() else { return }
         update { fields in
-            if let input = usage.input { fields.tokensIn = input }
-            if let output = usage.output { fields.tokensOut = output }
+            fields.take(usage)
         }
+    }
+}
+
+extension RequestRecord.Fields {
+    /// Takes what a usage object says; later numbers replace earlier ones (running totals).
+    mutating func take(_ usage: UsageScanner.Usage) {
+        if let input = usage.input { tokensIn = input }
+        if let output = usage.output { tokensOut = output }
+        if let cached = usage.cachedInInput { cachedInTokensIn = cached }
+        if let read = usage.cacheRead { cacheReadTokens = read }
+        if let written = usage.cacheWritten { cacheWriteTokens = written }
+    }
+
+    /// The token counts the pricing table bills, nil until the provider reported any.
+    public var pricedUsage: PricingTable.Usage? {
+        guard tokensIn != nil || tokensOut != nil else { return nil }
+        let cachedIn = min(cachedInTokensIn ?? 0, tokensIn ?? 0)
+        return PricingTable.Usage(uncached: (tokensIn ?? 0) - cachedIn, cacheRead: cachedIn + (cacheReadTokens ?? 0),
+                                  cacheWritten: cacheWriteTokens ?? 0, output: tokensOut ?? 0)
     }
 }

@@ -13,6 +13,12 @@ enum UsageScanner {
     struct Usage: Equatable {
         var input: Int?
         var output: Int?
+        /// OpenAI's `prompt_tokens_details.cached_tokens` (Responses: `input_tokens_details`):
+        /// part of `input`.
+        var cachedInInput: Int?
+        /// Anthropic's `cache_read_input_tokens` and `cache_creation_input_tokens`: beside `input`.
+        var cacheRead: Int?
+        var cacheWritten: Int?
     }
 
     /// The longest unfinished stream line carried into the next chunk.
@@ -61,6 +67,8 @@ enum UsageScanner {
         var index = start + 1
         var depth = 1
         var lastKey: (Int, Int)?
+        /// The key of the object at depth 2, when it is a `*_tokens_details` object.
+        var details = false
         while index < bytes.count {
             let byte = bytes[index]
             switch byte {
@@ -70,7 +78,7 @@ enum UsageScanner {
                 while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
                     index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
                 }
-                if depth == 1 { lastKey = (keyStart, index) }
+                if depth == 1 || (depth == 2 && details) { lastKey = (keyStart, index) }
                 index += 1
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 depth += 1
@@ -78,12 +86,19 @@ enum UsageScanner {
                 index += 1
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
                 depth -= 1
+                if depth == 1 { details = false }
                 index += 1
                 if depth == 0 { return index }
             case UInt8(ascii: ":"):
                 index = skipSpace(bytes, index + 1)
-                guard depth == 1, let (keyStart, keyEnd) = lastKey else { continue }
+                guard depth == 1 || (depth == 2 && details), let (keyStart, keyEnd) = lastKey else { continue }
                 lastKey = nil
+                if depth == 1, index < bytes.count, bytes[index] == UInt8(ascii: "{") {
+                    // An object value: read its numbers only when it is the cached-token details.
+                    let key = UnsafeRawBufferPointer(rebasing: bytes[keyStart..<keyEnd])
+                    details = key.elementsEqual("prompt_tokens_details".utf8) || key.elementsEqual("input_tokens_details".utf8)
+                    continue
+                }
                 var value = 0
                 var digits = 0
                 while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9"), digits < 15 {
@@ -92,9 +107,12 @@ enum UsageScanner {
                     index += 1
                 }
                 guard digits > 0 else { continue }
-                switch String(decoding: UnsafeRawBufferPointer(rebasing: bytes[keyStart..<keyEnd]), as: UTF8.self) {
-                case "prompt_tokens", "input_tokens": usage.input = value
-                case "completion_tokens", "output_tokens": usage.output = value
+                switch (depth, String(decoding: UnsafeRawBufferPointer(rebasing: bytes[keyStart..<keyEnd]), as: UTF8.self)) {
+                case (1, "prompt_tokens"), (1, "input_tokens"): usage.input = value
+                case (1, "completion_tokens"), (1, "output_tokens"): usage.output = value
+                case (1, "cache_read_input_tokens"): usage.cacheRead = value
+                case (1, "cache_creation_input_tokens"): usage.cacheWritten = value
+                case (2, "cached_tokens"): usage.cachedInInput = value
                 default: break
                 }
             default:
