@@ -1,0 +1,71 @@
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// A `redis-server` on 127.0.0.1 for one test: a free port, no persistence, stopped at the end.
+final class RedisServer: @unchecked Sendable {
+    /// Where Debian's redis-server is (`make system-deps` installs it), or nil.
+    static let executable: String? = {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for directory in path.split(separator: ":") + ["/usr/bin", "/usr/sbin"] {
+            let candidate = "\(directory)/redis-server"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }()
+    static let missing = "redis-server is not installed (`make system-deps` installs Debian's redis-server)"
+
+    let port: Int
+    let arguments: [String]
+    private var process: Process?
+
+    init(extraArguments: [String] = []) async throws {
+        port = try await Self.freePort()
+        arguments = extraArguments
+        try await start()
+    }
+
+    var url: String { "redis://127.0.0.1:\(port)" }
+
+    /// Starts (or restarts, on the same port) and waits until it accepts connections.
+    func start() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.executable!)
+        process.arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--daemonize", "no", "--enable-debug-command", "yes", "--loglevel", "warning"] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        for _ in 0..<250 {
+            if let channel = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: "127.0.0.1", port: port).get() {
+                try? await channel.close()
+                return
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        stop()
+        throw ServerError(message: "redis-server did not listen on port \(port) within 5 s")
+    }
+
+    /// SIGTERM, then waits for the process to end.
+    func stop() {
+        guard let process else { return }
+        process.terminate()
+        process.waitUntilExit()
+        self.process = nil
+    }
+
+    deinit { stop() }
+
+    static func freePort() async throws -> Int {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress!.port!
+        try await channel.close()
+        return port
+    }
+
+    struct ServerError: Error { let message: String }
+}
