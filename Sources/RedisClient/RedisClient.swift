@@ -99,9 +99,10 @@ public final class RedisClient: Sendable {
         try await send(command, on: nil, timeout: timeout).get()
     }
 
-    /// Succeeds when every event loop has a ready connection; fails with the error of a loop's
-    /// latest connect attempt (e.g. `.server("WRONGPASS …")`) when it has none yet.
-    /// For startup checks and tests: commands never wait for this.
+    /// Succeeds when every event loop has a ready connection; a loop without one waits for its
+    /// next connect attempt (at most one backoff away) and fails with that attempt's error (e.g.
+    /// `.server("WRONGPASS …")`, or the connect error). For startup checks and tests: commands
+    /// never wait for a connection.
     public func waitUntilConnected() -> EventLoopFuture<Void> {
         let loop = eventLoopGroup.any()
         let each = poolList.map { pool in pool.loop.flatSubmit { pool.whenReady() } }
@@ -152,7 +153,6 @@ final class RedisLoopPool: @unchecked Sendable {
     private var slots: [Slot]
     private var nextSlot = 0
     private var readyWaiters: [EventLoopPromise<Void>] = []
-    private var lastError: (any Error)?
     private var isShutDown = false
     /// Whether the last connect worked (so a run of failures is logged once, not per attempt).
     private var wasConnected = true
@@ -185,10 +185,7 @@ final class RedisLoopPool: @unchecked Sendable {
             if case .ready(let connection) = slot, connection.isUsable { return loop.makeSucceededVoidFuture() }
         }
         if isShutDown { return loop.makeFailedFuture(RedisClientError.unavailable) }
-        // Backing off after a failure: report it rather than wait out the backoff.
-        if let lastError, !slots.contains(where: { if case .connecting = $0 { true } else { false } }) {
-            return loop.makeFailedFuture(lastError)
-        }
+        // Completed by the next connect attempt to finish: at most one backoff from now.
         let promise = loop.makePromise(of: Void.self)
         readyWaiters.append(promise)
         return promise.futureResult
@@ -229,7 +226,6 @@ final class RedisLoopPool: @unchecked Sendable {
                 return
             }
             slots[index] = .ready(connection)
-            lastError = nil
             if !wasConnected {
                 logger.info("Redis connection restored", metadata: ["redis": "\(configuration.url)"])
                 wasConnected = true
@@ -240,7 +236,6 @@ final class RedisLoopPool: @unchecked Sendable {
             readyWaiters = []
             for waiter in waiters { waiter.succeed() }
         case .failure(let error):
-            lastError = error
             if wasConnected {
                 logger.warning("Redis connect failed; retrying with backoff",
                                metadata: ["redis": "\(configuration.url)", "error": "\(error)"])

@@ -34,6 +34,21 @@ struct EvalshaRoundTripFigure {
                 _ = try await redis.evalsha(script, keys: ["seq"], args: [1, 60000], on: loop).get()
             }
         }
+        // One at a time from an EventLoopFuture chain on the loop (the gateway's path): each call
+        // starts in the callback of the one before, with no Swift task between them.
+        let chained = try await clock.measure {
+            let done = loop.makePromise(of: Void.self)
+            @Sendable func next(_ remaining: Int) {
+                redis.evalsha(script, keys: ["chain"], args: [1, 60000], on: loop).whenComplete { result in
+                    switch result {
+                    case .failure(let error): done.fail(error)
+                    case .success: remaining == 1 ? done.succeed() : next(remaining - 1)
+                    }
+                }
+            }
+            loop.execute { next(count) }
+            try await done.futureResult.get()
+        }
         let pipelined = try await clock.measure {
             let futures = try await loop.submit {
                 (0..<count).map { _ in redis.evalsha(script, keys: ["pipe"], args: [1, 60000], on: loop) }
@@ -41,13 +56,15 @@ struct EvalshaRoundTripFigure {
             for future in futures { _ = try await future.get() }
         }
         #expect(try await redis.send(["GET", "seq"]).int == count)
+        #expect(try await redis.send(["GET", "chain"]).int == count)
         #expect(try await redis.send(["GET", "pipe"]).int == count)
         func perCall(_ duration: Duration) -> String {
             let micros = Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12
             return String(Int((micros / Double(count)).rounded())) + " µs"
         }
-        print("EVALSHA on loopback, \(count) calls: one at a time \(perCall(sequential)) per call; "
-              + "pipelined on one connection \(perCall(pipelined)) per call")
+        print("EVALSHA on loopback, \(count) calls: one at a time awaited from a task \(perCall(sequential)) per call; "
+              + "one at a time chained on the event loop \(perCall(chained)) per call; "
+              + "all in flight on one connection \(perCall(pipelined)) per call")
         try await redis.shutdown()
     }
 }
