@@ -19,9 +19,14 @@ final class RedisServer: @unchecked Sendable {
     let arguments: [String]
     private var process: Process?
 
-    init(extraArguments: [String] = []) async throws {
-        port = try await Self.freePort()
-        arguments = extraArguments
+    /// - Parameter tls: certificate and key files: the port then speaks TLS only (`rediss://`).
+    init(extraArguments: [String] = [], tls: (certificate: String, key: String)? = nil) async throws {
+        let port = try await Self.freePort()
+        self.port = port
+        arguments = extraArguments + (tls.map {
+            ["--tls-port", "\(port)", "--tls-cert-file", $0.certificate, "--tls-key-file", $0.key,
+             "--tls-ca-cert-file", $0.certificate, "--tls-auth-clients", "no"]
+        } ?? [])
         try await start()
     }
 
@@ -31,7 +36,8 @@ final class RedisServer: @unchecked Sendable {
     func start() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executable!)
-        process.arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+        let plainPort = arguments.contains("--tls-port") ? 0 : port
+        process.arguments = ["--port", "\(plainPort)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                              "--daemonize", "no", "--enable-debug-command", "yes", "--loglevel", "warning"] + arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -69,4 +75,18 @@ final class RedisServer: @unchecked Sendable {
     }
 
     struct ServerError: Error { let message: String }
+
+    /// Runs a program to its end; throws when it fails.
+    static func run(_ executable: String, _ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ServerError(message: "\(executable) exited with \(process.terminationStatus)")
+        }
+    }
 }
