@@ -34,13 +34,13 @@ extension RedisClient {
         }
         let first = send(Self.evalshaCommand(sha, keys: keys, args: args), on: loop, timeout: timeout)
         return first.flatMapError { error in
-                guard (error as? RedisClientError)?.serverCode == "NOSCRIPT" else {
-                    return first.eventLoop.makeFailedFuture(error)
-                }
-                return self.load(script, on: loop, timeout: timeout).flatMap { sha in
-                    self.send(Self.evalshaCommand(sha, keys: keys, args: args), on: loop, timeout: timeout)
-                }
+            guard (error as? RedisClientError)?.serverCode == "NOSCRIPT" else {
+                return first.eventLoop.makeFailedFuture(error)
             }
+            return self.load(script, on: loop, timeout: timeout).flatMap { sha in
+                self.send(Self.evalshaCommand(sha, keys: keys, args: args), on: loop, timeout: timeout)
+            }
+        }
     }
 
     public func evalsha(_ script: RedisScript, keys: [RESPArgument] = [], args: [RESPArgument] = [],
