@@ -34,6 +34,9 @@ public final class RedisClient: Sendable {
         /// First delay before reconnecting after a failed connect; doubles per failure up to the cap.
         public var backoffBase: TimeAmount = .milliseconds(50)
         public var backoffCap: TimeAmount = .seconds(2)
+        /// Commands in flight per connection; beyond it a command fails with `.unavailable` (not
+        /// sent), so a slow Redis cannot make the gateway hold an unbounded backlog.
+        public var maxInFlightPerConnection: Int = 10_000
         /// The largest reply accepted; a larger one is a protocol error that closes the connection.
         public var maxReplyBytes: Int = 64 << 20
         /// TLS settings for `rediss://` (default: the system's trust roots, host name verified).
@@ -173,7 +176,8 @@ final class RedisLoopPool: @unchecked Sendable {
         for _ in 0..<slots.count {
             let index = nextSlot
             nextSlot = nextSlot + 1 == slots.count ? 0 : nextSlot + 1
-            if case .ready(let connection) = slots[index], connection.isUsable {
+            if case .ready(let connection) = slots[index], connection.isUsable,
+               connection.inFlight < configuration.maxInFlightPerConnection {
                 return connection.send(RESPEncoder.encode(command, allocator: connection.channel.allocator), deadline: deadline)
             }
         }

@@ -24,6 +24,7 @@ final class RedisConnection: @unchecked Sendable {
 
     var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
     var isUsable: Bool { handler.failure == nil && channel.isActive }
+    var inFlight: Int { handler.inFlight }
 
     /// Sends one encoded command; on the channel's event loop.
     func send(_ command: ByteBuffer, deadline: NIODeadline) -> EventLoopFuture<RESPValue> {
@@ -98,6 +99,7 @@ final class RedisConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
     private var context: ChannelHandlerContext?
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
+    var inFlight: Int { pending.count }
     /// Set once the connection is finished with; every later command fails with it.
     private(set) var failure: RedisClientError?
 

@@ -98,6 +98,32 @@ struct RedisClientTests {
         try await redis.shutdown()
     }
 
+    /// Commands beyond the in-flight limit of a connection are refused, not buffered.
+    @Test func inFlightLimitRefusesTheExcess() async throws {
+        let server = try await RedisServer()
+        defer { server.stop() }
+        let redis = try client(server.url) { $0.maxInFlightPerConnection = 10; $0.commandTimeout = .seconds(10) }
+        try await redis.waitUntilConnected()
+        let loop = group.any()
+        // All 100 are sent in one turn of the loop, before any answer can be read.
+        let futures = try await loop.submit { (0..<100).map { _ in redis.send(["INCR", "limited"], on: loop) } }.get()
+        var answered = 0
+        var refused = 0
+        for future in futures {
+            do {
+                _ = try await future.get()
+                answered += 1
+            } catch let error as RedisClientError {
+                #expect(error == .unavailable)
+                refused += 1
+            }
+        }
+        #expect(answered == 10)
+        #expect(refused == 90)
+        #expect(try await redis.send(["GET", "limited"]).int == 10)
+        try await redis.shutdown()
+    }
+
     @Test func evalshaRecoversFromNoscript() async throws {
         let server = try await RedisServer()
         defer { server.stop() }
