@@ -263,11 +263,21 @@ final class RedisLoopPool: @unchecked Sendable {
         connect(index, attempt: 0)
     }
 
-    /// base × 2^attempt, capped, with up to 25 % taken off at random so loops do not reconnect in step.
     func backoff(_ attempt: Int) -> TimeAmount {
-        let base = configuration.backoffBase.nanoseconds
-        let cap = configuration.backoffCap.nanoseconds
-        let delay = attempt >= 40 ? cap : min(cap, base << attempt)
+        Self.backoff(attempt: attempt, base: configuration.backoffBase, cap: configuration.backoffCap)
+    }
+
+    /// base × 2^attempt, capped, with up to 25 % taken off at random so loops do not reconnect in step.
+    /// Doubled step by step up to the cap: `base << attempt` overflowed after ~30 failed attempts
+    /// (a minute of Redis down at a 2 s cap) into a negative delay and a crash.
+    static func backoff(attempt: Int, base: TimeAmount, cap: TimeAmount) -> TimeAmount {
+        let cap = max(cap.nanoseconds, 0)
+        var delay = min(max(base.nanoseconds, 0), cap)
+        var doublings = 0
+        while doublings < attempt, delay < cap {
+            delay = delay > cap / 2 ? cap : delay * 2
+            doublings += 1
+        }
         return .nanoseconds(delay - Int64.random(in: 0...(delay / 4)))
     }
 }
