@@ -39,6 +39,12 @@ system-deps:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq liblua5.4-dev libssl-dev libyaml-dev pkg-config >/dev/null; \
 	fi
+	@# redis-server: the state store's tests (Tests/RedisClientTests) start one on loopback.
+	@if ! command -v redis-server >/dev/null; then \
+		echo "installing redis-server"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server >/dev/null; \
+	fi
 
 python-deps:
 	@$(PYTHON) -c "import openai, anthropic, pytest, prometheus_client, kubernetes_validate, yaml" 2>/dev/null || $(PYTHON) -m pip install -q -r Tests/e2e/requirements.txt
