@@ -5,7 +5,7 @@ PYTHON ?= python3
 PORT ?= 8787
 HOST ?= 127.0.0.1
 
-.PHONY: run test deps system-deps python-deps build-release
+.PHONY: run test deps system-deps test-deps python-deps build-release
 
 run: system-deps build-release
 	.build/release/switchboard --host $(HOST) --port $(PORT) --providers ./providers --scripts ./scripts --plugins ./plugins
@@ -21,7 +21,7 @@ PRODUCT ?= switchboard
 build-release:
 	$(SWIFT) build -c release $(RELEASE_FLAGS) --product $(PRODUCT)
 
-test: system-deps python-deps
+test: system-deps test-deps python-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(PYTHON) -m pytest -q Tests/e2e
@@ -30,7 +30,7 @@ test: system-deps python-deps
 	$(SWIFT) build -c release $(RELEASE_FLAGS)
 	SWITCHBOARD_BIN_DIR=$(CURDIR)/.build/release $(PYTHON) -m pytest -q Tests/e2e
 
-deps: system-deps python-deps
+deps: system-deps test-deps python-deps
 
 # Installs the C libraries when their headers are missing (root on Debian; sudo otherwise).
 system-deps:
@@ -39,11 +39,14 @@ system-deps:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq liblua5.4-dev libssl-dev libyaml-dev pkg-config >/dev/null; \
 	fi
-	@# redis-server: the state store's tests (Tests/RedisClientTests) start one on loopback.
-	@if ! command -v redis-server >/dev/null; then \
-		echo "installing redis-server"; \
+
+# What only the tests run: Redis (Tests/RedisClientTests, Tests/e2e/test_replicas.py) and HAProxy in
+# front of several replicas (test_replicas.py); the tests start and stop them on loopback.
+test-deps:
+	@if ! command -v redis-server >/dev/null || ! { command -v haproxy || [ -x /usr/sbin/haproxy ]; } >/dev/null; then \
+		echo "installing redis-server haproxy"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server >/dev/null; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server haproxy >/dev/null; \
 	fi
 
 python-deps:

@@ -73,6 +73,7 @@ let package = Package(
             dependencies: [
                 "LuaRuntime",
                 "CLuaShim",  // sb_memmem (UsageScanner)
+                "RedisClient",  // RedisLimitStore
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -114,6 +115,7 @@ let package = Package(
                 "GatewayServer",
                 "GatewayCore",
                 "LuaRuntime",
+                "RedisClient",
                 "CLuaShim",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

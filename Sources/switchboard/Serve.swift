@@ -9,6 +9,7 @@ import Logging
 import LuaRuntime
 import NIOCore
 import NIOPosix
+import RedisClient
 import ServiceLifecycle
 import UnixSignals
 
@@ -88,6 +89,15 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("configs"), help: "Folder of named routing configs (<name>.json), used as 'x-portkey-config: <name>'; re-read when files change. (env: SWITCHBOARD_CONFIGS)")
     var configs: String?
 
+    @Option(name: .customLong("redis-url"), help: "Keep rate-limit windows and budgets in Redis, shared by every replica: redis://[user:password@]host:port[/db], rediss:// for TLS. Without it they live in this process. (env: SWITCHBOARD_REDIS_URL)")
+    var redisURL: String?
+
+    @Option(name: .customLong("redis-timeout-ms"), help: "Longest wait for one Redis command before the limits' failure policy applies. (env: SWITCHBOARD_REDIS_TIMEOUT_MS, default: 250)")
+    var redisTimeout: Int?
+
+    @Option(name: .customLong("limits-fail-closed"), help: "When Redis cannot answer, refuse limited keys' requests with 503 (true) instead of letting them through uncounted with a warning (false). (env: SWITCHBOARD_LIMITS_FAIL_CLOSED, default: false)")
+    var limitsFailClosed: Bool?
+
     @Option(name: .customLong("pricing"), help: "Folder of pricing tables (<provider>.json; pricing/README.md): each request's cost_usd, the cost metric and key budgets; re-read when files change. (env: SWITCHBOARD_PRICING, default: ./pricing when it exists)")
     var pricing: String?
 
@@ -132,7 +142,7 @@ struct Serve: AsyncParsableCommand {
     var flagValues: [String: ConfigContent] {
         var values = scriptOptions.flagValues
         let strings: [(String, String?)] = [
-            ("host", host), ("log_level", logLevel), ("request_log", requestLog), ("configs", configs), ("pricing", pricing),
+            ("host", host), ("log_level", logLevel), ("request_log", requestLog), ("configs", configs), ("pricing", pricing), ("redis_url", redisURL),
             ("default_config", defaultConfig), ("gateway_keys_file", gatewayKeysFile),
             ("virtual_keys_file", virtualKeysFile), ("admin_token", adminToken), ("admin_token_file", adminTokenFile),
         ]
@@ -145,9 +155,11 @@ struct Serve: AsyncParsableCommand {
             ("cooldown_failures", cooldownFailures), ("cooldown_seconds", cooldownSeconds),
             ("cache_max_bytes", cacheMaxBytes), ("store_max_bytes", storeMaxBytes), ("drain_timeout", drainTimeout), ("idle_timeout", idleTimeout),
             ("head_timeout", headTimeout), ("body_min_rate", bodyMinRate), ("max_connections", maxConnections),
+            ("redis_timeout_ms", redisTimeout),
         ]
         for case let (key, value?) in ints { values[key] = .int(value) }
         if let logBodies { values["log_bodies"] = .bool(logBodies) }
+        if let limitsFailClosed { values["limits_fail_closed"] = .bool(limitsFailClosed) }
         if let metrics { values["metrics"] = .bool(metrics) }
         if !allowHosts.isEmpty { values["allow_hosts"] = .stringArray(allowHosts) }
         return values
@@ -271,10 +283,33 @@ struct Serve: AsyncParsableCommand {
             }
             logger.info("loaded prices of \(pricing.table.modelCount) models from \(folder)")
         }
+        var limits: any LimitStore = LocalLimitStore()
+        var redis: RedisClient?
+        if let text = resolved.redisURL {
+            let url: RedisURL
+            do throws(RedisURLError) {
+                url = try RedisURL(text)
+            } catch {
+                logger.critical("cannot start: redis_url: \(error.message)")
+                throw ExitCode(78)
+            }
+            var configuration = RedisClient.Configuration(url: url)
+            configuration.commandTimeout = .milliseconds(Int64(resolved.redisTimeoutMilliseconds))
+            let client: RedisClient
+            do {
+                client = try RedisClient(configuration: configuration, eventLoopGroup: group, logger: logger)
+            } catch {
+                logger.critical("cannot start: redis_url: the TLS settings for rediss:// cannot be loaded: \(error)")
+                throw ExitCode(78)
+            }
+            redis = client
+            limits = RedisLimitStore(client: client, failClosed: resolved.limitsFailClosed, logger: logger, metrics: metrics)
+            logger.info("limits and budgets are shared through Redis at \(url) (limits fail \(resolved.limitsFailClosed ? "closed" : "open") when it cannot answer)")
+        }
         let gateway = Gateway(
             scripts: scriptHost, upstream: upstream, settings: gatewaySettings, configs: loadedConfigs,
             observer: RequestObserver(metrics: metrics, log: requestLog, logBodies: resolved.logBodies, pricing: pricing),
-            logger: logger)
+            limits: limits, logger: logger)
         let configStore = loadedConfigs
         let reloader = Reloader(scripts: scriptHost, configs: configStore, gateway: gateway, flags: flagValues,
                                 settingsPath: settingsFile.path, logger: logger)
@@ -316,8 +351,10 @@ struct Serve: AsyncParsableCommand {
             try await services.run()
         } catch {
             await upstream.shutdown()
+            try? await redis?.shutdown()
             throw error
         }
         await upstream.shutdown()
+        try? await redis?.shutdown()
     }
 }

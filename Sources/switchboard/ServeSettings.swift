@@ -41,6 +41,10 @@ struct ServeSettings {
     var configs: String?
     /// The pricing folder: as set, or `./pricing` when it exists.
     var pricing: String?
+    /// Where limits and budgets are shared (`redis://…`), when they are.
+    var redisURL: String?
+    var redisTimeoutMilliseconds: Int
+    var limitsFailClosed: Bool
     var defaultConfig: String?
     /// From `gateway_keys` and the lines of `gateway_keys_file`.
     var gatewayKeys: [String]
@@ -93,6 +97,9 @@ struct ServeSettings {
         requestLog = try settings.string("request_log", default: "stdout")
         scripts = try ScriptSettings(settings, maxBodySize: maxBodySize)
         configs = try settings.string("configs")
+        redisURL = try settings.string("redis_url")
+        redisTimeoutMilliseconds = try settings.int("redis_timeout_ms", default: 250, range: 10...60_000)
+        limitsFailClosed = try settings.bool("limits_fail_closed", default: false)
         func isFolder(_ path: String) -> Bool {
             var info = stat()
             return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR

@@ -34,6 +34,7 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, ExpressibleByStri
     public static let rateLimitExceeded: ErrorCode = "rate_limit_exceeded"
     public static let limitStoreFailed: ErrorCode = "limit_store_failed"
     public static let budgetExceeded: ErrorCode = "budget_exceeded"
+    public static let limitStoreUnavailable: ErrorCode = "limit_store_unavailable"
     public static let badHttpRequest: ErrorCode = "bad_http_request"
     public static let clientClosedRequest: ErrorCode = "client_closed_request"
     public static let clientTimeout: ErrorCode = "client_timeout"

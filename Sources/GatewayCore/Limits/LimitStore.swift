@@ -129,7 +129,7 @@ public final class LocalLimitStore: LimitStore {
 
     public init(sweepAbove: Int = 10_000, clock: (@Sendable () -> Double)? = nil,
                 wallClock: (@Sendable () -> Double)? = nil) {
-        self.wallClock = wallClock ?? { Date().timeIntervalSince1970 }
+        self.wallClock = wallClock ?? { LocalLimitStore.epochSeconds() }
         let start = ContinuousClock.now
         self.clock = clock ?? {
             let elapsed = ContinuousClock.now - start
@@ -184,6 +184,9 @@ public final class LocalLimitStore: LimitStore {
     public func budget(_ key: LimitedKey, on loop: any EventLoop) -> EventLoopFuture<BudgetStanding> {
         loop.makeSucceededFuture(budget(key))
     }
+
+    /// Seconds since the Unix epoch.
+    public static func epochSeconds() -> Double { Date().timeIntervalSince1970 }
 
     /// The standing now, synchronously.
     public func budget(_ key: LimitedKey) -> BudgetStanding {

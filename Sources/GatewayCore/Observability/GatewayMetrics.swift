@@ -33,6 +33,7 @@ public struct GatewayMetrics: Sendable {
         public static let cost = "switchboard_cost_usd_total"
         public static let unpriced = "switchboard_unpriced_requests_total"
         public static let rateLimited = "switchboard_rate_limited_total"
+        public static let limitStoreFailures = "switchboard_limit_store_failures_total"
     }
 
     /// One line each, for `# HELP`.
@@ -59,6 +60,7 @@ public struct GatewayMetrics: Sendable {
         Name.cost: "What requests cost in USD by the pricing table, by provider, model and the key charged (none without one).",
         Name.unpriced: "Requests with token usage whose model is not in the pricing table, by provider and model.",
         Name.rateLimited: "Requests refused by a key's limits, by key name and window (requests, tokens, budget).",
+        Name.limitStoreFailures: "Commands to the shared limit store (Redis) that failed or timed out; limits fail open unless limits_fail_closed.",
     ]
 
     public static let maxModels = 200
@@ -130,6 +132,11 @@ public struct GatewayMetrics: Sendable {
         handles.counter(.init(kind: .unpriced, a: provider, b: model)) {
             Counter(label: Name.unpriced, dimensions: [("provider", provider), ("model", model)], factory: factory)
         }.increment()
+    }
+
+    /// A command to the shared limit store failed.
+    public func limitStoreFailed() {
+        Counter(label: Name.limitStoreFailures, dimensions: [], factory: factory).increment()
     }
 
     /// A request refused by a key's limits (`window`: requests, tokens or budget).

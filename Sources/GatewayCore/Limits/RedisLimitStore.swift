@@ -1,0 +1,182 @@
+public import Logging
+public import NIOCore
+import LuaRuntime
+public import RedisClient
+import Synchronization
+
+/// The windows and budgets of limited keys in Redis, so every replica counts against the same
+/// ones. One round trip per check: a Redis-side script (`EVALSHA`) reads and updates a key's two
+/// minute windows atomically, on Redis's clock (`TIME`), so replicas' clocks do not matter.
+///
+/// Redis down or slow must not take the gateway down: a command waits at most the client's
+/// timeout, then the policy decides — fail open (the default: the request goes on, a warning is
+/// logged at most every 10 s, and `switchboard_limit_store_failures_total` counts it) or fail closed
+/// (`limits_fail_closed`: 503 `limit_store_unavailable`). The client reconnects by itself; no
+/// restart is needed when Redis is back.
+public final class RedisLimitStore: LimitStore {
+    let client: RedisClient
+    let failClosed: Bool
+    let logger: Logger
+    let metrics: GatewayMetrics
+    private let warned = WarningThrottle(seconds: 10)
+
+    public init(client: RedisClient, failClosed: Bool, logger: Logger, metrics: GatewayMetrics) {
+        self.client = client
+        self.failClosed = failClosed
+        self.logger = logger
+        self.metrics = metrics
+    }
+
+    /// Key names share one hash tag per limited key, so a cluster keeps them in one slot.
+    static func key(_ id: String, _ part: String) -> RESPArgument { .string("sb:{\(id)}:\(part)") }
+
+    /// KEYS: the request window, the token window. ARGV: requests per minute, tokens per minute (0:
+    /// none). Each window is a hash of second → count; seconds older than a minute are dropped as
+    /// they are read. Returns admitted (0/1) and, per window, used, seconds to reset, seconds until
+    /// it admits again (as strings: a Lua number in a reply is truncated to an integer).
+    static let admitScript = RedisScript(#"""
+    local t = redis.call('TIME')
+    local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+    local second = tonumber(t[1])
+    local function read(key)
+      local all = redis.call('HGETALL', key)
+      local used, live = 0, {}
+      for i = 1, #all, 2 do
+        local s, c = tonumber(all[i]), tonumber(all[i + 1])
+        if s > second - 60 then
+          used = used + c
+          live[#live + 1] = {s, c}
+        else
+          redis.call('HDEL', key, all[i])
+        end
+      end
+      return used, live
+    end
+    local function wait(live, used, target)
+      if used <= target then return 0 end
+      table.sort(live, function(a, b) return a[1] < b[1] end)
+      for _, bucket in ipairs(live) do
+        used = used - bucket[2]
+        if used <= target then return bucket[1] + 60 - now end
+      end
+      return 60
+    end
+    local rpm, tpm = tonumber(ARGV[1]), tonumber(ARGV[2])
+    local requests, requestBuckets = read(KEYS[1])
+    local tokens, tokenBuckets = read(KEYS[2])
+    local admitted = (rpm == 0 or requests < rpm) and (tpm == 0 or tokens < tpm)
+    if admitted and rpm > 0 then
+      redis.call('HINCRBY', KEYS[1], second, 1)
+      redis.call('EXPIRE', KEYS[1], 61)
+      requests = requests + 1
+      requestBuckets[#requestBuckets + 1] = {second, 1}
+    end
+    return {admitted and 1 or 0,
+            requests, tostring(wait(requestBuckets, requests, 0)), tostring(wait(requestBuckets, requests, rpm - 1)),
+            tokens, tostring(wait(tokenBuckets, tokens, 0)), tostring(wait(tokenBuckets, tokens, tpm - 1))}
+    """#)
+
+    /// KEYS: the token window. ARGV: tokens.
+    static let spendTokensScript = RedisScript(#"""
+    local second = tonumber(redis.call('TIME')[1])
+    redis.call('HINCRBY', KEYS[1], second, ARGV[1])
+    redis.call('EXPIRE', KEYS[1], 61)
+    return 1
+    """#)
+
+    /// KEYS: the period's spend. ARGV: dollars, seconds to keep it.
+    static let spendBudgetScript = RedisScript(#"""
+    local total = redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
+    redis.call('EXPIRE', KEYS[1], ARGV[2])
+    return total
+    """#)
+
+    public func admit(_ key: LimitedKey, on loop: any EventLoop) -> EventLoopFuture<LimitVerdict> {
+        let limits = key.limits
+        return client.evalsha(Self.admitScript, keys: [Self.key(key.id, "requests"), Self.key(key.id, "tokens")],
+                              args: [.string(String(limits.requestsPerMinute ?? 0)), .string(String(limits.tokensPerMinute ?? 0))],
+                              on: loop)
+            .flatMapThrowing { reply in try Self.verdict(reply, limits: limits) }
+            .flatMapErrorThrowing { error in
+                try self.storeFailed(error, doing: "check the limits of \(key.label)")
+                return LimitVerdict(admitted: true)  // fail open: no windows to tell about
+            }
+    }
+
+    static func verdict(_ reply: RESPValue, limits: KeyLimits) throws -> LimitVerdict {
+        guard let items = reply.array, items.count == 7, let admitted = items[0].int, let requests = items[1].int,
+              let tokens = items[4].int else {
+            throw RedisClientError.protocolError("unexpected reply to the limits script")
+        }
+        func seconds(_ value: RESPValue) -> Double { value.string.flatMap(Double.init) ?? 0 }
+        var verdict = LimitVerdict(admitted: admitted == 1)
+        if let limit = limits.requestsPerMinute {
+            verdict.requests = .init(limit: limit, remaining: max(0, limit - requests), resetSeconds: seconds(items[2]),
+                                     retryAfterSeconds: seconds(items[3]))
+        }
+        if let limit = limits.tokensPerMinute {
+            verdict.tokens = .init(limit: limit, remaining: max(0, limit - tokens), resetSeconds: seconds(items[5]),
+                                   retryAfterSeconds: seconds(items[6]))
+        }
+        return verdict
+    }
+
+    public func spend(_ key: LimitedKey, tokens: Int) {
+        guard key.limits.tokensPerMinute != nil, tokens > 0 else { return }
+        client.evalsha(Self.spendTokensScript, keys: [Self.key(key.id, "tokens")], args: [.string(String(tokens))])
+            .whenFailure { error in try? self.storeFailed(error, doing: "count the tokens of \(key.label)", policyApplies: false) }
+    }
+
+    public func budget(_ key: LimitedKey, on loop: any EventLoop) -> EventLoopFuture<BudgetStanding> {
+        let now = Self.wallClock()
+        guard let budget = key.budget else { return loop.makeSucceededFuture(BudgetStanding(spentUSD: 0, resetsAt: now, now: now)) }
+        let (period, endsAt) = budget.period(at: now)
+        return client.send([.string("GET"), Self.key(key.id, "usd:\(period)")], on: loop)
+            .map { reply in BudgetStanding(spentUSD: reply.string.flatMap(Double.init) ?? 0, resetsAt: endsAt, now: now) }
+            .flatMapErrorThrowing { error in
+                try self.storeFailed(error, doing: "read the budget of \(key.label)")
+                return BudgetStanding(spentUSD: 0, resetsAt: endsAt, now: now)
+            }
+    }
+
+    public func spend(_ key: LimitedKey, usd: Double) {
+        guard let budget = key.budget, usd > 0, usd.isFinite else { return }
+        let (period, endsAt) = budget.period(at: Self.wallClock())
+        let keep = CheckedInteger.clamped((endsAt - Self.wallClock()).rounded(.up) + 3600, to: 60...(400 * 86_400)) ?? 86_400
+        client.evalsha(Self.spendBudgetScript, keys: [Self.key(key.id, "usd:\(period)")], args: [.string(usd.description), .string(String(keep))])
+            .whenFailure { error in try? self.storeFailed(error, doing: "add to the budget of \(key.label)", policyApplies: false) }
+    }
+
+    /// The policy for a store that did not answer: fail closed (503), or log (throttled), count,
+    /// and go on. Spending that could not be recorded is counted and logged, and lost.
+    private func storeFailed(_ error: any Error, doing what: String, policyApplies: Bool = true) throws {
+        metrics.limitStoreFailed()
+        if warned.due() {
+            logger.warning("the limit store (Redis) failed to \(what): \(error)\(policyApplies && !failClosed ? "; requests go on unlimited until it answers (limits fail open)" : "")")
+        }
+        if policyApplies && failClosed {
+            throw GatewayError(status: 503, type: .server,
+                               message: "the limit store is unavailable, and this gateway refuses requests it cannot count (limits_fail_closed)",
+                               code: .limitStoreUnavailable)
+        }
+    }
+
+    static func wallClock() -> Double { LocalLimitStore.epochSeconds() }
+}
+
+/// Lets a warning through at most once per interval (a Redis outage would otherwise log one per
+/// request).
+final class WarningThrottle: Sendable {
+    private let interval: Double
+    private let last = Mutex<Double>(-.infinity)
+
+    init(seconds: Double) { interval = seconds }
+
+    func due(now: Double = LocalLimitStore.epochSeconds()) -> Bool {
+        last.withLock { last in
+            guard now - last >= interval else { return false }
+            last = now
+            return true
+        }
+    }
+}
