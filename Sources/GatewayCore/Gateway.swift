@@ -111,7 +111,7 @@ public final class Gateway: Sendable {
     /// The per-minute windows of rate-limited keys (in this process unless a shared store is given).
     public let limits: any LimitStore
     /// Answers stored for configs with `cache`; nil when `cacheMaxBytes` is 0.
-    public let responseCache: ResponseCache?
+    public let responseCache: (any ResponseCacheBackend)?
     /// Where client-chosen custom host names point, checked and pinned.
     let customHosts = CustomHostResolver()
     /// Inline configs already parsed, by their text.
@@ -121,7 +121,8 @@ public final class Gateway: Sendable {
     let logger: Logger
 
     public init(scripts: ScriptHost, upstream: any UpstreamTransport, settings: GatewaySettings, configs: ConfigStore? = nil,
-                observer: RequestObserver = RequestObserver(), limits: any LimitStore = LocalLimitStore(), logger: Logger) {
+                observer: RequestObserver = RequestObserver(), limits: any LimitStore = LocalLimitStore(),
+                sharedCache: (any ResponseCacheBackend)? = nil, logger: Logger) {
         self.limits = limits
         self.scripts = scripts
         self.upstream = upstream
@@ -130,7 +131,7 @@ public final class Gateway: Sendable {
         self.observer = observer
         self.keys = AccessKeys(.init(gatewayKeys: settings.gatewayKeys, virtualKeys: settings.virtualKeys,
                                      limitedGatewayKeys: settings.limitedGatewayKeys))
-        self.responseCache = settings.cacheMaxBytes > 0 ? ResponseCache(maxBytes: settings.cacheMaxBytes) : nil
+        self.responseCache = settings.cacheMaxBytes > 0 ? sharedCache ?? ResponseCache(maxBytes: settings.cacheMaxBytes) : nil
         self.cooldown = CooldownTracker(settings: settings.cooldown, logger: logger, metrics: observer.metrics)
         self.logger = logger
     }

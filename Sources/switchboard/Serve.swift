@@ -284,6 +284,7 @@ struct Serve: AsyncParsableCommand {
             logger.info("loaded prices of \(pricing.table.modelCount) models from \(folder)")
         }
         var limits: any LimitStore = LocalLimitStore()
+        var sharedCache: (any ResponseCacheBackend)?
         var redis: RedisClient?
         if let text = resolved.redisURL {
             let url: RedisURL
@@ -304,12 +305,14 @@ struct Serve: AsyncParsableCommand {
             }
             redis = client
             limits = RedisLimitStore(client: client, failClosed: resolved.limitsFailClosed, logger: logger, metrics: metrics)
-            logger.info("limits and budgets are shared through Redis at \(url) (limits fail \(resolved.limitsFailClosed ? "closed" : "open") when it cannot answer)")
+            sharedCache = RedisResponseCache(client: client, maxBytes: min(resolved.cacheMaxBytes, 64 << 20), logger: logger,
+                                             metrics: metrics)
+            logger.info("limits, budgets and the response cache are shared through Redis at \(url) (limits fail \(resolved.limitsFailClosed ? "closed" : "open") when it cannot answer)")
         }
         let gateway = Gateway(
             scripts: scriptHost, upstream: upstream, settings: gatewaySettings, configs: loadedConfigs,
             observer: RequestObserver(metrics: metrics, log: requestLog, logBodies: resolved.logBodies, pricing: pricing),
-            limits: limits, logger: logger)
+            limits: limits, sharedCache: sharedCache, logger: logger)
         let configStore = loadedConfigs
         let reloader = Reloader(scripts: scriptHost, configs: configStore, gateway: gateway, flags: flagValues,
                                 settingsPath: settingsFile.path, logger: logger)

@@ -170,7 +170,31 @@ def test_a_budget_spent_through_one_replica_stops_the_key_on_the_others(cluster,
         assert refused.status == 429 and refused.error()["code"] == "budget_exceeded"
 
 
-def test_a_replica_killed_under_load_loses_no_request(cluster, mock):
+def test_a_cached_answer_stored_through_one_replica_is_a_hit_through_another(cluster, mock):
+    redis, replicas, proxy = cluster(["sb-plain"])
+    config = json.dumps({"provider": "openai", "api_key": "sk-cache", "custom_host": mock.url + "/v1",
+                         "cache": {"mode": "simple", "max_age": 60}})
+    body = {**CHAT, "messages": [{"role": "user", "content": "shared-cache"}]}
+    headers = {"x-portkey-config": config, "x-portkey-api-key": "sb-plain", "Content-Type": "application/json"}
+    first = call("POST", replicas[0].url + "/v1/chat/completions", body=body, headers=headers)
+    assert first.status == 200 and first.headers["x-portkey-cache-status"] == "MISS"
+    time.sleep(0.2)  # the answer is stored as it goes out
+    for replica in replicas[1:]:
+        hit = call("POST", replica.url + "/v1/chat/completions", body=body, headers=headers)
+        assert hit.status == 200 and hit.headers["x-portkey-cache-status"] == "HIT", hit.headers
+        assert hit.json()["choices"] == first.json()["choices"]
+    # Streamed from the stored answer too, through another replica.
+    streamed = call("POST", replicas[2].url + "/v1/chat/completions", body={**body, "stream": True}, headers=headers)
+    assert streamed.headers["x-portkey-cache-status"] == "HIT" and b"data: [DONE]" in streamed.body
+    # Redis away: the cache is skipped (a miss), the request is answered.
+    redis.stop()
+    missed = call("POST", replicas[1].url + "/v1/chat/completions", body=body, headers=headers)
+    assert missed.status == 200 and missed.headers["x-portkey-cache-status"] == "MISS"
+
+
+def test_a_replica_stopped_under_load_loses_no_request(cluster, mock):
+    """A replica stopped as an orchestrator stops one (SIGTERM: it closes its listener and drains
+    what it has in flight): haproxy sends what the closed listener refuses to another replica."""
     redis, replicas, proxy = cluster(["sb-plain"])
     results = []
     stop = threading.Event()
@@ -183,8 +207,9 @@ def test_a_replica_killed_under_load_loses_no_request(cluster, mock):
     for worker in workers:
         worker.start()
     time.sleep(1.0)
-    replicas[1].proc.send_signal(signal.SIGKILL)
-    time.sleep(1.5)
+    replicas[1].proc.send_signal(signal.SIGTERM)
+    replicas[1].proc.wait(timeout=30)
+    time.sleep(1.0)
     stop.set()
     for worker in workers:
         worker.join()

@@ -81,6 +81,23 @@ public struct CacheKey: Hashable, Sendable {
         material.append(contentsOf: text.utf8)
     }
 
+    /// The digest in hex (64 characters): the entry's name in a shared cache.
+    public var hex: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for word in [word0, word1, word2, word3] {
+            var rest = word
+            var nibbles = [UInt8](repeating: 0, count: 16)
+            for index in stride(from: 15, through: 0, by: -1) {
+                nibbles[index] = digits[Int(truncatingIfNeeded: rest & 0xF)]
+                rest >>= 4
+            }
+            out.append(contentsOf: nibbles)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// The digest is already uniformly distributed, so one word is enough for the hash table.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(word0)

@@ -27,7 +27,7 @@ extension Gateway {
         let status: String
         if options.cacheForceRefresh {
             status = "REFRESH"
-        } else if let hit = store.lookup(key, maxAge: cache.maxAge), let response = answer(hit, streams: streams, request: request) {
+        } else if let hit = await store.cached(key, maxAge: cache.maxAge), let response = answer(hit, streams: streams, request: request) {
             observer.metrics.cacheLookup("HIT")
             options.record?.update { fields in
                 fields.cache = "HIT"
@@ -47,11 +47,11 @@ extension Gateway {
         switch response.body {
         case .buffer(let answer):
             guard contentType.lowercased().hasPrefix("application/json") else { return response }
-            store.store(key, CachedResponse(status: response.status, contentType: contentType, body: answer))
+            store.keep(key, CachedResponse(status: response.status, contentType: contentType, body: answer), maxAge: cache.maxAge)
         case .stream(let stream):
             let maxBytes = store.maxBytes
             response.body = .stream(CachingStream(upstream: stream, accumulator: StreamAccumulator(endpoint: request.endpoint, maxBytes: maxBytes)) { body in
-                store.store(key, CachedResponse(status: 200, body: body))
+                store.keep(key, CachedResponse(status: 200, body: body), maxAge: cache.maxAge)
             })
         }
         return response
@@ -88,8 +88,8 @@ extension Gateway {
 
     /// Publishes the cache's size and evictions (called before each metrics scrape).
     public func publishCacheStats() {
-        guard let responseCache else { return }
-        let stats = responseCache.stats
+        guard let local = responseCache as? ResponseCache else { return }  // a shared cache's size is Redis's
+        let stats = local.stats
         let newEvictions = cacheEvictionsPublished.value.withLock { published in
             defer { published = stats.evictions }
             return stats.evictions - published
