@@ -80,6 +80,8 @@ public struct GatewaySettings: Sendable {
     public var gatewayKeys: [String] = []
     /// The limits of gateway keys given as objects (``GatewayKeyList``), by the key itself.
     public var limitedGatewayKeys: [String: LimitedKey] = [:]
+    /// Limits per value of a metadata field (`metadata_limits`).
+    public var metadataLimits: MetadataLimits?
     public var virtualKeys = VirtualKeys()
     /// Memory for the response cache (configs with `cache`); 0 turns caching off.
     public var cacheMaxBytes = 64 * 1024 * 1024
@@ -130,7 +132,7 @@ public final class Gateway: Sendable {
         self.configs = configs
         self.observer = observer
         self.keys = AccessKeys(.init(gatewayKeys: settings.gatewayKeys, virtualKeys: settings.virtualKeys,
-                                     limitedGatewayKeys: settings.limitedGatewayKeys))
+                                     limitedGatewayKeys: settings.limitedGatewayKeys, metadataLimits: settings.metadataLimits))
         self.responseCache = settings.cacheMaxBytes > 0 ? sharedCache ?? ResponseCache(maxBytes: settings.cacheMaxBytes) : nil
         self.cooldown = CooldownTracker(settings: settings.cooldown, logger: logger, metrics: observer.metrics)
         self.logger = logger

@@ -33,7 +33,7 @@ struct Reloader: Sendable {
                 }
             }
             gateway.keys.replace(with: .init(gatewayKeys: fresh.gatewayKeys, virtualKeys: virtualKeys,
-                                             limitedGatewayKeys: fresh.limitedGatewayKeys))
+                                             limitedGatewayKeys: fresh.limitedGatewayKeys, metadataLimits: fresh.metadataLimits))
             logger.info("access keys reloaded (\(reason)): \(fresh.gatewayKeys.count) gateway keys, \(virtualKeys.entries.count) virtual keys")
             return nil
         } catch {

@@ -247,6 +247,7 @@ struct Serve: AsyncParsableCommand {
         let gatewayKeys = resolved.gatewayKeys
         gatewaySettings.gatewayKeys = gatewayKeys
         gatewaySettings.limitedGatewayKeys = resolved.limitedGatewayKeys
+        gatewaySettings.metadataLimits = resolved.metadataLimits
         let virtualKeysJSON = resolved.virtualKeysJSON
         if let virtualKeysJSON {
             do throws(GatewayError) {

@@ -50,6 +50,8 @@ struct ServeSettings {
     var gatewayKeys: [String]
     /// The gateway keys given as objects with limits, by key.
     var limitedGatewayKeys: [String: LimitedKey]
+    /// `metadata_limits`: limits per value of a metadata field.
+    var metadataLimits: MetadataLimits?
     /// JSON text from `virtual_keys` (environment or settings file) or `virtual_keys_file`.
     var virtualKeysJSON: String?
     var adminToken: String?
@@ -144,6 +146,15 @@ struct ServeSettings {
         }
         gatewayKeys = keys.keys
         limitedGatewayKeys = keys.limited
+        if let json = try settings.string("metadata_limits") ?? settings.fileSection("metadata_limits") {
+            do throws(KeyLimitsError) {
+                metadataLimits = try MetadataLimits.parse(json: json)
+            } catch {
+                throw ValidationError(error.message)
+            }
+        } else {
+            metadataLimits = nil
+        }
         virtualKeysJSON = try settings.string("virtual_keys") ?? settings.fileSection("virtual_keys")
         if let file = try settings.string("virtual_keys_file") {
             virtualKeysJSON = try settings.readSecretFile(file, setting: "virtual_keys_file")

@@ -18,7 +18,7 @@ struct Settings: Sendable {
         "allow_hosts", "max_image_size", "image_fetch_timeout", "retry_backoff_base", "retry_backoff_cap",
         "cooldown_failures", "cooldown_seconds", "cache_max_bytes", "store_max_bytes", "drain_timeout", "idle_timeout",
         "head_timeout", "body_min_rate", "max_connections", "configs", "default_config", "pricing",
-        "redis_url", "redis_timeout_ms", "limits_fail_closed",
+        "redis_url", "redis_timeout_ms", "limits_fail_closed", "metadata_limits",
         "providers", "scripts", "plugins", "lua_vms", "lua_memory_mb", "lua_instruction_budget", "lua_time_limit_ms",
         "gateway_keys", "gateway_keys_file", "virtual_keys", "virtual_keys_file", "admin_token", "admin_token_file",
         "max_retry_after",

@@ -9,7 +9,7 @@ import YAMLReader
 /// structured sections (`virtual_keys`) as JSON text.
 struct SettingsFile {
     /// Top-level keys whose value may be a map or a list, handed on whole as JSON text.
-    static let structuredSections: Set<String> = ["virtual_keys"]
+    static let structuredSections: Set<String> = ["virtual_keys", "metadata_limits"]
     /// Lists whose items may be objects as well as strings (`gateway_keys`): such a list is kept
     /// as JSON text too.
     static let objectListSections: Set<String> = ["gateway_keys"]

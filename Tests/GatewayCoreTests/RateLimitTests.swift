@@ -132,6 +132,24 @@ import Testing
         }
     }
 
+    @Test func metadataLimitsNameEachValue() throws {
+        let perUser = try MetadataLimits.parse(json: #"{"field":"_user","limits":{"requests_per_minute":60}}"#)
+        #expect(try perUser.key(metadata: #"{"_user":"alice","team":"x"}"#)
+            == LimitedKey(label: "_user 'alice'", id: "md:_user:alice", limits: KeyLimits(requestsPerMinute: 60)))
+        #expect(try perUser.key(metadata: #"{"team":"x"}"#) == nil)
+        #expect(try perUser.key(metadata: nil) == nil)
+        #expect(throws: GatewayError.self) { try perUser.key(metadata: #"{"_user":["a"]}"#) }
+        for (json, says) in [(#"{"field":"_user"}"#, "no 'limits'"), (#"{"limits":{"requests_per_minute":1}}"#, "no 'field'"),
+                             (#"{"field":"_user","limits":{"requests_per_minute":1},"per":"ip"}"#, "unknown field 'per'")] {
+            do {
+                _ = try MetadataLimits.parse(json: json)
+                Issue.record("accepted \(json)")
+            } catch {
+                #expect(error.message.contains(says), "\(json): \(error.message)")
+            }
+        }
+    }
+
     // MARK: Through the gateway
 
     static var completion: RecordedProvider.Answer { .complete([

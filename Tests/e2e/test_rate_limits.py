@@ -111,3 +111,32 @@ def test_a_limit_the_gateway_cannot_honour_stops_startup(tmp_path, entry, says):
     assert served.returncode != 0 and says in served.stderr, served.stderr
     checked = subprocess.run([BIN / "switchboard", "check", "--config-file", str(path)], capture_output=True, text=True, timeout=30)
     assert checked.returncode == 1 and says in checked.stdout, checked.stdout
+
+
+def test_limits_per_metadata_value(launch, mock, tmp_path):
+    """metadata_limits: each value of a metadata field (here `_user`) has its own windows."""
+    path = tmp_path / "settings.yaml"
+    path.write_text('metadata_limits:\n  field: _user\n  limits: {"requests_per_minute": 2}\n')
+    gateway = launch("--config-file", str(path))
+
+    def send(metadata=None):
+        headers = {"x-portkey-provider": "openai", "Authorization": "Bearer sk-provider",
+                   "x-portkey-custom-host": mock.url + "/v1", "Content-Type": "application/json"}
+        if metadata is not None:
+            headers["x-portkey-metadata"] = json.dumps(metadata)
+        return call("POST", gateway.url + "/v1/chat/completions", headers=headers, body=CHAT)
+
+    assert [send({"_user": "alice"}).status for _ in range(3)] == [200, 200, 429]
+    refused = send({"_user": "alice", "team": "x"})
+    assert refused.status == 429 and "_user 'alice'" in refused.error()["message"]
+    assert [send({"_user": "bob"}).status for _ in range(2)] == [200, 200]
+    assert [send().status for _ in range(3)] == [200] * 3, "no metadata: not limited by it"
+    assert [send({"team": "x"}).status for _ in range(3)] == [200] * 3, "no such field: not limited by it"
+    wrong = send({"_user": 42})
+    assert wrong.status == 400 and "x-portkey-metadata" in wrong.error()["message"]
+    checked = subprocess.run([BIN / "switchboard", "check", "--config-file", str(path)], capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0, checked.stdout
+    broken = tmp_path / "broken.yaml"
+    broken.write_text('metadata_limits:\n  field: _user\n  limits: {"requests_per_second": 2}\n')
+    checked = subprocess.run([BIN / "switchboard", "check", "--config-file", str(broken)], capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 1 and "unknown limit 'requests_per_second'" in checked.stdout

@@ -9,12 +9,15 @@ public final class AccessKeys: Sendable {
         public var virtualKeys: VirtualKeys
         /// The limits of gateway keys given as objects, by the key itself.
         public var limitedGatewayKeys: [String: LimitedKey]
+        /// Limits per value of a metadata field (`metadata_limits`).
+        public var metadataLimits: MetadataLimits?
 
         public init(gatewayKeys: [String] = [], virtualKeys: VirtualKeys = VirtualKeys(),
-                    limitedGatewayKeys: [String: LimitedKey] = [:]) {
+                    limitedGatewayKeys: [String: LimitedKey] = [:], metadataLimits: MetadataLimits? = nil) {
             self.gatewayKeys = gatewayKeys
             self.virtualKeys = virtualKeys
             self.limitedGatewayKeys = limitedGatewayKeys
+            self.metadataLimits = metadataLimits
         }
     }
 

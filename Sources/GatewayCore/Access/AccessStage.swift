@@ -9,7 +9,7 @@ struct AccessStage: RequestStage {
         -> GatewayResponse
     {
         let keys = context.gateway.keys.current
-        guard !keys.gatewayKeys.isEmpty || context.options.virtualKey != nil else { return try await next(request, context) }
+        guard !passes(request, context: context) else { return try await next(request, context) }
         var options = context.options
         var named: [LimitedKey] = []
         if !keys.gatewayKeys.isEmpty {
@@ -20,6 +20,7 @@ struct AccessStage: RequestStage {
             try keys.virtualKeys.apply(name, to: &options)
             if let key = keys.virtualKeys.limitedKey(name) { named.append(key) }
         }
+        if let perValue = keys.metadataLimits, let key = try perValue.key(metadata: options.metadata) { named.append(key) }
         // The first named key (the gateway key's) is the one the cost metric names.
         if let first = named.first { options.record?.update { $0.chargedKey = first.id } }
         let limited = named.filter(\.isLimited)
@@ -63,7 +64,9 @@ struct AccessStage: RequestStage {
     }
 
     func passes(_ request: IncomingRequest, context: RequestContext) -> Bool {
-        context.gateway.keys.current.gatewayKeys.isEmpty && context.options.virtualKey == nil
+        let keys = context.gateway.keys.current
+        return keys.gatewayKeys.isEmpty && context.options.virtualKey == nil
+            && (keys.metadataLimits == nil || context.options.metadata == nil)
     }
 
     /// The store's verdict; a store that cannot answer (Redis down) is the store's policy to settle.

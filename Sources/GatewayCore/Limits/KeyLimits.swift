@@ -89,6 +89,56 @@ public struct KeyBudget: Sendable, Equatable {
     }
 }
 
+/// Limits per value of one field of the request's `x-portkey-metadata` (e.g. each `_user`):
+/// `{"field": "_user", "limits": {"requests_per_minute": 60}}` in the settings
+/// (`metadata_limits`). A request without the field is not limited by it.
+public struct MetadataLimits: Sendable, Equatable {
+    public var field: String
+    public var limits: KeyLimits
+
+    public init(field: String, limits: KeyLimits) {
+        self.field = field
+        self.limits = limits
+    }
+
+    /// Parses the setting's JSON; unknown fields are refused.
+    public static func parse(json: String) throws(KeyLimitsError) -> MetadataLimits {
+        guard let tree = JSONTree.parse(Array(json.utf8)), let members = tree.members else {
+            throw KeyLimitsError("metadata_limits: expected an object {\"field\": …, \"limits\": {…}}")
+        }
+        var field: String?
+        var limits: KeyLimits?
+        for member in members {
+            switch member.key {
+            case "field":
+                guard let text = member.value.string, !text.isEmpty, text.utf8.count <= 64 else {
+                    throw KeyLimitsError("metadata_limits.field must be a metadata key of 1 to 64 bytes")
+                }
+                field = text
+            case "limits":
+                limits = try KeyLimits.parse(member.value, owner: "metadata_limits")
+            default:
+                throw KeyLimitsError("metadata_limits: unknown field '\(member.key)' (known: field, limits)")
+            }
+        }
+        guard let field else { throw KeyLimitsError("metadata_limits has no 'field'") }
+        guard let limits, !limits.isEmpty else { throw KeyLimitsError("metadata_limits has no 'limits'") }
+        return MetadataLimits(field: field, limits: limits)
+    }
+
+    /// The limited key a request's metadata names, nil when it has no such field (a value that is
+    /// not a string of at most 128 bytes is refused: it could not be told apart from another).
+    func key(metadata: String?) throws(GatewayError) -> LimitedKey? {
+        guard let metadata, let value = JSONTree.parse(Array(metadata.utf8))?[field] else { return nil }
+        guard let text = value.string, !text.isEmpty, text.utf8.count <= 128 else {
+            throw GatewayError(status: 400, type: .invalidRequest,
+                               message: "x-portkey-metadata: '\(field)' is limited per value, so it must be a string of 1 to 128 bytes",
+                               param: "x-portkey-metadata", code: .invalidHeader)
+        }
+        return LimitedKey(label: "\(field) '\(text)'", id: "md:\(field):\(text)", limits: limits)
+    }
+}
+
 /// A `limits` object that cannot be honoured; the message names the key's owner and the field.
 public struct KeyLimitsError: Error, Sendable {
     public let message: String
