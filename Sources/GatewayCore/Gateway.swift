@@ -124,7 +124,7 @@ public final class Gateway: Sendable {
 
     public init(scripts: ScriptHost, upstream: any UpstreamTransport, settings: GatewaySettings, configs: ConfigStore? = nil,
                 observer: RequestObserver = RequestObserver(), limits: any LimitStore = LocalLimitStore(),
-                sharedCache: (any ResponseCacheBackend)? = nil, logger: Logger) {
+                sharedCache: (any ResponseCacheBackend)? = nil, sharedCooldowns: (any CooldownShare)? = nil, logger: Logger) {
         self.limits = limits
         self.scripts = scripts
         self.upstream = upstream
@@ -134,7 +134,7 @@ public final class Gateway: Sendable {
         self.keys = AccessKeys(.init(gatewayKeys: settings.gatewayKeys, virtualKeys: settings.virtualKeys,
                                      limitedGatewayKeys: settings.limitedGatewayKeys, metadataLimits: settings.metadataLimits))
         self.responseCache = settings.cacheMaxBytes > 0 ? sharedCache ?? ResponseCache(maxBytes: settings.cacheMaxBytes) : nil
-        self.cooldown = CooldownTracker(settings: settings.cooldown, logger: logger, metrics: observer.metrics)
+        self.cooldown = CooldownTracker(settings: settings.cooldown, logger: logger, metrics: observer.metrics, share: sharedCooldowns)
         self.logger = logger
     }
 

@@ -286,6 +286,7 @@ struct Serve: AsyncParsableCommand {
         }
         var limits: any LimitStore = LocalLimitStore()
         var sharedCache: (any ResponseCacheBackend)?
+        var sharedCooldowns: (any CooldownShare)?
         var redis: RedisClient?
         if let text = resolved.redisURL {
             let url: RedisURL
@@ -308,12 +309,13 @@ struct Serve: AsyncParsableCommand {
             limits = RedisLimitStore(client: client, failClosed: resolved.limitsFailClosed, logger: logger, metrics: metrics)
             sharedCache = RedisResponseCache(client: client, maxBytes: min(resolved.cacheMaxBytes, 64 << 20), logger: logger,
                                              metrics: metrics)
-            logger.info("limits, budgets and the response cache are shared through Redis at \(url) (limits fail \(resolved.limitsFailClosed ? "closed" : "open") when it cannot answer)")
+            sharedCooldowns = RedisCooldownShare(client: client, logger: logger, metrics: metrics)
+            logger.info("limits, budgets, the response cache and cooldowns are shared through Redis at \(url) (limits fail \(resolved.limitsFailClosed ? "closed" : "open") when it cannot answer)")
         }
         let gateway = Gateway(
             scripts: scriptHost, upstream: upstream, settings: gatewaySettings, configs: loadedConfigs,
             observer: RequestObserver(metrics: metrics, log: requestLog, logBodies: resolved.logBodies, pricing: pricing),
-            limits: limits, sharedCache: sharedCache, logger: logger)
+            limits: limits, sharedCache: sharedCache, sharedCooldowns: sharedCooldowns, logger: logger)
         let configStore = loadedConfigs
         let reloader = Reloader(scripts: scriptHost, configs: configStore, gateway: gateway, flags: flagValues,
                                 settingsPath: settingsFile.path, logger: logger)

@@ -192,6 +192,25 @@ def test_a_cached_answer_stored_through_one_replica_is_a_hit_through_another(clu
     assert missed.status == 200 and missed.headers["x-portkey-cache-status"] == "MISS"
 
 
+def test_a_target_cooling_down_on_one_replica_is_skipped_by_the_others(cluster, mock):
+    redis, replicas, proxy = cluster(["sb-plain"], "--cooldown-failures", "2", "--cooldown-seconds", "30")
+    config = {"strategy": {"mode": "fallback"}, "targets": [
+        {"provider": "openai", "api_key": "sk-a", "custom_host": mock.url + "/v1", "override_params": {"mock": {"status": 503}}},
+        {"provider": "openai", "api_key": "sk-b", "custom_host": mock.url + "/v1"}]}
+    headers = {"x-portkey-config": json.dumps(config), "x-portkey-api-key": "sb-plain", "Content-Type": "application/json"}
+
+    def seen():
+        return call("GET", mock.url + "/mock/stats").json()["requests"]
+
+    for _ in range(2):  # the first target fails twice through replica 0: it cools down
+        assert call("POST", replicas[0].url + "/v1/chat/completions", body=CHAT, headers=headers).status == 200
+    for replica in replicas[1:]:
+        before = seen()
+        reply = call("POST", replica.url + "/v1/chat/completions", body=CHAT, headers=headers)
+        assert reply.status == 200
+        assert seen() - before == 1, "the cooling target was tried on a replica that never saw it fail"
+
+
 def test_a_replica_stopped_under_load_loses_no_request(cluster, mock):
     """A replica stopped as an orchestrator stops one (SIGTERM: it closes its listener and drains
     what it has in flight): haproxy sends what the closed listener refuses to another replica."""

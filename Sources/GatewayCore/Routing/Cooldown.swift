@@ -1,4 +1,5 @@
 public import Logging
+import LuaRuntime
 import Synchronization
 
 /// Cooldown settings (an operator's): after `failures` failed attempts in a row, a target is
@@ -14,6 +15,15 @@ public struct CooldownSettings: Sendable {
     }
 }
 
+/// Cooldowns told to and heard from other replicas (``RedisCooldownShare``): a target one replica
+/// put in cooldown is skipped by all until the period ends. Failures are counted per replica.
+public protocol CooldownShare: Sendable {
+    /// Whether another replica has the target cooling down (a share that cannot answer: no).
+    nonisolated(nonsending) func isCooling(_ key: String) async -> Bool
+    /// Tells the others that the target cools down for `period`.
+    func started(_ key: String, period: Duration)
+}
+
 /// Consecutive failures per target, shared by every request (beyond Portkey: a failing target
 /// stops costing each request a timeout or a retry loop).
 public final class CooldownTracker: Sendable {
@@ -27,17 +37,32 @@ public final class CooldownTracker: Sendable {
     private let entries = Mutex<[String: Entry]>([:])
     private let logger: Logger?
     private let metrics: GatewayMetrics?
+    /// Other replicas' cooldowns, when they are shared.
+    let share: (any CooldownShare)?
 
-    public init(settings: CooldownSettings, logger: Logger? = nil, metrics: GatewayMetrics? = nil) {
+    public init(settings: CooldownSettings, logger: Logger? = nil, metrics: GatewayMetrics? = nil, share: (any CooldownShare)? = nil) {
         self.metrics = metrics
         self.settings = settings
         self.logger = logger
+        self.share = share
     }
 
     /// The key of a leaf target: where it goes and with which credentials (the key itself is
-    /// hashed, never kept or logged).
+    /// hashed, never kept or logged). The same on every replica, so cooldowns can be shared.
     static func key(_ target: RouteConfig.Target) -> String {
-        "\(target.provider ?? "")|\(target.customHost ?? "")|\(target.apiKey.map { String($0.hashValue) } ?? "")"
+        let credential = target.apiKey.map { key in
+            SHA256.digest(Array(key.utf8)).prefix(8).map { byte in
+                let digits = Array("0123456789abcdef")
+                return String([digits[Int(truncatingIfNeeded: byte >> 4)], digits[Int(truncatingIfNeeded: byte & 0xF)]])
+            }.joined()
+        }
+        return "\(target.provider ?? "")|\(target.customHost ?? "")|\(credential ?? "")"
+    }
+
+    /// Whether another replica has the target cooling down.
+    nonisolated(nonsending) func sharedCooling(_ key: String) async -> Bool {
+        guard settings.failures > 0, let share else { return false }
+        return await share.isCooling(key)
     }
 
     /// Whether the target is skipped right now.
@@ -79,6 +104,7 @@ public final class CooldownTracker: Sendable {
             return nil
         }
         if let started {
+            share?.started(key, period: settings.period)
             metrics?.cooldownStarted(provider: provider)
             logger?.warning("target cooling down", metadata: [
                 "target": "\(path)", "consecutive_failures": "\(started)", "seconds": "\(settings.period.components.seconds)"])

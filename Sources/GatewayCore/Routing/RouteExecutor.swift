@@ -97,7 +97,7 @@ struct RouteExecutor: Sendable {
     private nonisolated(nonsending) func leaf(_ target: RouteConfig.Target) async -> Outcome {
         let policy = target.retry ?? RouteConfig.Retry(attempts: 0, onStatusCodes: [], useRetryAfterHeader: false)
         let key = CooldownTracker.key(target)
-        if let cooldown, !cooldown.admit(key, now: now()) {
+        if let cooldown, await !Self.admitted(key, by: cooldown, now: now()) {
             var outcome = Outcome(result: .failure(GatewayError(
                 status: 503, type: .server,
                 message: "\(target.path) is cooling down after repeated failures", code: .coolingDown)),
@@ -119,6 +119,13 @@ struct RouteExecutor: Sendable {
             retries += 1
             observe(.retry(provider: Self.provider(of: target)))
         }
+    }
+
+    /// Not cooling on another replica, and admitted here (past its own cooldown, or the probe). The
+    /// shared state is asked first: a caller admitted here may become the probe, which must then run.
+    private static nonisolated(nonsending) func admitted(_ key: String, by cooldown: CooldownTracker, now: ContinuousClock.Instant) async -> Bool {
+        if await cooldown.sharedCooling(key) { return false }
+        return cooldown.admit(key, now: now)
     }
 
     /// Connection failures are always retryable; statuses (a request_timeout is a 408) when listed.
