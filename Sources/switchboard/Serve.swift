@@ -306,10 +306,10 @@ struct Serve: AsyncParsableCommand {
                 throw ExitCode(78)
             }
             redis = client
-            limits = RedisLimitStore(client: client, failClosed: resolved.limitsFailClosed, logger: logger, metrics: metrics)
-            sharedCache = RedisResponseCache(client: client, maxBytes: min(resolved.cacheMaxBytes, 64 << 20), logger: logger,
-                                             metrics: metrics)
-            sharedCooldowns = RedisCooldownShare(client: client, logger: logger, metrics: metrics)
+            let shared = SharedRedis(client: client, logger: logger, metrics: metrics)
+            limits = RedisLimitStore(redis: shared, failClosed: resolved.limitsFailClosed)
+            sharedCache = RedisResponseCache(redis: shared, maxBytes: min(resolved.cacheMaxBytes, 64 << 20))
+            sharedCooldowns = RedisCooldownShare(redis: shared)
             logger.info("limits, budgets, the response cache and cooldowns are shared through Redis at \(url) (limits fail \(resolved.limitsFailClosed ? "closed" : "open") when it cannot answer)")
         }
         let gateway = Gateway(

@@ -1,4 +1,3 @@
-public import Logging
 import LuaRuntime
 public import NIOCore
 public import RedisClient
@@ -15,15 +14,12 @@ public import RedisClient
 public final class RedisResponseCache: ResponseCacheBackend {
     let client: RedisClient
     public let maxBytes: Int
-    let logger: Logger
-    let metrics: GatewayMetrics
-    private let warned = WarningThrottle(seconds: 10)
+    private let report: SharedRedis.Reporter
 
-    public init(client: RedisClient, maxBytes: Int, logger: Logger, metrics: GatewayMetrics) {
-        self.client = client
+    public init(redis: SharedRedis, maxBytes: Int) {
+        self.client = redis.client
         self.maxBytes = maxBytes
-        self.logger = logger
-        self.metrics = metrics
+        self.report = redis.reporter("the shared cache")
     }
 
     static func name(_ key: CacheKey) -> RESPArgument { .string("sb:cache:" + key.hex) }
@@ -42,7 +38,7 @@ public final class RedisResponseCache: ResponseCacheBackend {
             reply = try await client.send([.string("HMGET"), Self.name(key), .string("status"), .string("type"), .string("at"),
                                            .string("body")])
         } catch {
-            failed(error, doing: "look up a cached answer")
+            report.failed(error, doing: "look up a cached answer", so: "the cache is skipped until it answers")
             return nil
         }
         guard let fields = reply.array, fields.count == 4, let status = fields[0].int, let type = fields[1].string,
@@ -63,11 +59,6 @@ public final class RedisResponseCache: ResponseCacheBackend {
         client.evalsha(Self.storeScript, keys: [Self.name(key)],
                        args: [.string(String(response.status)), .string(response.contentType), .string(String(now)),
                               .bytes(response.body), .string(String(ttl))])
-            .whenFailure { error in self.failed(error, doing: "store an answer in the cache") }
-    }
-
-    private func failed(_ error: any Error, doing what: String) {
-        metrics.limitStoreFailed()
-        if warned.due() { logger.warning("the shared cache (Redis) failed to \(what): \(error); the cache is skipped until it answers") }
+            .whenFailure { error in self.report.failed(error, doing: "store an answer in the cache") }
     }
 }

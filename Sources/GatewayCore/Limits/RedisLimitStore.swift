@@ -1,8 +1,6 @@
-public import Logging
 public import NIOCore
 import LuaRuntime
 public import RedisClient
-import Synchronization
 
 /// The windows and budgets of limited keys in Redis, so every replica counts against the same
 /// ones. One round trip per check: a Redis-side script (`EVALSHA`) reads and updates a key's two
@@ -16,15 +14,12 @@ import Synchronization
 public final class RedisLimitStore: LimitStore {
     let client: RedisClient
     let failClosed: Bool
-    let logger: Logger
-    let metrics: GatewayMetrics
-    private let warned = WarningThrottle(seconds: 10)
+    private let report: SharedRedis.Reporter
 
-    public init(client: RedisClient, failClosed: Bool, logger: Logger, metrics: GatewayMetrics) {
-        self.client = client
+    public init(redis: SharedRedis, failClosed: Bool) {
+        self.client = redis.client
         self.failClosed = failClosed
-        self.logger = logger
-        self.metrics = metrics
+        self.report = redis.reporter("the limit store")
     }
 
     /// Key names share one hash tag per limited key, so a cluster keeps them in one slot.
@@ -150,10 +145,7 @@ public final class RedisLimitStore: LimitStore {
     /// The policy for a store that did not answer: fail closed (503), or log (throttled), count,
     /// and go on. Spending that could not be recorded is counted and logged, and lost.
     private func storeFailed(_ error: any Error, doing what: String, policyApplies: Bool = true) throws {
-        metrics.limitStoreFailed()
-        if warned.due() {
-            logger.warning("the limit store (Redis) failed to \(what): \(error)\(policyApplies && !failClosed ? "; requests go on unlimited until it answers (limits fail open)" : "")")
-        }
+        report.failed(error, doing: what, so: policyApplies && !failClosed ? "requests go on unlimited until it answers (limits fail open)" : "")
         if policyApplies && failClosed {
             throw GatewayError(status: 503, type: .server,
                                message: "the limit store is unavailable, and this gateway refuses requests it cannot count (limits_fail_closed)",
@@ -162,21 +154,4 @@ public final class RedisLimitStore: LimitStore {
     }
 
     static func wallClock() -> Double { LocalLimitStore.epochSeconds() }
-}
-
-/// Lets a warning through at most once per interval (a Redis outage would otherwise log one per
-/// request).
-final class WarningThrottle: Sendable {
-    private let interval: Double
-    private let last = Mutex<Double>(-.infinity)
-
-    init(seconds: Double) { interval = seconds }
-
-    func due(now: Double = LocalLimitStore.epochSeconds()) -> Bool {
-        last.withLock { last in
-            guard now - last >= interval else { return false }
-            last = now
-            return true
-        }
-    }
 }

@@ -1,4 +1,3 @@
-public import Logging
 import NIOCore
 public import RedisClient
 
@@ -8,14 +7,11 @@ public import RedisClient
 /// answer is no cooldown (the request goes to the target), counted and logged at most every 10 s.
 public final class RedisCooldownShare: CooldownShare {
     let client: RedisClient
-    let logger: Logger
-    let metrics: GatewayMetrics
-    private let warned = WarningThrottle(seconds: 10)
+    private let report: SharedRedis.Reporter
 
-    public init(client: RedisClient, logger: Logger, metrics: GatewayMetrics) {
-        self.client = client
-        self.logger = logger
-        self.metrics = metrics
+    public init(redis: SharedRedis) {
+        self.client = redis.client
+        self.report = redis.reporter("the shared cooldowns")
     }
 
     static func name(_ key: String) -> RESPArgument { .string("sb:cooldown:" + key) }
@@ -24,7 +20,7 @@ public final class RedisCooldownShare: CooldownShare {
         do {
             return try await client.send([.string("EXISTS"), Self.name(key)]).int == 1
         } catch {
-            failed(error, doing: "read a target's cooldown")
+            report.failed(error, doing: "read a target's cooldown", so: "cooldowns are per replica until it answers")
             return false
         }
     }
@@ -32,11 +28,6 @@ public final class RedisCooldownShare: CooldownShare {
     public func started(_ key: String, period: Duration) {
         let milliseconds = max(1, period.components.seconds * 1000 + period.components.attoseconds / 1_000_000_000_000_000)
         client.send([.string("SET"), Self.name(key), .string("1"), .string("PX"), .string(String(milliseconds))])
-            .whenFailure { error in self.failed(error, doing: "share a target's cooldown") }
-    }
-
-    private func failed(_ error: any Error, doing what: String) {
-        metrics.limitStoreFailed()
-        if warned.due() { logger.warning("the shared cooldowns (Redis) failed to \(what): \(error); cooldowns are per replica until it answers") }
+            .whenFailure { error in self.report.failed(error, doing: "share a target's cooldown") }
     }
 }
