@@ -154,7 +154,8 @@ def test_a_limit_holds_across_replicas(cluster, mock):
 
 def test_a_budget_spent_through_one_replica_stops_the_key_on_the_others(cluster, mock, tmp_path):
     prices = pricing_folder(tmp_path, {"gpt-4": {"input": 30, "output": 60}})
-    redis, replicas, proxy = cluster([{"key": "sb-team", "name": "team", "budget": {"max_usd": 0.0001, "period": "1d"}}],
+    redis, replicas, proxy = cluster([{"key": "sb-team", "name": "team", "budget": {"max_usd": 0.0001, "period": "1d"},
+                                       "limits": {"requests_per_minute": 1000}}],
                                      "--pricing", str(prices))
     direct = replicas[0].url
     first = call("POST", direct + "/v1/chat/completions", body=CHAT,
@@ -168,6 +169,14 @@ def test_a_budget_spent_through_one_replica_stops_the_key_on_the_others(cluster,
                                 "x-portkey-custom-host": mock.url + "/v1", "x-portkey-api-key": "sb-team",
                                 "Content-Type": "application/json"})
         assert refused.status == 429 and refused.error()["code"] == "budget_exceeded"
+    # One round trip per request for a key with limits and a budget: the check script reads the
+    # spend itself (no separate GET), and the limits did not count the refused requests.
+    stats = subprocess.run(["redis-cli", "-p", str(redis.port), "INFO", "commandstats"], capture_output=True, text=True).stdout
+    evalsha = int(stats.split("cmdstat_evalsha:calls=")[1].split(",")[0])
+    assert evalsha == 4, stats  # three checks (one admitted, two refused) and one spend; nothing else from the gateways
+    assert "cmdstat_get:calls=3," in stats, stats  # the three checks' own reads of the spend, inside the script
+    windows = subprocess.run(["redis-cli", "-p", str(redis.port), "HVALS", "sb:{gk:team}:requests"], capture_output=True, text=True).stdout
+    assert sum(int(v) for v in windows.split()) == 1, windows
 
 
 def test_a_cached_answer_stored_through_one_replica_is_a_hit_through_another(cluster, mock):

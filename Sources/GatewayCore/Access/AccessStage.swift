@@ -33,15 +33,12 @@ struct AccessStage: RequestStage {
         let metrics = context.gateway.observer.metrics
         var verdicts: [LimitVerdict] = []
         for key in limited {
-            if let budget = key.budget {
-                let standing = try await Self.budget(key, store: store)
-                if standing.spentUSD >= budget.maxUSD {
-                    metrics.rateLimited(key: key.id, window: "budget")
-                    throw standing.refusal(for: key, budget: budget)
-                }
+            let check = try await Self.check(key, store: store)
+            if let budget = key.budget, let standing = check.budget, standing.spentUSD >= budget.maxUSD {
+                metrics.rateLimited(key: key.id, window: "budget")
+                throw standing.refusal(for: key, budget: budget)
             }
-            if !key.limits.isEmpty {
-                let verdict = try await Self.admit(key, store: store)
+            if let verdict = check.verdict {
                 guard verdict.admitted else {
                     metrics.rateLimited(key: key.id, window: verdict.requests.map { $0.remaining <= 0 } == true ? "requests" : "tokens")
                     throw verdict.refusal(for: key)
@@ -69,19 +66,11 @@ struct AccessStage: RequestStage {
             && (keys.metadataLimits == nil || context.options.metadata == nil)
     }
 
-    /// The store's verdict; a store that cannot answer (Redis down) is the store's policy to settle.
-    static func admit(_ key: LimitedKey, store: any LimitStore) async throws(GatewayError) -> LimitVerdict {
-        try await ask { loop in store.admit(key, on: loop) }
-    }
-
-    static func budget(_ key: LimitedKey, store: any LimitStore) async throws(GatewayError) -> BudgetStanding {
-        try await ask { loop in store.budget(key, on: loop) }
-    }
-
-    private static func ask<T: Sendable>(_ question: (any EventLoop) -> EventLoopFuture<T>) async throws(GatewayError) -> T {
+    /// The store's answer; a store that cannot answer (Redis down) is the store's policy to settle.
+    static func check(_ key: LimitedKey, store: any LimitStore) async throws(GatewayError) -> KeyCheck {
         let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
         do {
-            return try await question(loop).get()
+            return try await store.check(key, on: loop).get()
         } catch {
             throw error as? GatewayError
                 ?? GatewayError(status: 503, type: .server, message: "the rate limit store failed: \(error)", code: .limitStoreFailed)

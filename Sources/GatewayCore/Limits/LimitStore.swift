@@ -6,15 +6,26 @@ import Synchronization
 /// Where the per-minute windows of rate-limited keys are kept: in this process (the default,
 /// ``LocalLimitStore``), or in Redis, so that every replica counts against the same windows.
 public protocol LimitStore: Sendable {
-    /// Counts one request against the key's windows if each has room, and says how they stand.
-    func admit(_ key: LimitedKey, on loop: any EventLoop) -> EventLoopFuture<LimitVerdict>
+    /// One question per key and request: its budget's standing (when it has a budget), and —
+    /// unless the budget is spent — its windows' verdict (when it has limits), the request
+    /// counted if each window has room.
+    func check(_ key: LimitedKey, on loop: any EventLoop) -> EventLoopFuture<KeyCheck>
     /// Adds the tokens a finished request used (as the provider reported them) to the key's
     /// token window.
     func spend(_ key: LimitedKey, tokens: Int)
-    /// What the key has spent in its budget's current period.
-    func budget(_ key: LimitedKey, on loop: any EventLoop) -> EventLoopFuture<BudgetStanding>
     /// Adds a finished request's cost to the key's current period.
     func spend(_ key: LimitedKey, usd: Double)
+}
+
+/// What ``LimitStore/check(_:on:)`` found.
+public struct KeyCheck: Sendable, Equatable {
+    public var budget: BudgetStanding?
+    public var verdict: LimitVerdict?
+
+    public init(budget: BudgetStanding? = nil, verdict: LimitVerdict? = nil) {
+        self.budget = budget
+        self.verdict = verdict
+    }
 }
 
 /// A key's spending in its budget's current period.
@@ -138,8 +149,20 @@ public final class LocalLimitStore: LimitStore {
         self.sweepAbove = sweepAbove
     }
 
-    public func admit(_ key: LimitedKey, on loop: any EventLoop) -> EventLoopFuture<LimitVerdict> {
-        loop.makeSucceededFuture(admit(key))
+    public func check(_ key: LimitedKey, on loop: any EventLoop) -> EventLoopFuture<KeyCheck> {
+        loop.makeSucceededFuture(check(key))
+    }
+
+    /// The check now, synchronously (the in-process store never waits).
+    public func check(_ key: LimitedKey) -> KeyCheck {
+        var result = KeyCheck()
+        if let budget = key.budget {
+            let standing = self.budget(key)
+            result.budget = standing
+            if standing.spentUSD >= budget.maxUSD { return result }
+        }
+        if !key.limits.isEmpty { result.verdict = admit(key) }
+        return result
     }
 
     /// The verdict now, synchronously (the in-process store never waits).
@@ -179,10 +202,6 @@ public final class LocalLimitStore: LimitStore {
             entry.tokens.add(tokens, at: second)
             entries[key.id] = entry
         }
-    }
-
-    public func budget(_ key: LimitedKey, on loop: any EventLoop) -> EventLoopFuture<BudgetStanding> {
-        loop.makeSucceededFuture(budget(key))
     }
 
     /// Seconds since the Unix epoch.

@@ -3,8 +3,9 @@ import LuaRuntime
 public import RedisClient
 
 /// The windows and budgets of limited keys in Redis, so every replica counts against the same
-/// ones. One round trip per check: a Redis-side script (`EVALSHA`) reads and updates a key's two
-/// minute windows atomically, on Redis's clock (`TIME`), so replicas' clocks do not matter.
+/// ones. One round trip per key and request: a Redis-side script (`EVALSHA`) reads the key's
+/// budget spend and reads and updates its two minute windows atomically, on Redis's clock
+/// (`TIME`), so replicas' clocks do not matter.
 ///
 /// Redis down or slow must not take the gateway down: a command waits at most the client's
 /// timeout, then the policy decides — fail open (the default: the request goes on, a warning is
@@ -25,11 +26,15 @@ public final class RedisLimitStore: LimitStore {
     /// Key names share one hash tag per limited key, so a cluster keeps them in one slot.
     static func key(_ id: String, _ part: String) -> RESPArgument { .string("sb:{\(id)}:\(part)") }
 
-    /// KEYS: the request window, the token window. ARGV: requests per minute, tokens per minute (0:
-    /// none). Each window is a hash of second → count; seconds older than a minute are dropped as
-    /// they are read. Returns admitted (0/1) and, per window, used, seconds to reset, seconds until
-    /// it admits again (as strings: a Lua number in a reply is truncated to an integer).
-    static let admitScript = RedisScript(#"""
+    /// KEYS: the request window, the token window, the budget period's spend. ARGV: requests per
+    /// minute, tokens per minute (0: none), the budget in USD ("": none). A spent budget answers
+    /// {-1, spent} and counts nothing. Each window is a hash of second → count; seconds older
+    /// than a minute are dropped as they are read. Otherwise returns admitted (0/1), per window
+    /// used, seconds to reset and seconds until it admits again, then the spend (numbers with
+    /// fractions as strings: a Lua number in a reply is truncated to an integer).
+    static let checkScript = RedisScript(#"""
+    local spent = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
+    if ARGV[3] ~= '' and spent >= tonumber(ARGV[3]) then return {-1, tostring(spent)} end
     local t = redis.call('TIME')
     local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
     local second = tonumber(t[1])
@@ -68,7 +73,8 @@ public final class RedisLimitStore: LimitStore {
     end
     return {admitted and 1 or 0,
             requests, tostring(wait(requestBuckets, requests, 0)), tostring(wait(requestBuckets, requests, rpm - 1)),
-            tokens, tostring(wait(tokenBuckets, tokens, 0)), tostring(wait(tokenBuckets, tokens, tpm - 1))}
+            tokens, tostring(wait(tokenBuckets, tokens, 0)), tostring(wait(tokenBuckets, tokens, tpm - 1)),
+            tostring(spent)}
     """#)
 
     /// KEYS: the token window. ARGV: tokens.
@@ -86,52 +92,55 @@ public final class RedisLimitStore: LimitStore {
     return total
     """#)
 
-    public func admit(_ key: LimitedKey, on loop: any EventLoop) -> EventLoopFuture<LimitVerdict> {
+    public func check(_ key: LimitedKey, on loop: any EventLoop) -> EventLoopFuture<KeyCheck> {
         let limits = key.limits
-        return client.evalsha(Self.admitScript, keys: [Self.key(key.id, "requests"), Self.key(key.id, "tokens")],
-                              args: [.string(String(limits.requestsPerMinute ?? 0)), .string(String(limits.tokensPerMinute ?? 0))],
+        let now = Self.wallClock()
+        let period = key.budget.map { $0.period(at: now) }
+        let budgetKey = Self.key(key.id, "usd:\(period?.index ?? 0)")
+        return client.evalsha(Self.checkScript, keys: [Self.key(key.id, "requests"), Self.key(key.id, "tokens"), budgetKey],
+                              args: [.string(String(limits.requestsPerMinute ?? 0)), .string(String(limits.tokensPerMinute ?? 0)),
+                                     .string(key.budget.map { $0.maxUSD.description } ?? "")],
                               on: loop)
-            .flatMapThrowing { reply in try Self.verdict(reply, limits: limits) }
+            .flatMapThrowing { reply in try Self.check(reply, key: key, now: now, resetsAt: period?.endsAt ?? now) }
             .flatMapErrorThrowing { error in
                 try self.storeFailed(error, doing: "check the limits of \(key.label)")
-                return LimitVerdict(admitted: true)  // fail open: no windows to tell about
+                return KeyCheck()  // fail open: nothing to tell about
             }
     }
 
-    static func verdict(_ reply: RESPValue, limits: KeyLimits) throws -> LimitVerdict {
-        guard let items = reply.array, items.count == 7, let admitted = items[0].int, let requests = items[1].int,
-              let tokens = items[4].int else {
+    static func check(_ reply: RESPValue, key: LimitedKey, now: Double, resetsAt: Double) throws -> KeyCheck {
+        guard let items = reply.array, let first = items.first?.int else {
             throw RedisClientError.protocolError("unexpected reply to the limits script")
         }
-        func seconds(_ value: RESPValue) -> Double { value.string.flatMap(Double.init) ?? 0 }
-        var verdict = LimitVerdict(admitted: admitted == 1)
+        func number(_ value: RESPValue) -> Double { value.string.flatMap(Double.init) ?? 0 }
+        var result = KeyCheck()
+        if first == -1, items.count == 2 {  // the budget is spent: nothing was counted
+            result.budget = BudgetStanding(spentUSD: number(items[1]), resetsAt: resetsAt, now: now)
+            return result
+        }
+        guard items.count == 8, let requests = items[1].int, let tokens = items[4].int else {
+            throw RedisClientError.protocolError("unexpected reply to the limits script")
+        }
+        if key.budget != nil { result.budget = BudgetStanding(spentUSD: number(items[7]), resetsAt: resetsAt, now: now) }
+        let limits = key.limits
+        guard !limits.isEmpty else { return result }
+        var verdict = LimitVerdict(admitted: first == 1)
         if let limit = limits.requestsPerMinute {
-            verdict.requests = .init(limit: limit, remaining: max(0, limit - requests), resetSeconds: seconds(items[2]),
-                                     retryAfterSeconds: seconds(items[3]))
+            verdict.requests = .init(limit: limit, remaining: max(0, limit - requests), resetSeconds: number(items[2]),
+                                     retryAfterSeconds: number(items[3]))
         }
         if let limit = limits.tokensPerMinute {
-            verdict.tokens = .init(limit: limit, remaining: max(0, limit - tokens), resetSeconds: seconds(items[5]),
-                                   retryAfterSeconds: seconds(items[6]))
+            verdict.tokens = .init(limit: limit, remaining: max(0, limit - tokens), resetSeconds: number(items[5]),
+                                   retryAfterSeconds: number(items[6]))
         }
-        return verdict
+        result.verdict = verdict
+        return result
     }
 
     public func spend(_ key: LimitedKey, tokens: Int) {
         guard key.limits.tokensPerMinute != nil, tokens > 0 else { return }
         client.evalsha(Self.spendTokensScript, keys: [Self.key(key.id, "tokens")], args: [.string(String(tokens))])
             .whenFailure { error in try? self.storeFailed(error, doing: "count the tokens of \(key.label)", policyApplies: false) }
-    }
-
-    public func budget(_ key: LimitedKey, on loop: any EventLoop) -> EventLoopFuture<BudgetStanding> {
-        let now = Self.wallClock()
-        guard let budget = key.budget else { return loop.makeSucceededFuture(BudgetStanding(spentUSD: 0, resetsAt: now, now: now)) }
-        let (period, endsAt) = budget.period(at: now)
-        return client.send([.string("GET"), Self.key(key.id, "usd:\(period)")], on: loop)
-            .map { reply in BudgetStanding(spentUSD: reply.string.flatMap(Double.init) ?? 0, resetsAt: endsAt, now: now) }
-            .flatMapErrorThrowing { error in
-                try self.storeFailed(error, doing: "read the budget of \(key.label)")
-                return BudgetStanding(spentUSD: 0, resetsAt: endsAt, now: now)
-            }
     }
 
     public func spend(_ key: LimitedKey, usd: Double) {
