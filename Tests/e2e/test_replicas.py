@@ -79,6 +79,7 @@ defaults
     timeout server 30s
     retries 3
     option redispatch
+    option http-buffer-request
     retry-on conn-failure empty-response response-timeout
 frontend gateways
     bind 127.0.0.1:{self.port}
@@ -220,9 +221,12 @@ def test_a_target_cooling_down_on_one_replica_is_skipped_by_the_others(cluster, 
         assert seen() - before == 1, "the cooling target was tried on a replica that never saw it fail"
 
 
-def test_a_replica_stopped_under_load_loses_no_request(cluster, mock):
-    """A replica stopped as an orchestrator stops one (SIGTERM: it closes its listener and drains
-    what it has in flight): haproxy sends what the closed listener refuses to another replica."""
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])
+def test_a_replica_stopped_or_killed_under_load_loses_no_request(cluster, mock, how):
+    """SIGTERM (an orchestrator's stop): the replica closes its listener and drains what it has
+    in flight, and haproxy sends what the closed listener refuses elsewhere. SIGKILL (a crash):
+    haproxy replays the requests that were in flight there on another replica (L7 retries of a
+    buffered request: `option http-buffer-request`, `retry-on empty-response`)."""
     redis, replicas, proxy = cluster(["sb-plain"])
     results = []
     stop = threading.Event()
@@ -235,7 +239,7 @@ def test_a_replica_stopped_under_load_loses_no_request(cluster, mock):
     for worker in workers:
         worker.start()
     time.sleep(1.0)
-    replicas[1].proc.send_signal(signal.SIGTERM)
+    replicas[1].proc.send_signal(how)
     replicas[1].proc.wait(timeout=30)
     time.sleep(1.0)
     stop.set()
