@@ -1,6 +1,7 @@
 import ArgumentParser
 import GatewayCore
 import Logging
+import RedisClient
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -100,6 +101,13 @@ struct ServeSettings {
         scripts = try ScriptSettings(settings, maxBodySize: maxBodySize)
         configs = try settings.string("configs")
         redisURL = try settings.string("redis_url")
+        if let text = redisURL {
+            do throws(RedisURLError) {
+                _ = try RedisURL(text)  // checked here too, so `switchboard check` refuses it (never echoing a password)
+            } catch {
+                throw ValidationError("redis_url: \(error.message)")
+            }
+        }
         redisTimeoutMilliseconds = try settings.int("redis_timeout_ms", default: 250, range: 10...60_000)
         limitsFailClosed = try settings.bool("limits_fail_closed", default: false)
         func isFolder(_ path: String) -> Bool {

@@ -140,3 +140,14 @@ def test_limits_per_metadata_value(launch, mock, tmp_path):
     broken.write_text('metadata_limits:\n  field: _user\n  limits: {"requests_per_second": 2}\n')
     checked = subprocess.run([BIN / "switchboard", "check", "--config-file", str(broken)], capture_output=True, text=True, timeout=30)
     assert checked.returncode == 1 and "unknown limit 'requests_per_second'" in checked.stdout
+
+
+def test_a_bad_redis_url_stops_startup_without_showing_its_password(tmp_path):
+    path = tmp_path / "settings.yaml"
+    path.write_text('redis_url: "redis://user:s3cret@redis.example:99999"\n')
+    checked = subprocess.run([BIN / "switchboard", "check", "--config-file", str(path)], capture_output=True, text=True, timeout=30)
+    served = subprocess.run([BIN / "switchboard", "--config-file", str(path), "--port", "0"], capture_output=True, text=True, timeout=30)
+    for result in (checked, served):
+        text = result.stdout + result.stderr
+        assert result.returncode != 0 and "redis_url" in text and "port" in text, text
+        assert "s3cret" not in text
