@@ -12,7 +12,6 @@ import subprocess
 import threading
 import time
 
-import openai
 import pytest
 
 from conftest import Process, start_gateway

@@ -217,29 +217,17 @@ private final class Handles: Sendable {
     private let floatingCounters = Mutex<[Key: FloatingPointCounter]>([:])
 
     func floatingCounter(_ key: Key, make: () -> FloatingPointCounter) -> FloatingPointCounter {
-        if let found = floatingCounters.withLock({ $0[key] }) { return found }
-        let made = make()
-        return floatingCounters.withLock { table in
-            if let found = table[key] { return found }
-            table[key] = made
-            return made
-        }
+        Self.handle(key, in: floatingCounters, make: make)
     }
+    func counter(_ key: Key, make: () -> Counter) -> Counter { Self.handle(key, in: counters, make: make) }
+    func timer(_ key: Key, make: () -> Timer) -> Timer { Self.handle(key, in: timers, make: make) }
 
-    func counter(_ key: Key, make: () -> Counter) -> Counter {
-        if let found = counters.withLock({ $0[key] }) { return found }
-        let made = make()  // outside the lock: the registry takes its own
-        return counters.withLock { table in
-            if let found = table[key] { return found }
-            table[key] = made
-            return made
-        }
-    }
-
-    func timer(_ key: Key, make: () -> Timer) -> Timer {
-        if let found = timers.withLock({ $0[key] }) { return found }
+    /// The handle made for `key` before, or one made now (outside the lock: the registry takes
+    /// its own) and kept.
+    private static func handle<Handle: Sendable>(_ key: Key, in table: borrowing Mutex<[Key: Handle]>, make: () -> Handle) -> Handle {
+        if let found = table.withLock({ $0[key] }) { return found }
         let made = make()
-        return timers.withLock { table in
+        return table.withLock { table in
             if let found = table[key] { return found }
             table[key] = made
             return made
