@@ -58,7 +58,7 @@ struct ScriptWatcher: Service {
             try? await NIOThreadPool.singleton.runIfActive {
                 scripts.reloadIfChanged()
                 configs?.reload(knownProviders: Set(scripts.current.providerIDs), plugins: scripts.current.plugins)
-                switch pricing.reloadIfChanged(knownProviders: Set(scripts.current.providerIDs)) {
+                switch pricing.reloadIfChanged(knownProviders: { Set(scripts.current.providerIDs) }) {
                 case .success(let models)?:
                     logger.info("pricing reloaded: \(models) models")
                     metrics.reloaded(kind: "pricing", succeeded: true)

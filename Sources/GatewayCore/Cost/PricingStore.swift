@@ -47,12 +47,13 @@ public final class PricingStore: Sendable {
 
     /// Reads the folder again when a file in it changed. Returns nil when nothing changed, else
     /// the outcome: `.success(models)` or `.failure` (the previous table stays in force).
-    public func reloadIfChanged(knownProviders: Set<String>) -> Result<Int, PricingTable.Failure>? {
+    /// `knownProviders` is asked only then: a poll that finds no change does nothing else.
+    public func reloadIfChanged(knownProviders: () -> Set<String>) -> Result<Int, PricingTable.Failure>? {
         guard let folder else { return nil }
         let fingerprint = Self.fingerprint(folder)
         guard state.withLock({ $0.fingerprint != fingerprint }) else { return nil }
         do throws(PricingTable.Failure) {
-            let table = try PricingTable.load(folder: folder, knownProviders: knownProviders)
+            let table = try PricingTable.load(folder: folder, knownProviders: knownProviders())
             state.withLock {
                 $0.table = table
                 $0.fingerprint = fingerprint
