@@ -50,4 +50,4 @@ test-deps:
 	fi
 
 python-deps:
-	@$(PYTHON) -c "import openai, anthropic, pytest, prometheus_client, kubernetes_validate, yaml" 2>/dev/null || $(PYTHON) -m pip install -q -r Tests/e2e/requirements.txt
+	@$(PYTHON) -c "import openai, anthropic, pytest, prometheus_client, kubernetes_validate, yaml, opentelemetry.proto" 2>/dev/null || $(PYTHON) -m pip install -q -r Tests/e2e/requirements.txt

@@ -30,6 +30,10 @@ let package = Package(
         // file providers link full Foundation; the settings file is read by YAMLReader instead.
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: []),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.5.0"),
+        // OpenTelemetry traces and GenAI metrics over OTLP/HTTP. Only the HTTP exporter: the gRPC
+        // one would add grpc-swift and HTTP/2 to every build for a second way to reach a collector.
+        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.0"),
     ],
     targets: [
         // Lua 5.4 from Debian's liblua5.4-dev.
@@ -80,6 +84,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -127,13 +132,15 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 "YAMLReader",
             ],
             swiftSettings: swiftSettings,
             // The Swift runtime and FoundationEssentials linked in (dead-stripped), and lld's packed
             // relative relocations (DT_RELR) instead of 35,000 RELA entries (~0.8 MB mapped): idle RSS
             // (bench/idle-rss) in the commit that added this.
-            linkerSettings: [.unsafeFlags(["-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims", "-use-ld=lld",
+            linkerSettings: [.unsafeFlags(["-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims", "-l_FoundationICU", "-lCoreFoundation", "-use-ld=lld",
                                           "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
                                           "-Xlinker", "--no-export-dynamic", "-Xlinker", "--icf=safe"])]
         ),
@@ -194,6 +201,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),  // the direct exchange runs on a real event loop
                 // FuzzInvariants' request-head check runs NIO's HTTP/1 server pipeline in memory.
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: swiftSettings
         ),

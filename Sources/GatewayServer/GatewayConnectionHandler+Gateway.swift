@@ -40,7 +40,7 @@ extension GatewayConnectionHandler {
             return
         }
         let record = observer.makeRecord(method: pending.head.method.rawValue, route: routeLabel(pending),
-                                         traceID: parsed.traceID, body: pending.body)
+                                         traceID: parsed.traceID, body: pending.body, headers: pending.head.headers)
         parsed.record = record
         let options = parsed
         let incoming = IncomingRequest(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoreMetrics
 import Configuration
 import Prometheus
 import CLuaShim
@@ -207,7 +208,22 @@ struct Serve: AsyncParsableCommand {
             }
         }
         let registry = PrometheusCollectorRegistry()
-        let metrics = GatewayMetrics(factory: PrometheusMetrics(registry: registry))
+        var tracer: GatewayTracer?
+        var telemetryServices: [any Service] = []
+        var genAIMetrics: (any MetricsFactory)?
+        if let telemetry = resolved.telemetry {
+            do {
+                let started = try telemetry.start(logger: logger)
+                tracer = GatewayTracer(started.tracer, recordBodies: resolved.logBodies)
+                genAIMetrics = started.metrics
+                telemetryServices = started.services
+            } catch {
+                logger.critical("cannot start: OpenTelemetry export: \(error)")
+                throw ExitCode(78)
+            }
+            logger.info("traces\(genAIMetrics == nil ? "" : " and GenAI metrics") go to \(telemetry.endpoint) over OTLP (\(telemetry.wireProtocol), sampler \(telemetry.sampler), service.name \(telemetry.serviceName))")
+        }
+        let metrics = GatewayMetrics(factory: PrometheusMetrics(registry: registry), genAI: genAIMetrics)
         let scriptSettings = resolved.scripts
 
         let scriptHost: ScriptHost
@@ -314,7 +330,8 @@ struct Serve: AsyncParsableCommand {
         }
         let gateway = Gateway(
             scripts: scriptHost, upstream: upstream, settings: gatewaySettings, configs: loadedConfigs,
-            observer: RequestObserver(metrics: metrics, log: requestLog, logBodies: resolved.logBodies, pricing: pricing),
+            observer: RequestObserver(metrics: metrics, log: requestLog, logBodies: resolved.logBodies, pricing: pricing,
+                                      tracer: tracer),
             limits: limits, sharedCache: sharedCache, sharedCooldowns: sharedCooldowns, logger: logger)
         let configStore = loadedConfigs
         let reloader = Reloader(scripts: scriptHost, configs: configStore, gateway: gateway, flags: flagValues,
@@ -351,8 +368,9 @@ struct Serve: AsyncParsableCommand {
         // before serving, so the idle footprint does not wait for MemoryTrimmer's first idle period.
         generation.collectIdleGarbage()
         _ = sb_release_free_memory()
+        // The exporters go first, so they shut down last and send what the drain produced.
         let services = ServiceGroup(configuration: .init(
-            services: background + [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: telemetryServices + background + [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await services.run()
         } catch {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FoundationEssentials
 import GatewayCore
 import Logging
 import RedisClient
@@ -56,6 +57,8 @@ struct ServeSettings {
     /// JSON text from `virtual_keys` (environment or settings file) or `virtual_keys_file`.
     var virtualKeysJSON: String?
     var adminToken: String?
+    /// OpenTelemetry export; nil when no OTLP endpoint is configured.
+    var telemetry: TelemetrySettings?
 
     /// Half the process's file-descriptor limit less 64 (the other half is for each connection's
     /// upstream connection, and the 64 for the listener, scripts, logs and files), at most 10,000:
@@ -74,7 +77,8 @@ struct ServeSettings {
         return max(64, Int(min(10_000, usable / 2)))  // "unlimited" is the largest value
     }
 
-    init(_ settings: Settings) throws {
+    init(_ settings: Settings, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        telemetry = try TelemetrySettings(settings, environment: environment)
         logLevel = try parseLogLevel(try settings.string("log_level", default: "info"))
         host = try settings.string("host", default: "127.0.0.1")
         port = try settings.int("port", default: 8787, range: 0...65535)

@@ -1,6 +1,7 @@
 import LuaRuntime
 import NIOCore
 import NIOHTTP1
+import Tracing
 import Synchronization
 
 extension Gateway {
@@ -29,6 +30,7 @@ extension Gateway {
             status = "REFRESH"
         } else if let hit = await store.cached(key, maxAge: cache.maxAge), let response = answer(hit, streams: streams, request: request) {
             observer.metrics.cacheLookup("HIT")
+            options.record?.trace?.event("cache", ["switchboard.cache": "HIT"])
             options.record?.update { fields in
                 fields.cache = "HIT"
                 fields.provider = options.provider
@@ -39,6 +41,7 @@ extension Gateway {
             status = "MISS"
         }
         observer.metrics.cacheLookup(status)
+        options.record?.trace?.event("cache", ["switchboard.cache": .string(status)])
         options.record?.update { $0.cache = status }
         var response = try await run()
         response.headers.replaceOrAdd(name: "x-portkey-cache-status", value: status)

@@ -2,6 +2,7 @@ import FoundationEssentials
 import LuaRuntime
 import NIOCore
 import NIOHTTP1
+import Tracing
 
 /// Portkey's hooks around one routed attempt: the target's before-request hooks (and the
 /// `x-portkey-default-input-guardrails`) on the request, its after-request hooks (and the default
@@ -315,6 +316,8 @@ struct HookRun: Sendable {
                                    milliseconds: check["execution_time"]?.double ?? 0)
         }
         record?.update { $0.hooks.append((hook.id, verdict)) }
+        record?.trace?.event("guardrail", ["switchboard.hook.id": .string(hook.id), "switchboard.hook.verdict": .bool(verdict),
+                                           "switchboard.hook.event": .string(event.rawValue)])
         var members = (result.members ?? []).filter { $0.key != "request_json" && $0.key != "response_json" }
         let feedback = (verdict ? hook.onSuccess : hook.onFail)?["feedback"] ?? .null
         members.removeAll { $0.key == "feedback" || $0.key == "created_at" }

@@ -63,14 +63,65 @@ public struct GatewayMetrics: Sendable {
         Name.limitStoreFailures: "Commands to the shared limit store (Redis) that failed or timed out; limits fail open unless limits_fail_closed.",
     ]
 
+    /// The OpenTelemetry GenAI semantic conventions' metrics, exported over OTLP when configured.
+    public enum GenAIName {
+        public static let tokenUsage = "gen_ai.client.token.usage"
+        public static let operationDuration = "gen_ai.client.operation.duration"
+        public static let timeToFirstToken = "gen_ai.server.time_to_first_token"
+        public static let timePerOutputToken = "gen_ai.server.time_per_output_token"
+
+        /// The bucket boundaries the conventions advise for each (seconds, or tokens).
+        public static let buckets: [String: [Double]] = [
+            tokenUsage: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262_144, 1_048_576, 4_194_304, 16_777_216, 67_108_864],
+            operationDuration: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
+            timeToFirstToken: [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0],
+            timePerOutputToken: [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5],
+        ]
+    }
+
     public static let maxModels = 200
 
     let factory: any MetricsFactory
+    /// Where the GenAI metrics go (the OTLP exporter); nil: they are not made.
+    let genAI: (any MetricsFactory)?
     private let models = ModelLabels()
     private let handles = Handles()
 
-    public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
+    public init(factory: any MetricsFactory = NOOPMetricsHandler.instance, genAI: (any MetricsFactory)? = nil) {
         self.factory = factory
+        self.genAI = genAI
+    }
+
+    /// A GenAI operation's metrics, by the semantic conventions: its duration, its tokens by type,
+    /// and for streams the time to the first token and per output token after it.
+    func genAIFinished(operation: String, fields: RequestRecord.Fields, duration: Duration) {
+        guard let genAI else { return }
+        let provider = fields.provider ?? "none"
+        let model = models.label(fields.model ?? "unknown")
+        let failed = fields.errorCode
+        let dimensions = [("gen_ai.operation.name", operation), ("gen_ai.provider.name", provider),
+                          ("gen_ai.request.model", model)]
+        func seconds(_ name: String, _ value: Duration, kind: Handles.Kind, error: String = "") {
+            var labels = dimensions
+            if !error.isEmpty { labels.append(("error.type", error)) }
+            handles.recorder(.init(kind: kind, a: provider, b: model, c: operation + "\u{1}" + error)) {
+                Recorder(label: name, dimensions: labels, aggregate: true, factory: genAI)
+            }.record(Double(value.nanoseconds) / 1e9)
+        }
+        seconds(GenAIName.operationDuration, duration, kind: .genAIDuration, error: failed ?? "")
+        if let first = fields.firstChunk {
+            seconds(GenAIName.timeToFirstToken, first, kind: .genAIFirstToken)
+            if let output = fields.tokensOut, output > 1, duration > first {
+                seconds(GenAIName.timePerOutputToken, (duration - first) / (output - 1), kind: .genAIPerToken)
+            }
+        }
+        for (count, type) in [(fields.tokensIn, "input"), (fields.tokensOut, "output")] {
+            guard let count else { continue }
+            handles.recorder(.init(kind: .genAITokens, a: provider, b: model, c: operation + "\u{1}" + type)) {
+                Recorder(label: GenAIName.tokenUsage, dimensions: dimensions + [("gen_ai.token.type", type)], aggregate: true,
+                         factory: genAI)
+            }.record(count)
+        }
     }
 
     /// A request's final outcome, with its tokens.
@@ -202,6 +253,7 @@ public struct GatewayMetrics: Sendable {
 private final class Handles: Sendable {
     enum Kind: UInt8 {
         case requests, requestDuration, upstreamDuration, firstChunk, tokens, guardrailChecks, guardrailCheckDuration, cost, unpriced
+        case genAIDuration, genAIFirstToken, genAIPerToken, genAITokens
     }
 
     struct Key: Hashable {
@@ -215,6 +267,9 @@ private final class Handles: Sendable {
     private let counters = Mutex<[Key: Counter]>([:])
     private let timers = Mutex<[Key: Timer]>([:])
     private let floatingCounters = Mutex<[Key: FloatingPointCounter]>([:])
+    private let recorders = Mutex<[Key: Recorder]>([:])
+
+    func recorder(_ key: Key, make: () -> Recorder) -> Recorder { Self.handle(key, in: recorders, make: make) }
 
     func floatingCounter(_ key: Key, make: () -> FloatingPointCounter) -> FloatingPointCounter {
         Self.handle(key, in: floatingCounters, make: make)

@@ -1,5 +1,6 @@
 import LuaRuntime
 public import NIOCore
+public import NIOHTTP1
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -31,6 +32,7 @@ public enum RequestLogLine {
         out.key("time")
         out.timestamp(wallClock)
         out.string("trace_id", record.traceID)
+        if let trace = record.trace { out.string("otel_trace_id", trace.traceID) }
         out.string("method", record.method)
         out.string("route", record.route)
         out.string("provider", fields.provider)
@@ -309,12 +311,16 @@ public struct RequestObserver: Sendable {
     /// What models cost, for `cost_usd`, the cost metric and budgets.
     public let pricing: PricingStore
 
+    /// Where spans go; nil when tracing is off.
+    public let tracer: GatewayTracer?
+
     public init(metrics: GatewayMetrics = GatewayMetrics(), log: LineWriter? = nil, logBodies: Bool = false,
-                pricing: PricingStore = PricingStore()) {
+                pricing: PricingStore = PricingStore(), tracer: GatewayTracer? = nil) {
         self.metrics = metrics
         self.log = log
         self.logBodies = logBodies
         self.pricing = pricing
+        self.tracer = tracer
     }
 
     /// Counts requests, so housekeeping that stops the world for a moment (glibc's `malloc_trim`
@@ -337,9 +343,13 @@ public struct RequestObserver: Sendable {
         public var total: UInt64 { started.load(ordering: .relaxed) }
     }
 
-    public func makeRecord(method: String, route: String, traceID: String, body: ByteBuffer?) -> RequestRecord {
+    /// - Parameter headers: the client's, for the W3C trace context it may carry (when tracing).
+    public func makeRecord(method: String, route: String, traceID: String, body: ByteBuffer?,
+                           headers: HTTPHeaders? = nil) -> RequestRecord {
         activity.begin()
-        let record = RequestRecord(method: method, route: route, traceID: traceID, keepBodies: logBodies && log != nil)
+        let trace = tracer.map { RequestTrace(tracer: $0, method: method, route: route, headers: headers ?? HTTPHeaders()) }
+        let record = RequestRecord(method: method, route: route, traceID: traceID,
+                                   keepBodies: logBodies && (log != nil || trace != nil), trace: trace)
         if record.keepBodies, let body { record.update { $0.requestBody = body } }
         return record
     }
@@ -367,6 +377,10 @@ public struct RequestObserver: Sendable {
         metrics.requestFinished(route: record.route, provider: fields.provider, status: status, duration: latency,
                                 model: fields.model, tokensIn: fields.tokensIn, tokensOut: fields.tokensOut)
         if let firstChunk = fields.firstChunk { metrics.firstChunk(provider: fields.provider ?? "none", after: firstChunk) }
+        if let operation = record.trace?.operation ?? (metrics.genAI == nil ? nil : RequestTrace.operation(route: record.route)) {
+            metrics.genAIFinished(operation: operation, fields: fields, duration: latency)
+        }
+        record.trace?.finish(fields, status: status, clientTraceID: record.traceID)
         log?.append(RequestLogLine.render(record, fields, status: status, latency: latency))
     }
 }

@@ -54,17 +54,20 @@ public final class RequestRecord: Sendable {
     public let traceID: String
     /// Keep request and response bodies for the log line.
     public let keepBodies: Bool
+    /// The request's spans, when tracing is on.
+    public let trace: RequestTrace?
     private let fields = Mutex(Fields())
     /// Usage numbers can straddle two stream chunks: the unfinished last line is carried over.
     private let carry = Mutex<[UInt8]>([])
 
     public init(method: String, route: String, traceID: String, keepBodies: Bool = false,
-                started: ContinuousClock.Instant = .now) {
+                started: ContinuousClock.Instant = .now, trace: RequestTrace? = nil) {
         self.method = method
         self.route = route
         self.traceID = traceID
         self.keepBodies = keepBodies
         self.started = started
+        self.trace = trace
     }
 
     public func update(_ change: (inout Fields) -> Void) {
@@ -75,7 +78,10 @@ public final class RequestRecord: Sendable {
 
     /// Notes the token counts of a complete response body.
     public func observe(body: ByteBuffer) {
-        let usage = body.withUnsafeReadableBytes { UsageScanner.scan($0) }
+        let usage = body.withUnsafeReadableBytes { bytes in
+            trace?.scan(bytes)
+            return UsageScanner.scan(bytes)
+        }
         update { fields in
             fields.take(usage)
             if keepBodies { fields.responseBody = body }
@@ -92,6 +98,7 @@ public final class RequestRecord: Sendable {
     /// Anthropic's `message_start` / `message_delta`); later numbers replace earlier ones, as both
     /// dialects report running totals.
     public func observe(chunk: ByteBuffer) {
+        if let trace { chunk.withUnsafeReadableBytes { trace.scan($0) } }
         let usage: UsageScanner.Usage = carry.withLock { carry in
             chunk.withUnsafeReadableBytes { bytes in
                 guard let lastNewline = bytes.lastIndex(of: UInt8(ascii: "\n")) else {

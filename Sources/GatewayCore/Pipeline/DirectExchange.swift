@@ -30,7 +30,7 @@ extension Gateway {
         }
         let plan: ProviderPlan
         let url: UpstreamURL
-        let outbound: UpstreamRequest
+        var outbound: UpstreamRequest
         do throws(GatewayError) {
             guard case .ready(let ready) = try planNow(request, context: context, fetched: nil) else { return nil }
             let (checked, needsLookup) = try upstreamURL(plan: ready, options: options)
@@ -41,7 +41,7 @@ extension Gateway {
         } catch {
             return GatewayExchange(answer: loop.makeFailedFuture(error)) {}
         }
-        let sent = sending(plan, options: options)
+        let sent = sending(plan, options: options, outbound: &outbound)
         let upstreamExchange = upstream.start(outbound, deadline: Self.deadline(options), maxBodyBytes: settings.maxResponseBodyBytes,
                                               on: loop)
         // The callbacks reach the options through `context` (a class): capturing the options
@@ -49,7 +49,7 @@ extension Gateway {
         let answer = upstreamExchange.answer.flatMapErrorThrowing { error in
             throw self.mapUpstreamError(error, provider: plan.providerID, url: url, options: context.options)
         }.flatMapThrowing { upstreamResponse in
-            self.responded(plan, options: context.options, sent: sent)
+            self.responded(plan, options: context.options, sent: sent, response: upstreamResponse)
             // What Gateway.attempt and Gateway.handle add to the provider call's answer.
             var response = try self.answer(upstreamResponse, to: request, plan: plan, context: context)
             response.headers.replaceOrAdd(name: "x-portkey-provider", value: plan.providerID)

@@ -28,6 +28,8 @@ public struct RequestOptions: Sendable {
     public var cacheForceRefresh = false
     /// What this request did, for its log line and metrics (shared by all its routed attempts).
     public var record: RequestRecord?
+    /// The config path of the target this attempt serves (`config.targets[1]`), for its span.
+    public var targetPath: String?
     /// Who chose `customHost` (see ``CredentialScope``).
     public var customHostSource = HostSource.client
     /// The server-held credential in use (a virtual key's or a named config's); nil when the key,

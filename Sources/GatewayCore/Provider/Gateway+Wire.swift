@@ -103,7 +103,14 @@ extension Gateway {
         return result
     }
 
+    /// What the client is told when an upstream exchange fails; the attempt's span ends with it.
     func mapUpstreamError(_ error: any Error, provider: String, url: UpstreamURL, options: RequestOptions) -> GatewayError {
+        let mapped = upstreamFailure(error, provider: provider, url: url, options: options)
+        options.record?.trace?.attemptFailed(mapped)
+        return mapped
+    }
+
+    private func upstreamFailure(_ error: any Error, provider: String, url: UpstreamURL, options: RequestOptions) -> GatewayError {
         let seconds = upstream.readTimeout.nanoseconds / 1_000_000_000
         guard let error = error as? UpstreamError else {
             return .upstreamUnreachable(provider: provider, host: url.origin, reason: String("\(error)".prefix(300)))

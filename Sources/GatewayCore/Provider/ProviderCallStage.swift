@@ -167,15 +167,15 @@ extension Gateway {
             // A client-chosen name: check where it points, and connect there.
             url.connectAddress = try await customHosts.vet(host: url.host, port: url.port)
         }
-        let outbound = try upstreamRequest(request, plan: plan, options: options, url: url)
-        let sent = sending(plan, options: options)
+        var outbound = try upstreamRequest(request, plan: plan, options: options, url: url)
+        let sent = sending(plan, options: options, outbound: &outbound)
         let response: UpstreamResponse
         do {
             response = try await upstream.execute(outbound, deadline: Self.deadline(options), maxBodyBytes: settings.maxResponseBodyBytes)
         } catch {
             throw mapUpstreamError(error, provider: plan.providerID, url: url, options: options)
         }
-        responded(plan, options: options, sent: sent)
+        responded(plan, options: options, sent: sent, response: response)
         return response
     }
 
@@ -223,20 +223,28 @@ extension Gateway {
         return deadline
     }
 
-    /// Counts the attempt in the request's record as it goes out; returns when it went.
-    func sending(_ plan: ProviderPlan, options: RequestOptions) -> ContinuousClock.Instant {
-        options.record?.update { fields in
+    /// Counts the attempt in the request's record as it goes out, and opens its span (whose
+    /// `traceparent` the request carries); returns when it went.
+    func sending(_ plan: ProviderPlan, options: RequestOptions, outbound: inout UpstreamRequest) -> ContinuousClock.Instant {
+        guard let record = options.record else { return ContinuousClock.now }
+        record.update { fields in
             fields.model = plan.model ?? fields.model
             fields.attempts += 1
         }
+        record.trace?.attemptStarted(provider: plan.providerID, model: plan.model, target: options.targetPath,
+                                     method: outbound.method.rawValue, url: outbound.url, headers: &outbound.headers)
         return ContinuousClock.now
     }
 
     /// Records how long the upstream took to answer.
-    func responded(_ plan: ProviderPlan, options: RequestOptions, sent: ContinuousClock.Instant) {
+    func responded(_ plan: ProviderPlan, options: RequestOptions, sent: ContinuousClock.Instant, response: UpstreamResponse) {
         let waited = ContinuousClock.now - sent
         options.record?.update { $0.upstreamLatency = waited }
         observer.metrics.upstreamResponded(provider: plan.providerID, after: waited)
+        if let trace = options.record?.trace {
+            let complete = if case .complete = response { true } else { false }
+            trace.attemptAnswered(status: response.head.status, complete: complete)
+        }
     }
 
     /// The client's answer: relayed (a stream checked for its terminal event), translated by the

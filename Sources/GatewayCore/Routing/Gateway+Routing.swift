@@ -100,6 +100,7 @@ extension Gateway {
         var options = options
         options.config = nil
         options.virtualKey = nil
+        options.targetPath = target.path
         if let name = target.virtualKey {
             try keys.current.virtualKeys.apply(name, to: &options)
         } else {

@@ -2,6 +2,7 @@ import Logging
 import LuaRuntime
 import NIOCore
 import NIOHTTP1
+import Tracing
 
 /// The operator's Lua middleware (`scripts/`): `on_request` may rewrite the body and headers (and
 /// so the provider or config), deny, or answer; `on_response`, `on_chunk` and `on_log` see the
@@ -31,7 +32,17 @@ struct MiddlewareStage: RequestStage {
                 body: request.body.map { Array($0.readableBytesView) }))
         } catch {
             gateway.logger.error("middleware failed", metadata: ["error": "\(error.message)"])
+            options.record?.trace?.event("middleware", ["switchboard.middleware.decision": "error"])
             throw .script(error)
+        }
+        if let trace = options.record?.trace {
+            let verdict = switch decision {
+            case .deny: "deny"
+            case .respond: "respond"
+            case .proceed: "proceed"
+            }
+            trace.event("middleware", ["switchboard.middleware.decision": .string(verdict),
+                                       "switchboard.middleware.duration_ms": .double(Double((ContinuousClock.now - started).nanoseconds) / 1e6)])
         }
         switch decision {
         case .deny(let status, let message, let type, let code):

@@ -1,5 +1,6 @@
 import LuaRuntime
 import NIOHTTP1
+import Tracing
 
 /// Scripted routes: a script's `handlers["POST /v1/…"]` answers its own path (calling providers
 /// through `gw.route` / `gw.fetch`); every other request passes on.
@@ -10,6 +11,7 @@ struct ScriptedRouteStage: RequestStage {
         let routes = context.generation.scriptedRoutes
         if request.endpoint == .passthrough, !routes.isEmpty,
            let info = routes["\(request.method.rawValue) /v1\(request.path)"] {
+            context.options.record?.trace?.event("scripted_route", ["switchboard.route": .string("\(request.method.rawValue) /v1\(request.path)")])
             return try await context.gateway.runScripted(info, generation: context.generation, request: request,
                                                          options: context.options)
         }
