@@ -142,7 +142,17 @@ let package = Package(
             // (bench/idle-rss) in the commit that added this.
             linkerSettings: [.unsafeFlags(["-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims", "-l_FoundationICU", "-lCoreFoundation", "-use-ld=lld",
                                           "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
-                                          "-Xlinker", "--no-export-dynamic", "-Xlinker", "--icf=safe"])]
+                                          "-Xlinker", "--no-export-dynamic", "-Xlinker", "--icf=safe"])],
+            plugins: ["BuildInfoPlugin"]
+        ),
+        // Stamps the git commit into the switchboard module before each build (switchboard --version).
+        // Under Sources/, not Plugins/: plugins/ holds the guardrail checks, and the two names are
+        // one folder on a case-insensitive file system.
+        .plugin(
+            name: "BuildInfoPlugin",
+            capability: .buildTool(),
+            path: "Sources/BuildInfoPlugin",
+            exclude: ["build-info.sh"]
         ),
         .executableTarget(
             name: "MockProvider",

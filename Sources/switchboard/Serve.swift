@@ -16,109 +16,23 @@ import UnixSignals
 
 /// Runs the gateway.
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the gateway (the default command).")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the gateway (the default command).", usage: "switchboard [serve] [<options>]")
 
-    @Option(name: .customLong("host"), help: "Address to listen on. (env: SWITCHBOARD_HOST, default: 127.0.0.1)")
-    var host: String?
+    // Lifecycle first: --config-file's help speaks of "the settings below".
+    @OptionGroup(title: "Lifecycle") var lifecycle: LifecycleOptions
 
-    @Option(name: .customLong("port"), help: "Port to listen on; 0 picks a free one. (env: SWITCHBOARD_PORT, default: 8787)")
-    var port: Int?
+    @OptionGroup(title: "Network") var network: NetworkOptions
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. (env: SWITCHBOARD_LOG_LEVEL, default: info)")
-    var logLevel: String?
+    @OptionGroup(title: "Scripts") var scriptOptions: ScriptOptions
 
-    @Option(name: .customLong("request-log"), help: "Where the one-JSON-line-per-request log goes: stdout, stderr, off, or a file path (appended). (env: SWITCHBOARD_REQUEST_LOG, default: stdout)")
-    var requestLog: String?
+    @OptionGroup(title: "Access") var access: AccessOptions
 
-    @Option(name: .customLong("log-bodies"), help: "Include request and response bodies (up to 64 KiB each) in the request log: true or false. (env: SWITCHBOARD_LOG_BODIES, default: false)")
-    var logBodies: Bool?
+    @OptionGroup(title: "Limits") var limits: LimitOptions
 
-    @Option(name: .customLong("metrics"), help: "Serve Prometheus metrics on GET /metrics: true or false. (env: SWITCHBOARD_METRICS, default: true)")
-    var metrics: Bool?
+    @OptionGroup(title: "Routing and cache") var routing: RoutingOptions
 
-    @Option(name: .customLong("max-body-size"), help: "Largest request body in bytes; larger ones get 413. (env: SWITCHBOARD_MAX_BODY_SIZE, default: 33554432)")
-    var maxBodySize: Int?
-
-    @Option(name: .customLong("upstream-timeout"), help: "Seconds an upstream may stay silent before a 504. (env: SWITCHBOARD_UPSTREAM_TIMEOUT, default: 600)")
-    var upstreamTimeout: Int?
-
-    @Option(name: .customLong("allow-host"), help: "Host a client's x-portkey-custom-host may name even when it is private; repeatable. (env: SWITCHBOARD_ALLOW_HOSTS, comma-separated; file: allow_hosts)")
-    var allowHosts: [String] = []
-
-    @Option(name: .customLong("max-image-size"), help: "Largest image, in bytes, fetched from a URL for providers that need images inline (Gemini, Bedrock). (env: SWITCHBOARD_MAX_IMAGE_SIZE, default: 10485760)")
-    var maxImageSize: Int?
-
-    @Option(name: .customLong("image-fetch-timeout"), help: "Seconds a fetch of an image URL may take. (env: SWITCHBOARD_IMAGE_FETCH_TIMEOUT, default: 10)")
-    var imageFetchTimeout: Int?
-
-    @Option(name: .customLong("retry-backoff-base"), help: "Milliseconds before the first retry of a config's target; doubles per retry, with full jitter. (env: SWITCHBOARD_RETRY_BACKOFF_BASE, default: 250)")
-    var retryBackoffBase: Int?
-
-    @Option(name: .customLong("retry-backoff-cap"), help: "Longest wait between retries, in milliseconds. (env: SWITCHBOARD_RETRY_BACKOFF_CAP, default: 8000)")
-    var retryBackoffCap: Int?
-
-    @Option(name: .customLong("max-retry-after"), help: "Longest upstream Retry-After honoured when a config sets use_retry_after_header, in milliseconds; longer (or absurd) values are capped to it. (env: SWITCHBOARD_MAX_RETRY_AFTER, default: 30000)")
-    var maxRetryAfter: Int?
-
-    @Option(name: .customLong("cooldown-failures"), help: "Failed attempts in a row after which a config's target is skipped for the cooldown; 0 turns cooldowns off. (env: SWITCHBOARD_COOLDOWN_FAILURES, default: 3)")
-    var cooldownFailures: Int?
-
-    @Option(name: .customLong("cooldown-seconds"), help: "How long a failing target is skipped before one request probes it. (env: SWITCHBOARD_COOLDOWN_SECONDS, default: 30)")
-    var cooldownSeconds: Int?
-
-    @Option(name: .customLong("cache-max-bytes"), help: "Memory for the response cache (configs with cache: {mode: simple}); least recently used answers are evicted beyond it; 0 turns caching off. (env: SWITCHBOARD_CACHE_MAX_BYTES, default: 67108864)")
-    var cacheMaxBytes: Int?
-
-    @Option(name: .customLong("store-max-bytes"), help: "Memory for the scripts' shared store (gw.store; the responses converter keeps conversations there for previous_response_id); least recently used entries are evicted beyond it. (env: SWITCHBOARD_STORE_MAX_BYTES, default: 67108864)")
-    var storeMaxBytes: Int?
-
-    @Option(name: .customLong("drain-timeout"), help: "Seconds requests and streams in flight may take to finish after SIGTERM/SIGINT; then they are ended (streams with an error event). (env: SWITCHBOARD_DRAIN_TIMEOUT, default: 30)")
-    var drainTimeout: Int?
-
-    @Option(name: .customLong("idle-timeout"), help: "Seconds a client connection may stay silent between requests before it is closed, or in the middle of sending one before it gets 408; 0 = never. (env: SWITCHBOARD_IDLE_TIMEOUT, default: 75)")
-    var idleTimeout: Int?
-
-    @Option(name: .customLong("head-timeout"), help: "Seconds a client may take to send a request head, from its first byte (from the accept, for a connection's first request); slower heads get 408 and the connection closes; 0 = no deadline. (env: SWITCHBOARD_HEAD_TIMEOUT, default: 30)")
-    var headTimeout: Int?
-
-    @Option(name: .customLong("body-min-rate"), help: "Slowest average rate, in bytes per second, at which a request body must arrive after the first head-timeout seconds; slower uploads get 408; 0 = no minimum. (env: SWITCHBOARD_BODY_MIN_RATE, default: 1024)")
-    var bodyMinRate: Int?
-
-    @Option(name: .customLong("max-connections"), help: "Client connections open at once; more are answered 503 too_many_connections and closed; 0 = no cap. (env: SWITCHBOARD_MAX_CONNECTIONS, default: half the open-file limit, at most 10000)")
-    var maxConnections: Int?
-
-    @Option(name: .customLong("configs"), help: "Folder of named routing configs (<name>.json), used as 'x-portkey-config: <name>'; re-read when files change. (env: SWITCHBOARD_CONFIGS)")
-    var configs: String?
-
-    @Option(name: .customLong("redis-url"), help: "Keep rate-limit windows and budgets in Redis, shared by every replica: redis://[user:password@]host:port[/db], rediss:// for TLS. Without it they live in this process. (env: SWITCHBOARD_REDIS_URL)")
-    var redisURL: String?
-
-    @Option(name: .customLong("redis-timeout-ms"), help: "Longest wait for one Redis command before the limits' failure policy applies. (env: SWITCHBOARD_REDIS_TIMEOUT_MS, default: 250)")
-    var redisTimeout: Int?
-
-    @Option(name: .customLong("limits-fail-closed"), help: "When Redis cannot answer, refuse limited keys' requests with 503 (true) instead of letting them through uncounted with a warning (false). (env: SWITCHBOARD_LIMITS_FAIL_CLOSED, default: false)")
-    var limitsFailClosed: Bool?
-
-    @Option(name: .customLong("pricing"), help: "Folder of pricing tables (<provider>.json; pricing/README.md): each request's cost_usd, the cost metric and key budgets; re-read when files change. (env: SWITCHBOARD_PRICING, default: ./pricing when it exists)")
-    var pricing: String?
-
-    @Option(name: .customLong("default-config"), help: "Config (by name) for requests with neither x-portkey-provider nor x-portkey-config. (env: SWITCHBOARD_DEFAULT_CONFIG)")
-    var defaultConfig: String?
-
-    @Option(name: .customLong("gateway-keys-file"), help: "File with one gateway key per line; when gateway keys are set (here, in SWITCHBOARD_GATEWAY_KEYS comma-separated, or gateway_keys in the settings file), every request must present one as x-portkey-api-key. (env: SWITCHBOARD_GATEWAY_KEYS_FILE)")
-    var gatewayKeysFile: String?
-
-    @Option(name: .customLong("virtual-keys-file"), help: "JSON file of virtual keys: {\"name\": {\"provider\": \"openai\", \"api_key\": \"sk-...\"}}, used as x-portkey-virtual-key or a config target's virtual_key. (env: SWITCHBOARD_VIRTUAL_KEYS_FILE, or the JSON itself in SWITCHBOARD_VIRTUAL_KEYS, or virtual_keys in the settings file)")
-    var virtualKeysFile: String?
-
-    @Option(name: .customLong("admin-token"), help: "Enables POST /admin/reload and GET /admin/scripts for requests that present this token (Authorization: Bearer <token>). Prefer SWITCHBOARD_ADMIN_TOKEN or --admin-token-file: a flag shows in the process list. (env: SWITCHBOARD_ADMIN_TOKEN)")
-    var adminToken: String?
-
-    @Option(name: .customLong("admin-token-file"), help: "File holding the admin token. (env: SWITCHBOARD_ADMIN_TOKEN_FILE)")
-    var adminTokenFile: String?
-
-    @Option(name: .customLong("threads"), help: "Event loops (one thread each) that serve connections and run requests; a flag or environment setting only, as the loops start before the settings file is read. (env: SWITCHBOARD_THREADS, default: the number of cores)")
-    var threads: Int?
+    @OptionGroup(title: "Observability") var observability: ObservabilityOptions
 
     /// Sizes NIO's event-loop group (`MultiThreadedEventLoopGroup.singleton`, also Swift
     /// concurrency's executor here) from `--threads` or `SWITCHBOARD_THREADS`. It must run before
@@ -135,34 +49,13 @@ struct Serve: AsyncParsableCommand {
         return count
     }
 
-    @OptionGroup var settingsFile: SettingsFileOption
-
-    @OptionGroup var scriptOptions: ScriptOptions
-
     /// The values given on the command line, by setting key (see ``Settings``).
     var flagValues: [String: ConfigContent] {
-        var values = scriptOptions.flagValues
-        let strings: [(String, String?)] = [
-            ("host", host), ("log_level", logLevel), ("request_log", requestLog), ("configs", configs), ("pricing", pricing), ("redis_url", redisURL),
-            ("default_config", defaultConfig), ("gateway_keys_file", gatewayKeysFile),
-            ("virtual_keys_file", virtualKeysFile), ("admin_token", adminToken), ("admin_token_file", adminTokenFile),
-        ]
-        for case let (key, value?) in strings { values[key] = .string(value) }
-        let ints: [(String, Int?)] = [
-            ("port", port), ("max_body_size", maxBodySize), ("upstream_timeout", upstreamTimeout),
-            ("max_image_size", maxImageSize), ("image_fetch_timeout", imageFetchTimeout),
-            ("retry_backoff_base", retryBackoffBase), ("retry_backoff_cap", retryBackoffCap),
-            ("max_retry_after", maxRetryAfter),
-            ("cooldown_failures", cooldownFailures), ("cooldown_seconds", cooldownSeconds),
-            ("cache_max_bytes", cacheMaxBytes), ("store_max_bytes", storeMaxBytes), ("drain_timeout", drainTimeout), ("idle_timeout", idleTimeout),
-            ("head_timeout", headTimeout), ("body_min_rate", bodyMinRate), ("max_connections", maxConnections),
-            ("redis_timeout_ms", redisTimeout),
-        ]
-        for case let (key, value?) in ints { values[key] = .int(value) }
-        if let logBodies { values["log_bodies"] = .bool(logBodies) }
-        if let limitsFailClosed { values["limits_fail_closed"] = .bool(limitsFailClosed) }
-        if let metrics { values["metrics"] = .bool(metrics) }
-        if !allowHosts.isEmpty { values["allow_hosts"] = .stringArray(allowHosts) }
+        var values: [String: ConfigContent] = [:]
+        for group in [network.flagValues, scriptOptions.flagValues, access.flagValues, limits.flagValues,
+                      routing.flagValues, observability.flagValues, lifecycle.flagValues] {
+            values.merge(group) { first, _ in first }
+        }
         return values
     }
 
@@ -171,9 +64,9 @@ struct Serve: AsyncParsableCommand {
         // call and its response writes stay on one thread instead of hopping between the
         // cooperative pool and the event loops. Only possible before any task has used the global
         // executor, which is why it is the first thing `serve` does.
-        let loopCount = try Self.sizeEventLoops(flag: threads)
+        let loopCount = try Self.sizeEventLoops(flag: network.threads)
         let onEventLoops = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-        let settings = try await Settings.load(flags: flagValues, filePath: settingsFile.path)
+        let settings = try await Settings.load(flags: flagValues, filePath: lifecycle.settingsFile.path)
         let resolved = try ServeSettings(settings)
         let level = resolved.logLevel
         LoggingSystem.bootstrap { label in
@@ -335,7 +228,7 @@ struct Serve: AsyncParsableCommand {
             limits: limits, sharedCache: sharedCache, sharedCooldowns: sharedCooldowns, logger: logger)
         let configStore = loadedConfigs
         let reloader = Reloader(scripts: scriptHost, configs: configStore, gateway: gateway, flags: flagValues,
-                                settingsPath: settingsFile.path, logger: logger)
+                                settingsPath: lifecycle.settingsFile.path, logger: logger)
         let admin = resolved.adminToken.map(reloader.adminEndpoints(token:))
         var exposition: (@Sendable () -> [UInt8])?
         if resolved.metrics {

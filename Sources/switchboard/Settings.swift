@@ -22,8 +22,8 @@ struct Settings: Sendable {
         "providers", "scripts", "plugins", "lua_vms", "lua_memory_mb", "lua_instruction_budget", "lua_time_limit_ms",
         "gateway_keys", "gateway_keys_file", "virtual_keys", "virtual_keys_file", "admin_token", "admin_token_file",
         "max_retry_after",
-        "otel_endpoint", "otel_protocol", "otel_service_name", "otel_traces_sampler", "otel_traces_sampler_arg", "otel_metrics",
-        "otel_metric_export_interval_ms",
+        "otel_endpoint", "otel_protocol", "otel_service_name", "otel_traces_sampler", "otel_traces_sampler_arg",
+        "otel_metrics", "otel_metric_export_interval_ms",
     ]
     /// Redacted wherever settings are shown.
     static let secretKeys: Set<String> = ["gateway_keys", "virtual_keys", "admin_token", "redis_url"]
