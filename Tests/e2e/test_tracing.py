@@ -27,8 +27,9 @@ def receiver():
 
 
 def traced(launch, receiver, *extra, **env):
-    return launch(*extra, env={"SWITCHBOARD_OTEL_ENDPOINT": receiver.url, "OTEL_BSP_SCHEDULE_DELAY": "100",
-                               "SWITCHBOARD_OTEL_METRIC_EXPORT_INTERVAL_MS": "300", **env})
+    # The flags; OTEL_BSP_SCHEDULE_DELAY (standard, read by swift-otel) sends spans every 100 ms.
+    return launch("--otel-endpoint", receiver.url, "--otel-metric-export-interval-ms", "300", *extra,
+                  env={"OTEL_BSP_SCHEDULE_DELAY": "100", **env})
 
 
 def attrs(span):
@@ -170,7 +171,9 @@ def test_a_stream_span_ends_with_the_stream_and_bodies_go_only_with_log_bodies(r
 
 
 def test_guardrail_and_cache_verdicts_are_events_on_the_server_span(receiver, launch, mock):
-    gateway = traced(launch, receiver)
+    # Configured by the standard variables alone.
+    gateway = launch(env={"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_BSP_SCHEDULE_DELAY": "100",
+                          "OTEL_SERVICE_NAME": "gateway-under-test"})
     config = {"provider": "openai", "api_key": "sk-test", "custom_host": mock.url + "/v1", "cache": {"mode": "simple"},
               "input_guardrails": [{"id": "len", "default.wordCount": {"minWords": 1, "maxWords": 50}}]}
     client = openai.OpenAI(base_url=gateway.url + "/v1", api_key="unused", max_retries=0,
@@ -191,6 +194,7 @@ def test_guardrail_and_cache_verdicts_are_events_on_the_server_span(receiver, la
     assert ("cache", {"switchboard.cache": "HIT"}) in events[1]
     guardrails = [attributes for name, attributes in events[0] if name == "guardrail"]
     assert guardrails and guardrails[0]["switchboard.hook.id"] == "len" and guardrails[0]["switchboard.hook.verdict"] is True
+    assert any(r.get("service.name") == "gateway-under-test" for r in receiver.resources)
     # The cache answered the second: no upstream attempt, so no client span.
     assert not [s for s in receiver.trace(spans[1].trace_id.hex()) if s.kind == CLIENT]
 
