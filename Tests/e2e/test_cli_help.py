@@ -148,3 +148,13 @@ def test_no_arguments_serve_with_the_defaults():
         gateway.wait_for(r"switchboard listening on http://127\.0\.0\.1:\d+")
     finally:
         gateway.stop()
+
+
+def test_readme_shows_the_help_the_binary_prints():
+    # README.md's "Command line" section quotes `switchboard --help` (80 columns); a flag added
+    # without it fails here.
+    help_text = run("--help", env={"COLUMNS": "80"}).stdout
+    readme = (ROOT / "README.md").read_text()
+    match = re.search(r"```\n\$ switchboard --help\n(.*?)```", readme, re.S)
+    assert match, "README.md has no fenced `$ switchboard --help` block"
+    assert match.group(1).rstrip("\n") == help_text.rstrip("\n")
