@@ -2,6 +2,7 @@
 receiver on loopback that decodes the protobuf (opentelemetry-proto), for requests sent with the
 official openai SDK through the mock provider."""
 import json
+import re
 import os
 import secrets
 import subprocess
@@ -225,3 +226,23 @@ def test_without_an_endpoint_nothing_is_traced(gateway, mock):
     trace_header = reply.headers["x-portkey-trace-id"]
     line = gateway.wait_for(r'"trace_id":"' + trace_header + '".*')
     assert "otel_trace_id" not in line.group(0)
+
+
+def test_a_trace_the_sampler_leaves_out_still_carries_its_context_upstream(receiver, launch, mock):
+    gateway = traced(launch, receiver, "--otel-traces-sampler", "traceidratio", "--otel-traces-sampler-arg", "0")
+    trace_id = secrets.token_hex(16)
+    reply = call("POST", gateway.url + "/v1/chat/completions",
+                 headers={"x-portkey-provider": "openai", "x-portkey-custom-host": mock.url + "/v1",
+                          "authorization": "Bearer sk-test"},
+                 body={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "mock": {"record": True}})
+    assert reply.status == 200
+    parent = last_upstream_request(mock)["headers"]["traceparent"]
+    assert re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-00", parent), parent  # not sampled, still propagated
+    # A traced request after it would have been exported by now; none of this one's spans is.
+    gateway2 = traced(launch, receiver)
+    call("POST", gateway2.url + "/v1/chat/completions",
+         headers={"x-portkey-provider": "openai", "x-portkey-custom-host": mock.url + "/v1", "authorization": "Bearer sk-test",
+                  "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"},
+         body={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
+    receiver.wait(lambda r: r.trace(trace_id))
+    assert not receiver.trace(parent.split("-")[1])

@@ -30,11 +30,21 @@ public final class RequestTrace: Sendable {
     let server: any Span
     private let tracer: any Tracer
     let operation: String?
+    private let method: String
+    private let route: String
     private let recordBodies: Bool
+    /// False when the sampler left this trace out: its spans still carry the context upstream, but
+    /// nothing is described (no attribute is built, no answer scanned).
+    private let recording: Bool
     private let state = Mutex(State())
 
+    /// An upstream attempt's span and what it will be described by. Attributes are set once, as a
+    /// span ends, and by the non-generic setter: through `updateAttributes` and the generic
+    /// subscript each attribute cost a dictionary copy and a generic-metadata lookup (the traced
+    /// lane of bench/instructions: 474k instructions per request before, see the commit).
     struct Attempt {
         let span: any Span
+        var attributes: SpanAttributes
         /// When a complete answer's body arrived: the attempt's end.
         var answered: DefaultTracerClock.Instant?
     }
@@ -50,17 +60,16 @@ public final class RequestTrace: Sendable {
     init(tracer: GatewayTracer, method: String, route: String, headers: HTTPHeaders) {
         self.tracer = tracer.tracer
         self.recordBodies = tracer.recordBodies
+        self.method = method
+        self.route = route
         operation = Self.operation(route: route)
         var parent = InstrumentationContext.topLevel
         // A client's traceparent/tracestate continue its trace.
-        tracer.tracer.extract(headers, into: &parent, using: HeadersExtractor())
-        server = tracer.tracer.startSpan("\(method) \(route)", context: parent, ofKind: .server)
-        server.updateAttributes { attributes in
-            attributes["http.request.method"] = method
-            attributes["http.route"] = route
-            attributes["url.scheme"] = "http"
-            if let operation { attributes["gen_ai.operation.name"] = operation }
+        if headers.contains(name: "traceparent") {
+            tracer.tracer.extract(headers, into: &parent, using: HeadersExtractor())
         }
+        server = tracer.tracer.startSpan(method + " " + route, context: parent, ofKind: .server)
+        recording = server.isRecording
     }
 
     /// The GenAI operation a route performs (`gen_ai.operation.name`); nil for routes that are not
@@ -87,64 +96,76 @@ public final class RequestTrace: Sendable {
 
     /// Opens the client span of an upstream attempt and returns the headers that carry it upstream
     /// (`traceparent`, `tracestate`), replacing any the client sent.
-    func attemptStarted(provider: String, model: String?, target: String?, method: String, url: UpstreamURL,
+    func attemptStarted(provider: String, model: String?, target configTarget: String?, method: String, url: UpstreamURL,
                         headers: inout HTTPHeaders) {
-        let name = [operation ?? method, model].compactMap { $0 }.joined(separator: " ")
+        let name = model.map { (operation ?? method) + " " + $0 } ?? (operation ?? method)
         let span = tracer.startSpan(name, context: server.context, ofKind: .client)
-        let number = state.withLock { state in
-            state.attempts += 1
-            return state.attempts
-        }
-        span.updateAttributes { attributes in
-            if let operation { attributes["gen_ai.operation.name"] = operation }
-            attributes["gen_ai.provider.name"] = provider
-            if let model { attributes["gen_ai.request.model"] = model }
-            attributes["http.request.method"] = method
-            attributes["server.address"] = url.host
-            attributes["server.port"] = url.port
-            // Scheme, host and path: a query can hold a key (Gemini's ?key=), so it is left out.
-            attributes["url.full"] = url.origin + (url.target.split(separator: "?", maxSplits: 1).first.map(String.init) ?? "")
-            attributes["switchboard.attempt"] = number
-            if let target { attributes["switchboard.target"] = target }
-        }
-        headers.remove(name: "traceparent")
-        headers.remove(name: "tracestate")
+        if headers.contains(name: "traceparent") { headers.remove(name: "traceparent") }
+        if headers.contains(name: "tracestate") { headers.remove(name: "tracestate") }
         tracer.inject(span.context, into: &headers, using: HeadersInjector())
+        var attributes = SpanAttributes()
+        guard recording else {
+            let previous = state.withLock { state in
+                defer { state.attempt = Attempt(span: span, attributes: attributes) }
+                return state.attempt
+            }
+            previous?.span.end()
+            return
+        }
+        attributes.reserveCapacity(14)
+        if let operation { attributes.set("gen_ai.operation.name", value: .string(operation)) }
+        attributes.set("gen_ai.provider.name", value: .string(provider))
+        if let model { attributes.set("gen_ai.request.model", value: .string(model)) }
+        attributes.set("http.request.method", value: .string(method))
+        attributes.set("server.address", value: .string(url.host))
+        attributes.set("server.port", value: .int64(Int64(url.port)))
+        // Scheme, host and path: a query can hold a key (Gemini's ?key=), so it is left out.
+        let target = url.target.utf8
+        let path = target.firstIndex(of: UInt8(ascii: "?")).map { Substring(target[..<$0]) } ?? Substring(url.target)
+        attributes.set("url.full", value: .string(url.origin + path))
+        if let target = configTarget { attributes.set("switchboard.target", value: .string(target)) }
         let previous = state.withLock { state in
-            defer { state.attempt = Attempt(span: span) }
+            state.attempts += 1
+            attributes.set("switchboard.attempt", value: .int64(Int64(state.attempts)))
+            defer { state.attempt = Attempt(span: span, attributes: attributes) }
             return state.attempt
         }
         // An earlier attempt still open (its answer was not used): it ends where it answered.
-        if let previous { previous.span.end(at: previous.answered ?? DefaultTracerClock.now) }
+        if let previous { end(previous, at: previous.answered ?? DefaultTracerClock.now) }
+    }
+
+    private func end(_ attempt: Attempt, at instant: DefaultTracerClock.Instant) {
+        attempt.span.attributes = attempt.attributes
+        attempt.span.end(at: instant)
     }
 
     /// The attempt's response head (or whole body, `complete`) arrived. An error status ends it.
     func attemptAnswered(status: Int, complete: Bool) {
         let now = DefaultTracerClock.now
-        let ended: (any Span)? = state.withLock { state in
+        let ended: Attempt? = state.withLock { state in
             guard var attempt = state.attempt else { return nil }
-            attempt.span.attributes["http.response.status_code"] = status
+            attempt.attributes.set("http.response.status_code", value: .int64(Int64(status)))
             if status >= 400 {
                 state.attempt = nil
-                return attempt.span
+                attempt.attributes.set("error.type", value: .string(String(status)))
+                return attempt
             }
             if complete { attempt.answered = now }
             state.attempt = attempt
             return nil
         }
         if let ended {
-            ended.attributes["error.type"] = String(status)
-            ended.setStatus(SpanStatus(code: .error, message: "HTTP \(status)"))
-            ended.end(at: now)
+            ended.span.setStatus(SpanStatus(code: .error, message: "HTTP \(status)"))
+            end(ended, at: now)
         }
     }
 
     /// The attempt failed without an answer (refused, timed out, cut off).
     func attemptFailed(_ error: GatewayError) {
-        guard let attempt = state.withLock({ state in defer { state.attempt = nil }; return state.attempt }) else { return }
-        attempt.span.attributes["error.type"] = error.code?.rawValue ?? String(error.status)
+        guard var attempt = state.withLock({ state in defer { state.attempt = nil }; return state.attempt }) else { return }
+        attempt.attributes.set("error.type", value: .string(error.code?.rawValue ?? String(error.status)))
         attempt.span.setStatus(SpanStatus(code: .error, message: error.message))
-        attempt.span.end()
+        end(attempt, at: DefaultTracerClock.now)
     }
 
     /// Something that happened during the request, as an event on its server span (a guardrail
@@ -155,6 +176,7 @@ public final class RequestTrace: Sendable {
 
     /// Reads the response model and finish reasons from (part of) the client's answer.
     func scan(_ bytes: UnsafeRawBufferPointer) {
+        guard recording else { return }
         let model = state.withLock { $0.responseModel } == nil ? Self.stringValues(of: "model", in: bytes, limit: 1).first : nil
         var reasons = Self.stringValues(of: "finish_reason", in: bytes, limit: 8)
         reasons += Self.stringValues(of: "stop_reason", in: bytes, limit: 8)
@@ -172,37 +194,51 @@ public final class RequestTrace: Sendable {
             defer { state.attempt = nil }
             return (state.attempt, state.responseModel, state.finishReasons)
         }
+        guard recording else {
+            open?.span.end()
+            server.end()
+            return
+        }
         func describe(_ attributes: inout SpanAttributes) {
-            if let model { attributes["gen_ai.response.model"] = model }
-            if let tokens = fields.tokensIn { attributes["gen_ai.usage.input_tokens"] = tokens }
-            if let tokens = fields.tokensOut { attributes["gen_ai.usage.output_tokens"] = tokens }
-            if !reasons.isEmpty { attributes["gen_ai.response.finish_reasons"] = reasons }
+            if let model { attributes.set("gen_ai.response.model", value: .string(model)) }
+            if let tokens = fields.tokensIn { attributes.set("gen_ai.usage.input_tokens", value: .int64(Int64(tokens))) }
+            if let tokens = fields.tokensOut { attributes.set("gen_ai.usage.output_tokens", value: .int64(Int64(tokens))) }
+            if !reasons.isEmpty { attributes.set("gen_ai.response.finish_reasons", value: .stringArray(reasons)) }
         }
-        if let open {
-            open.span.updateAttributes(describe)
-            open.span.end(at: open.answered ?? DefaultTracerClock.now)
+        if var open {
+            describe(&open.attributes)
+            end(open, at: open.answered ?? DefaultTracerClock.now)
         }
-        server.updateAttributes { attributes in
-            describe(&attributes)
-            attributes["http.response.status_code"] = status
-            if let provider = fields.provider { attributes["gen_ai.provider.name"] = provider }
-            if let model = fields.model { attributes["gen_ai.request.model"] = model }
-            attributes["switchboard.trace_id"] = clientTraceID
-            attributes["switchboard.attempts"] = fields.attempts
-            if fields.retries > 0 { attributes["switchboard.retries"] = fields.retries }
-            if let target = fields.target { attributes["switchboard.target"] = target }
-            if let cache = fields.cache { attributes["switchboard.cache"] = cache }
-            if let cost = fields.costUSD { attributes["switchboard.cost_usd"] = cost }
-            if fields.stream { attributes["switchboard.stream"] = true }
-            if let firstChunk = fields.firstChunk {
-                attributes["switchboard.time_to_first_chunk_ms"] = Double(firstChunk.nanoseconds) / 1e6
-            }
-            if recordBodies {
-                if let body = fields.requestBody { attributes["switchboard.request.body"] = Self.text(body) }
-                if let body = fields.responseBody { attributes["switchboard.response.body"] = Self.text(body) }
-            }
-            if let code = fields.errorCode { attributes["error.type"] = code } else if status >= 500 { attributes["error.type"] = String(status) }
+        var attributes = SpanAttributes()
+        attributes.reserveCapacity(24)
+        describe(&attributes)
+        attributes.set("http.request.method", value: .string(method))
+        attributes.set("http.route", value: .string(route))
+        attributes.set("url.scheme", value: .string("http"))
+        attributes.set("http.response.status_code", value: .int64(Int64(status)))
+        if let operation { attributes.set("gen_ai.operation.name", value: .string(operation)) }
+        if let provider = fields.provider { attributes.set("gen_ai.provider.name", value: .string(provider)) }
+        if let model = fields.model { attributes.set("gen_ai.request.model", value: .string(model)) }
+        attributes.set("switchboard.trace_id", value: .string(clientTraceID))
+        attributes.set("switchboard.attempts", value: .int64(Int64(fields.attempts)))
+        if fields.retries > 0 { attributes.set("switchboard.retries", value: .int64(Int64(fields.retries))) }
+        if let target = fields.target { attributes.set("switchboard.target", value: .string(target)) }
+        if let cache = fields.cache { attributes.set("switchboard.cache", value: .string(cache)) }
+        if let cost = fields.costUSD { attributes.set("switchboard.cost_usd", value: .double(cost)) }
+        if fields.stream { attributes.set("switchboard.stream", value: .bool(true)) }
+        if let firstChunk = fields.firstChunk {
+            attributes.set("switchboard.time_to_first_chunk_ms", value: .double(Double(firstChunk.nanoseconds) / 1e6))
         }
+        if recordBodies {
+            if let body = fields.requestBody { attributes.set("switchboard.request.body", value: .string(Self.text(body))) }
+            if let body = fields.responseBody { attributes.set("switchboard.response.body", value: .string(Self.text(body))) }
+        }
+        if let code = fields.errorCode {
+            attributes.set("error.type", value: .string(code))
+        } else if status >= 500 {
+            attributes.set("error.type", value: .string(String(status)))
+        }
+        server.attributes = attributes
         if fields.errorCode != nil || status >= 500 {
             server.setStatus(SpanStatus(code: .error, message: fields.errorCode))
         }
