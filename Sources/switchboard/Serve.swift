@@ -65,7 +65,7 @@ struct Serve: AsyncParsableCommand {
         // cooperative pool and the event loops. Only possible before any task has used the global
         // executor, which is why it is the first thing `serve` does.
         let loopCount = try Self.sizeEventLoops(flag: network.threads)
-        let onEventLoops = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        let onEventLoops = EventLoopExecutor.install()
         let settings = try await Settings.load(flags: flagValues, filePath: lifecycle.settingsFile.path)
         let resolved = try ServeSettings(settings)
         let level = resolved.logLevel

@@ -153,6 +153,12 @@ void sb_newarray(lua_State *L);
 /// The first occurrence of `needle` in `haystack` (glibc memmem), or NULL.
 const void *sb_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length);
 
+// MARK: Swift runtime
+
+/// Sets the Swift runtime's global-executor enqueue hook to `hook` if none is set (atomically);
+/// returns 1 when it was set. See runtime.c for why this is not done with dlsym.
+int sb_swift_install_enqueue_global_hook(void *hook);
+
 // MARK: Process memory
 
 /// Returns freed heap memory to the kernel (glibc's malloc_trim), so RSS falls back after a load
