@@ -1,4 +1,5 @@
 import GatewayCore
+import Logging
 import NIOCore
 import NIOHTTP1
 
@@ -32,6 +33,8 @@ extension GatewayConnectionHandler {
     static let heartbeatInterval = TimeAmount.seconds(15)
     /// Heartbeats that found the client reading nothing before the connection is closed.
     static let stalledBeatsLimit = 4
+    /// The feed connection's `SO_SNDBUF`.
+    static let sendBufferBytes: SocketOptionValue = 32 * 1024
 
     func startFeed(context: ChannelHandlerContext) {
         guard let console = shared.console else { return }
@@ -39,6 +42,9 @@ extension GatewayConnectionHandler {
         headers.add(name: "content-type", value: "text/event-stream; charset=utf-8")
         headers.add(name: "cache-control", value: "no-store")
         headers.add(name: "x-accel-buffering", value: "no")  // nginx: do not buffer the stream
+        // A small kernel send buffer (no autotuning up to megabytes): what a watcher holds in the
+        // kernel stays small, and writability follows what the browser really reads.
+        context.channel.setOption(ChannelOptions.socketOption(.so_sndbuf), value: Self.sendBufferBytes).whenComplete { _ in }
         startStream(status: 200, headers: headers)
         let loop = context.eventLoop
         let this = NIOLoopBound(self, eventLoop: loop)
