@@ -185,7 +185,7 @@ def test_feed_carries_each_finished_request(console, mock):
 
     trace = "console-" + uuid.uuid4().hex[:8]
     client = sdk(console, mock, trace + "-plain")
-    answer = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    answer = client.chat.completions.create(model="gpt-5-mini", messages=[{"role": "user", "content": "hi"}])
     stream_client = sdk(console, mock, trace + "-stream")
     chunks = list(stream_client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}],
                                                         stream=True, stream_options={"include_usage": True}))
@@ -204,10 +204,11 @@ def test_feed_carries_each_finished_request(console, mock):
             break
     plain, streamed, bad = got[trace + "-plain"], got[trace + "-stream"], got[trace + "-bad"]
     assert plain["method"] == "POST" and plain["route"] == "/v1/chat/completions"
-    assert plain["provider"] == "openai" and plain["model"] == "gpt-4o" and plain["status"] == 200
+    assert plain["provider"] == "openai" and plain["model"] == "gpt-5-mini" and plain["status"] == 200
     assert plain["tokens_in"] == answer.usage.prompt_tokens and plain["tokens_out"] == answer.usage.completion_tokens
     assert plain["latency_ms"] > 0 and plain["first_chunk_ms"] is None and plain["error"] is None
-    assert "cost_usd" in plain and "cache" in plain and "target" in plain and "time" in plain
+    assert plain["cost_usd"] > 0  # gpt-5-mini is in the pricing table
+    assert "cache" in plain and "target" in plain and "time" in plain
     assert streamed["stream"] is True and streamed["model"] == "gpt-4o-mini"
     assert streamed["first_chunk_ms"] is not None and 0 < streamed["first_chunk_ms"] <= streamed["latency_ms"]
     assert streamed["tokens_in"] == usage.prompt_tokens and streamed["tokens_out"] == usage.completion_tokens
@@ -324,7 +325,35 @@ def open_browser(width=1440, height=1700):
     return webdriver.Chrome(service=Service(driver), options=options)
 
 
-def drive_console(gateway, mock, screenshot=None):
+def send_traffic(gateway, mock, seconds):
+    """A few minutes' worth of traffic squeezed into `seconds`, over three providers (the mock speaks
+    their dialects), with varied latency and some failures: what the screenshot shows."""
+    import random
+    rng = random.Random(18)
+    providers = [
+        ("openai", mock.url + "/v1", "gpt-5-mini"),
+        ("anthropic", mock.url + "/v1", "claude-opus-5-5"),
+        ("google", mock.url + "/v1beta", "gemini-2.5-flash"),
+    ]
+    deadline = time.monotonic() + seconds
+    count = 0
+    while time.monotonic() < deadline:
+        provider, host, model = providers[count % 3]
+        body = {"model": model, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 64}
+        if provider == "openai":
+            # The mock's controls ride in the body; only the passthrough provider sends them on.
+            body["mock"] = {"latency_ms": int(rng.lognormvariate(3.2, 0.6))}
+            if rng.random() < 0.08:
+                body["mock"]["status"] = rng.choice([429, 500])
+        call("POST", gateway.url + "/v1/chat/completions", body=body,
+             headers={"x-portkey-provider": provider, "Authorization": "Bearer sk-demo",
+                      "x-portkey-custom-host": host, "Content-Type": "application/json"})
+        count += 1
+        time.sleep(rng.uniform(0.05, 0.35))
+    return count
+
+
+def drive_console(gateway, mock, screenshot=None, traffic_seconds=0):
     """Logs in, sends requests with the SDK and through the page's form, and checks the feed."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ready
@@ -349,8 +378,10 @@ def drive_console(gateway, mock, screenshot=None):
         # The session is an HttpOnly cookie: the page's script cannot read it.
         assert browser.execute_script("return document.cookie") == ""
 
+        if traffic_seconds:
+            send_traffic(gateway, mock, traffic_seconds)
         run = uuid.uuid4().hex[:6]
-        for index, model in enumerate(["gpt-4o", "gpt-4o-mini", "gpt-4o", "gpt-4.1-mini"]):
+        for index, model in enumerate(["gpt-5-mini", "gpt-4o-mini", "gpt-4o", "gpt-4.1-mini"]):
             client = sdk(gateway, mock, f"sdk-{run}-{index}")
             if index == 1:
                 list(client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}],
@@ -364,7 +395,8 @@ def drive_console(gateway, mock, screenshot=None):
         rows = browser.find_elements(By.CSS_SELECTOR, "#feed-body tr")
         row = next(r for r in rows if f"sdk-{run}-0" in r.text)
         cells = [cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
-        assert cells[1] == "POST /v1/chat/completions" and cells[2] == "openai" and cells[3] == "gpt-4o" and cells[5] == "200"
+        assert cells[1] == "POST /v1/chat/completions" and cells[2] == "openai" and cells[3] == "gpt-5-mini" and cells[5] == "200"
+        assert cells[9].startswith("$")  # priced by the pricing table
 
         # The test form, through the routing config.
         browser.find_element(By.CSS_SELECTOR, "input[name=via][value=config]").click()
@@ -411,12 +443,13 @@ def main():
     import tempfile
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--screenshot", required=True, type=Path)
+    parser.add_argument("--traffic-seconds", type=float, default=45, help="traffic before the screenshot (default 45)")
     args = parser.parse_args()
     mock = start_mock()
     with tempfile.TemporaryDirectory() as folder:
         gateway = start_console_gateway(mock, Path(folder) / "configs")
         try:
-            drive_console(gateway, mock, screenshot=args.screenshot.resolve())
+            drive_console(gateway, mock, screenshot=args.screenshot.resolve(), traffic_seconds=args.traffic_seconds)
         finally:
             gateway.stop()
             mock.stop()

@@ -189,7 +189,7 @@ function addRequest(r) {
     el("td", { class: "num", text: fmtCost(r.cost_usd) }),
     el("td", { text: r.cache || "" }),
     el("td", { class: "error", text: r.error || "" }),
-    el("td", { class: "mono", text: r.trace_id || "" }));
+    el("td", { class: "mono trace", text: r.trace_id || "", title: r.trace_id || "" }));
   row.dataset.provider = r.provider || "";
   row.dataset.status = String(r.status);
   const body = document.getElementById("feed-body");
@@ -282,7 +282,7 @@ function color(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
-const PAD = { left: 40, right: 6, top: 6, bottom: 16 };
+const PAD = { left: 46, right: 6, top: 6, bottom: 16 };
 
 function niceMax(value) {
   if (value <= 0) return 1;
@@ -313,7 +313,7 @@ function frame(g, width, height, max, label) {
 
 function drawBars(canvas, buckets) {
   const { g, width, height } = prepare(canvas);
-  const max = niceMax(Math.max(1, ...buckets.map((b) => b.ok + b.errors)));
+  const max = niceMax(Math.max(4, ...buckets.map((b) => b.ok + b.errors)));
   frame(g, width, height, max, (v) => String(Math.round(v)));
   const plotWidth = width - PAD.left - PAD.right, plotHeight = height - PAD.top - PAD.bottom;
   const slot = plotWidth / BUCKETS;
@@ -333,7 +333,8 @@ function drawLines(canvas, series, colors) {
   const { g, width, height } = prepare(canvas);
   const values = series.flat().filter((v) => v != null);
   const max = niceMax(Math.max(1, ...values));
-  frame(g, width, height, max, (v) => (max >= 1000 ? (v / 1000).toFixed(1) + "s" : Math.round(v) + "ms"));
+  frame(g, width, height, max, (v) => (max >= 1000 ? (v / 1000).toFixed(1) + " s"
+    : max < 10 ? v.toFixed(1) + " ms" : Math.round(v) + " ms"));
   const plotWidth = width - PAD.left - PAD.right, plotHeight = height - PAD.top - PAD.bottom;
   const slot = plotWidth / BUCKETS;
   series.forEach((points, s) => {
