@@ -23,12 +23,13 @@ import Testing
         for index in 0..<5 { finish(observer, traceID: "t\(index)") }
         #expect(observer.console.encodedCount == 0)
         #expect(!observer.console.isWatched)
-        var calls = 0
-        observer.console.publish {
-            calls += 1
-            return []
-        }
-        #expect(calls == 0)
+        // With a watcher the same calls encode, once per request.
+        let subscription = observer.console.subscribe {}
+        for index in 0..<3 { finish(observer, traceID: "w\(index)") }
+        #expect(observer.console.encodedCount == 3)
+        subscription.cancel()
+        finish(observer, traceID: "after")
+        #expect(observer.console.encodedCount == 3)
     }
 
     @Test func aWatcherGetsEachFinishedRequestAsItsLogLineWithoutBodies() throws {
@@ -58,13 +59,13 @@ import Testing
         let feed = ConsoleFeed()
         let slow = feed.subscribe(capacity: 3) {}
         let fast = feed.subscribe(capacity: 100) {}
-        for index in 0..<5 { feed.publish { Array("e\(index)".utf8) } }
+        for index in 0..<5 { feed.publish(Array("e\(index)".utf8)) }
         let slowBatch = slow.take()
         #expect(slowBatch.events.map { String(decoding: $0, as: UTF8.self) } == ["e0", "e1", "e2"])
         #expect(slowBatch.dropped == 2)
         #expect(fast.take().events.count == 5)
         // The count is reported once; the queue has room again.
-        feed.publish { Array("e5".utf8) }
+        feed.publish(Array("e5".utf8))
         let next = slow.take()
         #expect(next.dropped == 0)
         #expect(next.events.map { String(decoding: $0, as: UTF8.self) } == ["e5"])
@@ -82,8 +83,6 @@ import Testing
         _ = second
         #expect(feed.subscriberCount == 0)
         #expect(!feed.isWatched)
-        feed.publish { Array("x".utf8) }
-        #expect(feed.encodedCount == 0)
         #expect(first.take().events.isEmpty)
     }
 }

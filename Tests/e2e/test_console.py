@@ -313,7 +313,7 @@ def chromium_paths():
     return browser, driver
 
 
-def open_browser(width=1440, height=1700):
+def open_browser(width=1440, height=1760):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     browser, driver = chromium_paths()
@@ -404,13 +404,16 @@ def drive_console(gateway, mock, screenshot=None, traffic_seconds=0):
         model = browser.find_element(By.ID, "test-model")
         model.clear()
         model.send_keys("gpt-4o")
-        before = len(browser.find_elements(By.CSS_SELECTOR, "#feed-body tr"))
         browser.find_element(By.ID, "test-send").click()
         wait.until(lambda b: b.find_element(By.ID, "test-status").text.startswith("200"))
         wait.until(lambda b: b.find_element(By.ID, "test-output").text.strip() != "")
-        wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#feed-body tr")) > before)
-        newest = browser.find_elements(By.CSS_SELECTOR, "#feed-body tr")[0]
-        assert "config.targets[0]" in newest.text and "openai" in newest.text
+        trace = browser.find_element(By.ID, "test-status").text.split("trace ")[1].split(" ")[0]
+        # Its row in the feed (found by the trace id the page showed with the answer).
+        find_row = ("return [...document.querySelectorAll('#feed-body tr')]"
+                    ".filter(r => r.lastChild.textContent === arguments[0]).map(r => r.textContent)")
+        wait.until(lambda b: b.execute_script(find_row, trace))
+        row_text = browser.execute_script(find_row, trace)[0]
+        assert "config.targets[0]" in row_text and "openai" in row_text and "200" in row_text
 
         # Charts: one card per provider seen, drawn on canvases.
         wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, ".chart-card[data-provider=openai] canvas.latency"))

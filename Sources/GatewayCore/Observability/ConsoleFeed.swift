@@ -3,8 +3,8 @@ import Synchronization
 /// The console's live feed: each finished request, as the JSON of its log line (without bodies),
 /// handed to the browsers watching `GET /console/feed`.
 ///
-/// Free when nobody watches: ``publish(_:)`` reads the subscriber count with one relaxed atomic
-/// load and returns; nothing is encoded, locked or allocated. With watchers, the event is encoded
+/// Free when nobody watches: the request path reads the subscriber count (``isWatched``) with one
+/// relaxed atomic load and goes on; nothing is encoded, locked or allocated. With watchers, the event is encoded
 /// once and appended to each subscriber's bounded queue under one short lock; the subscriber's
 /// connection is woken once per batch and writes what it takes on its own event loop. A browser
 /// that reads slowly never slows a request: its queue fills to ``Subscription/capacity`` and further
@@ -58,14 +58,9 @@ public final class ConsoleFeed: Sendable {
     /// Events encoded since the feed was made (tests check that none are without a subscriber).
     public var encodedCount: Int { encoded.load(ordering: .relaxed) }
 
-    /// Hands an event to every subscriber; `encode` runs only when someone watches.
-    @inline(__always)
-    public func publish(_ encode: () -> [UInt8]) {
-        guard isWatched else { return }
-        deliver(encode())
-    }
-
-    private func deliver(_ event: [UInt8]) {
+    /// Hands an event to every subscriber. The caller checks ``isWatched`` first and encodes only
+    /// then (`if feed.isWatched { feed.publish(encode()) }`), so nobody watching costs one load.
+    public func publish(_ event: [UInt8]) {
         encoded.add(1, ordering: .relaxed)
         var wakes: [@Sendable () -> Void] = []
         state.withLock { state in

@@ -376,7 +376,10 @@ public struct RequestObserver: Sendable {
                                 model: fields.model, tokensIn: fields.tokensIn, tokensOut: fields.tokensOut)
         if let firstChunk = fields.firstChunk { metrics.firstChunk(provider: fields.provider ?? "none", after: firstChunk) }
         log?.append(RequestLogLine.render(record, fields, status: status, latency: latency))
-        // One relaxed load when nobody watches the console.
-        activity.console.publish { RequestLogLine.render(record, fields, status: status, latency: latency, bodies: false) }
+        // One relaxed load when nobody watches the console (checked apart from the publish: as one
+        // expression the feed was retained and released around the check on every request).
+        if activity.console.isWatched {
+            activity.console.publish(RequestLogLine.render(record, fields, status: status, latency: latency, bodies: false))
+        }
     }
 }

@@ -126,7 +126,10 @@ function renderLoaded(state) {
   chips("scripts", state.scripts);
   chips("check plugins", state.plugins);
   chips("routing configs", state.configs, state.default_config ? " · default: " + state.default_config : "");
-  chips("libraries", state.libraries);
+  const libraries = el("div", { class: "chips" });
+  for (const item of state.libraries || []) libraries.append(el("span", { class: "chip", text: item }));
+  box.append(el("details", { class: "loaded-group" },
+    el("summary", { text: "libraries and converters (" + (state.libraries || []).length + ")" }), libraries));
 }
 
 function fillTargets() {
