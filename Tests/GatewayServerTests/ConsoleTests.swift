@@ -79,10 +79,12 @@ import Testing
     @Test func routesAndMethods() {
         #expect(status(decide("/console/console.js")) == 200)
         #expect(header(decide("/console/console.css"), "content-type") == "text/css; charset=utf-8")
-        if case .answer(let response) = Route.resolve(method: .POST, uri: "/console/feed") {
-            #expect(response.status == 405)
-        } else {
-            Issue.record("POST /console/feed should be refused")
+        for method in [HTTPMethod.POST, .HEAD] {
+            if case .answer(let response) = Route.resolve(method: method, uri: "/console/feed") {
+                #expect(response.status == 405)
+            } else {
+                Issue.record("\(method) /console/feed should be refused")
+            }
         }
         if case .answer(let response) = Route.resolve(method: .GET, uri: "/console/nothing") {
             #expect(response.status == 404)

@@ -83,8 +83,8 @@ enum ConsoleRoute: Equatable {
     case page, asset(ConsoleAsset), login, logout, feed, state
 
     static func resolve(method: HTTPMethod, path: Substring) -> Route {
-        func only(_ allowed: HTTPMethod, _ route: ConsoleRoute) -> Route {
-            guard method == allowed || (allowed == .GET && method == .HEAD) else {
+        func only(_ allowed: HTTPMethod, _ route: ConsoleRoute, head: Bool = true) -> Route {
+            guard method == allowed || (allowed == .GET && head && method == .HEAD) else {
                 return .answer(.error(.methodNotAllowed(method: method.rawValue, path: String(path), allowed: [allowed.rawValue])))
             }
             return .console(route)
@@ -93,7 +93,7 @@ enum ConsoleRoute: Equatable {
         case "/console", "/console/": return only(.GET, .page)
         case "/console/console.js": return only(.GET, .asset(.script))
         case "/console/console.css": return only(.GET, .asset(.style))
-        case "/console/feed": return only(.GET, .feed)
+        case "/console/feed": return only(.GET, .feed, head: false)  // a HEAD would be a stream of nothing
         case "/console/state": return only(.GET, .state)
         case "/console/session":
             if method == .DELETE { return .console(.logout) }
