@@ -70,7 +70,7 @@ import Testing
         let id = sessions.open(now: now)
         #expect(sessions.isValid(id, now: now))
         #expect(!sessions.isValid(id + "0", now: now))
-        #expect(!sessions.isValid(id, now: now + .seconds(Int64(ConsoleSessions.lifetimeSeconds))))
+        #expect(!sessions.isValid(id, now: now + .seconds(ConsoleSessions.lifetimeSeconds)))
         for _ in 0..<(ConsoleSessions.maxSessions + 5) { _ = sessions.open(now: now) }
         #expect(sessions.count == ConsoleSessions.maxSessions)
         #expect(!sessions.isValid(id, now: now))  // the oldest went first

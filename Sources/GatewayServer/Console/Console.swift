@@ -142,7 +142,7 @@ enum ConsoleAsset: Equatable {
 /// Console sessions: random ids the gateway remembers for ``lifetimeSeconds``, at most
 /// ``maxSessions`` (the oldest goes first). Lost on restart (log in again).
 final class ConsoleSessions: Sendable {
-    static let lifetimeSeconds = 12 * 3600
+    static let lifetimeSeconds: Int64 = 12 * 3600
     static let maxSessions = 64
 
     private let sessions = NIOLockedValueBox<[(id: String, expires: NIODeadline)]>([])
@@ -156,7 +156,7 @@ final class ConsoleSessions: Sendable {
             let hex = String(word, radix: 16)
             id += String(repeating: "0", count: 16 - hex.utf8.count) + hex
         }
-        let expires = now + .seconds(Int64(Self.lifetimeSeconds))
+        let expires = now + .seconds(Self.lifetimeSeconds)
         sessions.withLockedValue { sessions in
             sessions.removeAll { $0.expires <= now }
             if sessions.count >= Self.maxSessions { sessions.removeFirst() }
