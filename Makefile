@@ -41,13 +41,15 @@ system-deps:
 	fi
 
 # What only the tests run: Redis (Tests/RedisClientTests, Tests/e2e/test_replicas.py) and HAProxy in
-# front of several replicas (test_replicas.py); the tests start and stop them on loopback.
+# front of several replicas (test_replicas.py); the tests start and stop them on loopback. Chromium
+# and its driver: the console page driven in a headless browser (test_console.py).
 test-deps:
-	@if ! command -v redis-server >/dev/null || ! { command -v haproxy || [ -x /usr/sbin/haproxy ]; } >/dev/null; then \
-		echo "installing redis-server haproxy"; \
+	@if ! command -v redis-server >/dev/null || ! { command -v haproxy || [ -x /usr/sbin/haproxy ]; } >/dev/null \
+		|| ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		echo "installing redis-server haproxy chromium chromium-driver"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server haproxy >/dev/null; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server haproxy chromium chromium-driver >/dev/null; \
 	fi
 
 python-deps:
-	@$(PYTHON) -c "import openai, anthropic, pytest, prometheus_client, kubernetes_validate, yaml, opentelemetry.proto" 2>/dev/null || $(PYTHON) -m pip install -q -r Tests/e2e/requirements.txt
+	@$(PYTHON) -c "import openai, anthropic, pytest, prometheus_client, kubernetes_validate, yaml, opentelemetry.proto, selenium" 2>/dev/null || $(PYTHON) -m pip install -q -r Tests/e2e/requirements.txt

@@ -100,6 +100,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            // The console's files, compiled into the binary as byte arrays (`PackageResources.console_js`
+            // and so on): no Foundation bundle, nothing to install beside the executable.
+            resources: [
+                .embedInCode("Console/login.html"),
+                .embedInCode("Console/console.html"),
+                .embedInCode("Console/console.js"),
+                .embedInCode("Console/console.css"),
+            ],
             swiftSettings: swiftSettings
         ),
         // A small RESP2 client on SwiftNIO for the shared state store (none in the package mirror).

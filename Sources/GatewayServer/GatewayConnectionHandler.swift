@@ -27,6 +27,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     /// Whether a stream's head has been sent and its end not yet.
     var streaming = false
     var writabilityWaiters: [CheckedContinuation<Void, Never>] = []
+    /// The console's event stream, when this connection is one (`GET /console/feed`).
+    var feed: ConsoleFeedStream?
     /// Fires when a stream has waited `idle_timeout` for a client that reads nothing.
     private var writeStall: Scheduled<Void>?
     private var idleCheck: RepeatedTask?
@@ -57,6 +59,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         idleCheck?.cancel()
         idleCheck = nil
+        stopFeed()
         self.context = nil
     }
 
@@ -92,6 +95,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             observeRejected(request, error)
         case .runAdmin(let action):
             runAdmin(action, context: context)
+        case .startFeed:
+            startFeed(context: context)
         }
     }
 
@@ -147,7 +152,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         task = Task {
             let (status, json) = await admin.handle(action)
             loop.onLoop {
-                this.value.finish(ImmediateResponse(status: status, headers: [("content-type", "application/json")],
+                this.value.finish(ImmediateResponse(status: status, headers: [("content-type", "application/json"),
+                                                                              ("cache-control", "no-store")],
                                                     body: ByteBuffer(string: json)))
             }
         }
@@ -270,6 +276,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         if context.channel.isWritable {
             machine.becameWritable(now: .now())
             resumeWaiters()
+            if feed != nil { drainFeed() }
             drainBacklog(context: context)  // pipelined requests held back while the client was not reading
         }
         context.fireChannelWritabilityChanged()
@@ -279,12 +286,15 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         // The client is gone: cancel the provider call (this closes its upstream connection).
         cancelWork()
         resumeWaiters()
+        stopFeed()
         context.fireChannelInactive()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent {
-            // Graceful shutdown: close now when idle, otherwise after the answer in progress.
+            // Graceful shutdown: close now when idle, otherwise after the answer in progress; the
+            // console's feed, which never ends by itself, ends now.
+            if feed != nil { return endFeed(reason: "the gateway is shutting down") }
             if machine.quiesce() { context.close(promise: nil) }
             return
         }

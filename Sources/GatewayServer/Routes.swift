@@ -12,6 +12,8 @@ final class ConnectionShared: Sendable {
     let maxRequestBodyBytes: Int
     /// Admin endpoints exist only when a token is configured, and need it.
     let admin: AdminEndpoints?
+    /// The console page and its feed: with the admin endpoints, behind the same token.
+    let console: Console?
     let metrics: (@Sendable () -> [UInt8])?
     /// Close connections silent this long between requests (408 when mid-request); nil: never.
     let idleTimeout: TimeAmount?
@@ -25,6 +27,7 @@ final class ConnectionShared: Sendable {
         self.logger = logger
         self.maxRequestBodyBytes = maxRequestBodyBytes
         self.admin = admin
+        self.console = admin.map { Console(admin: $0, feed: gateway.observer.console) }
         self.metrics = metrics
         self.idleTimeout = idleTimeout
         self.lifecycle = lifecycle
@@ -70,6 +73,8 @@ enum Route {
     case ready
     /// `GET /metrics`: Prometheus text exposition.
     case metrics
+    /// `/console` and below (see ``ConsoleRoute``).
+    case console(ConsoleRoute)
 
     /// Standard endpoints and the one method each accepts.
     static let endpoints: [String: (Endpoint, HTTPMethod)] = [
@@ -128,6 +133,9 @@ enum Route {
         if path.hasPrefix("/v1/") {
             return .gateway(.passthrough, path: String(path.dropFirst(3)), query: String(query))
         }
+        if path == "/console" || path.hasPrefix("/console/") {
+            return ConsoleRoute.resolve(method: method, path: path)
+        }
         return .answer(.error(.notFound(method: method.rawValue, path: String(path))))
     }
 }
@@ -184,6 +192,11 @@ extension ConnectionShared {
                                                    code: .invalidAdminToken)))
             }
             return .admin(action)
+        case .console(let route):
+            guard let console else {
+                return .answer(.error(.notFound(method: head.method.rawValue, path: head.uri)))
+            }
+            return console.decide(route, head: head)
         case .gateway(let endpoint, let path, let query):
             return .gateway(endpoint, path: path, query: query)
         }

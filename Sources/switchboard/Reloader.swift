@@ -1,5 +1,6 @@
 import ArgumentParser
 import Configuration
+import FoundationEssentials
 import GatewayCore
 import GatewayServer
 import Logging
@@ -62,7 +63,8 @@ struct Reloader: Sendable {
         return outcome ?? (503, #"{"reloaded":false,"error":"shutting down"}"#)
     }
 
-    /// `GET /admin/scripts`: what is loaded and how reloads went.
+    /// `GET /admin/scripts` (and the console's `GET /console/state`): what is loaded and how
+    /// reloads went.
     func status() -> (status: Int, json: String) {
         let generation = scripts.current
         let status = scripts.status
@@ -78,7 +80,17 @@ struct Reloader: Sendable {
         fields.append(#""failed_reloads":\#(status.failedReloads)"#)
         let lastError: String = status.lastError.map(JSONText.quote) ?? "null"
         fields.append(#""last_error":\#(lastError)"#)
+        // Milliseconds since the epoch; null until the first reload (the start's load).
+        let reloadedAt = status.lastReloadAt.map { String(Int64($0.timeIntervalSince1970 * 1000)) } ?? "null"
+        fields.append(#""last_reload_at_ms":\#(reloadedAt)"#)
         fields.append(#""configs":\#(list(configs?.names ?? []))"#)
+        fields.append(#""default_config":\#(configs?.defaultName.map(JSONText.quote) ?? "null")"#)
+        // The console's provider table: where each provider came from and where it sends requests.
+        let details = generation.providerIDs.compactMap { id in generation.providers[id] }.map { info in
+            #"{"id":\#(JSONText.quote(info.id)),"name":\#(JSONText.quote(info.name)),"file":\#(JSONText.quote(info.file)),"#
+                + #""base_url":\#(info.baseURL.map(JSONText.quote) ?? "null")}"#
+        }
+        fields.append(#""provider_details":[\#(details.joined(separator: ","))]"#)
         return (200, "{" + fields.joined(separator: ",") + "}")
     }
 

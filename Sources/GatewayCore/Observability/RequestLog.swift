@@ -19,13 +19,14 @@ import Darwin
 public enum RequestLogLine {
     public static let maxBodyBytes = 64 * 1024
 
+    /// - Parameter bodies: false leaves bodies out even when kept (the console's feed never shows one).
     public static func render(_ record: RequestRecord, _ fields: RequestRecord.Fields, status: Int,
-                              latency: Duration) -> [UInt8] {
-        render(record, fields, status: status, latency: latency, wallClock: now())
+                              latency: Duration, bodies: Bool = true) -> [UInt8] {
+        render(record, fields, status: status, latency: latency, wallClock: now(), bodies: bodies)
     }
 
     static func render(_ record: RequestRecord, _ fields: RequestRecord.Fields, status: Int, latency: Duration,
-                       wallClock: timespec) -> [UInt8] {
+                       wallClock: timespec, bodies: Bool = true) -> [UInt8] {
         // Written byte by byte: this runs per request, and String interpolation and quoting through
         // temporaries cost more than the rest of the line (6 % of the gateway's CPU in a profile).
         var out = LineBytes()
@@ -62,7 +63,7 @@ public enum RequestLogLine {
             }
             out.raw("]")
         }
-        if record.keepBodies {
+        if bodies && record.keepBodies {
             out.body("request_body", fields.requestBody)
             out.body("response_body", fields.responseBody)
         }
@@ -341,7 +342,14 @@ public struct RequestObserver: Sendable {
         public var current: Int { inFlight.load(ordering: .relaxed) }
         /// Requests started since the gateway started.
         public var total: UInt64 { started.load(ordering: .relaxed) }
+
+        /// The console's live feed (here, in a class the observer already holds, so that copying
+        /// the observer retains nothing more).
+        public let console = ConsoleFeed()
     }
+
+    /// The console's live feed of finished requests.
+    public var console: ConsoleFeed { activity.console }
 
     /// - Parameter headers: the client's, for the W3C trace context it may carry (when tracing).
     public func makeRecord(method: String, route: String, traceID: String, body: ByteBuffer?,
@@ -382,5 +390,10 @@ public struct RequestObserver: Sendable {
         }
         record.trace?.finish(fields, status: status, clientTraceID: record.traceID)
         log?.append(RequestLogLine.render(record, fields, status: status, latency: latency))
+        // One relaxed load when nobody watches the console (checked apart from the publish: as one
+        // expression the feed was retained and released around the check on every request).
+        if activity.console.isWatched {
+            activity.console.publish(RequestLogLine.render(record, fields, status: status, latency: latency, bodies: false))
+        }
     }
 }

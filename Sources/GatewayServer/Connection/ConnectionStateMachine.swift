@@ -33,6 +33,8 @@ struct ConnectionStateMachine {
         case answer(ImmediateResponse)
         /// An authorized admin request; it runs when its (ignored) body has been read.
         case admin(AdminAction)
+        /// An authorized `GET /console/feed`: the console's event stream, once the body is read.
+        case feed
         /// For the gateway; its body is collected.
         case gateway(Endpoint, path: String, query: String)
     }
@@ -49,6 +51,8 @@ struct ConnectionStateMachine {
         /// Answer with this error (413), then close; log and count the refused request.
         case reject(GatewayError, Request)
         case runAdmin(AdminAction)
+        /// Start the console's event stream; it lasts until the connection closes.
+        case startFeed
     }
 
     /// What a deadline check decided.
@@ -72,6 +76,7 @@ struct ConnectionStateMachine {
         /// The gateway is working on the request, or its answer is being written.
         case responding
         case adminPending(AdminAction)
+        case feedPending
     }
 
     /// Bytes of pipelined requests held before reading stops.
@@ -128,7 +133,7 @@ struct ConnectionStateMachine {
     /// Whether a request's answer may still be written (none has begun).
     private var canAnswer: Bool {
         switch state {
-        case .idle, .receiving, .answering, .adminPending: true
+        case .idle, .receiving, .answering, .adminPending, .feedPending: true
         case .discarding, .responding: false
         }
     }
@@ -150,7 +155,7 @@ struct ConnectionStateMachine {
         case .responding:
             enqueue(part)
             return .none
-        case .idle, .receiving, .answering, .adminPending:
+        case .idle, .receiving, .answering, .adminPending, .feedPending:
             guard backlog.isEmpty && writable else {
                 enqueue(part)
                 return .none
@@ -226,6 +231,10 @@ struct ConnectionStateMachine {
             case .adminPending(let action):
                 state = .responding
                 return .runAdmin(action)
+            case .feedPending:
+                state = .responding
+                keepAlive = false  // the feed ends with the connection
+                return .startFeed
             case .discarding, .idle, .responding:
                 return .none
             }
@@ -244,6 +253,8 @@ struct ConnectionStateMachine {
             state = .answering(response)
         case .admin(let action):
             state = .adminPending(action)
+        case .feed:
+            state = .feedPending
         case .gateway(let endpoint, let path, let query):
             let request = Request(head: head, endpoint: endpoint, path: path, query: query, body: nil)
             if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
@@ -344,7 +355,7 @@ struct ConnectionStateMachine {
             return silent ? .close : .none
         case .idle where silent && !writable && idleTimeout.map({ now - lastWritable >= $0 }) ?? false:
             return .close  // answers wait for a client that reads none of them, and it sent nothing either
-        case .receiving, .answering, .adminPending:
+        case .receiving, .answering, .adminPending, .feedPending:
             if silent {
                 return .timeOut("the request was not received completely within \(Self.seconds(idleTimeout)) s",
                                 headTimeout: false)
