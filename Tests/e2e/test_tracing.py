@@ -246,3 +246,21 @@ def test_a_trace_the_sampler_leaves_out_still_carries_its_context_upstream(recei
          body={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
     receiver.wait(lambda r: r.trace(trace_id))
     assert not receiver.trace(parent.split("-")[1])
+
+
+def test_the_console_feed_names_each_request_by_its_trace(receiver, launch, mock):
+    from test_console import TOKEN, Feed
+
+    gateway = traced(launch, receiver, "--admin-token", TOKEN)
+    feed = Feed(gateway)
+    events = feed.events()
+    assert next(events)[0] == "hello"
+    header = "feed-" + secrets.token_hex(4)
+    call("POST", gateway.url + "/v1/chat/completions",
+         headers={"x-portkey-provider": "openai", "x-portkey-custom-host": mock.url + "/v1",
+                  "authorization": "Bearer sk-test", "x-portkey-trace-id": header},
+         body={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
+    event = next(json.loads(data) for name, data in events if json.loads(data).get("trace_id") == header)
+    feed.close()
+    span = receiver.wait(lambda r: next((s for s in r.spans if s.kind == SERVER and attrs(s)["switchboard.trace_id"] == header), None))
+    assert event["otel_trace_id"] == span.trace_id.hex()

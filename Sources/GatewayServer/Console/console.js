@@ -192,7 +192,10 @@ function addRequest(r) {
     el("td", { class: "num", text: fmtCost(r.cost_usd) }),
     el("td", { text: r.cache || "" }),
     el("td", { class: "error", text: r.error || "" }),
-    el("td", { class: "mono trace", text: r.trace_id || "", title: r.trace_id || "" }));
+    // With tracing on, the W3C trace id (what the tracing system is searched by) is shown; the
+    // x-portkey-trace-id stays in the tooltip.
+    el("td", { class: "mono trace", text: r.otel_trace_id || r.trace_id || "",
+               title: r.otel_trace_id ? "trace " + r.otel_trace_id + " · x-portkey-trace-id " + r.trace_id : (r.trace_id || "") }));
   row.dataset.provider = r.provider || "";
   row.dataset.status = String(r.status);
   const body = document.getElementById("feed-body");
