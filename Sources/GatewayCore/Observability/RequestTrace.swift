@@ -118,7 +118,7 @@ public final class RequestTrace: Sendable {
         if let model { attributes.set("gen_ai.request.model", value: .string(model)) }
         attributes.set("http.request.method", value: .string(method))
         attributes.set("server.address", value: .string(url.host))
-        attributes.set("server.port", value: .int64(Int64(url.port)))
+        attributes.set("server.port", value: .integer(url.port))
         // Scheme, host and path: a query can hold a key (Gemini's ?key=), so it is left out.
         let target = url.target.utf8
         let path = target.firstIndex(of: UInt8(ascii: "?")).map { Substring(target[..<$0]) } ?? Substring(url.target)
@@ -126,7 +126,7 @@ public final class RequestTrace: Sendable {
         if let target = configTarget { attributes.set("switchboard.target", value: .string(target)) }
         let previous = state.withLock { state in
             state.attempts += 1
-            attributes.set("switchboard.attempt", value: .int64(Int64(state.attempts)))
+            attributes.set("switchboard.attempt", value: .integer(state.attempts))
             defer { state.attempt = Attempt(span: span, attributes: attributes) }
             return state.attempt
         }
@@ -144,7 +144,7 @@ public final class RequestTrace: Sendable {
         let now = DefaultTracerClock.now
         let ended: Attempt? = state.withLock { state in
             guard var attempt = state.attempt else { return nil }
-            attempt.attributes.set("http.response.status_code", value: .int64(Int64(status)))
+            attempt.attributes.set("http.response.status_code", value: .integer(status))
             if status >= 400 {
                 state.attempt = nil
                 attempt.attributes.set("error.type", value: .string(String(status)))
@@ -201,8 +201,8 @@ public final class RequestTrace: Sendable {
         }
         func describe(_ attributes: inout SpanAttributes) {
             if let model { attributes.set("gen_ai.response.model", value: .string(model)) }
-            if let tokens = fields.tokensIn { attributes.set("gen_ai.usage.input_tokens", value: .int64(Int64(tokens))) }
-            if let tokens = fields.tokensOut { attributes.set("gen_ai.usage.output_tokens", value: .int64(Int64(tokens))) }
+            if let tokens = fields.tokensIn { attributes.set("gen_ai.usage.input_tokens", value: .integer(tokens)) }
+            if let tokens = fields.tokensOut { attributes.set("gen_ai.usage.output_tokens", value: .integer(tokens)) }
             if !reasons.isEmpty { attributes.set("gen_ai.response.finish_reasons", value: .stringArray(reasons)) }
         }
         if var open {
@@ -215,13 +215,13 @@ public final class RequestTrace: Sendable {
         attributes.set("http.request.method", value: .string(method))
         attributes.set("http.route", value: .string(route))
         attributes.set("url.scheme", value: .string("http"))
-        attributes.set("http.response.status_code", value: .int64(Int64(status)))
+        attributes.set("http.response.status_code", value: .integer(status))
         if let operation { attributes.set("gen_ai.operation.name", value: .string(operation)) }
         if let provider = fields.provider { attributes.set("gen_ai.provider.name", value: .string(provider)) }
         if let model = fields.model { attributes.set("gen_ai.request.model", value: .string(model)) }
         attributes.set("switchboard.trace_id", value: .string(clientTraceID))
-        attributes.set("switchboard.attempts", value: .int64(Int64(fields.attempts)))
-        if fields.retries > 0 { attributes.set("switchboard.retries", value: .int64(Int64(fields.retries))) }
+        attributes.set("switchboard.attempts", value: .integer(fields.attempts))
+        if fields.retries > 0 { attributes.set("switchboard.retries", value: .integer(fields.retries)) }
         if let target = fields.target { attributes.set("switchboard.target", value: .string(target)) }
         if let cache = fields.cache { attributes.set("switchboard.cache", value: .string(cache)) }
         if let cost = fields.costUSD { attributes.set("switchboard.cost_usd", value: .double(cost)) }
@@ -280,6 +280,11 @@ public final class RequestTrace: Sendable {
         }
         return found
     }
+}
+
+extension SpanAttribute {
+    /// An integer attribute (Int is 64 bits wide on every platform the gateway builds for).
+    static func integer(_ value: Int) -> SpanAttribute { .int64(Int64(truncatingIfNeeded: value)) }
 }
 
 /// Reads `traceparent` and `tracestate` from a request's headers.
