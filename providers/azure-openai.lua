@@ -29,6 +29,7 @@ local DEFAULT_API_VERSION = "2024-10-21"
 
 local provider = compat.provider {
   name = "Azure OpenAI",
+  semconv_name = "azure.ai.openai",  -- gen_ai.provider.name (OpenTelemetry GenAI conventions)
   base_url = "https://{resource}.openai.azure.com/openai",
   auth_header = "api-key",
   auth_prefix = "",

@@ -17,6 +17,7 @@ local NAME = "Amazon Bedrock"
 
 local provider = {
   name = NAME,
+  semconv_name = "aws.bedrock",  -- gen_ai.provider.name (OpenTelemetry GenAI conventions)
   -- Claude models take /v1/messages through InvokeModel (its binary stream is re-framed as
   -- server-sent events here, so "translate"); for others prepare asks for the converter.
   -- Anthropic's count_tokens: Bedrock's CountTokens for Claude models (others are refused by name).

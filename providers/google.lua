@@ -14,6 +14,7 @@ local spec = { name = NAME, base_url = "https://generativelanguage.googleapis.co
 
 local provider = {
   name = NAME,
+  semconv_name = "gcp.gemini",  -- gen_ai.provider.name (OpenTelemetry GenAI conventions)
   base_url = spec.base_url,
   endpoints = { ["chat/completions"] = "translate", embeddings = "translate",
                 ["messages/count_tokens"] = "translate" },  -- Anthropic's count_tokens -> :countTokens

@@ -9,6 +9,7 @@ local compat = require("openai_compatible")
 
 return compat.provider {
   name = "Mistral AI",
+  semconv_name = "mistral_ai",  -- gen_ai.provider.name (OpenTelemetry GenAI conventions)
   base_url = "https://api.mistral.ai/v1",
   endpoints = { "chat/completions", "embeddings", "models" },
 }

@@ -9,6 +9,7 @@ local compat = require("openai_compatible")
 
 return compat.provider {
   name = "Perplexity AI",
+  semconv_name = "perplexity",  -- gen_ai.provider.name (OpenTelemetry GenAI conventions)
   base_url = "https://api.perplexity.ai",
   endpoints = { "chat/completions" },
 }

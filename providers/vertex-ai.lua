@@ -18,6 +18,7 @@ local NAME = "Vertex AI"
 
 local provider = {
   name = NAME,
+  semconv_name = "gcp.vertex_ai",  -- gen_ai.provider.name (OpenTelemetry GenAI conventions)
   -- Claude takes /v1/messages as is (rawPredict); for other models prepare asks for the converter.
   -- Anthropic's count_tokens: Claude's count-tokens:rawPredict, Gemini's :countTokens (translated).
   endpoints = { ["chat/completions"] = "translate", messages = "native", ["messages/count_tokens"] = "translate" },

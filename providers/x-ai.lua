@@ -8,6 +8,7 @@ local compat = require("openai_compatible")
 
 return compat.provider {
   name = "xAI",
+  semconv_name = "x_ai",  -- gen_ai.provider.name (OpenTelemetry GenAI conventions)
   base_url = "https://api.x.ai/v1",
   endpoints = { "chat/completions", "completions", "embeddings", "models", "responses" },
 }

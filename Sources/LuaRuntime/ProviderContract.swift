@@ -44,6 +44,9 @@ public struct ProviderInfo: Sendable, Equatable {
     public var clientHeaders: [String] = []
     /// Whether the script has `error(ctx, res)`, which classifies the provider's error answers.
     public var classifiesErrors: Bool = false
+    /// The provider's name in the OpenTelemetry GenAI conventions (`semconv_name` in the script,
+    /// e.g. `aws.bedrock`) for `gen_ai.provider.name`; nil: the id is used.
+    public var conventionName: String? = nil
 
     /// What a provider serves when its script does not say.
     public static let standardEndpoints = ["chat/completions", "completions", "embeddings", "models"]

@@ -185,7 +185,8 @@ extension ScriptGeneration {
                         hostSettings: Set(vm.stringList(-1, "host_settings") ?? []),
                         credentialSettings: Set(vm.stringList(-1, "credential_settings") ?? []),
                         clientHeaders: (vm.stringList(-1, "client_headers") ?? []).map { $0.lowercased() },
-                        classifiesErrors: vm.hasFunction(-1, "error"))
+                        classifiesErrors: vm.hasFunction(-1, "error"),
+                        conventionName: vm.field(-1, "semconv_name"))
                 }
                 sb_rawsetfield(L, providers, file.name)
             } catch {

@@ -264,3 +264,19 @@ def test_the_console_feed_names_each_request_by_its_trace(receiver, launch, mock
     feed.close()
     span = receiver.wait(lambda r: next((s for s in r.spans if s.kind == SERVER and attrs(s)["switchboard.trace_id"] == header), None))
     assert event["otel_trace_id"] == span.trace_id.hex()
+
+
+def test_the_provider_is_named_as_the_conventions_name_it(receiver, launch, mock):
+    # providers/google.lua declares semconv_name = "gcp.gemini"; the id stays in the log and metrics.
+    gateway = traced(launch, receiver)
+    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key="gt5-test", max_retries=0,
+                           default_headers={"x-portkey-provider": "google", "x-portkey-custom-host": mock.url + "/v1beta"})
+    raw = client.chat.completions.with_raw_response.create(model="gemini-pro", messages=[{"role": "user", "content": "hi"}])
+    header = raw.headers["x-portkey-trace-id"]
+    server = receiver.wait(lambda r: next((s for s in r.spans if s.kind == SERVER and attrs(s)["switchboard.trace_id"] == header), None))
+    attempt = next(s for s in receiver.trace(server.trace_id.hex()) if s.kind == CLIENT)
+    assert attrs(server)["gen_ai.provider.name"] == "gcp.gemini"
+    assert attrs(attempt)["gen_ai.provider.name"] == "gcp.gemini"
+    usage = receiver.wait(lambda r: [m for m in r.metrics if m[0] == "gen_ai.client.operation.duration"
+                                     and m[2]["gen_ai.request.model"] == "gemini-pro"], what="metrics")
+    assert usage[0][2]["gen_ai.provider.name"] == "gcp.gemini"

@@ -96,7 +96,7 @@ public struct GatewayMetrics: Sendable {
     /// and for streams the time to the first token and per output token after it.
     func genAIFinished(operation: String, fields: RequestRecord.Fields, duration: Duration) {
         guard let genAI else { return }
-        let provider = fields.provider ?? "none"
+        let provider = fields.providerConvention ?? fields.provider ?? "none"
         let model = models.label(fields.model ?? "unknown")
         let failed = fields.errorCode
         let dimensions = [("gen_ai.operation.name", operation), ("gen_ai.provider.name", provider),

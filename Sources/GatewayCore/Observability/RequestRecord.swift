@@ -10,6 +10,8 @@ import Synchronization
 public final class RequestRecord: Sendable {
     public struct Fields: Sendable {
         public var provider: String?
+        /// The provider's `semconv_name` (`gen_ai.provider.name`), when its script declares one.
+        public var providerConvention: String?
         public var model: String?
         /// The config path of the target that produced the answer (`config.targets[1]`).
         public var target: String?

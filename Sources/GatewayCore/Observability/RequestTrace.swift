@@ -217,7 +217,9 @@ public final class RequestTrace: Sendable {
         attributes.set("url.scheme", value: .string("http"))
         attributes.set("http.response.status_code", value: .integer(status))
         if let operation { attributes.set("gen_ai.operation.name", value: .string(operation)) }
-        if let provider = fields.provider { attributes.set("gen_ai.provider.name", value: .string(provider)) }
+        if let provider = fields.providerConvention ?? fields.provider {
+            attributes.set("gen_ai.provider.name", value: .string(provider))
+        }
         if let model = fields.model { attributes.set("gen_ai.request.model", value: .string(model)) }
         attributes.set("switchboard.trace_id", value: .string(clientTraceID))
         attributes.set("switchboard.attempts", value: .integer(fields.attempts))

@@ -227,11 +227,13 @@ extension Gateway {
     /// `traceparent` the request carries); returns when it went.
     func sending(_ plan: ProviderPlan, options: RequestOptions, outbound: inout UpstreamRequest) -> ContinuousClock.Instant {
         guard let record = options.record else { return ContinuousClock.now }
+        let convention = plan.provider.conventionName
         record.update { fields in
             fields.model = plan.model ?? fields.model
             fields.attempts += 1
+            if let convention { fields.providerConvention = convention }
         }
-        record.trace?.attemptStarted(provider: plan.providerID, model: plan.model, target: options.targetPath,
+        record.trace?.attemptStarted(provider: convention ?? plan.providerID, model: plan.model, target: options.targetPath,
                                      method: outbound.method.rawValue, url: outbound.url, headers: &outbound.headers)
         return ContinuousClock.now
     }
