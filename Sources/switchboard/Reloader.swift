@@ -17,6 +17,8 @@ struct Reloader: Sendable {
     /// Where the keys came from: the command line's flags and the settings file, read again.
     let flags: [String: ConfigContent]
     let settingsPath: String?
+    /// ``ServeSettings/restartOnly`` as the gateway started with it.
+    let startedWith: [String: String]
     let logger: Logger
 
     /// Gateway keys and virtual keys are read again from where they came from (settings file, key
@@ -36,6 +38,10 @@ struct Reloader: Sendable {
             gateway.keys.replace(with: .init(gatewayKeys: fresh.gatewayKeys, virtualKeys: virtualKeys,
                                              limitedGatewayKeys: fresh.limitedGatewayKeys, metadataLimits: fresh.metadataLimits))
             logger.info("access keys reloaded (\(reason)): \(fresh.gatewayKeys.count) gateway keys, \(virtualKeys.entries.count) virtual keys")
+            let unapplied = fresh.restartOnlyChanges(since: startedWith)
+            if !unapplied.isEmpty {
+                logger.warning("settings changed since start take effect only at a restart, not on reload (\(reason)): \(unapplied.joined(separator: ", "))")
+            }
             return nil
         } catch {
             let message = (error as? ValidationError)?.message ?? "\(error)"

@@ -228,7 +228,7 @@ struct Serve: AsyncParsableCommand {
             limits: limits, sharedCache: sharedCache, sharedCooldowns: sharedCooldowns, logger: logger)
         let configStore = loadedConfigs
         let reloader = Reloader(scripts: scriptHost, configs: configStore, gateway: gateway, flags: flagValues,
-                                settingsPath: lifecycle.settingsFile.path, logger: logger)
+                                settingsPath: lifecycle.settingsFile.path, startedWith: resolved.restartOnly, logger: logger)
         let admin = resolved.adminToken.map(reloader.adminEndpoints(token:))
         var exposition: (@Sendable () -> [UInt8])?
         if resolved.metrics {

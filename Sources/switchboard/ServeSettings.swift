@@ -173,4 +173,33 @@ struct ServeSettings {
         }
         adminToken = try settings.secret("admin_token")
     }
+
+    /// The settings a reload does not apply (everything but the keys), by setting name, as text to
+    /// compare: a reload that finds one changed says so instead of leaving the change silently
+    /// unapplied. Never shown: some are secrets (`redis_url`, `admin_token`).
+    var restartOnly: [String: String] {
+        [
+            "log_level": "\(logLevel)", "host": host, "port": "\(port)", "max_body_size": "\(maxBodySize)",
+            "upstream_timeout": "\(upstreamTimeout)", "max_image_size": "\(maxImageSize)",
+            "image_fetch_timeout": "\(imageFetchTimeout)", "drain_timeout": "\(drainTimeout)", "idle_timeout": "\(idleTimeout)",
+            "head_timeout": "\(headTimeout)", "body_min_rate": "\(bodyMinRate)", "max_connections": "\(maxConnections)",
+            "retry_backoff_base": "\(retryBackoffBase)", "retry_backoff_cap": "\(retryBackoffCap)",
+            "max_retry_after": "\(maxRetryAfter)", "cooldown_failures": "\(cooldownFailures)",
+            "cooldown_seconds": "\(cooldownSeconds)", "cache_max_bytes": "\(cacheMaxBytes)", "store_max_bytes": "\(storeMaxBytes)",
+            "allow_hosts": "\(allowHosts)", "metrics": "\(metrics)", "log_bodies": "\(logBodies)", "request_log": requestLog,
+            "providers": scripts.providers, "scripts": scripts.scripts, "plugins": scripts.plugins,
+            "lua_vms": "\(scripts.vmCount)", "lua_limits": "\(scripts.limits)", "configs": configs ?? "",
+            "pricing": pricing ?? "", "redis_url": redisURL ?? "", "redis_timeout_ms": "\(redisTimeoutMilliseconds)",
+            "limits_fail_closed": "\(limitsFailClosed)", "default_config": defaultConfig ?? "", "admin_token": adminToken ?? "",
+            "otel_*": telemetry.map {
+                [$0.endpoint, $0.wireProtocol, $0.serviceName, $0.sampler, "\($0.samplerRatio)", "\($0.metrics)",
+                 "\($0.metricExportInterval)"].joined(separator: " ")
+            } ?? "",
+        ]
+    }
+
+    /// Names of the settings in ``restartOnly`` whose value differs from `started`'s, sorted.
+    func restartOnlyChanges(since started: [String: String]) -> [String] {
+        restartOnly.filter { started[$0.key] != $0.value }.map(\.key).sorted()
+    }
 }

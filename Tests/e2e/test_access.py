@@ -93,3 +93,27 @@ def test_keys_rotate_on_sighup_without_a_restart(launch, mock, tmp_path):
     assert reply.status == 200 and reply.json()["keys_error"]
     assert ask("sb-new-key").json()["headers"]["authorization"] == "Bearer sk-second"
     assert "sk-second" not in gateway.output() and "sb-new-key" not in gateway.output()
+
+
+def test_a_reload_names_the_changed_settings_it_cannot_apply(launch, mock, tmp_path):
+    import signal
+    settings = tmp_path / "switchboard.yaml"
+    settings.write_text("gateway_keys: [sb-first]\nmax_body_size: 100000\nretry_backoff_base: 250\n")
+    gateway = launch("--config-file", str(settings))
+    headers = {**openai_headers(mock), "x-portkey-api-key": "sb-first"}
+    assert call("POST", gateway.url + "/v1/chat/completions", headers=headers, body=CHAT).status == 200
+
+    # Only the keys changed: reloaded, and no warning.
+    settings.write_text("gateway_keys: [sb-second]\nmax_body_size: 100000\nretry_backoff_base: 250\n")
+    gateway.proc.send_signal(signal.SIGHUP)
+    gateway.wait_for(r"access keys reloaded \(SIGHUP\): 1 gateway keys")
+    gateway.wait_for(r"scripts reloaded \(SIGHUP\)")
+    assert "take effect only at a restart" not in gateway.output()
+
+    # Settings a reload does not apply: named, never silently left as they were.
+    settings.write_text("gateway_keys: [sb-third]\nmax_body_size: 200000\nretry_backoff_base: 100\n")
+    gateway.proc.send_signal(signal.SIGHUP)
+    line = gateway.wait_for(r"take effect only at a restart, not on reload \(SIGHUP\): (.*)")
+    assert line.group(1) == "max_body_size, retry_backoff_base"
+    third = {**openai_headers(mock), "x-portkey-api-key": "sb-third"}
+    assert call("POST", gateway.url + "/v1/chat/completions", headers=third, body=CHAT).status == 200
