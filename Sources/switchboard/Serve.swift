@@ -227,6 +227,9 @@ struct Serve: AsyncParsableCommand {
                                       tracer: tracer),
             limits: limits, sharedCache: sharedCache, sharedCooldowns: sharedCooldowns, logger: logger)
         let configStore = loadedConfigs
+        assert(Set(resolved.restartOnly.keys).union(ServeSettings.reloadable).union(ServeSettings.comparedAsAnother)
+                   == Set(Settings.keys),
+               "ServeSettings.restartOnly and .reloadable must name every setting exactly")
         let reloader = Reloader(scripts: scriptHost, configs: configStore, gateway: gateway, flags: flagValues,
                                 settingsPath: lifecycle.settingsFile.path, startedWith: resolved.restartOnly, logger: logger)
         let admin = resolved.adminToken.map(reloader.adminEndpoints(token:))

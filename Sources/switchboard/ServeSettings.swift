@@ -2,6 +2,7 @@ import ArgumentParser
 import FoundationEssentials
 import GatewayCore
 import Logging
+import LuaRuntime
 import RedisClient
 #if canImport(Glibc)
 import Glibc
@@ -188,15 +189,27 @@ struct ServeSettings {
             "cooldown_seconds": "\(cooldownSeconds)", "cache_max_bytes": "\(cacheMaxBytes)", "store_max_bytes": "\(storeMaxBytes)",
             "allow_hosts": "\(allowHosts)", "metrics": "\(metrics)", "log_bodies": "\(logBodies)", "request_log": requestLog,
             "providers": scripts.providers, "scripts": scripts.scripts, "plugins": scripts.plugins,
-            "lua_vms": "\(scripts.vmCount)", "lua_limits": "\(scripts.limits)", "configs": configs ?? "",
+            "lua_vms": "\(scripts.vmCount)", "lua_memory_mb": "\(scripts.limits.memoryBytes)",
+            "lua_instruction_budget": "\(scripts.limits.instructionBudget)",
+            "lua_time_limit_ms": "\(scripts.limits.timeLimitMilliseconds)", "configs": configs ?? "",
             "pricing": pricing ?? "", "redis_url": redisURL ?? "", "redis_timeout_ms": "\(redisTimeoutMilliseconds)",
             "limits_fail_closed": "\(limitsFailClosed)", "default_config": defaultConfig ?? "", "admin_token": adminToken ?? "",
-            "otel_*": telemetry.map {
-                [$0.endpoint, $0.wireProtocol, $0.serviceName, $0.sampler, "\($0.samplerRatio)", "\($0.metrics)",
-                 "\($0.metricExportInterval)"].joined(separator: " ")
-            } ?? "",
+            "otel_endpoint": telemetry?.endpoint ?? "", "otel_protocol": telemetry?.wireProtocol ?? "",
+            "otel_service_name": telemetry?.serviceName ?? "", "otel_traces_sampler": telemetry?.sampler ?? "",
+            "otel_traces_sampler_arg": telemetry.map { "\($0.samplerRatio)" } ?? "",
+            "otel_metrics": telemetry.map { "\($0.metrics)" } ?? "",
+            "otel_metric_export_interval_ms": telemetry.map { "\($0.metricExportInterval)" } ?? "",
         ]
     }
+
+    /// The settings a reload applies (``Reloader/reloadKeys(reason:)``). With ``restartOnly`` they
+    /// are every key of ``Settings/keys``: serve asserts it at startup in debug builds (which the
+    /// end-to-end suite runs), so a new setting cannot be left out of the reload's warning.
+    static let reloadable: Set<String> = ["gateway_keys", "gateway_keys_file", "virtual_keys", "virtual_keys_file",
+                                          "metadata_limits"]
+    /// Settings compared through the one they are read into: `admin_token_file`'s content is the
+    /// `admin_token` (a moved file with the same token is no change).
+    static let comparedAsAnother: Set<String> = ["admin_token_file"]
 
     /// Names of the settings in ``restartOnly`` whose value differs from `started`'s, sorted.
     func restartOnlyChanges(since started: [String: String]) -> [String] {

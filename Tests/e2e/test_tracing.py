@@ -12,7 +12,7 @@ import pytest
 
 from conftest import BIN
 from http_helpers import call, last_upstream_request
-from otlp_receiver import Receiver
+from otlp_receiver import Receiver, attributes
 
 SERVER, CLIENT = 2, 3  # Span.SpanKind
 STATUS_ERROR = 2
@@ -34,8 +34,7 @@ def traced(launch, receiver, *extra, **env):
 
 
 def attrs(span):
-    return {a.key: getattr(a.value, a.value.WhichOneof("value")) if a.value.WhichOneof("value") != "array_value"
-            else [getattr(v, v.WhichOneof("value")) for v in a.value.array_value.values] for a in span.attributes}
+    return attributes(span.attributes)
 
 
 def fallback_config(mock):
@@ -189,11 +188,10 @@ def test_guardrail_and_cache_verdicts_are_events_on_the_server_span(receiver, la
         return len(found) == 2 and found
 
     spans = sorted(receiver.wait(both), key=lambda s: ids.index(attrs(s)["switchboard.trace_id"]))
-    events = [[(e.name, {a.key: getattr(a.value, a.value.WhichOneof("value")) for a in e.attributes}) for e in s.events]
-              for s in spans]
+    events = [[(e.name, attributes(e.attributes)) for e in s.events] for s in spans]
     assert ("cache", {"switchboard.cache": "MISS"}) in events[0]
     assert ("cache", {"switchboard.cache": "HIT"}) in events[1]
-    guardrails = [attributes for name, attributes in events[0] if name == "guardrail"]
+    guardrails = [found for name, found in events[0] if name == "guardrail"]
     assert guardrails and guardrails[0]["switchboard.hook.id"] == "len" and guardrails[0]["switchboard.hook.verdict"] is True
     assert any(r.get("service.name") == "gateway-under-test" for r in receiver.resources)
     # The cache answered the second: no upstream attempt, so no client span.

@@ -385,7 +385,7 @@ public struct RequestObserver: Sendable {
         metrics.requestFinished(route: record.route, provider: fields.provider, status: status, duration: latency,
                                 model: fields.model, tokensIn: fields.tokensIn, tokensOut: fields.tokensOut)
         if let firstChunk = fields.firstChunk { metrics.firstChunk(provider: fields.provider ?? "none", after: firstChunk) }
-        if let operation = record.trace?.operation ?? (metrics.genAI == nil ? nil : RequestTrace.operation(route: record.route)) {
+        if metrics.genAI != nil, let operation = RequestTrace.operation(route: record.route) {
             metrics.genAIFinished(operation: operation, fields: fields, duration: latency)
         }
         record.trace?.finish(fields, status: status, clientTraceID: record.traceID)

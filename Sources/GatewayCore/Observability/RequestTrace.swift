@@ -103,30 +103,25 @@ public final class RequestTrace: Sendable {
         if headers.contains(name: "traceparent") { headers.remove(name: "traceparent") }
         if headers.contains(name: "tracestate") { headers.remove(name: "tracestate") }
         tracer.inject(span.context, into: &headers, using: HeadersInjector())
+        // A trace the sampler left out gets no description, only its context upstream.
         var attributes = SpanAttributes()
-        guard recording else {
-            let previous = state.withLock { state in
-                defer { state.attempt = Attempt(span: span, attributes: attributes) }
-                return state.attempt
-            }
-            previous?.span.end()
-            return
+        if recording {
+            attributes.reserveCapacity(14)
+            if let operation { attributes.set("gen_ai.operation.name", value: .string(operation)) }
+            attributes.set("gen_ai.provider.name", value: .string(provider))
+            if let model { attributes.set("gen_ai.request.model", value: .string(model)) }
+            attributes.set("http.request.method", value: .string(method))
+            attributes.set("server.address", value: .string(url.host))
+            attributes.set("server.port", value: .integer(url.port))
+            // Scheme, host and path: a query can hold a key (Gemini's ?key=), so it is left out.
+            let target = url.target.utf8
+            let path = target.firstIndex(of: UInt8(ascii: "?")).map { Substring(target[..<$0]) } ?? Substring(url.target)
+            attributes.set("url.full", value: .string(url.origin + path))
+            if let target = configTarget { attributes.set("switchboard.target", value: .string(target)) }
         }
-        attributes.reserveCapacity(14)
-        if let operation { attributes.set("gen_ai.operation.name", value: .string(operation)) }
-        attributes.set("gen_ai.provider.name", value: .string(provider))
-        if let model { attributes.set("gen_ai.request.model", value: .string(model)) }
-        attributes.set("http.request.method", value: .string(method))
-        attributes.set("server.address", value: .string(url.host))
-        attributes.set("server.port", value: .integer(url.port))
-        // Scheme, host and path: a query can hold a key (Gemini's ?key=), so it is left out.
-        let target = url.target.utf8
-        let path = target.firstIndex(of: UInt8(ascii: "?")).map { Substring(target[..<$0]) } ?? Substring(url.target)
-        attributes.set("url.full", value: .string(url.origin + path))
-        if let target = configTarget { attributes.set("switchboard.target", value: .string(target)) }
         let previous = state.withLock { state in
             state.attempts += 1
-            attributes.set("switchboard.attempt", value: .integer(state.attempts))
+            if recording { attributes.set("switchboard.attempt", value: .integer(state.attempts)) }
             defer { state.attempt = Attempt(span: span, attributes: attributes) }
             return state.attempt
         }
