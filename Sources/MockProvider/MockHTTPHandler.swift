@@ -170,7 +170,16 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 finish(reply, exchange, context: context)
                 return
             }
+            if let key = reply.holdKey, index == chunks.count - 1, !Holds.mayProceed(key) {
+                let next = index
+                pending = context.eventLoop.assumeIsolated().scheduleTask(in: Holds.pollInterval) {
+                    self.pending = nil
+                    self.writeChunks(chunks, from: next, reply, exchange, context: context)
+                }
+                return
+            }
             context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(chunks[index]))), promise: nil)
+            if let key = reply.holdKey { Holds.sent(key, bytes: chunks[index].readableBytes, last: index == chunks.count - 1) }
             index += 1
             if reply.interval > .zero, index < chunks.count {
                 let next = index

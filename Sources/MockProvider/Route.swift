@@ -13,6 +13,8 @@ enum Route: Sendable {
     case responses
     case gemini(model: String, action: GeminiAction)
     case echo
+    /// Images, audio, rerank, moderations, files and batches (issue 19), matched by `ExtraRoute`.
+    case extra(ExtraRoute)
     /// `GET /mock/stats`: the process counters, for tests that check what reached the upstream.
     case stats
     /// `POST /mock/fixtures/<name>`: stores a canned answer (see `Fixture`).
@@ -32,6 +34,10 @@ enum Route: Sendable {
         let path = path.count > 1 && path.hasSuffix("/") ? path.dropLast() : path
         func post(_ route: Route, _ dialect: Dialect = .openAI) -> Route {
             method == .POST ? route : .methodNotAllowed(dialect)
+        }
+        if let extra = ExtraRoute.match(method: method, path: path) {
+            self = extra
+            return
         }
         switch path {
         case "/v1/chat/completions": self = post(.chatCompletions)
@@ -86,6 +92,7 @@ enum Route: Sendable {
         switch self {
         case .messages, .countMessageTokens: .anthropic
         case .gemini: .gemini
+        case .extra(let extra): extra.dialect
         case .methodNotAllowed(let dialect), .notFound(let dialect): dialect
         default: .openAI
         }
@@ -95,6 +102,7 @@ enum Route: Sendable {
     var takesJSON: Bool {
         switch self {
         case .chatCompletions, .completions, .embeddings, .messages, .countMessageTokens, .responses, .gemini: true
+        case .extra(let extra): extra.takesJSON
         default: false
         }
     }
