@@ -1,7 +1,10 @@
 -- Google Vertex AI (https://cloud.google.com/vertex-ai/generative-ai/docs/reference/rest): Gemini
 -- models through generateContent and Anthropic's Claude models through rawPredict, both translated
 -- from and to OpenAI's chat completions (lib/chat_to_gemini.lua, lib/chat_to_anthropic.lua).
--- Auth: an OAuth access token as the key (Authorization: Bearer <token>, sent on as is).
+-- Auth: an OAuth access token as the key (Authorization: Bearer <token>, sent on as is), or a
+-- service account's JSON key in x-portkey-vertex-service-account-json (config:
+-- vertex_service_account_json, as an object or a string), exchanged for a token by
+-- lib/google_auth.lua and kept until shortly before it expires.
 -- Settings: x-portkey-vertex-project-id (required), x-portkey-vertex-region (default us-central1;
 -- "global" uses the global endpoint). /v1/messages goes to Claude as is (rawPredict) and is
 -- translated for Gemini models; /v1/messages/count_tokens likewise (count-tokens:rawPredict for
@@ -13,6 +16,7 @@ local claude = require("chat_to_anthropic")
 local count_tokens = require("gemini_count_tokens")
 local validate = require("validate")
 local upstream_errors = require("upstream_errors")
+local google_auth = require("google_auth")
 
 local NAME = "Vertex AI"
 
@@ -26,6 +30,8 @@ local provider = {
   client_headers = { "anthropic-beta" },
   -- The region is in the host (<region>-aiplatform.googleapis.com).
   host_settings = { "vertex_region" },
+  -- A service account key is a credential: in a named config it is a key the gateway holds.
+  credential_settings = { "vertex_service_account_json" },
 }
 
 local function setting(ctx, name)
@@ -37,8 +43,15 @@ local function setting(ctx, name)
 end
 
 function provider.prepare(ctx)
-  if ctx.api_key == nil or ctx.api_key == "" then
-    error(compat.unauthorized(NAME .. " needs an access token: send it as 'Authorization: Bearer <token>'"))
+  local service_account = ctx.settings.vertex_service_account_json
+  if service_account then
+    local token, ask = google_auth.access_token(ctx, service_account, "x-portkey-vertex-service-account-json")
+    if ask then return ask end
+    ctx.access_token = token
+  elseif ctx.api_key == nil or ctx.api_key == "" then
+    error(compat.unauthorized(NAME .. " needs an access token ('Authorization: Bearer <token>') or a service account key (x-portkey-vertex-service-account-json)"))
+  else
+    ctx.access_token = ctx.api_key
   end
   local project = setting(ctx, "vertex_project_id")
   local region = setting(ctx, "vertex_region") or "us-central1"
@@ -61,14 +74,14 @@ function provider.prepare(ctx)
       validate.messages_request(body)
       ctx.count_tokens = "claude"
       return { url = publishers .. "anthropic/models/count-tokens:rawPredict", method = "POST",
-               headers = { authorization = "Bearer " .. ctx.api_key }, body = body }
+               headers = { authorization = "Bearer " .. ctx.access_token }, body = body }
     end
     local name, fetch
     out, name, fetch = count_tokens.request(ctx, true)
     if fetch then return { fetch = fetch } end
     ctx.publisher = "google"
     return { url = publishers .. "google/models/" .. name .. ":countTokens", method = "POST",
-             headers = { authorization = "Bearer " .. ctx.api_key }, body = validate.encode(out, ctx.body) }
+             headers = { authorization = "Bearer " .. ctx.access_token }, body = validate.encode(out, ctx.body) }
   end
   if ctx.endpoint == "messages" then
     -- Anthropic's dialect: Claude takes it as is (rawPredict); other models go through the
@@ -78,7 +91,7 @@ function provider.prepare(ctx)
     body.model = nil
     body.anthropic_version = "vertex-2023-10-16"
     url = publishers .. "anthropic/models/" .. model .. (body.stream == true and ":streamRawPredict" or ":rawPredict")
-    return { url = url, method = "POST", headers = { authorization = "Bearer " .. ctx.api_key }, body = body }
+    return { url = url, method = "POST", headers = { authorization = "Bearer " .. ctx.access_token }, body = body }
   end
   if model:match("^claude") then
     ctx.publisher = "anthropic"
@@ -94,7 +107,7 @@ function provider.prepare(ctx)
     url = publishers .. "google/models/" .. name ..
       (ctx.streaming and ":streamGenerateContent?alt=sse" or ":generateContent")
   end
-  return { url = url, method = "POST", headers = { authorization = "Bearer " .. ctx.api_key },
+  return { url = url, method = "POST", headers = { authorization = "Bearer " .. ctx.access_token },
            body = validate.encode(out, ctx.body) }
 end
 
