@@ -55,13 +55,11 @@ end
 -- {model, query, texts, top_n, return_documents, max_tokens_per_doc}.
 function M.read(body, target, refused)
   if type(body) ~= "table" or is_array(body) then validate.wrong("body", "an object", body) end
-  local declared = M
+  local declared = { from = "rerank", params = M.params }
   if refused then
-    declared = { from = "rerank", params = {} }
+    declared.params = {}
     for key, value in pairs(M.params) do declared.params[key] = value end
     for key in pairs(refused) do declared.params[key] = "refused" end
-  else
-    declared = { from = "rerank", params = M.params }
   end
   params.check(declared, body, target, refused)
 
