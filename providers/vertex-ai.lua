@@ -8,12 +8,17 @@
 -- Settings: x-portkey-vertex-project-id (required), x-portkey-vertex-region (default us-central1;
 -- "global" uses the global endpoint). /v1/messages goes to Claude as is (rawPredict) and is
 -- translated for Gemini models; /v1/messages/count_tokens likewise (count-tokens:rawPredict for
--- Claude, lib/gemini_count_tokens.lua for Gemini).
+-- Claude, lib/gemini_count_tokens.lua for Gemini). /v1/embeddings goes to the text embedding
+-- models' `:predict` (…/publishers/google/models/{model}:predict, e.g. text-embedding-005,
+-- gemini-embedding-001), translated by lib/embeddings_to_vertex.lua (instances[].content,
+-- task_type, parameters.outputDimensionality -> data[].embedding, usage from statistics.token_count;
+-- read: Vertex's text-embeddings API page and REST types, see that file for what is not verified).
 local compat = require("openai_compatible")
 local chat = require("openai_chat")
 local gemini = require("chat_to_gemini")
 local claude = require("chat_to_anthropic")
 local count_tokens = require("gemini_count_tokens")
+local embeddings = require("embeddings_to_vertex")
 local validate = require("validate")
 local upstream_errors = require("upstream_errors")
 local google_auth = require("google_auth")
@@ -25,13 +30,17 @@ local provider = {
   semconv_name = "gcp.vertex_ai",  -- gen_ai.provider.name (OpenTelemetry GenAI conventions)
   -- Claude takes /v1/messages as is (rawPredict); for other models prepare asks for the converter.
   -- Anthropic's count_tokens: Claude's count-tokens:rawPredict, Gemini's :countTokens (translated).
-  endpoints = { ["chat/completions"] = "translate", messages = "native", ["messages/count_tokens"] = "translate" },
+  endpoints = { ["chat/completions"] = "translate", messages = "native", ["messages/count_tokens"] = "translate",
+                embeddings = "translate" },
   decode_body = true,
   client_headers = { "anthropic-beta" },
   -- The region is in the host (<region>-aiplatform.googleapis.com).
   host_settings = { "vertex_region" },
   -- A service account key is a credential: in a named config it is a key the gateway holds.
   credential_settings = { "vertex_service_account_json" },
+  docs = "https://cloud.google.com/vertex-ai/generative-ai/docs/reference/rest",
+  auth_scheme = "Authorization: Bearer <OAuth access token>, or a service account key (x-portkey-vertex-service-account-json)",
+  notes = "needs x-portkey-vertex-project-id (region default us-central1); Gemini and Claude chat, embeddings via :predict",
 }
 
 local function setting(ctx, name)
@@ -68,6 +77,12 @@ function provider.prepare(ctx)
   end
 
   local url, out
+  if ctx.endpoint == "embeddings" then
+    ctx.embeddings = true
+    out = embeddings.request(ctx, body)
+    return { url = publishers .. "google/models/" .. model .. ":predict", method = "POST",
+             headers = { authorization = "Bearer " .. ctx.access_token }, body = validate.encode(out, body) }
+  end
   if ctx.endpoint == "messages/count_tokens" then
     if model:match("^claude") then
       -- Claude's count-tokens takes the Messages body with the model in it, and answers in Anthropic's shape.
@@ -112,6 +127,7 @@ function provider.prepare(ctx)
 end
 
 function provider.response(ctx, res)
+  if ctx.embeddings then return embeddings.response(ctx, res) end
   if ctx.count_tokens == "claude" then return { body = res.text } end
   if ctx.count_tokens then return count_tokens.response(ctx, res) end
   if ctx.publisher == "anthropic" then return claude.response(ctx, res) end
