@@ -1,5 +1,6 @@
 -- providers/zhipu.lua — Zhipu AI BigModel open platform (China; OpenAI-compatible)
--- Docs: https://docs.bigmodel.cn/api-reference/模型-api/文本嵌入 (embeddings, Bearer auth);
+-- Docs: https://docs.bigmodel.cn/api-reference/模型-api/对话补全 (chat, Bearer auth);
+--   https://docs.bigmodel.cn/api-reference/模型-api/文本嵌入 (embeddings);
 --   https://docs.bigmodel.cn/api-reference/文件-api/上传文件 (files);
 --   https://docs.bigmodel.cn/api-reference/批处理-api/创建批处理任务 (batches);
 --   https://bigmodel.cn/dev/api/image-model/cogview (images/generations)
