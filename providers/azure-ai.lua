@@ -9,11 +9,12 @@
 -- Auth: api-key: <key> (the client's Bearer key); with x-portkey-azure-ad-token (a Microsoft Entra
 --   token the client already has) Authorization: Bearer <token> instead and no key is needed.
 --   Fetching Entra / managed-identity tokens (Portkey's azureAuthMode) needs host I/O: not supported.
--- Endpoints: chat/completions, embeddings, responses, models, files, batches, images/generations.
---   `model` is the deployment name. Verified in Microsoft's v1 lifecycle page: chat completions and
---   responses; embeddings, models, files, batches and images under /openai/v1 are from OpenAI-client
---   code against Azure, not read in Microsoft's v1 reference. Audio, image edits and realtime are not
---   declared (not verified under /openai/v1).
+-- Endpoints: chat/completions, embeddings, responses, models, files — the GA paths of Microsoft's
+--   "v1 API support" table (api-version-lifecycle, 2025-08: /openai/v1/chat/completions, /embeddings,
+--   /files, /fine_tuning, /models, /responses, /vector_stores GA; /evals preview). fine_tuning,
+--   vector_stores and evals go through "*" unchanged. `model` is the deployment name. Batches, images
+--   and audio are not in that table, so they are not declared (refused with 400); the azure-openai
+--   provider serves them on the dated API.
 -- Settings (header form / config form):
 --   x-portkey-azure-resource-name / azure_resource_name — the Foundry resource: requests go to
 --     https://<resource>.services.ai.azure.com/openai/v1 (host setting).
@@ -38,7 +39,7 @@ local provider = compat.provider {
   base_url = "https://{resource}.services.ai.azure.com/openai/v1",
   auth_header = "api-key",
   auth_prefix = "",
-  endpoints = { "chat/completions", "embeddings", "responses", "models", "files", "batches", "images/generations" },
+  endpoints = { "chat/completions", "embeddings", "responses", "models", "files" },
   host_settings = { "azure_resource_name", "azure_foundry_url" },
   credential_settings = { "azure_ad_token" },
   docs = "https://learn.microsoft.com/azure/ai-foundry/openai/api-version-lifecycle",

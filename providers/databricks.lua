@@ -5,6 +5,9 @@
 --   embeddings, and completions models"; base_url = https://<workspace host>/serving-endpoints).
 -- Auth: Authorization: Bearer <Databricks token> (personal access token or OAuth token).
 -- Endpoints: chat/completions, completions, embeddings; `model` is the serving endpoint's name.
+--   responses too: https://docs.databricks.com/machine-learning/model-serving/query-openai-responses
+--   (OpenAI client with base_url https://<workspace>/serving-endpoints, client.responses.create; only
+--   OpenAI pay-per-token and external models answer it).
 -- Setting (header form / config form, Portkey's name):
 --   x-portkey-databricks-workspace / databricks_workspace — required unless x-portkey-custom-host.
 --   Either a workspace name (https://<name>.cloud.databricks.com, as in Portkey) or a full workspace
@@ -18,7 +21,7 @@ local compat = require("openai_compatible")
 local provider = compat.provider {
   name = "Databricks",
   base_url = "https://{workspace}.cloud.databricks.com/serving-endpoints",
-  endpoints = { "chat/completions", "completions", "embeddings" },
+  endpoints = { "chat/completions", "completions", "embeddings", "responses" },
   host_settings = { "databricks_workspace" },
   docs = "https://docs.databricks.com/machine-learning/model-serving/score-foundation-models.html",
   auth_scheme = "Authorization: Bearer <Databricks token>",
