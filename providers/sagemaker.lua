@@ -21,7 +21,9 @@
 --
 -- The body is signed, so it is read: it must be JSON (the gateway decodes it and sends its JSON
 -- encoding, the same value; content-type application/json). A body that is not JSON (CSV, images)
--- cannot be signed by a provider script today — the script sees only the decoded body.
+-- cannot be signed by a provider script today — the script sees only the decoded body — and such a
+-- request currently fails in the gateway's decode, before prepare runs, with a 500 script_error
+-- (not a 400): serving raw bodies needs the host to hand scripts the bytes (see the notes of h19-misc).
 --
 -- Settings (x-portkey-…): aws-access-key-id, aws-secret-access-key (required), aws-session-token,
 -- aws-region (default us-east-1). The optional SageMaker headers, as Portkey names them:
