@@ -18,7 +18,8 @@
 -- Parameters are model-specific in the extension ("the user should check with the model
 -- specification"); these three are the names Triton's vLLM and TensorRT-LLM backends read. Every
 -- other field that changes the answer is refused with 400 naming it: stop, seed, n > 1, best_of,
--- echo, suffix, logprobs, logit_bias, the penalties (the extension has no standard names for them),
+-- echo, suffix, logprobs, logit_bias, the penalties (the extension has no standard names for them;
+-- OpenAI's defaults echo false, best_of 1 and penalties 0 are accepted, as they ask for nothing),
 -- stream_options.include_usage (Triton reports no token counts), and any field not listed here.
 -- `user` is dropped (an end-user ID for OpenAI's abuse monitoring; Triton has no place for it).
 --
@@ -82,6 +83,9 @@ local FIELDS = {
   user = "dropped",
 }
 
+-- OpenAI's own defaults of fields Triton cannot take: sent explicitly, they ask for nothing.
+local DEFAULTS = { echo = false, best_of = 1, presence_penalty = 0, frequency_penalty = 0 }
+
 local function is_null(value) return value == nil or value == null end
 
 local function number_param(body, name, parameters)
@@ -106,7 +110,7 @@ function provider.prepare(ctx)
   for key in pairs(body) do names[#names + 1] = key end
   table.sort(names)
   for _, key in ipairs(names) do
-    if not FIELDS[key] and not is_null(body[key]) then
+    if not FIELDS[key] and not is_null(body[key]) and DEFAULTS[key] ~= body[key] then
       error(chat.bad_request(NAME .. "'s generate extension has no place for '" .. key ..
         "' (parameters are model-specific; the gateway sends only max_tokens, temperature and top_p)", key))
     end
