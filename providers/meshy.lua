@@ -9,28 +9,12 @@
 -- POST /v1/v1/image-to-3d → …/openapi/v1/image-to-3d, GET /v1/v2/text-to-3d/{id}. Meshy has no
 -- OpenAI endpoint family; the OpenAI endpoints are refused (400 unsupported_endpoint).
 -- Meshy's test-mode key msy_dummy_api_key_for_test_mode_12345678 works through it like any key.
-local compat = require("openai_compatible")
+local passthrough = require("passthrough_provider")
 
-local NAME = "Meshy"
-local spec = { name = NAME, base_url = "https://api.meshy.ai/openapi" }
-
-local provider = {
-  name = NAME,
-  base_url = spec.base_url,
+return passthrough.provider {
+  name = "Meshy",
+  base_url = "https://api.meshy.ai/openapi",
   docs = "https://docs.meshy.ai/openapi.yaml",
   auth_scheme = "Authorization: Bearer <key>",
   notes = "3D generation tasks, passthrough only: /v1/v2/text-to-3d → https://api.meshy.ai/openapi/v2/text-to-3d (the client writes Meshy's version)",
-  endpoints = { ["*"] = "passthrough" },
 }
-
-function provider.auth(ctx)
-  compat.require_key(spec, ctx)
-  return compat.base_url(spec, ctx), compat.auth_headers(spec, ctx.api_key)
-end
-
-function provider.prepare(ctx)
-  local base, headers = provider.auth(ctx)
-  return { url = compat.join_url(base, ctx.path, ctx.query), headers = headers }
-end
-
-return provider

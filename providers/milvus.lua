@@ -11,31 +11,13 @@
 -- OpenAI endpoint family; the OpenAI endpoints are refused (400 unsupported_endpoint).
 -- The key (Authorization: Bearer <token> from the client, or a virtual key) is sent as
 -- Authorization: Bearer <token>; a server without authentication needs none, and none is sent then.
-local compat = require("openai_compatible")
+local passthrough = require("passthrough_provider")
 
-local NAME = "Milvus"
-local spec = { name = NAME, requires_key = false }
-
-local provider = {
-  name = NAME,
+return passthrough.provider {
+  name = "Milvus",
+  host_example = "http://localhost:19530",
+  requires_key = false,
   docs = "https://milvus.io/api-reference/restful/v2.4.x/About.md",
   auth_scheme = "Authorization: Bearer <token> (user:password or a Zilliz Cloud API key)",
   notes = "vector database RESTful API v2, passthrough only: /v1/v2/vectordb/… → {custom host}/v2/vectordb/…; custom host required; token optional",
-  endpoints = { ["*"] = "passthrough" },
-  requires_key = false,
 }
-
-function provider.auth(ctx)
-  if not ctx.custom_host then
-    error(compat.bad_request(NAME .. " has no default host: set x-portkey-custom-host to your cluster endpoint (e.g. http://localhost:19530)",
-      nil, "missing_custom_host"))
-  end
-  return compat.base_url(spec, ctx), compat.auth_headers(spec, ctx.api_key)
-end
-
-function provider.prepare(ctx)
-  local base, headers = provider.auth(ctx)
-  return { url = compat.join_url(base, ctx.path, ctx.query), headers = headers }
-end
-
-return provider

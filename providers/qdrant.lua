@@ -11,31 +11,14 @@
 -- The key (Authorization: Bearer <key> from the client, or a virtual key) is sent as `api-key: <key>`,
 -- as Qdrant documents it (Portkey sends `api-key: Bearer <key>`, which is not Qdrant's form). A
 -- server without API keys (self-hosted default) needs no key: none is sent then.
-local compat = require("openai_compatible")
+local passthrough = require("passthrough_provider")
 
-local NAME = "Qdrant"
-local spec = { name = NAME, auth_header = "api-key", auth_prefix = "", requires_key = false }
-
-local provider = {
-  name = NAME,
+return passthrough.provider {
+  name = "Qdrant",
+  host_example = "https://xyz.cloud.qdrant.io:6333",
+  auth_header = "api-key", auth_prefix = "",
+  requires_key = false,
   docs = "https://api.qdrant.tech/api-reference",
   auth_scheme = "api-key: <key>",
   notes = "vector database REST API, passthrough only; custom host required (the cluster URL); key optional (self-hosted without API keys)",
-  endpoints = { ["*"] = "passthrough" },
-  requires_key = false,
 }
-
-function provider.auth(ctx)
-  if not ctx.custom_host then
-    error(compat.bad_request(NAME .. " has no default host: set x-portkey-custom-host to your cluster (e.g. https://xyz.cloud.qdrant.io:6333)",
-      nil, "missing_custom_host"))
-  end
-  return compat.base_url(spec, ctx), compat.auth_headers(spec, ctx.api_key)
-end
-
-function provider.prepare(ctx)
-  local base, headers = provider.auth(ctx)
-  return { url = compat.join_url(base, ctx.path, ctx.query), headers = headers }
-end
-
-return provider

@@ -16,28 +16,12 @@
 -- max_tokens or max_new_tokens, messages or not, …) and streams its output as a list of strings;
 -- there is no one mapping from OpenAI's chat request that is right for every model, so none is
 -- guessed (Portkey also only proxies Replicate).
-local compat = require("openai_compatible")
+local passthrough = require("passthrough_provider")
 
-local NAME = "Replicate"
-local spec = { name = NAME, base_url = "https://api.replicate.com/v1" }
-
-local provider = {
-  name = NAME,
-  base_url = spec.base_url,
+return passthrough.provider {
+  name = "Replicate",
+  base_url = "https://api.replicate.com/v1",
   docs = "https://replicate.com/docs/reference/http",
   auth_scheme = "Authorization: Bearer <key>",
   notes = "Replicate's own API passed through (predictions, models, deployments; Prefer: wait forwarded); no OpenAI endpoints: input schemas differ per model",
-  endpoints = { ["*"] = "passthrough" },
 }
-
-function provider.auth(ctx)
-  compat.require_key(spec, ctx)
-  return compat.base_url(spec, ctx), compat.auth_headers(spec, ctx.api_key)
-end
-
-function provider.prepare(ctx)
-  local base, headers = provider.auth(ctx)
-  return { url = compat.join_url(base, ctx.path, ctx.query), headers = headers }
-end
-
-return provider

@@ -8,28 +8,12 @@
 --
 -- Passthrough only: POST /v1/task → https://api.tripo3d.ai/v2/openapi/task, GET /v1/task/{id}, …
 -- Tripo has no OpenAI endpoint family; the OpenAI endpoints are refused (400 unsupported_endpoint).
-local compat = require("openai_compatible")
+local passthrough = require("passthrough_provider")
 
-local NAME = "Tripo3D"
-local spec = { name = NAME, base_url = "https://api.tripo3d.ai/v2/openapi" }
-
-local provider = {
-  name = NAME,
-  base_url = spec.base_url,
+return passthrough.provider {
+  name = "Tripo3D",
+  base_url = "https://api.tripo3d.ai/v2/openapi",
   docs = "https://platform.tripo3d.ai/docs",
   auth_scheme = "Authorization: Bearer <key>",
   notes = "3D generation tasks, passthrough only: /v1/task → https://api.tripo3d.ai/v2/openapi/task",
-  endpoints = { ["*"] = "passthrough" },
 }
-
-function provider.auth(ctx)
-  compat.require_key(spec, ctx)
-  return compat.base_url(spec, ctx), compat.auth_headers(spec, ctx.api_key)
-end
-
-function provider.prepare(ctx)
-  local base, headers = provider.auth(ctx)
-  return { url = compat.join_url(base, ctx.path, ctx.query), headers = headers }
-end
-
-return provider
