@@ -13,20 +13,25 @@
 --   model                           /v2/models/{model}/generate (the URL; the host's model path wins)
 --   prompt (a string, or a list     text_input
 --     of exactly one string)
---   max_tokens, temperature, top_p  parameters.max_tokens, .temperature, .top_p
---   stream                          /generate_stream (server-sent events) and parameters.stream
--- Parameters are model-specific in the extension ("the user should check with the model
--- specification"); these three are the names Triton's vLLM and TensorRT-LLM backends read. Every
--- other field that changes the answer is refused with 400 naming it: stop, seed, n > 1, best_of,
--- echo, suffix, logprobs, logit_bias, the penalties (the extension has no standard names for them;
--- OpenAI's defaults echo false, best_of 1 and penalties 0 are accepted, as they ask for nothing),
+--   max_tokens, temperature, top_p  max_tokens, temperature, top_p
+--   stream                          /generate_stream (server-sent events) and stream
+--   echo (default false)            exclude_input_in_output = not echo
+-- Fields sit at the top level of the request: "any additional properties in the request object are
+-- passed either as parameters or tensors based on model specification" (the reference), so they
+-- reach the TensorRT-LLM ensemble's input tensors (max_tokens, temperature, top_p, stream; its
+-- README's generate example puts them at the top level) and the vLLM backend's inputs (stream,
+-- exclude_input_in_output) and sampling parameters (max_tokens, temperature, top_p) alike — the
+-- names Triton's own OpenAI-compatible frontend sends to those two backends. Parameters are
+-- model-specific: a model that reads other names decides what these do. Every other field that
+-- changes the answer is refused with 400 naming it: stop, seed, n > 1, best_of, suffix, logprobs,
+-- logit_bias, the penalties (the two backends name them differently: stop vs stop_words, seed vs
+-- random_seed; OpenAI's defaults best_of 1 and penalties 0 are accepted, as they ask for nothing),
 -- stream_options.include_usage (Triton reports no token counts), and any field not listed here.
 -- `user` is dropped (an end-user ID for OpenAI's abuse monitoring; Triton has no place for it).
 --
 -- Answer: {model_name, model_version, text_output} → a text_completion with text = text_output,
 -- finish_reason null (the extension does not say why generation ended) and no usage (it counts no
--- tokens). text_output is the model's output as the backend returns it (some backends include the
--- prompt unless the model is configured otherwise). Errors ({"error": "…"}) become OpenAI errors
+-- tokens). text_output is the model's output as the backend returns it. Errors ({"error": "…"}) become OpenAI errors
 -- with Triton's status and message.
 -- Stream: each event's text_output becomes one chunk's text (the LLM backends send the new text per
 -- response); an {"error": …} event ends the stream with an error event. The extension has no final
@@ -49,7 +54,7 @@ local provider = {
   name = NAME,
   docs = "https://docs.nvidia.com/deeplearning/triton-inference-server/user-guide/docs/protocol/extension_generate.html",
   auth_scheme = "none (a client key is sent as Authorization: Bearer <key>)",
-  notes = "custom host required (the server, or …/v2/models/{model}); completions → generate / generate_stream; other paths pass through to the server root; not verified live",
+  notes = "custom host required (the server, or …/v2/models/{model}); completions → generate / generate_stream (text_input, max_tokens, temperature, top_p, stream, exclude_input_in_output); other paths pass through to the server root; not verified live",
   endpoints = { completions = "translate", ["*"] = "passthrough" },
   decode_body = true,
   requires_key = false,
@@ -79,22 +84,22 @@ end
 -- The request fields and what becomes of them (map or refuse; `user` is the one dropped).
 local FIELDS = {
   model = "mapped", prompt = "mapped", max_tokens = "mapped", temperature = "mapped", top_p = "mapped",
-  stream = "mapped", n = "mapped", stream_options = "mapped",
+  stream = "mapped", n = "mapped", stream_options = "mapped", echo = "mapped",
   user = "dropped",
 }
 
 -- OpenAI's own defaults of fields Triton cannot take: sent explicitly, they ask for nothing.
-local DEFAULTS = { echo = false, best_of = 1, presence_penalty = 0, frequency_penalty = 0 }
+local DEFAULTS = { best_of = 1, presence_penalty = 0, frequency_penalty = 0 }
 
 local function is_null(value) return value == nil or value == null end
 
-local function number_param(body, name, parameters)
+local function number_param(body, name, request)
   local value = body[name]
   if is_null(value) then return end
   if type(value) ~= "number" or value ~= value or value == math.huge or value == -math.huge then
     error(compat.bad_request(name .. " must be a number", name, "invalid_type"))
   end
-  parameters[name] = value
+  request[name] = value
 end
 
 -- A model name as one path segment (RFC 3986 unreserved characters stay).
@@ -112,7 +117,7 @@ function provider.prepare(ctx)
   for _, key in ipairs(names) do
     if not FIELDS[key] and not is_null(body[key]) and DEFAULTS[key] ~= body[key] then
       error(chat.bad_request(NAME .. "'s generate extension has no place for '" .. key ..
-        "' (parameters are model-specific; the gateway sends only max_tokens, temperature and top_p)", key))
+        "' (parameters are model-specific; the gateway sends only max_tokens, temperature, top_p, stream and exclude_input_in_output)", key))
     end
   end
 
@@ -134,16 +139,18 @@ function provider.prepare(ctx)
       "stream_options.include_usage"))
   end
 
-  local parameters = {}
+  if not is_null(body.echo) and type(body.echo) ~= "boolean" then
+    error(compat.bad_request("echo must be a boolean", "echo", "invalid_type"))
+  end
+  local request = { text_input = prompt, stream = stream, exclude_input_in_output = body.echo ~= true }
   if not is_null(body.max_tokens) then
     if math.type(body.max_tokens) ~= "integer" or body.max_tokens < 1 then
       error(compat.bad_request("max_tokens must be a positive integer", "max_tokens", "invalid_value"))
     end
-    parameters.max_tokens = body.max_tokens
+    request.max_tokens = body.max_tokens
   end
-  number_param(body, "temperature", parameters)
-  number_param(body, "top_p", parameters)
-  parameters.stream = stream
+  number_param(body, "temperature", request)
+  number_param(body, "top_p", request)
 
   if not model_path then
     if type(body.model) ~= "string" or body.model == "" then
@@ -159,7 +166,7 @@ function provider.prepare(ctx)
   return {
     url = root .. model_path .. (stream and "/generate_stream" or "/generate"),
     method = "POST", headers = headers,
-    body = { text_input = prompt, parameters = parameters },
+    body = request,
   }
 end
 
