@@ -31,10 +31,10 @@
 --
 -- Answer: {model_name, model_version, text_output} → a text_completion with text = text_output,
 -- finish_reason null (the extension does not say why generation ended) and no usage (it counts no
--- tokens). text_output is the model's output as the backend returns it. Errors ({"error": "…"}) become OpenAI errors
--- with Triton's status and message.
+-- tokens). text_output is the model's output as the backend returns it. Errors ({"error": "…"})
+-- become OpenAI errors with Triton's status and message.
 -- Stream: each event's text_output becomes one chunk's text (the LLM backends send the new text per
--- response); an {"error": …} event ends the stream with an error event. The extension has no final
+-- response — not verified for every backend version); an {"error": …} event ends the stream with an error event. The extension has no final
 -- event: the stream is complete when the server ends the response; a response cut off (inside an
 -- event, or before any event) ends with a stream_truncated error event — never a quiet end.
 --
@@ -134,6 +134,9 @@ function provider.prepare(ctx)
     error(compat.bad_request("stream must be a boolean", "stream", "invalid_type"))
   end
   local options = body.stream_options
+  if not is_null(options) and type(options) ~= "table" then
+    error(compat.bad_request("stream_options must be an object", "stream_options", "invalid_type"))
+  end
   if type(options) == "table" and options.include_usage == true then
     error(chat.bad_request(NAME .. " reports no token counts: stream_options.include_usage cannot be honoured",
       "stream_options.include_usage"))
