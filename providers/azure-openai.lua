@@ -2,7 +2,9 @@
 -- Docs: https://learn.microsoft.com/azure/ai-services/openai/reference
 --       https://learn.microsoft.com/rest/api/azureopenai/models/list
 -- Auth: api-key: <key>   (the client's Authorization: Bearer <key> value, sent without "Bearer")
--- Endpoints: chat/completions, completions, embeddings, models, responses.
+-- Endpoints: chat/completions, completions, embeddings, models, responses, images/generations,
+--   images/edits, audio/speech, audio/transcriptions, audio/translations, files, batches (Azure has
+--   no image variations and no moderations endpoint).
 -- URL shape:
 --   https://{resource}.openai.azure.com/openai/deployments/{deployment}{path}?api-version={v}
 --   for the per-deployment paths (chat/completions, completions, embeddings, images/*,
@@ -33,7 +35,9 @@ local provider = compat.provider {
   base_url = "https://{resource}.openai.azure.com/openai",
   auth_header = "api-key",
   auth_prefix = "",
-  endpoints = { "chat/completions", "completions", "embeddings", "models", "responses" },
+  endpoints = { "chat/completions", "completions", "embeddings", "models", "responses",
+    "images/generations", "images/edits", "audio/speech", "audio/transcriptions", "audio/translations",
+    "files", "batches" },
   -- The resource name is the host: a client may not choose it for a key the gateway holds.
   host_settings = { "azure_resource_name", "resource_name" },
 }

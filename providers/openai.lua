@@ -7,7 +7,9 @@ local provider = compat.provider {
   name = "OpenAI",
   base_url = "https://api.openai.com/v1",
   -- /v1/responses is OpenAI's own (GET/DELETE /v1/responses/{id} reach it through "*").
-  endpoints = { "chat/completions", "completions", "embeddings", "models", "responses" },
+  endpoints = { "chat/completions", "completions", "embeddings", "models", "responses",
+    "images/generations", "images/edits", "images/variations", "audio/speech", "audio/transcriptions",
+    "audio/translations", "moderations", "files", "batches" },
 }
 
 local prepare = provider.prepare

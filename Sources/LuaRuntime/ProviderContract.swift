@@ -51,8 +51,12 @@ public struct ProviderInfo: Sendable, Equatable {
     /// What a provider serves when its script does not say.
     public static let standardEndpoints = ["chat/completions", "completions", "embeddings", "models"]
     /// The endpoints an `endpoints` table may name: the gateway's client endpoints, and `"*"`.
-    public static let knownEndpoints: Set<String> = ["chat/completions", "completions", "embeddings", "models",
-                                                     "messages", "messages/count_tokens", "responses", "*"]
+    /// (GatewayCore's `Endpoint`, whose cases a test checks against this list.)
+    public static let knownEndpoints: Set<String> = [
+        "chat/completions", "completions", "embeddings", "models", "messages", "messages/count_tokens", "responses",
+        "images/generations", "images/edits", "images/variations", "audio/speech", "audio/transcriptions",
+        "audio/translations", "rerank", "moderations", "files", "batches", "realtime", "*",
+    ]
 
     /// How the provider serves `endpoint` (`"*"` for a passthrough path), nil when it does not.
     public func mode(for endpoint: String) -> EndpointMode? { endpoints[endpoint] }
@@ -113,6 +117,8 @@ public struct PrepareContext: Sendable {
     public var converter: ConverterInfo?
     /// Images fetched for a previous `prepare` that asked for them: URL → (media type, base64).
     public var fetched: [String: (mediaType: String, base64: String)]?
+    /// The answer to the credential request a previous `prepare` asked for (`token_request`).
+    public var tokenResponse: TokenResponse?
 
     public init(
         endpoint: String, method: String, path: String, query: String, customHost: String?, apiKey: String?,
@@ -148,8 +154,33 @@ public struct PreparedRequest: Sendable, Equatable {
     }
 }
 
+/// A call the host makes on a provider's behalf before its request (`{ token_request = { url,
+/// method, headers, body } }`): exchanging a signed assertion or client credentials for an access
+/// token. Scripts do no I/O; the host does this one, bounded, and runs `prepare` again with the
+/// answer in `ctx.token_response`.
+public struct TokenRequest: Sendable, Equatable {
+    public var url: String
+    public var method: String
+    public var headers: [PreparedRequest.Header]
+    public var body: [UInt8]?
+}
+
+/// The answer to a ``TokenRequest``: its status and body bytes.
+public struct TokenResponse: Sendable, Equatable {
+    public var status: Int
+    public var body: [UInt8]
+
+    public init(status: Int, body: [UInt8]) {
+        self.status = status
+        self.body = body
+    }
+}
+
 /// What a provider's `prepare(ctx)` asked for.
 public enum PrepareOutcome: Sendable, Equatable {
+    /// Make this credential request first; `prepare` then runs again with `ctx.token_response =
+    /// { status = ..., text = ..., body = <decoded JSON or nil> }`.
+    case token(TokenRequest)
     /// Send this request upstream.
     case send(PreparedRequest)
     /// Fetch these image URLs first (`{ fetch = { url, ... } }`); `prepare` then runs again with

@@ -428,6 +428,11 @@ extension LuaVM {
             }
             sb_rawsetfield(L, ctxIndex, "fetched")
         }
+        if let token = context.tokenResponse {
+            // Shaped as `res` is for response(ctx, res): status, headers, text, body (decoded JSON).
+            push(UpstreamAnswer(status: token.status, headers: [], body: token.body))
+            sb_rawsetfield(L, ctxIndex, "token_response")
+        }
         var convertedBody: [UInt8]?
         if let converter = context.converter {
             // The client spoke another endpoint's dialect: the converter turns the body into a
@@ -471,6 +476,24 @@ extension LuaVM {
             succeeded = true
             return (.fetch(fetch), contextRef)
         }
+        if sb_rawgetfield(L, -1, "token_request") == LUA_TTABLE {
+            guard context.tokenResponse == nil else {
+                throw LuaError(kind: .runtime, script: info.file,
+                               message: "\(info.file): prepare(ctx) asked for a token_request again after ctx.token_response")
+            }
+            let url = try checkedURL(field(-1, "url"), script: info.file, hook: "prepare(ctx)'s token_request")
+            let method = field(-1, "method") ?? "POST"
+            if let problem = WireSyntax.methodProblem(method) {
+                throw LuaError(kind: .runtime, script: info.file, message: "\(info.file): token_request has a method where \(problem)")
+            }
+            let headers = try requestHeaders(script: info.file, hook: "prepare(ctx)'s token_request")
+            var body: [UInt8]?
+            if sb_rawgetfield(L, -1, "body") == LUA_TSTRING { body = bytes(at: -1) }
+            sb_pop(L, 1)
+            succeeded = true
+            return (.token(TokenRequest(url: url, method: method, headers: headers, body: body)), contextRef)
+        }
+        sb_pop(L, 1)
         if let via = field(-1, "via") {
             guard context.converter == nil else {
                 throw LuaError(kind: .runtime, script: info.file,

@@ -54,19 +54,21 @@ extension Gateway {
     /// through, or refused), then `prepare` — with the images it asks for fetched, or the converter
     /// it asks for — or `auth` for a passthrough.
     nonisolated(nonsending) func planCall(_ request: IncomingRequest, context requestContext: RequestContext) async throws(GatewayError) -> ProviderPlan {
-        switch try planNow(request, context: requestContext, fetched: nil) {
-        case .ready(let plan):
-            return plan
-        case .fetch(let urls):
-            // The provider needs image bytes inline: fetch them (public hosts only, bounded), then
-            // let it prepare again with ctx.fetched.
-            let fetched = try await fetchImages(urls)
-            guard case .ready(let plan) = try planNow(request, context: requestContext, fetched: fetched) else {
-                throw GatewayError(status: 500, type: .script,
-                                   message: "provider '\(requestContext.options.provider ?? "")' asked to fetch images twice",
-                                   code: .scriptError)
+        var fetched: [String: (mediaType: String, base64: String)]?
+        var token: TokenResponse?
+        while true {
+            switch try planNow(request, context: requestContext, fetched: fetched, token: token) {
+            case .ready(let plan):
+                return plan
+            case .fetch(let urls):
+                // The provider needs image bytes inline: fetch them (public hosts only, bounded),
+                // then let it prepare again with ctx.fetched. (planNow refuses a second ask.)
+                fetched = try await fetchImages(urls)
+            case .token(let tokenRequest):
+                // The provider exchanges a credential for a token first (planNow's script call
+                // refuses a second ask); prepare runs again with ctx.token_response.
+                token = try await requestToken(tokenRequest, provider: requestContext.options.provider ?? "")
             }
-            return plan
         }
     }
 
@@ -75,12 +77,13 @@ extension Gateway {
     enum PlanStep {
         case ready(ProviderPlan)
         case fetch([String])
+        case token(TokenRequest)
     }
 
     /// ``planCall(_:context:)`` up to the point where it would wait: all of it, unless `prepare`
     /// asks for images.
     func planNow(_ request: IncomingRequest, context requestContext: RequestContext,
-                 fetched: [String: (mediaType: String, base64: String)]?) throws(GatewayError) -> PlanStep {
+                 fetched: [String: (mediaType: String, base64: String)]?, token: TokenResponse? = nil) throws(GatewayError) -> PlanStep {
         let options = requestContext.options
         let generation = requestContext.generation
         guard let providerID = options.provider else { throw .missingProvider() }
@@ -102,8 +105,8 @@ extension Gateway {
             converter = found
             mode = .translate
         }
-        let scan = try validateBody(request)
-        if let model = scan?.model, let problem = WireSyntax.targetProblem(model, what: "the model name") {
+        let (_, model) = try validateBody(request)
+        if let model, let problem = WireSyntax.targetProblem(model, what: "the model name") {
             // Some providers put the model in the upstream URL: a line break there would split the request.
             throw GatewayError(status: 400, type: .invalidRequest, message: "invalid model: \(problem)",
                                param: "model", code: .invalidModel)
@@ -111,11 +114,12 @@ extension Gateway {
 
         var context = PrepareContext(
             endpoint: request.endpoint.rawValue, method: request.method.rawValue, path: request.path,
-            query: request.query, customHost: options.customHost, apiKey: options.apiKey, model: scan?.model,
+            query: request.query, customHost: options.customHost, apiKey: options.apiKey, model: model,
             settings: options.settings,
             body: (provider.decodesBody && mode != .passthrough) || converter != nil ? request.body.map { Array($0.readableBytesView) } : nil,
             converter: converter)
         context.fetched = fetched
+        context.tokenResponse = token
         var plan: PreparedRequest
         var session: ProviderSession?
         if mode == .passthrough {
@@ -146,6 +150,8 @@ extension Gateway {
                                        code: .scriptError)
                 }
                 return .fetch(urls)
+            case .token(let tokenRequest):
+                return .token(tokenRequest)
             case .via(let target):
                 throw GatewayError(status: 500, type: .script,
                                    message: "\(provider.file) asked for via = \"\(target)\" twice", code: .scriptError)
@@ -156,7 +162,7 @@ extension Gateway {
         if mode == .native || !plan.translate { session = nil }
 
         return .ready(ProviderPlan(providerID: providerID, provider: provider, request: plan, session: session, mode: mode ?? .native,
-                                   context: context, model: scan?.model))
+                                   context: context, model: model))
     }
 
     /// The upstream exchange: the URL checked (and, for a client-chosen host, where it points), the
@@ -205,11 +211,12 @@ extension Gateway {
         let method = prepared.method.map { HTTPMethod(rawValue: $0) } ?? request.method
         var body = request.body
         if let replacement = prepared.body { body = ByteBuffer(bytes: replacement) }
-        let outbound = UpstreamRequest(
+        var outbound = UpstreamRequest(
             method: method, url: url,
             headers: upstreamHeaders(request: request, options: options, plan: prepared, provider: plan.provider,
                                      relayed: request.endpoint == .passthrough || plan.mode == .passthrough),
             body: body)
+        outbound.relaysBinary = plan.session?.translatesResponses != true
         if let problem = outbound.wireProblem {
             throw GatewayError(status: 500, type: .script,
                                message: "\(plan.provider.file) built an upstream request that cannot be sent: \(problem)", code: .scriptError)
@@ -306,9 +313,11 @@ extension Gateway {
             let verdict = try classifyError(generation, providerID, session: session, context: context, status: status,
                                             headers: response.head.headers, body: bytes)
             let retryable = verdict?.retryable ?? UpstreamErrorBody.retryableStatuses.contains(status)
-            let dialect = requestContext.dialect
             // A provider that speaks the client's dialect natively answers errors in it: relayed as
-            // they are. Anything else is rewritten into the client's error shape.
+            // they are. So does one that passes the endpoint through (its client speaks the
+            // provider's API, e.g. Anthropic's /v1/files). Anything else is rewritten into the
+            // client's error shape.
+            let dialect = plan.mode == .passthrough ? ClientDialect.provider : requestContext.dialect
             var (error, shape) = UpstreamErrorBody.parse(status: status, body: bytes, provider: providerID)
             if session != nil || !dialect.accepts(errorShape: shape) {
                 if let message = verdict?.message { error.message = "provider '\(providerID)' returned HTTP \(status): \(message)" }
