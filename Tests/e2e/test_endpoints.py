@@ -328,3 +328,41 @@ def test_upload_over_max_body_size_is_refused_with_413(launch, mock):
     clip = upload_bytes(20_000, "small")
     result = client.audio.transcriptions.create(model="whisper-1", file=("small.wav", clip))
     assert hashlib.sha256(clip).hexdigest() in result.text
+
+
+# ---------------------------------------------------------------- Anthropic Message Batches (passed through)
+
+def test_anthropic_message_batches(gateway, mock):
+    import anthropic
+    headers = {"x-portkey-provider": "anthropic", "x-portkey-custom-host": mock.url + "/v1"}
+    client = anthropic.Anthropic(base_url=gateway.url, api_key="sk-ant-test", max_retries=0, default_headers=headers)
+    batch = client.messages.batches.create(requests=[
+        {"custom_id": "one", "params": {"model": "claude-sonnet-4-5", "max_tokens": 50,
+                                        "messages": [{"role": "user", "content": "hi"}], "mock": {"content": "First."}}},
+        {"custom_id": "two", "params": {"model": "claude-sonnet-4-5", "max_tokens": 50,
+                                        "messages": [{"role": "user", "content": "x"}], "mock": {"status": 529}}},
+    ])
+    assert batch.processing_status == "ended"
+    assert (batch.request_counts.succeeded, batch.request_counts.errored) == (1, 1)
+    assert client.messages.batches.retrieve(batch.id).id == batch.id
+    assert batch.id in [b.id for b in client.messages.batches.list(limit=100).data]
+    # The results through the gateway's own path (results_url names the upstream host).
+    raw = httpx_get(gateway.url + f"/v1/messages/batches/{batch.id}/results",
+                    {**headers, "x-api-key": "sk-ant-test", "anthropic-version": "2023-06-01"})
+    results = {line["custom_id"]: line["result"] for line in map(json.loads, raw.splitlines())}
+    assert results["one"]["type"] == "succeeded" and results["one"]["message"]["content"][0]["text"] == "First."
+    assert results["two"]["type"] == "errored" and results["two"]["error"]["error"]["type"] == "overloaded_error"
+    held = client.messages.batches.create(
+        requests=[{"custom_id": "h", "params": {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}}],
+        extra_headers=forwarding(batch_hold="true"))
+    assert held.processing_status == "in_progress"
+    cancelled = client.messages.batches.cancel(held.id)
+    assert cancelled.request_counts.canceled == 1 and cancelled.cancel_initiated_at is not None
+    assert client.messages.batches.delete(held.id).type == "message_batch_deleted"
+    with pytest.raises(anthropic.NotFoundError):
+        client.messages.batches.retrieve(held.id)
+
+
+def httpx_get(url, headers):
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as response:
+        return response.read().decode()
