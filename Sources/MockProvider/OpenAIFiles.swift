@@ -104,15 +104,3 @@ enum OpenAIFiles {
         return .reply(Reply(status: .ok, contentType: "application/octet-stream", body: .full(allocator.buffer(bytes: record.bytes))))
     }
 }
-
-extension EndpointSupport {
-    /// OpenAI's cursor page: `{object:"list", data, first_id, last_id, has_more}`.
-    static func page(_ data: [[String: Any]], hasMore: Bool) -> [String: Any] {
-        [
-            "object": "list", "data": data,
-            "first_id": (data.first?["id"]).map { $0 } ?? NSNull(),
-            "last_id": (data.last?["id"]).map { $0 } ?? NSNull(),
-            "has_more": hasMore,
-        ]
-    }
-}
