@@ -29,6 +29,12 @@ struct FormData {
         else {
             throw .badRequest("Expected a multipart/form-data body with a boundary, got content-type '\(contentType)'.")
         }
+        // MultipartKit stops quietly at the end of a truncated body; a form without its closing
+        // delimiter is an upload that did not arrive whole.
+        let closing = Array("--\(boundary)--".utf8)
+        guard request.body.readableBytesView.firstRange(of: closing) != nil else {
+            throw .badRequest("The multipart/form-data body has no closing delimiter '--\(boundary)--': the upload is incomplete.")
+        }
         var parts: [Part] = []
         var headers: [(String, String)] = []
         var body: [UInt8] = []

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import os
+import urllib.error
 import urllib.request
 import uuid
 
@@ -366,3 +367,42 @@ def test_anthropic_message_batches(gateway, mock):
 def httpx_get(url, headers):
     with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as response:
         return response.read().decode()
+
+
+# ---------------------------------------------------------------- the model of a multipart upload
+
+def test_conditional_routing_sees_the_model_of_a_multipart_upload(gateway, mock):
+    config = {"strategy": {"mode": "conditional", "default": "groq",
+                           "conditions": [{"query": {"params.model": {"$eq": "whisper-1"}}, "then": "openai"}]},
+              "targets": [{"name": "openai", "provider": "openai", "custom_host": mock.url + "/v1"},
+                          {"name": "groq", "provider": "groq", "custom_host": mock.url + "/v1"}]}
+    client = OpenAI(base_url=gateway.url + "/v1", api_key="k", max_retries=0, timeout=30,
+                    default_headers={"x-portkey-config": json.dumps(config)})
+    clip = upload_bytes(10_000, "routing")
+    for model, provider in [("whisper-1", "openai"), ("whisper-large-v3", "groq")]:
+        raw = client.audio.transcriptions.with_raw_response.create(model=model, file=("r.wav", clip))
+        assert raw.headers["x-portkey-provider"] == provider, model
+        assert hashlib.sha256(clip).hexdigest() in raw.parse().text
+
+
+def test_malformed_multipart_is_refused_by_the_gateway(gateway, mock):
+    body = b"--xyz\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nwhisper-1\r\n--xyz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n\r\nabc"
+    request = urllib.request.Request(gateway.url + "/v1/audio/transcriptions", data=body, method="POST", headers={
+        "content-type": "multipart/form-data; boundary=xyz", "authorization": "Bearer k",
+        "x-portkey-provider": "openai", "x-portkey-custom-host": mock.url + "/v1"})
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=10)
+    assert caught.value.code == 400
+    assert "x-mock-request-count" not in caught.value.headers  # the gateway refused it, not the mock
+    assert "multipart/form-data" in json.loads(caught.value.read())["error"]["message"]
+
+
+def test_new_endpoints_work_under_a_config_without_hooks(gateway, mock):
+    """A config (here a single target) carries no guardrails, so it must not make the gateway
+    refuse endpoints that guardrails cannot read."""
+    config = {"provider": "openai", "custom_host": mock.url + "/v1"}
+    client = OpenAI(base_url=gateway.url + "/v1", api_key="k", max_retries=0, timeout=30,
+                    default_headers={"x-portkey-config": json.dumps(config)})
+    assert client.moderations.create(input="kill it").results[0].flagged
+    created = client.files.create(file=("c.txt", b"config"), purpose="user_data")
+    assert client.files.content(created.id).content == b"config"
