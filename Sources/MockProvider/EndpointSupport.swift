@@ -34,6 +34,46 @@ enum EndpointSupport {
         request.head.headers.first(name: "x-mock-" + name)
     }
 
+    /// The `x-mock-cut-after: <bytes>` control: how many bytes of a binary answer to send before
+    /// dropping the connection.
+    static func cutAfter(_ request: MockRequest) throws(APIError) -> Int? {
+        guard let text = control(request, "cut-after") else { return nil }
+        guard let limit = Int(text.trimmingWhitespace()), limit >= 0 else {
+            throw .badRequest("mock control 'cut-after' must be a byte count, got '\(text)'")
+        }
+        return limit
+    }
+
+    /// Applies `x-mock-hold` (keep the last chunk back, see `Holds`) and, when `cut` is set, closes
+    /// the connection after the (already shortened) chunks instead of ending the body.
+    static func applyStreamControls(to reply: inout Reply, _ request: MockRequest, cut: Bool) {
+        guard case .stream(let chunks) = reply.body else { return }
+        if cut { reply.cutAfter = chunks.count }
+        if let key = control(request, "hold") {
+            Holds.open(key)
+            reply.holdKey = key
+        }
+    }
+
+    /// `bytes` as a chunked binary answer honouring `x-mock-cut-after` and `x-mock-hold`, or nil
+    /// when neither control is present (the caller then answers with `content-length`).
+    static func controlledBinary(_ bytes: [UInt8], contentType: String, chunkBytes: Int, _ request: MockRequest,
+                                 allocator: ByteBufferAllocator) throws(APIError) -> Reply? {
+        let cut = try cutAfter(request)
+        guard cut != nil || control(request, "hold") != nil else { return nil }
+        let sent = cut.map { Array(bytes.prefix($0)) } ?? bytes
+        var chunks: [ByteBuffer] = []
+        var offset = 0
+        while offset < sent.count {
+            let end = min(offset + chunkBytes, sent.count)
+            chunks.append(allocator.buffer(bytes: sent[offset..<end]))
+            offset = end
+        }
+        var reply = Reply(status: .ok, contentType: contentType, body: .stream(chunks))
+        applyStreamControls(to: &reply, request, cut: cut != nil)
+        return reply
+    }
+
     /// The 404 for an unknown object id, in OpenAI's error shape.
     static func notFound(_ kind: String, _ id: String) -> APIError {
         APIError(status: .notFound, message: "No \(kind) found with id '\(id)'.", openAICode: nil)

@@ -119,7 +119,7 @@ enum ExtraRoute: Sendable {
         case .listFiles: return OpenAIFiles.list(request, allocator: allocator)
         case .retrieveFile(let id): return try OpenAIFiles.retrieve(id, allocator: allocator)
         case .deleteFile(let id): return try OpenAIFiles.delete(id, allocator: allocator)
-        case .fileContent(let id): return try OpenAIFiles.content(id, allocator: allocator)
+        case .fileContent(let id): return try OpenAIFiles.content(id, request, allocator: allocator)
         case .createBatch: return try OpenAIBatches.create(try body(), request, allocator: allocator)
         case .listBatches: return OpenAIBatches.list(request, allocator: allocator)
         case .retrieveBatch(let id): return try OpenAIBatches.retrieve(id, allocator: allocator)

@@ -73,14 +73,8 @@ enum OpenAIAudio {
         }
 
         var bytes = audio(input: input, format: format)
-        var cut: Int?
-        if let text = EndpointSupport.control(request, "cut-after") {
-            guard let limit = Int(text.trimmingWhitespace()), limit >= 0 else {
-                throw .badRequest("mock control 'cut-after' must be a byte count, got '\(text)'")
-            }
-            if limit < bytes.count { bytes = Array(bytes.prefix(limit)) }
-            cut = limit
-        }
+        let cut = try EndpointSupport.cutAfter(request)
+        if let cut, cut < bytes.count { bytes = Array(bytes.prefix(cut)) }
         var chunks: [ByteBuffer] = []
         var offset = 0
         while offset < bytes.count {
@@ -101,11 +95,7 @@ enum OpenAIAudio {
         }
         var reply = sse ? Reply.eventStream(chunks) : Reply(status: .ok, contentType: contentType, body: .stream(chunks))
         reply.interval = chunkInterval
-        if cut != nil { reply.cutAfter = chunks.count }
-        if let key = EndpointSupport.control(request, "hold") {
-            Holds.open(key)
-            reply.holdKey = key
-        }
+        EndpointSupport.applyStreamControls(to: &reply, request, cut: cut != nil)
         return .reply(reply)
     }
 

@@ -99,8 +99,14 @@ enum OpenAIFiles {
         return EndpointSupport.json(["id": id, "object": "file", "deleted": true], allocator: allocator)
     }
 
-    static func content(_ id: String, allocator: ByteBufferAllocator) throws(APIError) -> Outcome {
+    /// The bytes as uploaded; with `x-mock-hold` or `x-mock-cut-after` they go chunked (64 KiB
+    /// chunks), so a test can check the gateway relays a download as it arrives.
+    static func content(_ id: String, _ request: MockRequest, allocator: ByteBufferAllocator) throws(APIError) -> Outcome {
         guard let record = find(id) else { throw EndpointSupport.notFound("file", id) }
+        if let reply = try EndpointSupport.controlledBinary(
+            record.bytes, contentType: "application/octet-stream", chunkBytes: 65_536, request, allocator: allocator) {
+            return .reply(reply)
+        }
         return .reply(Reply(status: .ok, contentType: "application/octet-stream", body: .full(allocator.buffer(bytes: record.bytes))))
     }
 }

@@ -261,6 +261,36 @@ def test_files_lifecycle(client):
         client.files.retrieve(created.id)
 
 
+@pytest.mark.parametrize("target", ["gateway", "mock"])
+def test_file_download_is_relayed_before_the_upstream_finishes(target, request, client, mock):
+    data = upload_bytes(400_000, "download")
+    created = client.files.create(file=("big.bin", data), purpose="user_data")
+    sdk = request.getfixturevalue("client" if target == "gateway" else "direct")
+    key = uuid.uuid4().hex
+    with sdk.files.with_streaming_response.content(created.id, extra_headers=forwarding(hold=key)) as response:
+        chunks = response.iter_bytes()
+        first = next(chunks)
+        state = mock_json(mock, f"/mock/holds/{key}")
+        assert state["state"] in ("sending", "holding"), state  # not finished: the last chunk is held
+        assert 0 < len(first) < len(data)
+        mock_json(mock, f"/mock/holds/{key}/release", method="POST")
+        body = first + b"".join(chunks)
+    assert body == data
+
+
+@pytest.mark.parametrize("target", ["gateway", "mock"])
+def test_file_download_cut_short_is_an_error(target, request, client):
+    data = upload_bytes(300_000, "cut download")
+    created = client.files.create(file=("cut.bin", data), purpose="user_data")
+    sdk = request.getfixturevalue("client" if target == "gateway" else "direct")
+    received = b""
+    with pytest.raises((transport.HTTPError, openai.APIError)):
+        with sdk.files.with_streaming_response.content(created.id, extra_headers=forwarding(cut_after=150_000)) as response:
+            for chunk in response.iter_bytes():
+                received += chunk
+    assert len(received) <= 150_000 and data.startswith(received)
+
+
 def test_batch_runs_and_its_output_file_holds_the_answers(client):
     lines = [
         {"custom_id": "first", "method": "POST", "url": "/v1/chat/completions",
