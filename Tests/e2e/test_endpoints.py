@@ -82,6 +82,24 @@ def test_image_generation_url_and_revised_prompt(client):
     assert result.data[0].b64_json is None
 
 
+def test_image_generation_stream_with_partial_images(client):
+    prompt = f"a fox at dawn {uuid.uuid4()}"
+    events = list(client.images.generate(model="gpt-image-1", prompt=prompt, stream=True, partial_images=2))
+    assert [e.type for e in events] == ["image_generation.partial_image"] * 2 + ["image_generation.completed"]
+    assert [base64.b64decode(e.b64_json) for e in events[:2]] == [image_payload(f"partial{k}:{prompt}", 0) for k in range(2)]
+    assert [e.partial_image_index for e in events[:2]] == [0, 1]
+    assert base64.b64decode(events[-1].b64_json) == image_payload(prompt, 0)
+    assert events[-1].usage.output_tokens == 272
+
+
+def test_image_edit_stream(client):
+    image = PNG + upload_bytes(20_000, "stream edit")
+    events = list(client.images.edit(model="gpt-image-1", image=("s.png", image, "image/png"), prompt="sky",
+                                     stream=True, partial_images=1))
+    assert [e.type for e in events] == ["image_edit.partial_image", "image_edit.completed"]
+    assert base64.b64decode(events[-1].b64_json) == image_payload(f"{hashlib.sha256(image).hexdigest()}:sky", 0)
+
+
 def test_image_edit_multipart_upload_arrives_byte_for_byte(client):
     image = PNG + upload_bytes(200_000, "image")
     mask = PNG + upload_bytes(5_000, "mask")
