@@ -454,3 +454,18 @@ def test_new_endpoints_work_under_a_config_without_hooks(gateway, mock):
     assert client.moderations.create(input="kill it").results[0].flagged
     created = client.files.create(file=("c.txt", b"config"), purpose="user_data")
     assert client.files.content(created.id).content == b"config"
+
+
+def test_a_provider_serves_only_the_endpoints_its_table_lists(gateway, mock):
+    groq = OpenAI(base_url=gateway.url + "/v1", api_key="gsk-test", max_retries=0, timeout=30,
+                  default_headers={"x-portkey-provider": "groq", "x-portkey-custom-host": mock.url + "/v1"})
+    clip = upload_bytes(5_000, "groq")
+    assert hashlib.sha256(clip).hexdigest() in groq.audio.transcriptions.create(
+        model="whisper-large-v3", file=("g.wav", clip)).text
+    with pytest.raises(openai.BadRequestError) as caught:
+        groq.images.generate(model="dall-e-2", prompt="x")
+    assert "provider 'groq' does not support /v1/images/generations" in str(caught.value)
+    before = mock_json(mock, "/mock/stats")["requests"]
+    with pytest.raises(openai.BadRequestError):
+        groq.files.list()
+    assert mock_json(mock, "/mock/stats")["requests"] == before  # refused before any upstream call
