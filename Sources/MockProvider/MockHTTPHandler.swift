@@ -178,8 +178,9 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 }
                 return
             }
-            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(chunks[index]))), promise: nil)
+            // Counted first, so a client that has the bytes never reads a smaller count.
             if let key = reply.holdKey { Holds.sent(key, bytes: chunks[index].readableBytes, last: index == chunks.count - 1) }
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(chunks[index]))), promise: nil)
             index += 1
             if reply.interval > .zero, index < chunks.count {
                 let next = index
