@@ -34,9 +34,6 @@ let package = Package(
         // one would add grpc-swift and HTTP/2 to every build for a second way to reach a collector.
         .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.0"),
-        // multipart/form-data parsing for the mock provider's upload endpoints (images, audio, files).
-        // Depends on swift-nio and swift-collections only, both already in the graph.
-        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
     ],
     targets: [
         // Lua 5.4 from Debian's liblua5.4-dev.
@@ -172,7 +169,6 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "MultipartKit", package: "multipart-kit"),
             ],
             swiftSettings: swiftSettings
         ),

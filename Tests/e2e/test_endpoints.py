@@ -279,6 +279,13 @@ def test_files_lifecycle(client):
         client.files.retrieve(created.id)
 
 
+def test_large_upload_and_download_round_trip(client):
+    data = os.urandom(8_000_000)
+    created = client.files.create(file=("large.bin", data), purpose="user_data")
+    assert created.bytes == len(data)
+    assert client.files.content(created.id).content == data
+
+
 @pytest.mark.parametrize("target", ["gateway", "mock"])
 def test_file_download_is_relayed_before_the_upstream_finishes(target, request, client, mock):
     data = upload_bytes(400_000, "download")
