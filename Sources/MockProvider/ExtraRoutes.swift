@@ -20,6 +20,8 @@ enum ExtraRoute: Sendable {
     /// The route for `path`, `.methodNotAllowed` for a known path with another method, or nil
     /// when the path is not one of these.
     static func match(method: HTTPMethod, path: Substring) -> Route? {
+        // Cheap exit for everything else (Gemini's /v1beta paths, fixtures, echo).
+        guard path.hasPrefix("/v1/") || path.hasPrefix("/v2/") || path.hasPrefix("/mock/holds/") else { return nil }
         let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         func on(_ wanted: HTTPMethod, _ route: ExtraRoute, _ dialect: Dialect = .openAI) -> Route {
             method == wanted ? .extra(route) : .methodNotAllowed(dialect)

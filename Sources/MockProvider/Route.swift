@@ -35,10 +35,6 @@ enum Route: Sendable {
         func post(_ route: Route, _ dialect: Dialect = .openAI) -> Route {
             method == .POST ? route : .methodNotAllowed(dialect)
         }
-        if let extra = ExtraRoute.match(method: method, path: path) {
-            self = extra
-            return
-        }
         switch path {
         case "/v1/chat/completions": self = post(.chatCompletions)
         case "/v1/completions": self = post(.completions)
@@ -51,7 +47,9 @@ enum Route: Sendable {
         case "/mock/stats": self = method == .GET ? .stats : .methodNotAllowed(.openAI)
         case "/mock/last-request": self = method == .GET ? .lastRequest : .methodNotAllowed(.openAI)
         default:
-            if let name = path.stripping("/mock/fixtures/"), !name.isEmpty, method == .POST {
+            if let extra = ExtraRoute.match(method: method, path: path) {
+                self = extra
+            } else if let name = path.stripping("/mock/fixtures/"), !name.isEmpty, method == .POST {
                 self = .storeFixture(String(name))
             } else if let name = path.stripping("/mock/fixtures/"), !name.isEmpty, method == .GET {
                 self = .fixture(String(name))
