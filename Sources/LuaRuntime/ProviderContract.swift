@@ -112,6 +112,9 @@ public struct PrepareContext: Sendable {
     public var settings: [(String, String)]
     /// The request body, decoded into `ctx.body` only for providers that declare `decode_body`.
     public var body: [UInt8]?
+    /// Whether `body` is JSON (the gateway scanned it); otherwise a decoding provider gets the bytes
+    /// as `ctx.body_text`.
+    public var bodyIsJSON = true
     /// A converter to translate through: its `request(ctx, body)` turns the client's body into a
     /// request of the converter's `to` endpoint before `prepare` sees it.
     public var converter: ConverterInfo?
@@ -147,6 +150,8 @@ public struct PreparedRequest: Sendable, Equatable {
     public var body: [UInt8]?
     /// False when the script asked for the answer to pass through untranslated (`translate = false`).
     public var translate: Bool = true
+    /// Whether `body` is a table the host encoded as JSON (rather than a string the script built).
+    public var bodyFromTable = false
 
     public struct Header: Sendable, Equatable {
         public var name: String
