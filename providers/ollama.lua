@@ -3,6 +3,8 @@
 -- Auth: none needed locally; if the client sends a key it is forwarded as
 --   Authorization: Bearer <key> (Ollama ignores it; ollama.com's cloud API needs it).
 -- Endpoints: chat/completions, completions, embeddings, models.
+--   Not listed: images/generations — an experimental Ollama image endpoint is described by third
+--   parties, not found on docs.ollama.com/api/openai-compatibility; no audio, rerank, files, batches.
 -- Base URL: http://localhost:11434/v1 — Ollama serves its OpenAI-compatible API under /v1
 --   and its native API under /api.
 -- Custom host: Portkey users write the server root, e.g.
@@ -20,4 +22,7 @@ return compat.provider {
   custom_host_path = "/v1",
   root_passthrough = "/api/",
   endpoints = { "chat/completions", "completions", "embeddings", "models" },
+  docs = "https://docs.ollama.com/api/openai-compatibility",
+  auth_scheme = "none (a client key is sent on as Authorization: Bearer <key>)",
+  notes = "local server (default http://localhost:11434/v1); /v1/api/... goes to the native API",
 }
