@@ -11,8 +11,10 @@
 --   so it stays off the named endpoint; no moderations endpoint.
 -- Quirks: current docs use host api.together.ai; the older api.together.xyz host (still what
 --   Portkey's gateway uses) serves the same API and can be set via x-portkey-custom-host.
---   Files: the SDK uploads through a presigned URL; a direct multipart POST /v1/files (purpose,
---   file) is what the reference's curl shows — not verified live.
+--   Files: uploads are Together's own POST /v1/files/upload (multipart purpose, file_name,
+--   file_type, file: https://docs.together.ai/reference/upload-file), served under "files" as
+--   every /v1/files path is; list, retrieve, content and delete follow OpenAI's paths. OpenAI's
+--   own upload (POST /v1/files) is not Together's upload and is not translated.
 local compat = require("openai_compatible")
 
 return compat.provider {
