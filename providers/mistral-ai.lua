@@ -9,7 +9,9 @@
 --   set, e.g. hate_and_discrimination, pii: https://docs.mistral.ai/api/endpoint/classifiers), so
 --   /v1/moderations is refused (400 unsupported_endpoint) rather than answering a client of OpenAI's
 --   endpoint in a shape it cannot read; batches — Mistral's batch API is /v1/batch/jobs, its own
---   shape, reachable through "*" under that path.
+--   shape, reachable through "*" under that path; audio/speech — Mistral's /v1/audio/speech answers
+--   JSON {"audio_data": "<base64>"} (https://docs.mistral.ai/api/endpoint/audio/speech), not
+--   OpenAI's audio bytes, so it is refused rather than relayed to an OpenAI client.
 -- Quirks: no legacy /completions; fill-in-the-middle (Codestral) lives at
 --   /v1/fim/completions and is reachable as passthrough (client calls /v1/fim/completions).
 --   Mistral rejects some OpenAI-only fields (e.g. logit_bias); bodies pass through unchanged.
