@@ -47,6 +47,11 @@ public struct ProviderInfo: Sendable, Equatable {
     /// The provider's name in the OpenTelemetry GenAI conventions (`semconv_name` in the script,
     /// e.g. `aws.bedrock`) for `gen_ai.provider.name`; nil: the id is used.
     public var conventionName: String? = nil
+    /// What the provider table in providers/README.md says of it (`docs`, `auth_scheme` and
+    /// `notes` in the script): the API reference it was written from, its auth, one line of notes.
+    public var docs: String? = nil
+    public var authScheme: String? = nil
+    public var notes: String? = nil
 
     /// What a provider serves when its script does not say.
     public static let standardEndpoints = ["chat/completions", "completions", "embeddings", "models"]

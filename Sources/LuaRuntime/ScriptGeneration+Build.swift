@@ -186,7 +186,8 @@ extension ScriptGeneration {
                         credentialSettings: Set(vm.stringList(-1, "credential_settings") ?? []),
                         clientHeaders: (vm.stringList(-1, "client_headers") ?? []).map { $0.lowercased() },
                         classifiesErrors: vm.hasFunction(-1, "error"),
-                        conventionName: vm.field(-1, "semconv_name"))
+                        conventionName: vm.field(-1, "semconv_name"),
+                        docs: vm.field(-1, "docs"), authScheme: vm.field(-1, "auth_scheme"), notes: vm.field(-1, "notes"))
                 }
                 sb_rawsetfield(L, providers, file.name)
             } catch {
