@@ -18,8 +18,7 @@ def test_the_readme_table_is_the_generated_one():
     readme = (ROOT / "providers" / "README.md").read_text()
     quoted = readme[readme.index(START) + len(START):readme.index(END)]
     assert quoted == generated(), (
-        "providers/README.md's provider table differs from the scripts; regenerate it with "
-        "`switchboard check --provider-table` and paste it between the provider-table markers")
+        "providers/README.md's provider table differs from the scripts; regenerate it: scripts/write-tables")
 
 
 def test_every_provider_file_is_a_row_and_every_row_a_file():
@@ -49,8 +48,7 @@ def test_the_readme_endpoint_table_is_the_generated_one():
     quoted = readme[readme.index(start) + len(start):readme.index(end)]
     table = subprocess.run([BIN / "switchboard", "check", "--endpoint-table", "--providers", ROOT / "providers"],
                            capture_output=True, text=True, timeout=60, check=True).stdout
-    assert quoted == table, ("README.md's endpoint table differs from the scripts; regenerate it with "
-                             "`switchboard check --endpoint-table` and paste it between the endpoint-table markers")
+    assert quoted == table, "README.md's endpoint table differs from the scripts; regenerate it: scripts/write-tables"
     # Every endpoint the gateway routes is a row.
     rows = re.findall(r"^\| ([a-z/_]+) \| ", table, flags=re.MULTILINE)
     assert {"images/generations", "audio/speech", "audio/transcriptions", "rerank", "moderations", "files", "batches",
