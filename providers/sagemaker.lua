@@ -19,11 +19,9 @@
 -- body sends it to /v1/endpoints/{name}/invocations and gets the container's answer as it is. The
 -- gateway refuses /v1/chat/completions to sagemaker with 400 unsupported_endpoint.
 --
--- The body is signed, so it is read: it must be JSON (the gateway decodes it and sends its JSON
--- encoding, the same value; content-type application/json). A body that is not JSON (CSV, images)
--- cannot be signed by a provider script today — the script sees only the decoded body — and such a
--- request currently fails in the gateway's decode, before prepare runs, with a 500 script_error
--- (not a 400): serving raw bodies needs the host to hand scripts the bytes (see the notes of h19-misc).
+-- The body is signed, so it is read. A JSON body (Content-Type application/json) is decoded and
+-- sent as its JSON encoding (the same value); any other body (CSV, an image) arrives as
+-- ctx.body_text and is signed and sent byte for byte with the client's Content-Type.
 --
 -- Settings (x-portkey-…): aws-access-key-id, aws-secret-access-key (required), aws-session-token,
 -- aws-region (default us-east-1). The optional SageMaker headers, as Portkey names them:
@@ -62,7 +60,7 @@ local provider = {
   name = NAME,
   docs = "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html",
   auth_scheme = "AWS SigV4 (service sagemaker)",
-  notes = "SageMaker Runtime API as is, signed: POST /v1/endpoints/{name}/invocations (also -response-stream, async-invocations); JSON bodies only; no OpenAI endpoints (the container decides the body); x-portkey-aws-* settings, region default us-east-1; not verified live",
+  notes = "SageMaker Runtime API as is, signed: POST /v1/endpoints/{name}/invocations (also -response-stream, async-invocations); any body (JSON re-encoded, others byte for byte); no OpenAI endpoints (the container decides the body); x-portkey-aws-* settings, region default us-east-1; not verified live",
   -- Every path is SageMaker's own API, built (and signed) by prepare.
   endpoints = { ["*"] = "native" },
   decode_body = true,  -- the payload is signed, so the script needs it
@@ -102,8 +100,12 @@ function provider.prepare(ctx)
     error(compat.bad_request(NAME .. " endpoints are invoked with POST, not " .. ctx.method, nil, "unsupported_method"))
   end
 
-  local payload = ""
-  if ctx.body ~= nil then payload = validate.encode(ctx.body, ctx.body) end
+  local payload, json = "", true
+  if ctx.body ~= nil then
+    payload = validate.encode(ctx.body, ctx.body)
+  elseif ctx.body_text ~= nil then
+    payload, json = ctx.body_text, false
+  end
 
   local base = ctx.custom_host and ctx.custom_host:gsub("/+$", "") or ("https://runtime.sagemaker." .. region .. ".amazonaws.com")
   local scheme_host, prefix = base:match("^(https?://[^/]+)(.*)$")
@@ -122,7 +124,7 @@ function provider.prepare(ctx)
     region = region, service = "sagemaker", access_key = access_key, secret_key = secret_key,
     session_token = s.aws_session_token, extra_headers = extra,
   }
-  headers["content-type"] = "application/json"
+  if json then headers["content-type"] = "application/json" end  -- otherwise the client's goes on
   return { url = compat.join_url(scheme_host .. path, "", ctx.query), method = "POST", headers = headers, body = payload }
 end
 

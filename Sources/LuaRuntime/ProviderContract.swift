@@ -47,6 +47,11 @@ public struct ProviderInfo: Sendable, Equatable {
     /// The provider's name in the OpenTelemetry GenAI conventions (`semconv_name` in the script,
     /// e.g. `aws.bedrock`) for `gen_ai.provider.name`; nil: the id is used.
     public var conventionName: String? = nil
+    /// What the provider table in providers/README.md says of it (`docs`, `auth_scheme` and
+    /// `notes` in the script): the API reference it was written from, its auth, one line of notes.
+    public var docs: String? = nil
+    public var authScheme: String? = nil
+    public var notes: String? = nil
 
     /// What a provider serves when its script does not say.
     public static let standardEndpoints = ["chat/completions", "completions", "embeddings", "models"]
@@ -112,6 +117,9 @@ public struct PrepareContext: Sendable {
     public var settings: [(String, String)]
     /// The request body, decoded into `ctx.body` only for providers that declare `decode_body`.
     public var body: [UInt8]?
+    /// Whether `body` is JSON (the gateway scanned it); otherwise a decoding provider gets the bytes
+    /// as `ctx.body_text`.
+    public var bodyIsJSON = true
     /// A converter to translate through: its `request(ctx, body)` turns the client's body into a
     /// request of the converter's `to` endpoint before `prepare` sees it.
     public var converter: ConverterInfo?
@@ -147,6 +155,8 @@ public struct PreparedRequest: Sendable, Equatable {
     public var body: [UInt8]?
     /// False when the script asked for the answer to pass through untranslated (`translate = false`).
     public var translate: Bool = true
+    /// Whether `body` is a table the host encoded as JSON (rather than a string the script built).
+    public var bodyFromTable = false
 
     public struct Header: Sendable, Equatable {
         public var name: String

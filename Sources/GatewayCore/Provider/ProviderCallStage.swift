@@ -105,7 +105,7 @@ extension Gateway {
             converter = found
             mode = .translate
         }
-        let (_, model) = try validateBody(request)
+        let (scan, model) = try validateBody(request)
         if let model, let problem = WireSyntax.targetProblem(model, what: "the model name") {
             // Some providers put the model in the upstream URL: a line break there would split the request.
             throw GatewayError(status: 400, type: .invalidRequest, message: "invalid model: \(problem)",
@@ -118,6 +118,9 @@ extension Gateway {
             settings: options.settings,
             body: (provider.decodesBody && mode != .passthrough) || converter != nil ? request.body.map { Array($0.readableBytesView) } : nil,
             converter: converter)
+        // A body the gateway did not find to be JSON (an upload, CSV, an empty GET) reaches a
+        // decoding script as bytes, not as a decode error.
+        context.bodyIsJSON = scan != nil || converter != nil
         context.fetched = fetched
         context.tokenResponse = token
         var plan: PreparedRequest
