@@ -171,9 +171,23 @@ enum OpenAIAudio {
         Reply(status: .ok, contentType: "text/plain; charset=utf-8", body: .full(allocator.buffer(string: text)))
     }
 
+    /// An event object as JSON with its `type` first, as OpenAI writes its events (readers such as
+    /// the gateway's stream-end check look for a leading `{"type":"…"`), the rest in sorted order.
     static func jsonBuffer(_ object: [String: Any], allocator: ByteBufferAllocator) -> ByteBuffer {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return allocator.buffer(bytes: data)
+        var rest = object
+        let type = rest.removeValue(forKey: "type") as? String
+        let data = (try? JSONSerialization.data(withJSONObject: rest, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        guard let type else { return allocator.buffer(bytes: data) }
+        var buffer = allocator.buffer(capacity: data.count + type.utf8.count + 12)
+        buffer.writeStaticString("{\"type\":")
+        buffer.writeJSONString(type)
+        if data.count > 2 {
+            buffer.writeStaticString(",")
+            buffer.writeBytes(data.dropFirst())
+        } else {
+            buffer.writeStaticString("}")
+        }
+        return buffer
     }
 
     private static func sseChunk(_ object: [String: Any], allocator: ByteBufferAllocator) -> ByteBuffer {

@@ -426,8 +426,6 @@ def httpx_get(url, headers):
 
 # ---------------------------------------------------------------- the model of a multipart upload
 
-@pytest.mark.xfail(strict=True, reason="gateway bugs (notes/h19-mock.md): a config without hooks refuses the new endpoints "
-                   "(HookStage.passes tests hooks == nil), and conditionInput builds params only from a JSON body")
 def test_conditional_routing_sees_the_model_of_a_multipart_upload(gateway, mock):
     config = {"strategy": {"mode": "conditional", "default": "groq",
                            "conditions": [{"query": {"params.model": {"$eq": "whisper-1"}}, "then": "openai"}]},
@@ -442,8 +440,6 @@ def test_conditional_routing_sees_the_model_of_a_multipart_upload(gateway, mock)
         assert hashlib.sha256(clip).hexdigest() in raw.parse().text
 
 
-@pytest.mark.xfail(strict=True, reason="gateway bug (notes/h19-mock.md): MultipartForm.field returns the model "
-                   "without checking that the form closes")
 def test_malformed_multipart_is_refused_by_the_gateway(gateway, mock):
     body = b"--xyz\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nwhisper-1\r\n--xyz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n\r\nabc"
     request = urllib.request.Request(gateway.url + "/v1/audio/transcriptions", data=body, method="POST", headers={
@@ -456,8 +452,6 @@ def test_malformed_multipart_is_refused_by_the_gateway(gateway, mock):
     assert "multipart/form-data" in json.loads(caught.value.read())["error"]["message"]
 
 
-@pytest.mark.xfail(strict=True, reason="gateway bug (notes/h19-mock.md): HookStage.passes tests hooks == nil, "
-                   "but a config target always has TargetHooks(), empty")
 def test_new_endpoints_work_under_a_config_without_hooks(gateway, mock):
     """A config (here a single target) carries no guardrails, so it must not make the gateway
     refuse endpoints that guardrails cannot read."""
