@@ -178,6 +178,22 @@ def test_speech_cut_mid_body_is_an_error_not_a_short_file(target, request):
     assert len(received) <= 5000 and expected.startswith(received)
 
 
+def test_speech_events_are_relayed_before_the_upstream_finishes(client, mock):
+    text = f"Held speech events {uuid.uuid4()}"
+    key = uuid.uuid4().hex
+    with client.audio.speech.with_streaming_response.create(
+            model="gpt-4o-mini-tts", voice="nova", input=text, stream_format="sse",
+            extra_headers=forwarding(hold=key)) as response:
+        lines = response.iter_lines()
+        first = next(line for line in lines if line.startswith("data: "))
+        assert json.loads(first[len("data: "):])["type"] == "speech.audio.delta"
+        state = mock_json(mock, f"/mock/holds/{key}")
+        assert state["state"] in ("sending", "holding"), state  # the done event is still held
+        mock_json(mock, f"/mock/holds/{key}/release", method="POST")
+        rest = [json.loads(line[len("data: "):]) for line in lines if line.startswith("data: ")]
+    assert rest[-1]["type"] == "speech.audio.done"
+
+
 def test_speech_server_sent_events(client):
     text = f"Speech as events {uuid.uuid4()}"
     with client.audio.speech.with_streaming_response.create(
