@@ -7,7 +7,10 @@ local provider = compat.provider {
   name = "OpenAI",
   base_url = "https://api.openai.com/v1",
   -- /v1/responses is OpenAI's own (GET/DELETE /v1/responses/{id} reach it through "*").
-  endpoints = { "chat/completions", "completions", "embeddings", "models", "responses" },
+  endpoints = { "chat/completions", "completions", "embeddings", "models", "responses",
+    -- The Realtime API's WebSocket (GA): wss://api.openai.com/v1/realtime?model=..., Authorization: Bearer
+    -- (https://developers.openai.com/api/docs/guides/realtime-websocket); the gateway does the upgrade.
+    "realtime" },
 }
 
 local prepare = provider.prepare

@@ -20,6 +20,7 @@ extension GatewayConnectionHandler {
         case .messages: return "/v1/messages"
         case .countTokens: return "/v1/messages/count_tokens"
         case .responses: return "/v1/responses"
+        case .realtime: return "/v1/realtime"
         case .passthrough: break
         }
         let scripted = shared.gateway.scripts.current.scriptedRoutes
@@ -28,6 +29,7 @@ extension GatewayConnectionHandler {
     }
 
     func dispatch(_ pending: ConnectionStateMachine.Request, context: ChannelHandlerContext) {
+        if pending.endpoint == .realtime { return dispatchRealtime(pending, context: context) }
         let gateway = shared.gateway
         let observer = gateway.observer
         var parsed: RequestOptions

@@ -85,6 +85,7 @@ enum Route {
         "/v1/messages": (.messages, .POST),
         "/v1/messages/count_tokens": (.countTokens, .POST),
         "/v1/responses": (.responses, .POST),
+        "/v1/realtime": (.realtime, .GET),
     ]
 
     static func resolve(method: HTTPMethod, uri: String) -> Route {

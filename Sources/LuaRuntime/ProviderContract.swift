@@ -52,7 +52,7 @@ public struct ProviderInfo: Sendable, Equatable {
     public static let standardEndpoints = ["chat/completions", "completions", "embeddings", "models"]
     /// The endpoints an `endpoints` table may name: the gateway's client endpoints, and `"*"`.
     public static let knownEndpoints: Set<String> = ["chat/completions", "completions", "embeddings", "models",
-                                                     "messages", "messages/count_tokens", "responses", "*"]
+                                                     "messages", "messages/count_tokens", "responses", "realtime", "*"]
 
     /// How the provider serves `endpoint` (`"*"` for a passthrough path), nil when it does not.
     public func mode(for endpoint: String) -> EndpointMode? { endpoints[endpoint] }

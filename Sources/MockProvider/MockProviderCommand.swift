@@ -46,7 +46,14 @@ struct MockProviderCommand: ParsableCommand {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    // The upgrader serves the Realtime WebSocket (RealtimeMock.swift); other requests pass.
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withServerUpgrade: (upgraders: [RealtimeMock.upgrader()], completionHandler: { context in
+                            if let http = try? context.pipeline.syncOperations.handler(type: MockHTTPHandler.self) {
+                                context.pipeline.syncOperations.removeHandler(http, promise: nil)
+                            }
+                        }),
+                        withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(MockHTTPHandler(pacer: pacers[ObjectIdentifier(channel.eventLoop)]))
                 }
             }

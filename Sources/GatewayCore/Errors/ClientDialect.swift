@@ -10,7 +10,7 @@ public enum ClientDialect: Sendable {
         switch endpoint {
         case .messages, .countTokens: self = .messages
         case .passthrough: self = .provider
-        case .chatCompletions, .completions, .embeddings, .models, .responses: self = .openAI
+        case .chatCompletions, .completions, .embeddings, .models, .responses, .realtime: self = .openAI
         }
     }
 

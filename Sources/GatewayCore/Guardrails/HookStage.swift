@@ -203,7 +203,7 @@ struct HookRun: Sendable {
         case .messages: "messages"
         case .responses: "responses"
         case .embeddings: "embed"
-        case .models, .countTokens, .passthrough: nil
+        case .models, .countTokens, .passthrough, .realtime: nil
         }
     }
 

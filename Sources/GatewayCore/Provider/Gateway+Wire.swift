@@ -12,7 +12,7 @@ extension Gateway {
         switch request.endpoint {
         case .chatCompletions, .completions, .embeddings, .messages, .countTokens, .responses:
             needsJSON = true
-        case .models:
+        case .models, .realtime:
             return nil
         case .passthrough:
             guard let body = request.body, body.readableBytes > 0,

@@ -83,7 +83,7 @@ public struct StreamTerminal: Sendable, Equatable {
         case .chatCompletions, .completions: .openAIDone
         case .messages: .messageStop
         case .responses: .responseCompleted
-        case .embeddings, .models, .countTokens, .passthrough: nil
+        case .embeddings, .models, .countTokens, .passthrough, .realtime: nil
         }
     }
 
