@@ -87,6 +87,11 @@ public final class RealtimeRelayHandler: ChannelDuplexHandler {
     var isWritable: Bool { context?.channel.isWritable ?? false }
     var isActive: Bool { context?.channel.isActive ?? false }
 
+    func startReading() {
+        readHeld = false
+        context?.read()
+    }
+
     func resumeReading() {
         guard readHeld, let context else { return }
         readHeld = false
@@ -219,8 +224,10 @@ public final class RealtimeSession {
         client.flush()
         if upstream.goneEarly || !upstream.isActive { gone(upstream) }
         if !client.isActive { gone(client) }
-        client.resumeReading()
-        upstream.resumeReading()
+        // Both sides read from here on (the client's HTTP handler may have held its read while
+        // the handshake ran, so a read is issued whether or not one was held).
+        client.startReading()
+        upstream.startReading()
     }
 
     func other(of handler: RealtimeRelayHandler) -> RealtimeRelayHandler? {
