@@ -15,8 +15,10 @@ local spec = { name = NAME, base_url = "https://api.anthropic.com/v1" }
 local provider = {
   name = NAME,
   base_url = spec.base_url,
+  -- files: Anthropic's Files API (beta, anthropic-beta: files-api-2025-04-14) at /v1/files, in
+  -- its own shapes: passed through. /v1/messages/batches is under "*".
   endpoints = { ["chat/completions"] = "translate", messages = "native", ["messages/count_tokens"] = "passthrough",
-                ["*"] = "passthrough" },
+                files = "passthrough", ["*"] = "passthrough" },
   decode_body = true,
   client_headers = { "anthropic-beta" },
   response = claude.response,

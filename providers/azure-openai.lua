@@ -2,7 +2,9 @@
 -- Docs: https://learn.microsoft.com/azure/ai-services/openai/reference
 --       https://learn.microsoft.com/rest/api/azureopenai/models/list
 -- Auth: api-key: <key>   (the client's Authorization: Bearer <key> value, sent without "Bearer")
--- Endpoints: chat/completions, completions, embeddings, models, responses.
+-- Endpoints: chat/completions, completions, embeddings, models, responses, images/generations,
+--   images/edits, audio/speech, audio/transcriptions, audio/translations, files, batches (Azure has
+--   no image variations and no moderations endpoint).
 -- URL shape:
 --   https://{resource}.openai.azure.com/openai/deployments/{deployment}{path}?api-version={v}
 --   for the per-deployment paths (chat/completions, completions, embeddings, images/*,
@@ -34,6 +36,8 @@ local provider = compat.provider {
   auth_header = "api-key",
   auth_prefix = "",
   endpoints = { "chat/completions", "completions", "embeddings", "models", "responses",
+    "images/generations", "images/edits", "audio/speech", "audio/transcriptions", "audio/translations",
+    "files", "batches",
     "realtime" },  -- the GA Realtime WebSocket: see provider.prepare
   -- The resource name is the host: a client may not choose it for a key the gateway holds.
   host_settings = { "azure_resource_name", "resource_name" },

@@ -13,7 +13,7 @@ local spec = { name = NAME, base_url = "https://api.cohere.com/v2" }
 local provider = {
   name = NAME,
   base_url = spec.base_url,
-  endpoints = { ["chat/completions"] = "translate", embeddings = "translate", ["*"] = "passthrough" },
+  endpoints = { ["chat/completions"] = "translate", embeddings = "translate", rerank = "passthrough", ["*"] = "passthrough" },
   decode_body = true,
   stream = chat_to_cohere.stream,
 }

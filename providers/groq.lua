@@ -1,14 +1,14 @@
 -- providers/groq.lua — Groq (OpenAI-compatible)
 -- Docs: https://console.groq.com/docs/openai
 -- Auth: Authorization: Bearer <key>
--- Endpoints: chat/completions, models.
--- Quirks: no legacy /completions and no embeddings. Audio (/v1/audio/transcriptions,
---   /v1/audio/translations) work as passthrough; /v1/responses is Groq's own (native). Groq returns 400 for
+-- Endpoints: chat/completions, models, responses, audio/transcriptions, audio/translations,
+--   audio/speech (https://console.groq.com/docs/speech-to-text, /text-to-speech).
+-- Quirks: no legacy /completions and no embeddings. /v1/responses is Groq's own (native). Groq returns 400 for
 --   logprobs, logit_bias, top_logprobs, messages[].name and n != 1.
 local compat = require("openai_compatible")
 
 return compat.provider {
   name = "Groq",
   base_url = "https://api.groq.com/openai/v1",
-  endpoints = { "chat/completions", "models", "responses" },
+  endpoints = { "chat/completions", "models", "responses", "audio/transcriptions", "audio/translations", "audio/speech" },
 }

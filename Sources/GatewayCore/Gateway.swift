@@ -5,7 +5,7 @@ public import NIOHTTP1
 import FoundationEssentials
 
 /// The OpenAI-style endpoints the gateway knows, plus passthrough for any other `/v1/*` path.
-public enum Endpoint: String, Sendable {
+public enum Endpoint: String, Sendable, CaseIterable {
     case chatCompletions = "chat/completions"
     case completions = "completions"
     case embeddings = "embeddings"
@@ -21,9 +21,42 @@ public enum Endpoint: String, Sendable {
     /// lists it, through a converter for the others. Its stored-response paths
     /// (`/v1/responses/{id}`, …) stay passthrough.
     case responses = "responses"
-    /// OpenAI's Realtime API (`GET /v1/realtime` with a WebSocket upgrade): proxied frame by frame.
+    /// OpenAI's image endpoints: generations (JSON), edits and variations (multipart uploads).
+    case imageGenerations = "images/generations"
+    case imageEdits = "images/edits"
+    case imageVariations = "images/variations"
+    /// OpenAI's audio endpoints: speech (JSON in, audio bytes out, relayed as they arrive),
+    /// transcriptions and translations (multipart uploads).
+    case speech = "audio/speech"
+    case transcriptions = "audio/transcriptions"
+    case translations = "audio/translations"
+    /// Rerank in Cohere's shape (`{model, query, documents, top_n}`), translated where the
+    /// provider's differs.
+    case rerank = "rerank"
+    case moderations = "moderations"
+    /// `/v1/files` and everything below it (`/v1/files/{id}`, `/v1/files/{id}/content`).
+    case files = "files"
+    /// `/v1/batches` and everything below it (`/v1/batches/{id}`, `/v1/batches/{id}/cancel`).
+    case batches = "batches"
+    /// `GET /v1/realtime` upgraded to a WebSocket, relayed to the provider's Realtime API.
     case realtime = "realtime"
     case passthrough = "passthrough"
+
+    /// What the request body must be: JSON for the generation-like endpoints, a multipart form
+    /// for uploads, anything (or nothing) for the rest.
+    public enum BodyKind: Sendable { case json, multipart, any }
+
+    public var bodyKind: BodyKind {
+        switch self {
+        case .chatCompletions, .completions, .embeddings, .messages, .countTokens, .responses,
+             .imageGenerations, .speech, .rerank, .moderations:
+            .json
+        case .imageEdits, .imageVariations, .transcriptions, .translations:
+            .multipart
+        case .models, .files, .batches, .realtime, .passthrough:
+            .any
+        }
+    }
 }
 
 /// One client request, as the HTTP layer hands it over.

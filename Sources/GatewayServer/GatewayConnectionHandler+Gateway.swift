@@ -20,6 +20,16 @@ extension GatewayConnectionHandler {
         case .messages: return "/v1/messages"
         case .countTokens: return "/v1/messages/count_tokens"
         case .responses: return "/v1/responses"
+        case .imageGenerations: return "/v1/images/generations"
+        case .imageEdits: return "/v1/images/edits"
+        case .imageVariations: return "/v1/images/variations"
+        case .speech: return "/v1/audio/speech"
+        case .transcriptions: return "/v1/audio/transcriptions"
+        case .translations: return "/v1/audio/translations"
+        case .rerank: return "/v1/rerank"
+        case .moderations: return "/v1/moderations"
+        case .files: return "/v1/files"
+        case .batches: return "/v1/batches"
         case .realtime: return "/v1/realtime"
         case .passthrough: break
         }
@@ -135,6 +145,7 @@ extension GatewayConnectionHandler {
             // ends here: a task keeps the memory its async frames took (the stage chain's, ~33 KB
             // by heaptrack) until it ends, which for a stream would be the stream's whole life.
             let relay = StreamRelay(stream: stream, status: response.status, endpoint: endpoint,
+                                    eventStream: response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false,
                                     provider: provider ?? "provider", traceID: traceID,
                                     record: record, observer: observer, logger: logger, channel: channel, loop: loop)
             loop.onLoop {
@@ -177,6 +188,9 @@ struct StreamRelay: Sendable {
     let stream: any AsyncSequence<ByteBuffer, any Error> & Sendable
     let status: Int
     let endpoint: Endpoint
+    /// Whether the answer is an event stream, which can end with an error event; bytes of any
+    /// other kind (audio, a file) cannot, and a failure cuts the connection instead.
+    let eventStream: Bool
     let provider: String
     let traceID: String
     let record: RequestRecord
@@ -225,6 +239,13 @@ struct StreamRelay: Sendable {
         logger.warning("upstream stream failed", metadata: ["provider": "\(provider)", "error": "\(failure)"])
         let error = failure as? GatewayError
             ?? GatewayError.upstreamBroken(provider: provider, reason: "the stream was interrupted")
+        guard eventStream else {
+            // Audio or a file cut short: closing without the chunked body's last chunk is what an
+            // HTTP client reads as an incomplete answer (never a complete, shorter file).
+            loop.onLoop { this.value.abortStream() }
+            observer.finished(record, status: status, errorCode: (error.code ?? .streamInterrupted).rawValue)
+            return
+        }
         var event: ByteBuffer
         if endpoint == .messages {
             event = ByteBuffer(string: "event: error\ndata: ")  // the Messages dialect's error event

@@ -197,6 +197,15 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Ends the stream in progress, after `last` (an error event) when given.
+    /// Ends a stream that cannot carry an error event by closing the connection mid-body.
+    func abortStream() {
+        guard let context, streaming else { return }
+        streaming = false
+        task = nil
+        exchange = nil
+        context.close(promise: nil)
+    }
+
     func endStream(with last: ByteBuffer?) {
         guard let context, streaming else { return }
         streaming = false

@@ -85,8 +85,20 @@ enum Route {
         "/v1/messages": (.messages, .POST),
         "/v1/messages/count_tokens": (.countTokens, .POST),
         "/v1/responses": (.responses, .POST),
+        "/v1/images/generations": (.imageGenerations, .POST),
+        "/v1/images/edits": (.imageEdits, .POST),
+        "/v1/images/variations": (.imageVariations, .POST),
+        "/v1/audio/speech": (.speech, .POST),
+        "/v1/audio/transcriptions": (.transcriptions, .POST),
+        "/v1/audio/translations": (.translations, .POST),
+        "/v1/rerank": (.rerank, .POST),
+        "/v1/moderations": (.moderations, .POST),
         "/v1/realtime": (.realtime, .GET),
     ]
+
+    /// Endpoints that are a tree of paths (`/v1/files/{id}/content`), each method decided by the
+    /// provider: the prefix, and the endpoint every path under it belongs to.
+    static let endpointTrees: [(prefix: String, endpoint: Endpoint)] = [("/v1/files", .files), ("/v1/batches", .batches)]
 
     static func resolve(method: HTTPMethod, uri: String) -> Route {
         let path: Substring
@@ -132,6 +144,12 @@ enum Route {
             return .admin(action)
         }
         if path.hasPrefix("/v1/") {
+            for tree in endpointTrees where path.hasPrefix(tree.prefix) {
+                let rest = path.dropFirst(tree.prefix.utf8.count)
+                if rest.isEmpty || rest.hasPrefix("/") {
+                    return .gateway(tree.endpoint, path: String(path.dropFirst(3)), query: String(query))
+                }
+            }
             return .gateway(.passthrough, path: String(path.dropFirst(3)), query: String(query))
         }
         if path == "/console" || path.hasPrefix("/console/") {

@@ -51,8 +51,12 @@ public struct ProviderInfo: Sendable, Equatable {
     /// What a provider serves when its script does not say.
     public static let standardEndpoints = ["chat/completions", "completions", "embeddings", "models"]
     /// The endpoints an `endpoints` table may name: the gateway's client endpoints, and `"*"`.
-    public static let knownEndpoints: Set<String> = ["chat/completions", "completions", "embeddings", "models",
-                                                     "messages", "messages/count_tokens", "responses", "realtime", "*"]
+    /// (GatewayCore's `Endpoint`, whose cases a test checks against this list.)
+    public static let knownEndpoints: Set<String> = [
+        "chat/completions", "completions", "embeddings", "models", "messages", "messages/count_tokens", "responses",
+        "images/generations", "images/edits", "images/variations", "audio/speech", "audio/transcriptions",
+        "audio/translations", "rerank", "moderations", "files", "batches", "realtime", "*",
+    ]
 
     /// How the provider serves `endpoint` (`"*"` for a passthrough path), nil when it does not.
     public func mode(for endpoint: String) -> EndpointMode? { endpoints[endpoint] }

@@ -19,14 +19,21 @@ import Testing
 ///   stream, status 200): what the provider answers;
 /// - `response.json` (`status`, `headers`, `body`) or `response.sse`: what the client must get.
 ///
+/// A body that is not JSON is written as a string (`"body": "--boundary\r\n…"`, sent or compared
+/// byte for byte as UTF-8), or as `body_base64` for bytes that are not text (audio); an expected
+/// client answer that is not JSON is `body_text` or `body_base64` in `response.json`.
+///
+/// `GOLDEN_ROOT=<checkout>` runs another checkout's `providers/` and fixtures with this build (a
+/// Lua-only change needs no rebuild).
+///
 /// In expected JSON, the string `"<any>"` matches any value (ids, timestamps, signatures). The
 /// gateway runs its real stage chain and provider scripts (`providers/`); only the network is
 /// replaced (``UpstreamTransport``). Adding a case is adding a folder. `GOLDEN_RECORD=1` writes the
 /// expected files of a case that has none yet from what the gateway does (review them against the
 /// provider's API reference before committing).
 @Suite struct GoldenFixtureTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    static let root = ProcessInfo.processInfo.environment["GOLDEN_ROOT"].map { URL(fileURLWithPath: $0) }
+        ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let fixtures = root.appendingPathComponent("Tests/Fixtures/providers")
 
     static var cases: [String] {
@@ -65,7 +72,8 @@ import Testing
             let record = record && !direct
             let label = direct ? "\(name) (direct)" : name
             let provider = RecordedProvider(answer: answer)
-            let (status, headers, body) = try await Self.run(request, through: provider, direct: direct)
+            let (status, headers, bytes) = try await Self.run(request, through: provider, direct: direct)
+            let body = String(decoding: bytes, as: UTF8.self)
 
             // What reached the provider.
             let sent = provider.sent.withLockedValue { $0 }
@@ -104,7 +112,11 @@ import Testing
                     let got = headers.first(name: header)
                     #expect(got != nil && Self.matches(got!, value), "\(label): response header \(header) = \(got ?? "absent")")
                 }
-                if let expectedBody = expected["body"] {
+                if let text = expected["body_text"] as? String {
+                    #expect(body == text, "\(label): body \(body)")
+                } else if let base64 = expected["body_base64"] as? String {
+                    #expect(Data(bytes).base64EncodedString() == base64, "\(label): body bytes")
+                } else if let expectedBody = expected["body"] {
                     let parsed = try? JSONSerialization.jsonObject(with: Data(body.utf8), options: [.fragmentsAllowed])
                     #expect(parsed != nil && Self.matches(parsed!, expectedBody), "\(label): body \(body)")
                 }
@@ -124,7 +136,7 @@ import Testing
     // MARK: Running one case
 
     static func run(_ request: [String: Any], through provider: RecordedProvider, direct: Bool = false) async throws
-        -> (Int, HTTPHeaders, String)
+        -> (Int, HTTPHeaders, [UInt8])
     {
         let logger = Logger(label: "golden")
         let scripts = try ScriptHost(locations: .init(providers: root.appendingPathComponent("providers").path, scripts: nil),
@@ -134,7 +146,8 @@ import Testing
         for (name, value) in request["headers"] as? [String: String] ?? [:] { headers.add(name: name, value: value) }
         let fullPath = request["path"] as? String ?? "/v1/chat/completions"
         let (path, query) = fullPath.split(separator: "?", maxSplits: 1).map(String.init).splitPair()
-        let body: ByteBuffer? = try request["body"].map { value in
+        let base64 = (request["body_base64"] as? String).flatMap { Data(base64Encoded: $0) }
+        let body: ByteBuffer? = try base64.map { ByteBuffer(bytes: $0) } ?? request["body"].map { value in
             if let text = value as? String { return ByteBuffer(string: text) }
             return ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]))
         }
@@ -153,18 +166,18 @@ import Testing
             }
             switch response.body {
             case .buffer(let buffer):
-                return (response.status, response.headers, String(buffer: buffer))
+                return (response.status, response.headers, Array(buffer.readableBytesView))
             case .stream(let stream):
-                var text = ""
+                var bytes: [UInt8] = []
                 do {
-                    for try await chunk in stream { text += String(buffer: chunk) }
+                    for try await chunk in stream { bytes += chunk.readableBytesView }
                 } catch {
-                    text += "<stream failed: \(error)>"
+                    bytes += Array("<stream failed: \(error)>".utf8)
                 }
-                return (response.status, response.headers, text)
+                return (response.status, response.headers, bytes)
             }
         } catch {
-            return (error.status, HTTPHeaders(), String(decoding: ClientDialect(endpoint).errorBody(error), as: UTF8.self))
+            return (error.status, HTTPHeaders(), ClientDialect(endpoint).errorBody(error))
         }
     }
 
@@ -269,7 +282,9 @@ final class RecordedProvider: UpstreamTransport, @unchecked Sendable {  // Answe
             for (name, value) in recorded["headers"] as? [String: String] ?? [:] { headers.add(name: name, value: value) }
             if !headers.contains(name: "content-type") { headers.add(name: "content-type", value: "application/json") }
             let body: ByteBuffer
-            if let text = recorded["body"] as? String {
+            if let base64 = recorded["body_base64"] as? String, let bytes = Data(base64Encoded: base64) {
+                body = ByteBuffer(bytes: bytes)
+            } else if let text = recorded["body"] as? String {
                 body = ByteBuffer(string: text)
             } else {
                 body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: recorded["body"] ?? [:], options: [.fragmentsAllowed]))

@@ -77,7 +77,9 @@ end
 
 -- Builds a provider table from a spec (see providers/README.md for the fields). Its endpoint
 -- table serves spec.endpoints natively (the body passes through byte for byte) and every other
--- /v1 path the same way ("*"), so a provider's audio, images or files work without a line more.
+-- /v1 path the same way ("*"). The gateway's named endpoints (images/*, audio/*, rerank,
+-- moderations, files, batches, realtime) are served only when spec.endpoints lists them, so a
+-- provider without them refuses them instead of forwarding to a server that answers 404.
 function M.provider(spec)
   local p = {}
   for k, v in pairs(spec) do p[k] = v end

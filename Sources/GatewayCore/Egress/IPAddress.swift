@@ -3,6 +3,9 @@ import Glibc
 #endif
 import NIOCore
 import NIOPosix
+#if canImport(CNIOLinux)
+import CNIOLinux  // where sockaddr_in's members are found from when the module has many files (MemberImportVisibility)
+#endif
 
 /// An IP address as the socket layer reads it, so the SSRF policy judges the address that is
 /// connected to rather than the text a client wrote.

@@ -10,7 +10,9 @@ public enum ClientDialect: Sendable {
         switch endpoint {
         case .messages, .countTokens: self = .messages
         case .passthrough: self = .provider
-        case .chatCompletions, .completions, .embeddings, .models, .responses, .realtime: self = .openAI
+        case .chatCompletions, .completions, .embeddings, .models, .responses,
+             .imageGenerations, .imageEdits, .imageVariations, .speech, .transcriptions, .translations, .rerank, .moderations, .files, .batches, .realtime:
+            self = .openAI
         }
     }
 

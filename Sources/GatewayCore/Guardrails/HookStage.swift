@@ -24,7 +24,7 @@ struct HookStage: RequestStage {
     func passes(_ request: IncomingRequest, context: RequestContext) -> Bool {
         let options = context.options
         return (context.hooks == nil && options.defaultInputGuardrails == nil && options.defaultOutputGuardrails == nil)
-            || HookRun.requestType(request.endpoint) == nil
+            || (HookRun.requestType(request.endpoint) == nil && !HookRun.refusesHooks(request.endpoint))
     }
 
     nonisolated(nonsending) func handle(_ request: IncomingRequest, context: RequestContext, next: StageChain.Next) async throws(GatewayError)
@@ -32,6 +32,13 @@ struct HookStage: RequestStage {
     {
         let options = context.options
         guard !passes(request, context: context), let requestType = HookRun.requestType(request.endpoint) else {
+            if HookRun.refusesHooks(request.endpoint) && !passes(request, context: context) {
+                // Guardrails read text the hooks know how to find (chat, completions, messages,
+                // responses, embeddings); an image, an audio file or a batch would pass unchecked.
+                throw GatewayError(status: 400, type: .invalidRequest,
+                                   message: "guardrails (hooks, x-portkey-default-input/output-guardrails) are not applied to /v1/\(request.endpoint.rawValue); send this request without them",
+                                   code: .invalidConfig)
+            }
             return try await next(request, context)
         }
         let plugins = context.generation.plugins
@@ -196,6 +203,16 @@ struct HookRun: Sendable {
 
     /// Portkey's request types for the endpoints hooks apply to; nil for the others (models,
     /// token counts, passthrough paths), which hooks leave alone.
+    /// Endpoints a configured hook is refused on instead of left unrun: their bodies carry no text
+    /// the checks read. Models, token counts and passthrough paths are left alone, as in Portkey.
+    static func refusesHooks(_ endpoint: Endpoint) -> Bool {
+        switch endpoint {
+        case .chatCompletions, .completions, .messages, .responses, .embeddings, .models, .countTokens, .passthrough: false
+        case .imageGenerations, .imageEdits, .imageVariations, .speech, .transcriptions, .translations, .rerank,
+             .moderations, .files, .batches, .realtime: true
+        }
+    }
+
     static func requestType(_ endpoint: Endpoint) -> String? {
         switch endpoint {
         case .chatCompletions: "chatComplete"
@@ -203,7 +220,7 @@ struct HookRun: Sendable {
         case .messages: "messages"
         case .responses: "responses"
         case .embeddings: "embed"
-        case .models, .countTokens, .passthrough, .realtime: nil
+        case .models, .countTokens, .passthrough, .imageGenerations, .imageEdits, .imageVariations, .speech, .transcriptions, .translations, .rerank, .moderations, .files, .batches, .realtime: nil
         }
     }
 

@@ -6,17 +6,23 @@ import NIOHTTP1
 /// What crosses the wire on a provider call: the request body check, the upstream request's and
 /// the client's headers, and transport failures as the client's errors.
 extension Gateway {
-    /// Rejects malformed JSON before anything goes upstream, without building a tree.
-    func validateBody(_ request: IncomingRequest) throws(GatewayError) -> JSONScan? {
+    /// Rejects malformed JSON before anything goes upstream, without building a tree; returns the
+    /// scan and the body's `model` (a JSON body's top-level field, or a multipart form's field).
+    func validateBody(_ request: IncomingRequest) throws(GatewayError) -> (scan: JSONScan?, model: String?) {
         let needsJSON: Bool
-        switch request.endpoint {
-        case .chatCompletions, .completions, .embeddings, .messages, .countTokens, .responses:
+        switch request.endpoint.bodyKind {
+        case .json:
             needsJSON = true
-        case .models, .realtime:
-            return nil
-        case .passthrough:
-            guard let body = request.body, body.readableBytes > 0,
-                  request.headers.first(name: "content-type")?.lowercased().contains("json") == true else { return nil }
+        case .multipart:
+            return (nil, try MultipartForm.model(of: request))
+        case .any:
+            guard request.endpoint != .models, let body = request.body, body.readableBytes > 0 else { return (nil, nil) }
+            let contentType = request.headers.first(name: "content-type")?.lowercased() ?? ""
+            if contentType.hasPrefix("multipart/form-data") {
+                // An upload (`/v1/files`): relayed as it is; its model field, if any, is read.
+                return (nil, try MultipartForm.model(of: request))
+            }
+            guard contentType.contains("json") else { return (nil, nil) }
             needsJSON = false
         }
         guard let body = request.body, body.readableBytes > 0 else {
@@ -24,13 +30,13 @@ extension Gateway {
                 throw GatewayError(status: 400, type: .invalidRequest,
                                    message: "the request body is empty; expected a JSON object", code: .invalidJson)
             }
-            return nil
+            return (nil, nil)
         }
         let result = body.withUnsafeReadableBytes { bytes in Result { () throws(JSONScan.Failure) in try JSONScan.scan(bytes) } }
         switch result {
         case .success(let scan):
             if needsJSON && !scan.isObject { throw .bodyNotObject() }
-            return scan
+            return (scan, scan.model)
         case .failure(let failure):
             throw .invalidJSON(failure)
         }

@@ -103,8 +103,8 @@ extension Gateway {
             converter = found
             mode = .translate
         }
-        let scan = try validateBody(request)
-        if let model = scan?.model, let problem = WireSyntax.targetProblem(model, what: "the model name") {
+        let (_, model) = try validateBody(request)
+        if let model, let problem = WireSyntax.targetProblem(model, what: "the model name") {
             // Some providers put the model in the upstream URL: a line break there would split the request.
             throw GatewayError(status: 400, type: .invalidRequest, message: "invalid model: \(problem)",
                                param: "model", code: .invalidModel)
@@ -112,7 +112,7 @@ extension Gateway {
 
         var context = PrepareContext(
             endpoint: request.endpoint.rawValue, method: request.method.rawValue, path: request.path,
-            query: request.query, customHost: options.customHost, apiKey: options.apiKey, model: scan?.model,
+            query: request.query, customHost: options.customHost, apiKey: options.apiKey, model: model,
             settings: options.settings,
             body: (provider.decodesBody && mode != .passthrough) || converter != nil ? request.body.map { Array($0.readableBytesView) } : nil,
             converter: converter)
@@ -157,7 +157,7 @@ extension Gateway {
         if mode == .native || !plan.translate { session = nil }
 
         return .ready(ProviderPlan(providerID: providerID, provider: provider, request: plan, session: session, mode: mode ?? .native,
-                                   context: context, model: scan?.model))
+                                   context: context, model: model))
     }
 
     /// The upstream exchange: the URL checked (and, for a client-chosen host, where it points), the
@@ -206,11 +206,12 @@ extension Gateway {
         let method = prepared.method.map { HTTPMethod(rawValue: $0) } ?? request.method
         var body = request.body
         if let replacement = prepared.body { body = ByteBuffer(bytes: replacement) }
-        let outbound = UpstreamRequest(
+        var outbound = UpstreamRequest(
             method: method, url: url,
             headers: upstreamHeaders(request: request, options: options, plan: prepared, provider: plan.provider,
                                      relayed: request.endpoint == .passthrough || plan.mode == .passthrough),
             body: body)
+        outbound.relaysBinary = plan.session?.translatesResponses != true
         if let problem = outbound.wireProblem {
             throw GatewayError(status: 500, type: .script,
                                message: "\(plan.provider.file) built an upstream request that cannot be sent: \(problem)", code: .scriptError)
@@ -307,9 +308,11 @@ extension Gateway {
             let verdict = try classifyError(generation, providerID, session: session, context: context, status: status,
                                             headers: response.head.headers, body: bytes)
             let retryable = verdict?.retryable ?? UpstreamErrorBody.retryableStatuses.contains(status)
-            let dialect = requestContext.dialect
             // A provider that speaks the client's dialect natively answers errors in it: relayed as
-            // they are. Anything else is rewritten into the client's error shape.
+            // they are. So does one that passes the endpoint through (its client speaks the
+            // provider's API, e.g. Anthropic's /v1/files). Anything else is rewritten into the
+            // client's error shape.
+            let dialect = plan.mode == .passthrough ? ClientDialect.provider : requestContext.dialect
             var (error, shape) = UpstreamErrorBody.parse(status: status, body: bytes, provider: providerID)
             if session != nil || !dialect.accepts(errorShape: shape) {
                 if let message = verdict?.message { error.message = "provider '\(providerID)' returned HTTP \(status): \(message)" }

@@ -83,7 +83,9 @@ public struct StreamTerminal: Sendable, Equatable {
         case .chatCompletions, .completions: .openAIDone
         case .messages: .messageStop
         case .responses: .responseCompleted
-        case .embeddings, .models, .countTokens, .passthrough, .realtime: nil
+        // The other endpoints' event streams (speech, transcription and image events) are relayed
+        // unchecked: their terminal events are not pinned down in the references read.
+        case .embeddings, .models, .countTokens, .passthrough, .imageGenerations, .imageEdits, .imageVariations, .speech, .transcriptions, .translations, .rerank, .moderations, .files, .batches, .realtime: nil
         }
     }
 

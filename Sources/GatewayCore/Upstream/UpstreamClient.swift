@@ -264,7 +264,8 @@ private final class LoopPool: @unchecked Sendable {
         }
         let retry: (() -> Void)? = reused ? { [weak self] in self?.run(job, allowRetry: false) } : nil
         handler.start(job.request, exchange: .init(
-            promise: job.promise, retry: retry, maxBodyBytes: job.maxBodyBytes, deadline: deadlineTask, keepAlive: true))
+            promise: job.promise, retry: retry, maxBodyBytes: job.maxBodyBytes, deadline: deadlineTask, keepAlive: true,
+            relaysBinary: job.request.relaysBinary))
     }
 
     func closeAll() {

@@ -40,6 +40,8 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHan
         var maxBodyBytes: Int
         var deadline: Scheduled<Void>?
         var keepAlive: Bool
+        /// Relay a 2xx binary answer as it arrives (``UpstreamRequest/relaysBinary``).
+        var relaysBinary = false
     }
 
     private var state: State = .idle
@@ -99,7 +101,11 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHan
             // Server-sent events, or AWS's binary event stream (Bedrock's ConverseStream).
             let isEventStream = contentType.hasPrefix("text/event-stream")
                 || contentType.hasPrefix("application/vnd.amazon.eventstream")
-            if isEventStream && (200..<300).contains(head.status) {
+            // Audio and file contents are relayed as they arrive (speech is produced while it is
+            // sent; a file can be larger than any answer the gateway holds).
+            let isBinary = exchange.relaysBinary
+                && (contentType.hasPrefix("audio/") || contentType.hasPrefix("application/octet-stream"))
+            if (isEventStream || isBinary) && (200..<300).contains(head.status) {
                 exchange.deadline?.cancel()
                 streamCount += 1
                 let number = streamCount

@@ -8,6 +8,10 @@ public struct UpstreamRequest: Sendable {
     public var url: UpstreamURL
     public var headers: HTTPHeaders
     public var body: ByteBuffer?
+    /// Whether a 2xx binary answer (audio, `application/octet-stream`) is relayed as it arrives
+    /// rather than collected: on unless the provider script translates complete answers, which
+    /// needs them whole.
+    public var relaysBinary = false
 
     public init(method: HTTPMethod, url: UpstreamURL, headers: HTTPHeaders, body: ByteBuffer?) {
         self.method = method
