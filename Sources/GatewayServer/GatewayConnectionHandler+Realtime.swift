@@ -158,14 +158,9 @@ extension GatewayConnectionHandler {
         context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
 
         let client = RealtimeRelayHandler(side: .client)
-        let toUpstream = metrics.realtimeCounters(provider: provider, direction: "to_upstream")
-        let toClient = metrics.realtimeCounters(provider: provider, direction: "to_client")
         let logger = shared.logger
-        let session = RealtimeSession(provider: provider, client: client, upstream: upstream, onFrame: { side, bytes in
-            let counters = side == .client ? toUpstream : toClient
-            counters.frames.increment()
-            counters.bytes.increment(by: bytes)
-        }, onEnd: { summary in
+        let session = RealtimeSession(provider: provider, client: client, upstream: upstream,
+                                      onFrame: metrics.realtimeFrameCounter(provider: provider), onEnd: { summary in
             metrics.realtimeSessionClosed()
             metrics.realtimeSessionEnded(provider: provider, outcome: summary.outcome)
             record.update { $0.realtime = summary }
@@ -176,18 +171,19 @@ extension GatewayConnectionHandler {
         })
         metrics.realtimeSessionOpened()
         let channel = context.channel
+        let clientRelay = NIOLoopBound(client, eventLoop: channel.eventLoop)
         let maxFrameBytes = shared.gateway.settings.realtimeMaxFrameBytes
         let upgrader = NIOTypedWebSocketServerUpgrader<Void>(
             maxFrameSize: maxFrameBytes, enableAutomaticErrorHandling: true,
             shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture(HTTPHeaders()) },
             upgradePipelineHandler: { channel, _ in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(client) }
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(clientRelay.value) }
             })
         do {
             let sync = channel.pipeline.syncOperations
             // The request decoder and this handler leave; NIO's upgrader adds the frame encoder,
             // decoder and protocol-error handler, then the relay.
-            try sync.removeHandler(sync.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self))
+            sync.removeHandler(try sync.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
             task = nil
             exchange = nil
             sync.removeHandler(context: context, promise: nil)

@@ -290,6 +290,3 @@ final class RealtimeMockHandler: ChannelInboundHandler {
         return (code, data.readString(length: data.readableBytes) ?? "")
     }
 }
-
-/// Removed from the pipeline when a connection upgrades to the Realtime WebSocket.
-extension MockHTTPHandler: RemovableChannelHandler {}

@@ -29,6 +29,9 @@ import NIOWebSocket
 
     final class Box { var summary: RealtimeSession.Summary? }
 
+    // Frames written by the relay are as the encoder gets them: `data` unmasked, `maskKey` for
+    // the encoder to apply (towards the upstream).
+
     func makePair() throws -> Pair {
         let loop = EmbeddedEventLoop()
         let client = EmbeddedChannel(loop: loop)
@@ -73,11 +76,9 @@ import NIOWebSocket
         pair.client.pipeline.fireChannelReadComplete()
         let up = try #require(try pair.upstream.readOutbound(as: WebSocketFrame.self))
         #expect(up.maskKey != nil && up.opcode == .text)
-        #expect(String(buffer: up.unmaskedData) == #"{"type":"response.create"}"#)
+        #expect(String(buffer: up.data) == #"{"type":"response.create"}"#)  // the encoder masks it on the way out
 
-        var ping = WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer(string: "p"))
-        ping.rsv1 = false
-        try pair.upstream.writeInbound(ping)
+        try pair.upstream.writeInbound(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer(string: "p")))
         pair.upstream.pipeline.fireChannelReadComplete()
         #expect(try pair.client.readOutbound(as: WebSocketFrame.self)?.opcode == .ping)
         #expect(pair.session.summary.framesToClient == 2 && pair.session.summary.framesToUpstream == 1)
@@ -89,7 +90,7 @@ import NIOWebSocket
         try pair.client.writeInbound(close(4002, "done here"))
         let forwarded = try #require(try pair.upstream.readOutbound(as: WebSocketFrame.self))
         #expect(forwarded.opcode == .connectionClose)
-        let parsed = RealtimeClose.parse(forwarded.unmaskedData)
+        let parsed = RealtimeClose.parse(forwarded.data)
         #expect(parsed.code == 4002 && parsed.reason == "done here")
         // The upstream answers; its close reaches the client and both channels close.
         try pair.upstream.writeInbound(close(4002, "done here"))
@@ -116,7 +117,7 @@ import NIOWebSocket
         pair.client.pipeline.fireChannelInactive()
         let frame = try #require(try pair.upstream.readOutbound(as: WebSocketFrame.self))
         #expect(frame.maskKey != nil)
-        let parsed = RealtimeClose.parse(frame.unmaskedData)
+        let parsed = RealtimeClose.parse(frame.data)
         #expect(parsed.code == 1001 && parsed.reason == "client went away")
     }
 
@@ -126,7 +127,7 @@ import NIOWebSocket
         pair.client.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         for channel in [pair.client, pair.upstream] {
             let frame = try #require(try channel.readOutbound(as: WebSocketFrame.self))
-            #expect(RealtimeClose.parse(frame.unmaskedData).code == 1001)
+            #expect(RealtimeClose.parse(frame.data).code == 1001)
         }
         #expect(pair.session.summary.outcome == "shutdown")
     }

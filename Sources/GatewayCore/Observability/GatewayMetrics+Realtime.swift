@@ -1,4 +1,4 @@
-public import CoreMetrics
+import CoreMetrics
 
 /// The `/v1/realtime` proxy's metrics: sessions by provider and outcome, sessions open now, and
 /// frames and bytes relayed each way (by provider).
@@ -24,11 +24,20 @@ extension GatewayMetrics {
         Meter(label: Name.realtimeActive, dimensions: [], factory: factory).decrement()
     }
 
-    /// The frame and byte counters of one session's direction (`to_upstream` or `to_client`),
-    /// made once per session and bumped per frame.
-    public func realtimeCounters(provider: String, direction: String) -> (frames: Counter, bytes: Counter) {
-        let dimensions = [("provider", provider), ("direction", direction)]
-        return (Counter(label: Name.realtimeFrames, dimensions: dimensions, factory: factory),
-                Counter(label: Name.realtimeBytes, dimensions: dimensions, factory: factory))
+    /// Counts one session's frames and bytes each way (`to_upstream`, `to_client`): the counters
+    /// are made once per session, and bumped per frame by the returned function.
+    public func realtimeFrameCounter(provider: String) -> (RealtimeSession.Side, Int) -> Void {
+        func counters(_ direction: String) -> (frames: Counter, bytes: Counter) {
+            let dimensions = [("provider", provider), ("direction", direction)]
+            return (Counter(label: Name.realtimeFrames, dimensions: dimensions, factory: factory),
+                    Counter(label: Name.realtimeBytes, dimensions: dimensions, factory: factory))
+        }
+        let toUpstream = counters("to_upstream")
+        let toClient = counters("to_client")
+        return { side, bytes in
+            let counters = side == .client ? toUpstream : toClient
+            counters.frames.increment()
+            counters.bytes.increment(by: bytes)
+        }
     }
 }
