@@ -54,6 +54,7 @@ struct MockProviderCommand: ParsableCommand {
                             }
                         }),
                         withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(RealtimeUpgradeRefusalFilter())
                     try channel.pipeline.syncOperations.addHandler(MockHTTPHandler(pacer: pacers[ObjectIdentifier(channel.eventLoop)]))
                 }
             }

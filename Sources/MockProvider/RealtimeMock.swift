@@ -103,6 +103,22 @@ enum RealtimeMock {
     }
 }
 
+/// Sits before MockHTTPHandler: NIO's upgrade handler reports a refused upgrade (no key) as an
+/// error down the pipeline before passing the request on, which MockHTTPHandler would take for a
+/// broken connection; the refusal is answered as HTTP (401) instead.
+final class RealtimeUpgradeRefusalFilter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.fireChannelRead(data)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let error = error as? NIOWebSocketUpgradeError, error == .unsupportedWebSocketTarget { return }
+        context.fireErrorCaught(error)
+    }
+}
+
 /// One mocked realtime session.
 final class RealtimeMockHandler: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame

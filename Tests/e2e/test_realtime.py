@@ -248,3 +248,9 @@ def test_metrics_count_sessions_frames_and_bytes(launch, mock):
     assert value(metrics, 'switchboard_realtime_frames_total{provider="openai",direction="to_upstream"}') == 3  # 2 events + close
     assert value(metrics, 'switchboard_realtime_frames_total{provider="openai",direction="to_client"}') == 3
     assert value(metrics, 'switchboard_realtime_bytes_total{provider="openai",direction="to_upstream"}') > 4000
+
+
+def test_guardrails_are_refused_not_skipped(gateway, mock):
+    reply = call("GET", gateway.url + "/v1/realtime?model=gpt-realtime",
+                 headers=upgrade_headers(**openai_ws_headers(mock, **{"x-portkey-default-input-guardrails": '[{"default.contains": {"words": ["x"], "operator": "none"}}]'})))
+    assert reply.status == 400 and "realtime" in reply.error()["message"]

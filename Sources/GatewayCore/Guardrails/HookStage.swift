@@ -23,7 +23,8 @@ import Tracing
 struct HookStage: RequestStage {
     func passes(_ request: IncomingRequest, context: RequestContext) -> Bool {
         let options = context.options
-        return (context.hooks == nil && options.defaultInputGuardrails == nil && options.defaultOutputGuardrails == nil)
+        // A config target without hooks carries empty ones: nothing to run (nor to refuse) either.
+        return (context.hooks?.isEmpty ?? true) && options.defaultInputGuardrails == nil && options.defaultOutputGuardrails == nil
             || (HookRun.requestType(request.endpoint) == nil && !HookRun.refusesHooks(request.endpoint))
     }
 

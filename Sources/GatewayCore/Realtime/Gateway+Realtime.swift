@@ -14,14 +14,6 @@ extension Gateway {
         async throws(GatewayError) -> GatewayResponse
     {
         let options = requestContext.options
-        // Guardrails read request and response bodies; a session's frames are neither, and a check
-        // that cannot run is refused rather than skipped.
-        if requestContext.hooks.map({ !$0.isEmpty }) == true || options.defaultInputGuardrails != nil
-            || options.defaultOutputGuardrails != nil {
-            throw GatewayError(status: 400, type: .invalidRequest,
-                               message: "guardrails and mutators cannot check a /v1/realtime session; remove the target's hooks for realtime requests",
-                               param: "x-portkey-config", code: "unsupported_for_realtime")
-        }
         let plan = try await planCall(request, context: requestContext)
         var (url, needsLookup) = try upstreamURL(plan: plan, options: options)
         if needsLookup {
