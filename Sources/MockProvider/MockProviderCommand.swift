@@ -49,9 +49,7 @@ struct MockProviderCommand: ParsableCommand {
                     // The upgrader serves the Realtime WebSocket (RealtimeMock.swift); other requests pass.
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withServerUpgrade: (upgraders: [RealtimeMock.upgrader()], completionHandler: { context in
-                            if let http = try? context.pipeline.syncOperations.handler(type: MockHTTPHandler.self) {
-                                context.pipeline.syncOperations.removeHandler(http, promise: nil)
-                            }
+                            RealtimeMock.removeHTTPHandlers(context.pipeline)
                         }),
                         withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(RealtimeUpgradeRefusalFilter())

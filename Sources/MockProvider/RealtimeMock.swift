@@ -83,6 +83,13 @@ enum RealtimeMock {
                      status: .badRequest)
     }
 
+    /// On upgrade: the HTTP handlers after NIO's leave the pipeline.
+    static func removeHTTPHandlers(_ pipeline: ChannelPipeline) {
+        let sync = pipeline.syncOperations
+        if let http = try? sync.handler(type: MockHTTPHandler.self) { sync.removeHandler(http, promise: nil) }
+        if let filter = try? sync.handler(type: RealtimeUpgradeRefusalFilter.self) { sync.removeHandler(filter, promise: nil) }
+    }
+
     /// The upgrader for the mock's pipeline: upgrades realtime paths that carry a key.
     static func upgrader() -> NIOWebSocketServerUpgrader {
         NIOWebSocketServerUpgrader(
@@ -110,7 +117,11 @@ final class RealtimeUpgradeRefusalFilter: ChannelInboundHandler, RemovableChanne
     typealias InboundIn = HTTPServerRequestPart
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // After the connection's first request nothing can upgrade it any more (NIO's upgrade
+        // handler leaves after it too): the filter leaves, so later requests do not pass through it.
+        let ends = if case .end = unwrapInboundIn(data) { true } else { false }
         context.fireChannelRead(data)
+        if ends { context.pipeline.syncOperations.removeHandler(context: context, promise: nil) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -254,3 +254,29 @@ def test_guardrails_are_refused_not_skipped(gateway, mock):
     reply = call("GET", gateway.url + "/v1/realtime?model=gpt-realtime",
                  headers=upgrade_headers(**openai_ws_headers(mock, **{"x-portkey-default-input-guardrails": '[{"default.contains": {"words": ["x"], "operator": "none"}}]'})))
     assert reply.status == 400 and "realtime" in reply.error()["message"]
+
+
+def test_loadbalance_config_picks_a_target(gateway, mock):
+    config = {"strategy": {"mode": "loadbalance"}, "targets": [
+        {"provider": "openai", "api_key": "sk-lb-a", "custom_host": mock.url + "/v1", "weight": 1},
+        {"provider": "openai", "api_key": "sk-lb-b", "custom_host": mock.url + "/v1", "weight": 1},
+    ]}
+    seen = set()
+    for _ in range(6):
+        with connect(ws_url(gateway), additional_headers={"x-portkey-config": json.dumps(config)}) as ws:
+            assert recv_json(ws)["type"] == "session.created"
+        seen.add(last_session(mock)["authorization"])
+    assert seen <= {"Bearer sk-lb-a", "Bearer sk-lb-b"} and seen
+
+
+def test_shutdown_closes_both_sides_with_1001(launch, mock):
+    gateway = launch()
+    ws = connect(ws_url(gateway), additional_headers=openai_ws_headers(mock))
+    assert recv_json(ws)["type"] == "session.created"
+    gateway.proc.terminate()  # SIGTERM: drain
+    with pytest.raises(ConnectionClosed) as closed:
+        ws.recv(timeout=10)
+    assert closed.value.rcvd.code == 1001 and "shutting down" in closed.value.rcvd.reason
+    session = last_session(mock, until=lambda s: s["ended"] != "open")
+    assert session["client_close_code"] == 1001 and "shutting down" in session["client_close_reason"]
+    assert gateway.proc.wait(15) == 0  # the drain ended: both sockets closed
