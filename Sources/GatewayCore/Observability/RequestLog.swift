@@ -57,7 +57,7 @@ public enum RequestLogLine {
             out.number("frames_to_upstream", realtime.framesToUpstream)
             out.number("frames_to_client", realtime.framesToClient)
             out.string("realtime_outcome", realtime.outcome)
-            out.number("close_code", realtime.closeCode.map { Int($0) })
+            out.number("close_code", realtime.closeCode.map { Int(truncatingIfNeeded: $0) })
         }
         if !fields.hooks.isEmpty {
             // Only when hooks ran: `"hooks":[{"id":"g1","verdict":false}]`.

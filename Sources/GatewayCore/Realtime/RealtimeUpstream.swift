@@ -172,7 +172,7 @@ final class RefusalCollector: ChannelInboundHandler, RemovableChannelHandler {
             promise.fail(UpstreamError(.closed, "the connection closed before the upgrade answer"))
             return
         }
-        promise.succeed((UpstreamHead(status: Int(head.status.code), headers: head.headers), body))
+        promise.succeed((UpstreamHead(status: Int(truncatingIfNeeded: head.status.code), headers: head.headers), body))
         context.close(promise: nil)
     }
 }
