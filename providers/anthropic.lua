@@ -21,6 +21,9 @@ local provider = {
                 files = "passthrough", ["*"] = "passthrough" },
   decode_body = true,
   client_headers = { "anthropic-beta" },
+  docs = "https://docs.anthropic.com/en/api/messages",
+  auth_scheme = "x-api-key: <key> (sent as Authorization: Bearer <key> by the client)",
+  notes = "anthropic-version 2023-06-01 (x-portkey-anthropic-version); Files API needs anthropic-beta files-api-2025-04-14",
   response = claude.response,
   stream = claude.stream,
 }

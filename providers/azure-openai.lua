@@ -35,6 +35,8 @@ local provider = compat.provider {
   base_url = "https://{resource}.openai.azure.com/openai",
   auth_header = "api-key",
   auth_prefix = "",
+  docs = "https://learn.microsoft.com/azure/ai-services/openai/reference",
+  notes = "needs x-portkey-azure-resource-name, and x-portkey-azure-deployment-id for deployment paths; api-version 2024-10-21 by default; key auth only (no Entra ID)",
   endpoints = { "chat/completions", "completions", "embeddings", "models", "responses",
     "images/generations", "images/edits", "audio/speech", "audio/transcriptions", "audio/translations",
     "files", "batches",

@@ -5,11 +5,27 @@
 -- InvokeModel body). The host decodes the binary event streams into events. Requests are signed with AWS
 -- Signature V4 (lib/aws_sigv4.lua). Settings (x-portkey-aws-*): aws_access_key_id,
 -- aws_secret_access_key, aws_session_token (optional), aws_region (default us-east-1).
+--
+-- /v1/rerank goes to the Agent Runtime's Rerank (POST https://bedrock-agent-runtime.{region}.amazonaws.com/rerank,
+-- signed for service `bedrock`), translated from and to the gateway's rerank contract (Cohere's
+-- shape, lib/rerank.lua): query -> queries[{type TEXT, textQuery {text}}], documents ->
+-- sources[{type INLINE, inlineDocumentSource {type TEXT, textDocument {text}}}], model ->
+-- rerankingConfiguration.bedrockRerankingConfiguration.modelConfiguration.modelArn
+-- (arn:aws:bedrock:{region}::foundation-model/{model}, or the model as is when it is an ARN),
+-- top_n -> numberOfResults (all documents when absent); answer results[{index, relevanceScore}] ->
+-- results[{index, relevance_score}]. Refused: max_tokens_per_doc (Rerank has no such field; a
+-- model's own fields would go in additionalModelRequestFields, not verified per model). A
+-- `nextToken` in the answer (more results than one answer holds) is a 502 rather than a silently
+-- shortened list. Verified with `search`: the request nesting from AWS's JavaScript SDK v3
+-- RerankCommand reference, RerankResult (index, relevanceScore, document) from AWS's API
+-- reference, POST /rerank from the SDK's serializer; the signing name `bedrock` for the agent
+-- runtime host from third-party clients only.
 local chat = require("openai_chat")
 local converse = require("chat_to_bedrock_converse")
 local sigv4 = require("aws_sigv4")
 local validate = require("validate")
 local upstream_errors = require("upstream_errors")
+local rerank = require("rerank")
 
 local json = gw.json
 
@@ -21,7 +37,11 @@ local provider = {
   -- Claude models take /v1/messages through InvokeModel (its binary stream is re-framed as
   -- server-sent events here, so "translate"); for others prepare asks for the converter.
   -- Anthropic's count_tokens: Bedrock's CountTokens for Claude models (others are refused by name).
-  endpoints = { ["chat/completions"] = "translate", messages = "translate", ["messages/count_tokens"] = "translate" },
+  endpoints = { ["chat/completions"] = "translate", messages = "translate", ["messages/count_tokens"] = "translate",
+                rerank = "translate" },
+  docs = "https://docs.aws.amazon.com/bedrock/latest/APIReference/welcome.html",
+  auth_scheme = "AWS SigV4 (service bedrock)",
+  notes = "x-portkey-aws-access-key-id / -secret-access-key / -region; Converse for chat, InvokeModel for Claude messages, Agent Runtime Rerank for rerank",
   decode_body = true,
   client_headers = { "anthropic-beta" },
   -- The region is in the host (bedrock-runtime.<region>.amazonaws.com).
@@ -62,6 +82,42 @@ local function count_tokens_request(body)
   return payload, foundation
 end
 
+local RERANK_REFUSED = {
+  max_tokens_per_doc = "Bedrock's Rerank has no per-document token limit",
+}
+
+-- Rerank (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_agent-runtime_Rerank.html)
+-- on the Agent Runtime host, signed like the others.
+local function rerank_request(ctx, body, region, access_key, secret_key)
+  local req = rerank.read(body, NAME, RERANK_REFUSED)
+  ctx.rerank = req
+  local sources = json.array()
+  for i, text in ipairs(req.texts) do
+    sources[i] = { type = "INLINE", inlineDocumentSource = { type = "TEXT", textDocument = { text = text } } }
+  end
+  local arn = req.model:match("^arn:") and req.model or ("arn:aws:bedrock:" .. region .. "::foundation-model/" .. req.model)
+  local payload = validate.encode({
+    queries = json.array({ { type = "TEXT", textQuery = { text = req.query } } }),
+    sources = sources,
+    rerankingConfiguration = {
+      type = "BEDROCK_RERANKING_MODEL",
+      bedrockRerankingConfiguration = { numberOfResults = req.top_n or #req.texts, modelConfiguration = { modelArn = arn } },
+    },
+  }, body)
+  local base = ctx.custom_host and ctx.custom_host:gsub("/+$", "") or ("https://bedrock-agent-runtime." .. region .. ".amazonaws.com")
+  local scheme_host, prefix = base:match("^(https?://[^/]+)(.*)$")
+  local path = prefix .. "/rerank"
+  local headers = sigv4.sign {
+    method = "POST", host = scheme_host:gsub("^https?://", ""), path = path,
+    canonical_path = sigv4.uri_encode(prefix, true) .. "/rerank", query = "", payload = payload,
+    region = region, service = "bedrock", access_key = access_key, secret_key = secret_key,
+    session_token = ctx.settings.aws_session_token,
+  }
+  headers["content-type"] = "application/json"
+  headers.accept = "application/json"
+  return { url = scheme_host .. path, method = "POST", headers = headers, body = payload }
+end
+
 function provider.prepare(ctx)
   local s = ctx.settings
   local access_key, secret_key = s.aws_access_key_id, s.aws_secret_access_key
@@ -76,6 +132,7 @@ function provider.prepare(ctx)
   if type(body.model) ~= "string" or body.model == "" then
     error(chat.bad_request("model must name a Bedrock model id, inference profile or ARN", "model"))
   end
+  if ctx.endpoint == "rerank" then return rerank_request(ctx, body, region, access_key, secret_key) end
 
   local base = ctx.custom_host and ctx.custom_host:gsub("/+$", "") or ("https://bedrock-runtime." .. region .. ".amazonaws.com")
   local scheme_host, prefix = base:match("^(https?://[^/]+)(.*)$")
@@ -123,6 +180,17 @@ function provider.prepare(ctx)
 end
 
 function provider.response(ctx, res)
+  if ctx.rerank then
+    local list, r = rerank.list(res, "results", NAME)
+    if r.nextToken ~= nil and r.nextToken ~= json.null then
+      error(chat.upstream_error(NAME .. "'s Rerank answered part of the results (nextToken); paging is not supported"))
+    end
+    local results = {}
+    for i, item in ipairs(list) do
+      results[i] = { index = type(item) == "table" and item.index, score = type(item) == "table" and item.relevanceScore }
+    end
+    return rerank.answer(ctx.rerank, results, { id = res.headers and res.headers["x-amzn-requestid"] }, NAME)
+  end
   if ctx.messages then return { body = res.text } end  -- already an Anthropic message
   if ctx.count_tokens then
     local count = type(res.body) == "table" and res.body.inputTokens

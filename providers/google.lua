@@ -19,6 +19,9 @@ local provider = {
   endpoints = { ["chat/completions"] = "translate", embeddings = "translate",
                 ["messages/count_tokens"] = "translate" },  -- Anthropic's count_tokens -> :countTokens
   decode_body = true,
+  docs = "https://ai.google.dev/api/generate-content",
+  auth_scheme = "x-goog-api-key: <key> (sent as Authorization: Bearer <key> by the client)",
+  notes = "chat, embeddings and count_tokens translated to the Gemini API (v1beta)",
   stream = chat_to_gemini.stream,
 }
 

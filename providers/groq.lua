@@ -10,5 +10,7 @@ local compat = require("openai_compatible")
 return compat.provider {
   name = "Groq",
   base_url = "https://api.groq.com/openai/v1",
+  docs = "https://console.groq.com/docs/openai",
+  notes = "no legacy completions, no embeddings; 400 for logprobs, logit_bias, n != 1",
   endpoints = { "chat/completions", "models", "responses", "audio/transcriptions", "audio/translations", "audio/speech" },
 }

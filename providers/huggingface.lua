@@ -8,6 +8,8 @@
 --     A model id may carry a provider suffix, e.g. "openai/gpt-oss-120b:cerebras".
 --   - TGI / Inference Endpoint via custom host: TGI (>= 1.4) serves /v1/chat/completions,
 --     /v1/completions and /v1/models; a TEI endpoint serves /v1/embeddings.
+--   No OpenAI-shaped images, audio, rerank, moderations, files or batches on the router (TEI's
+--   /rerank is at the server root in its own shape).
 -- Custom host: write the endpoint root, e.g.
 --   x-portkey-custom-host: https://xyz.us-east-1.aws.endpoints.huggingface.cloud
 --   A host already ending in /v1 is used as is; any other gets /v1 appended (Portkey appends
@@ -22,4 +24,6 @@ return compat.provider {
   base_url = "https://router.huggingface.co/v1",
   custom_host_path = "/v1",
   endpoints = { "chat/completions", "completions", "embeddings", "models" },
+  docs = "https://huggingface.co/docs/inference-providers/index",
+  notes = "router serves chat/completions and models; completions/embeddings need a TGI/TEI custom host",
 }

@@ -4,6 +4,7 @@
 --   as Authorization: Bearer <LM Studio API token>.
 -- Endpoints: chat/completions, completions, embeddings, models, responses (LM Studio's own
 --   /v1/responses, served natively).
+--   No images, audio, rerank, moderations, files or batches in LM Studio's OpenAI-compatible API.
 -- Base URL: http://localhost:1234/v1 (LM Studio's default port 1234).
 -- Custom host: a host ending in /v1 is used as is, any other gets /v1 appended, so
 --   x-portkey-custom-host: http://gpu-box:1234 and http://gpu-box:1234/v1 both work.
@@ -19,4 +20,7 @@ return compat.provider {
   custom_host_path = "/v1",
   root_passthrough = "/api/",
   endpoints = { "chat/completions", "completions", "embeddings", "models", "responses" },
+  docs = "https://lmstudio.ai/docs/api/openai-api",
+  auth_scheme = "none (Authorization: Bearer <token> when the server requires authentication)",
+  notes = "local server (default http://localhost:1234/v1); /v1/api/... goes to its native REST API",
 }

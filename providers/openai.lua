@@ -6,6 +6,8 @@ local compat = require("openai_compatible")
 local provider = compat.provider {
   name = "OpenAI",
   base_url = "https://api.openai.com/v1",
+  docs = "https://platform.openai.com/docs/api-reference",
+  notes = "optional x-portkey-openai-organization / x-portkey-openai-project headers",
   -- /v1/responses is OpenAI's own (GET/DELETE /v1/responses/{id} reach it through "*").
   endpoints = { "chat/completions", "completions", "embeddings", "models", "responses",
     "images/generations", "images/edits", "images/variations", "audio/speech", "audio/transcriptions",

@@ -311,10 +311,11 @@ static EVP_PKEY *sb_rsa_from_jwk(const struct sb_crypto *C, const unsigned char 
     return pkey;
 }
 
-// An RSA public key from PEM ("PUBLIC KEY", or PKCS#1 "RSA PUBLIC KEY"); NULL when it is not one.
-static EVP_PKEY *sb_rsa_from_pem(const struct sb_crypto *C, const char *pem, size_t length) {
+// An RSA public key from PEM ("PUBLIC KEY", or PKCS#1 "RSA PUBLIC KEY"), or with `selection`
+// EVP_PKEY_KEYPAIR a private key ("PRIVATE KEY" PKCS#8, "RSA PRIVATE KEY"); NULL when it is not one.
+static EVP_PKEY *sb_rsa_from_pem_as(const struct sb_crypto *C, const char *pem, size_t length, int selection) {
     EVP_PKEY *pkey = NULL;
-    OSSL_DECODER_CTX *decoder = C->OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, "RSA", EVP_PKEY_PUBLIC_KEY, NULL, NULL);
+    OSSL_DECODER_CTX *decoder = C->OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, "RSA", selection, NULL, NULL);
     if (decoder == NULL) return NULL;
     const unsigned char *data = (const unsigned char *)pem;
     size_t left = length;
@@ -324,6 +325,41 @@ static EVP_PKEY *sb_rsa_from_pem(const struct sb_crypto *C, const char *pem, siz
     }
     C->OSSL_DECODER_CTX_free(decoder);
     return pkey;
+}
+
+static EVP_PKEY *sb_rsa_from_pem(const struct sb_crypto *C, const char *pem, size_t length) {
+    return sb_rsa_from_pem_as(C, pem, length, EVP_PKEY_PUBLIC_KEY);
+}
+
+// gw.crypto.rsa_sha256_sign(private_key_pem, data) -> signature bytes (RS256: RSASSA-PKCS1-v1_5
+// with SHA-256), for providers that authenticate with a signed assertion (a Google service
+// account's JWT). The key is PEM: PKCS#8 "PRIVATE KEY" or PKCS#1 "RSA PRIVATE KEY". Raises
+// `crypto: ...` (the script's error, never the key's text) when the key is not one.
+static int gw_rsa_sha256_sign(lua_State *L) {
+    size_t pem_length = 0, data_length = 0;
+    const char *pem = luaL_checklstring(L, 1, &pem_length);
+    const unsigned char *data = (const unsigned char *)luaL_checklstring(L, 2, &data_length);
+    const char *why = "libcrypto is not available";
+    const struct sb_crypto *C = sb_crypto(&why);
+    if (C == NULL) return sb_raise(L, "crypto: %s", why);
+    EVP_PKEY *pkey = sb_rsa_from_pem_as(C, pem, pem_length, EVP_PKEY_KEYPAIR);
+    if (pkey == NULL) {
+        C->ERR_clear_error();
+        return sb_raise(L, "crypto: the key is not a PEM RSA private key");
+    }
+    // 16384-bit keys sign 2048 bytes; nothing larger is an RSA key in use.
+    unsigned char signature[2048];
+    size_t signature_length = sizeof signature;
+    EVP_MD_CTX *md = C->EVP_MD_CTX_new();
+    int signed_ok = md != NULL && C->EVP_DigestSignInit(md, NULL, C->EVP_sha256(), NULL, pkey) == 1
+        && C->EVP_DigestSign(md, signature, &signature_length, data, data_length) == 1;
+    C->EVP_MD_CTX_free(md);
+    C->EVP_PKEY_free(pkey);
+    C->ERR_clear_error();
+    if (!signed_ok) return sb_raise(L, "crypto: RSA signing failed (is the key valid?)");
+    sb_check_deadline(L);
+    lua_pushlstring(L, (const char *)signature, signature_length);
+    return 1;
 }
 
 // gw.crypto.rsa_sha256_verify(key, data, signature) -> boolean (RS256: RSASSA-PKCS1-v1_5 with
@@ -386,6 +422,7 @@ void sb_open_gw_regex_crypto(lua_State *L) {
 
     lua_newtable(L);
     lua_pushcfunction(L, gw_rsa_sha256_verify); lua_setfield(L, -2, "rsa_sha256_verify");
+    lua_pushcfunction(L, gw_rsa_sha256_sign); lua_setfield(L, -2, "rsa_sha256_sign");
     lua_setfield(L, -2, "crypto");
 
     lua_getfield(L, -1, "base64");

@@ -42,6 +42,21 @@ public enum Endpoint: String, Sendable, CaseIterable {
     case realtime = "realtime"
     case passthrough = "passthrough"
 
+    /// Endpoints that are a tree of paths (`/v1/files/{id}/content`), each method decided by the
+    /// provider.
+    public static let trees: [Endpoint] = [.files, .batches]
+
+    /// The tree endpoint a `/v1/...` path belongs to (`/v1/files/file-1/content` → files), if any.
+    public static func tree(containing path: Substring) -> Endpoint? {
+        guard path.hasPrefix("/v1/") else { return nil }
+        let rest = path.dropFirst(4)
+        for tree in trees where rest.hasPrefix(tree.rawValue) {
+            let after = rest.dropFirst(tree.rawValue.utf8.count)
+            if after.isEmpty || after.hasPrefix("/") { return tree }
+        }
+        return nil
+    }
+
     /// What the request body must be: JSON for the generation-like endpoints, a multipart form
     /// for uploads, anything (or nothing) for the rest.
     public enum BodyKind: Sendable { case json, multipart, any }

@@ -96,9 +96,6 @@ enum Route {
         "/v1/realtime": (.realtime, .GET),
     ]
 
-    /// Endpoints that are a tree of paths (`/v1/files/{id}/content`), each method decided by the
-    /// provider: the prefix, and the endpoint every path under it belongs to.
-    static let endpointTrees: [(prefix: String, endpoint: Endpoint)] = [("/v1/files", .files), ("/v1/batches", .batches)]
 
     static func resolve(method: HTTPMethod, uri: String) -> Route {
         let path: Substring
@@ -144,11 +141,8 @@ enum Route {
             return .admin(action)
         }
         if path.hasPrefix("/v1/") {
-            for tree in endpointTrees where path.hasPrefix(tree.prefix) {
-                let rest = path.dropFirst(tree.prefix.utf8.count)
-                if rest.isEmpty || rest.hasPrefix("/") {
-                    return .gateway(tree.endpoint, path: String(path.dropFirst(3)), query: String(query))
-                }
+            if let tree = Endpoint.tree(containing: path) {
+                return .gateway(tree, path: String(path.dropFirst(3)), query: String(query))
             }
             return .gateway(.passthrough, path: String(path.dropFirst(3)), query: String(query))
         }

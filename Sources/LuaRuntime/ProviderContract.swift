@@ -47,6 +47,11 @@ public struct ProviderInfo: Sendable, Equatable {
     /// The provider's name in the OpenTelemetry GenAI conventions (`semconv_name` in the script,
     /// e.g. `aws.bedrock`) for `gen_ai.provider.name`; nil: the id is used.
     public var conventionName: String? = nil
+    /// What the provider table in providers/README.md says of it (`docs`, `auth_scheme` and
+    /// `notes` in the script): the API reference it was written from, its auth, one line of notes.
+    public var docs: String? = nil
+    public var authScheme: String? = nil
+    public var notes: String? = nil
 
     /// What a provider serves when its script does not say.
     public static let standardEndpoints = ["chat/completions", "completions", "embeddings", "models"]
@@ -112,11 +117,16 @@ public struct PrepareContext: Sendable {
     public var settings: [(String, String)]
     /// The request body, decoded into `ctx.body` only for providers that declare `decode_body`.
     public var body: [UInt8]?
+    /// Whether `body` is JSON (the gateway scanned it); otherwise a decoding provider gets the bytes
+    /// as `ctx.body_text`.
+    public var bodyIsJSON = true
     /// A converter to translate through: its `request(ctx, body)` turns the client's body into a
     /// request of the converter's `to` endpoint before `prepare` sees it.
     public var converter: ConverterInfo?
     /// Images fetched for a previous `prepare` that asked for them: URL → (media type, base64).
     public var fetched: [String: (mediaType: String, base64: String)]?
+    /// The answer to the credential request a previous `prepare` asked for (`token_request`).
+    public var tokenResponse: TokenResponse?
 
     public init(
         endpoint: String, method: String, path: String, query: String, customHost: String?, apiKey: String?,
@@ -145,6 +155,8 @@ public struct PreparedRequest: Sendable, Equatable {
     public var body: [UInt8]?
     /// False when the script asked for the answer to pass through untranslated (`translate = false`).
     public var translate: Bool = true
+    /// Whether `body` is a table the host encoded as JSON (rather than a string the script built).
+    public var bodyFromTable = false
 
     public struct Header: Sendable, Equatable {
         public var name: String
@@ -152,8 +164,33 @@ public struct PreparedRequest: Sendable, Equatable {
     }
 }
 
+/// A call the host makes on a provider's behalf before its request (`{ token_request = { url,
+/// method, headers, body } }`): exchanging a signed assertion or client credentials for an access
+/// token. Scripts do no I/O; the host does this one, bounded, and runs `prepare` again with the
+/// answer in `ctx.token_response`.
+public struct TokenRequest: Sendable, Equatable {
+    public var url: String
+    public var method: String
+    public var headers: [PreparedRequest.Header]
+    public var body: [UInt8]?
+}
+
+/// The answer to a ``TokenRequest``: its status and body bytes.
+public struct TokenResponse: Sendable, Equatable {
+    public var status: Int
+    public var body: [UInt8]
+
+    public init(status: Int, body: [UInt8]) {
+        self.status = status
+        self.body = body
+    }
+}
+
 /// What a provider's `prepare(ctx)` asked for.
 public enum PrepareOutcome: Sendable, Equatable {
+    /// Make this credential request first; `prepare` then runs again with `ctx.token_response =
+    /// { status = ..., text = ..., body = <decoded JSON or nil> }`.
+    case token(TokenRequest)
     /// Send this request upstream.
     case send(PreparedRequest)
     /// Fetch these image URLs first (`{ fetch = { url, ... } }`); `prepare` then runs again with

@@ -186,7 +186,8 @@ extension ScriptGeneration {
                         credentialSettings: Set(vm.stringList(-1, "credential_settings") ?? []),
                         clientHeaders: (vm.stringList(-1, "client_headers") ?? []).map { $0.lowercased() },
                         classifiesErrors: vm.hasFunction(-1, "error"),
-                        conventionName: vm.field(-1, "semconv_name"))
+                        conventionName: vm.field(-1, "semconv_name"),
+                        docs: vm.field(-1, "docs"), authScheme: vm.field(-1, "auth_scheme"), notes: vm.field(-1, "notes"))
                 }
                 sb_rawsetfield(L, providers, file.name)
             } catch {
@@ -428,6 +429,11 @@ extension LuaVM {
             }
             sb_rawsetfield(L, ctxIndex, "fetched")
         }
+        if let token = context.tokenResponse {
+            // Shaped as `res` is for response(ctx, res): status, headers, text, body (decoded JSON).
+            push(UpstreamAnswer(status: token.status, headers: [], body: token.body))
+            sb_rawsetfield(L, ctxIndex, "token_response")
+        }
         var convertedBody: [UInt8]?
         if let converter = context.converter {
             // The client spoke another endpoint's dialect: the converter turns the body into a
@@ -451,8 +457,14 @@ extension LuaVM {
             setField("model", model)
             setField("converter", converter.module)
         } else if info.decodesBody, let body = context.body {
-            try decodeJSON(body, script: info.file)
-            sb_rawsetfield(L, -2, "body")
+            if context.bodyIsJSON {
+                try decodeJSON(body, script: info.file)
+                sb_rawsetfield(L, -2, "body")
+            } else {
+                // Not JSON (a multipart upload, CSV for a SageMaker model): the bytes as they are.
+                push(bytes: body)
+                sb_rawsetfield(L, -2, "body_text")
+            }
         }
 
         var contextRef: Int32?
@@ -471,6 +483,24 @@ extension LuaVM {
             succeeded = true
             return (.fetch(fetch), contextRef)
         }
+        if sb_rawgetfield(L, -1, "token_request") == LUA_TTABLE {
+            guard context.tokenResponse == nil else {
+                throw LuaError(kind: .runtime, script: info.file,
+                               message: "\(info.file): prepare(ctx) asked for a token_request again after ctx.token_response")
+            }
+            let url = try checkedURL(field(-1, "url"), script: info.file, hook: "prepare(ctx)'s token_request")
+            let method = field(-1, "method") ?? "POST"
+            if let problem = WireSyntax.methodProblem(method) {
+                throw LuaError(kind: .runtime, script: info.file, message: "\(info.file): token_request has a method where \(problem)")
+            }
+            let headers = try requestHeaders(script: info.file, hook: "prepare(ctx)'s token_request")
+            var body: [UInt8]?
+            if sb_rawgetfield(L, -1, "body") == LUA_TSTRING { body = bytes(at: -1) }
+            sb_pop(L, 1)
+            succeeded = true
+            return (.token(TokenRequest(url: url, method: method, headers: headers, body: body)), contextRef)
+        }
+        sb_pop(L, 1)
         if let via = field(-1, "via") {
             guard context.converter == nil else {
                 throw LuaError(kind: .runtime, script: info.file,
@@ -490,17 +520,20 @@ extension LuaVM {
         }
         let headers = try requestHeaders(script: info.file, hook: "prepare(ctx)")
         var body: [UInt8]?
+        var fromTable = false
         switch sb_rawgetfield(L, -1, "body") {
         case LUA_TSTRING:
             body = bytes(at: -1)
         case LUA_TTABLE:
             body = try encodeJSON(at: -1, script: info.file)
+            fromTable = true
         default:
             break
         }
         sb_pop(L, 1)
         if body == nil, let convertedBody { body = convertedBody }
         var prepared = PreparedRequest(url: url, method: method, headers: headers, body: body)
+        prepared.bodyFromTable = fromTable
         if let translate = booleanField(-1, "translate") { prepared.translate = translate }
         succeeded = true
         return (.send(prepared), contextRef)

@@ -20,6 +20,9 @@ struct Check: AsyncParsableCommand {
     @Flag(name: .customLong("converters"), help: "Print every converter's direction and parameter declarations (mapped, refused, dropped: reason) as one JSON object instead of the summary.")
     var converters = false
 
+    @Flag(name: .customLong("provider-table"), help: "Print the providers table of providers/README.md (id, endpoints, dialect, auth, notes) from what the provider scripts declare, instead of the summary.")
+    var providerTable = false
+
     func run() async throws {
         let logger = Logger(label: "switchboard.check")
         do {
@@ -51,6 +54,10 @@ struct Check: AsyncParsableCommand {
             }
             if converters {
                 print(try Self.convertersJSON(generation.converters))
+                return
+            }
+            if providerTable {
+                print(ProviderTable.markdown(generation.providers.values.sorted { $0.id < $1.id }), terminator: "")
                 return
             }
             print("ok: \(generation.providers.count) providers, \(generation.libraries.count) libraries, \(generation.scripts.count) scripts, \(generation.plugins.count) check plugins\(extra)")

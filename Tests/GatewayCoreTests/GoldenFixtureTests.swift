@@ -50,6 +50,29 @@ import Testing
         #expect(Self.cases.count >= 10)
     }
 
+    /// Every provider has a case for every endpoint its table declares (issue 19): a provider that
+    /// gains an endpoint gains a case with it. `realtime` is a WebSocket, covered end to end
+    /// (Tests/e2e/test_realtime.py), and `"*"` is not an endpoint.
+    @Test func everyDeclaredEndpointHasACase() throws {
+        let scripts = try ScriptHost(locations: .init(providers: Self.root.appendingPathComponent("providers").path, scripts: nil),
+                                     limits: LuaLimits(), vmCount: 1, logger: Logger(label: "golden"),
+                                     store: ScriptStore(maxBytes: 1 << 20))
+        var covered: [String: Set<String>] = [:]
+        for name in Self.cases {
+            let provider = String(name.prefix { $0 != "/" })
+            let request = try Self.object(at: Self.fixtures.appendingPathComponent(name).appendingPathComponent("request.json"))
+            let path = (request["path"] as? String ?? "").split(separator: "?").first.map(String.init) ?? ""
+            covered[provider, default: []].insert(Self.endpoint(of: path).rawValue)
+        }
+        var missing: [String] = []
+        for (id, provider) in scripts.current.providers.sorted(by: { $0.key < $1.key }) {
+            for endpoint in provider.endpoints.keys.sorted() where endpoint != "*" && endpoint != "realtime" {
+                if covered[id]?.contains(endpoint) != true { missing.append("\(id): \(endpoint)") }
+            }
+        }
+        #expect(missing.isEmpty, "no golden case under Tests/Fixtures/providers/<id>/ for: \(missing.joined(separator: ", "))")
+    }
+
     @Test(arguments: cases) func golden(_ name: String) async throws {
         let folder = Self.fixtures.appendingPathComponent(name)
         func file(_ name: String) -> URL { folder.appendingPathComponent(name) }
@@ -152,8 +175,7 @@ import Testing
             return ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]))
         }
         // The client endpoints are named by their path after /v1/ (as the server's route table maps them).
-        let named = path.hasPrefix("/v1/") ? Endpoint(rawValue: String(path.dropFirst(4))) : nil
-        let endpoint: Endpoint = named.flatMap { $0 == .passthrough ? nil : $0 } ?? .passthrough
+        let endpoint = Self.endpoint(of: path)
         let incoming = IncomingRequest(endpoint: endpoint, method: HTTPMethod(rawValue: request["method"] as? String ?? "POST"),
                                        path: String(path.dropFirst(3)), query: query, headers: headers, body: body)
         do throws(GatewayError) {
@@ -179,6 +201,13 @@ import Testing
         } catch {
             return (error.status, HTTPHeaders(), ClientDialect(endpoint).errorBody(error))
         }
+    }
+
+    /// The endpoint a path is, as the server's route table maps it: named endpoints by their path,
+    /// the files and batches trees by prefix, anything else passthrough.
+    static func endpoint(of path: String) -> Endpoint {
+        let named = path.hasPrefix("/v1/") ? Endpoint(rawValue: String(path.dropFirst(4))) : nil
+        return named.flatMap { $0 == .passthrough ? nil : $0 } ?? Endpoint.tree(containing: Substring(path)) ?? .passthrough
     }
 
     /// The direct exchange's answer; it fails only with a GatewayError.

@@ -80,7 +80,7 @@ def test_message_batches_list_and_files_reach_anthropic(gateway, mock):
     assert seen["headers"]["anthropic-beta"] == "files-api-2025-04-14"
 
 
-def test_cohere_rerank_passes_through_to_v2(gateway, mock):
+def test_cohere_rerank_reaches_v2(gateway, mock):
     answer = {"id": "07734bd2-2473-4f07-94e1-0d9f0e6843cf",
               "results": [{"index": 1, "relevance_score": 0.9}, {"index": 0, "relevance_score": 0.1}],
               "meta": {"api_version": {"version": "2"}, "billed_units": {"search_units": 1}}}
@@ -88,7 +88,8 @@ def test_cohere_rerank_passes_through_to_v2(gateway, mock):
     request = {"model": "rerank-v3.5", "query": "capital of France?", "documents": ["Berlin", "Paris"], "top_n": 2}
     reply = call("POST", gateway.url + "/v1/rerank", headers={
         "x-portkey-provider": "cohere", "Authorization": "Bearer co-key", "x-portkey-custom-host": mock.url + "/v2",
-        "x-mock-fixture": fixture, "content-type": "application/json"}, body=request)
+        "x-mock-fixture": fixture, "x-portkey-forward-headers": "x-mock-fixture", "content-type": "application/json"},
+        body=request)
     assert reply.status == 200, reply.body
     assert reply.json() == answer
     seen = last_upstream_request(mock)

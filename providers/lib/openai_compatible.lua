@@ -87,6 +87,13 @@ function M.provider(spec)
   for _, name in ipairs(spec.endpoints or STANDARD) do endpoints[name] = "native" end
   p.endpoints = endpoints
   p.requires_key = spec.requires_key ~= false
+  -- For the providers table (providers/README.md): the auth header as the spec sets it.
+  if not p.auth_scheme then
+    local header = spec.auth_header or "Authorization"
+    if header == "authorization" then header = "Authorization" end
+    p.auth_scheme = header .. ": " .. (spec.auth_prefix or "Bearer ") .. "<key>"
+      .. (p.requires_key and "" or " (optional)")
+  end
 
   -- The base URL (with its version path) and the auth headers.
   function p.auth(ctx)

@@ -48,6 +48,7 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, ExpressibleByStri
     public static let invalidJson: ErrorCode = "invalid_json"
     public static let invalidModel: ErrorCode = "invalid_model"
     public static let invalidMultipart: ErrorCode = "invalid_multipart"
+    public static let tokenExchangeFailed: ErrorCode = "token_exchange_failed"
     public static let invalidUpstreamResponse: ErrorCode = "invalid_upstream_response"
     public static let invalidUpstreamUrl: ErrorCode = "invalid_upstream_url"
     public static let invalidVirtualKeys: ErrorCode = "invalid_virtual_keys"

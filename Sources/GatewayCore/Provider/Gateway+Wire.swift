@@ -88,7 +88,11 @@ extension Gateway {
         if request.body != nil && !headers.contains(name: "content-type") && plan.body == nil {
             headers.add(name: "content-type", value: "application/json")
         }
-        if plan.body != nil {
+        if plan.body != nil,
+           plan.bodyFromTable || headers.first(name: "content-type").map({ $0.lowercased().contains("json") }) ?? true {
+            // A body the script built is JSON (a table always; a string unless the client's body
+            // was something else: CSV bytes a script signs and sends on keep their type). The
+            // script's own content-type wins.
             headers.replaceOrAdd(name: "content-type", value: "application/json")
         }
         for header in plan.headers { headers.replaceOrAdd(name: header.name, value: header.value) }

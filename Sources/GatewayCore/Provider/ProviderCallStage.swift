@@ -55,19 +55,21 @@ extension Gateway {
     /// through, or refused), then `prepare` — with the images it asks for fetched, or the converter
     /// it asks for — or `auth` for a passthrough.
     nonisolated(nonsending) func planCall(_ request: IncomingRequest, context requestContext: RequestContext) async throws(GatewayError) -> ProviderPlan {
-        switch try planNow(request, context: requestContext, fetched: nil) {
-        case .ready(let plan):
-            return plan
-        case .fetch(let urls):
-            // The provider needs image bytes inline: fetch them (public hosts only, bounded), then
-            // let it prepare again with ctx.fetched.
-            let fetched = try await fetchImages(urls)
-            guard case .ready(let plan) = try planNow(request, context: requestContext, fetched: fetched) else {
-                throw GatewayError(status: 500, type: .script,
-                                   message: "provider '\(requestContext.options.provider ?? "")' asked to fetch images twice",
-                                   code: .scriptError)
+        var fetched: [String: (mediaType: String, base64: String)]?
+        var token: TokenResponse?
+        while true {
+            switch try planNow(request, context: requestContext, fetched: fetched, token: token) {
+            case .ready(let plan):
+                return plan
+            case .fetch(let urls):
+                // The provider needs image bytes inline: fetch them (public hosts only, bounded),
+                // then let it prepare again with ctx.fetched. (planNow refuses a second ask.)
+                fetched = try await fetchImages(urls)
+            case .token(let tokenRequest):
+                // The provider exchanges a credential for a token first (planNow's script call
+                // refuses a second ask); prepare runs again with ctx.token_response.
+                token = try await requestToken(tokenRequest, provider: requestContext.options.provider ?? "")
             }
-            return plan
         }
     }
 
@@ -76,12 +78,13 @@ extension Gateway {
     enum PlanStep {
         case ready(ProviderPlan)
         case fetch([String])
+        case token(TokenRequest)
     }
 
     /// ``planCall(_:context:)`` up to the point where it would wait: all of it, unless `prepare`
     /// asks for images.
     func planNow(_ request: IncomingRequest, context requestContext: RequestContext,
-                 fetched: [String: (mediaType: String, base64: String)]?) throws(GatewayError) -> PlanStep {
+                 fetched: [String: (mediaType: String, base64: String)]?, token: TokenResponse? = nil) throws(GatewayError) -> PlanStep {
         let options = requestContext.options
         let generation = requestContext.generation
         guard let providerID = options.provider else { throw .missingProvider() }
@@ -103,7 +106,7 @@ extension Gateway {
             converter = found
             mode = .translate
         }
-        let (_, model) = try validateBody(request)
+        let (scan, model) = try validateBody(request)
         if let model, let problem = WireSyntax.targetProblem(model, what: "the model name") {
             // Some providers put the model in the upstream URL: a line break there would split the request.
             throw GatewayError(status: 400, type: .invalidRequest, message: "invalid model: \(problem)",
@@ -116,7 +119,11 @@ extension Gateway {
             settings: options.settings,
             body: (provider.decodesBody && mode != .passthrough) || converter != nil ? request.body.map { Array($0.readableBytesView) } : nil,
             converter: converter)
+        // A body the gateway did not find to be JSON (an upload, CSV, an empty GET) reaches a
+        // decoding script as bytes, not as a decode error.
+        context.bodyIsJSON = scan != nil || converter != nil
         context.fetched = fetched
+        context.tokenResponse = token
         var plan: PreparedRequest
         var session: ProviderSession?
         if mode == .passthrough {
@@ -147,6 +154,8 @@ extension Gateway {
                                        code: .scriptError)
                 }
                 return .fetch(urls)
+            case .token(let tokenRequest):
+                return .token(tokenRequest)
             case .via(let target):
                 throw GatewayError(status: 500, type: .script,
                                    message: "\(provider.file) asked for via = \"\(target)\" twice", code: .scriptError)

@@ -202,6 +202,11 @@ public struct RouteConfig: Sendable {
                 inherited.settings.append((key, object[key]!.text ?? ""))
             case .null:
                 continue
+            case .object where key.hasSuffix("_json"):
+                // A setting that carries a JSON document (Portkey's vertex_service_account_json):
+                // the script gets its text.
+                inherited.settings.removeAll { $0.0 == key }
+                inherited.settings.append((key, object[key]!.jsonText))
             case .object, .array:
                 problems.append("\(path).\(key): unknown field")
             }

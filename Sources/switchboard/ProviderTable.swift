@@ -1,0 +1,51 @@
+import LuaRuntime
+
+/// The "Bundled providers" table of providers/README.md, made from what each provider script
+/// declares (its endpoint table, `base_url`, `docs`, `auth_scheme`, `notes`), so the README cannot
+/// drift from the scripts: a test compares the two (`switchboard check --provider-table`).
+enum ProviderTable {
+    static func markdown(_ providers: [ProviderInfo]) -> String {
+        var out = "| id | endpoints | dialect | auth | base URL | notes |\n|---|---|---|---|---|---|\n"
+        for provider in providers {
+            let named = provider.endpoints.keys.filter { $0 != "*" }.sorted()
+            var endpoints = named.joined(separator: ", ")
+            if provider.endpoints["*"] != nil {
+                endpoints += (endpoints.isEmpty ? "" : ", ") + "other /v1 paths"
+            }
+            let cells = [
+                provider.docs.map { "[`\(provider.id)`](\($0))" } ?? "`\(provider.id)`",
+                endpoints,
+                dialect(provider),
+                provider.authScheme ?? "",
+                provider.baseURL.map { "`\($0)`" } ?? "—",
+                provider.notes ?? "",
+            ]
+            out += "| " + cells.map(escaped).joined(separator: " | ") + " |\n"
+        }
+        return out
+    }
+
+    /// How the provider's endpoints are served, grouped by mode: "OpenAI (native)" when every one
+    /// is served as the client sent it.
+    static func dialect(_ provider: ProviderInfo) -> String {
+        var groups: [EndpointMode: [String]] = [:]
+        for (endpoint, mode) in provider.endpoints {
+            groups[mode, default: []].append(endpoint == "*" ? "other paths" : endpoint)
+        }
+        if groups.count == 1, groups[.native] != nil { return "native" }
+        return [EndpointMode.native, .translate, .passthrough].compactMap { mode in
+            guard let endpoints = groups[mode] else { return nil }
+            let label = switch mode {
+            case .native: "native"
+            case .translate: "translated"
+            case .passthrough: "passed through"
+            }
+            return "\(label): " + endpoints.sorted().joined(separator: ", ")
+        }.joined(separator: "; ")
+    }
+
+    /// A cell's text with the characters that would break a table row escaped.
+    private static func escaped(_ text: String) -> String {
+        text.replacing("|", with: "\\|").replacing("\n", with: " ")
+    }
+}
