@@ -3,6 +3,7 @@ clients through the gateway to the mock's Realtime WebSocket (RealtimeMock.swift
 import asyncio
 import base64
 import json
+import socket
 import time
 
 import openai
@@ -118,18 +119,18 @@ def test_upstream_drop_gives_the_client_1011(gateway, mock):
 
 
 def test_client_close_code_reaches_the_upstream(gateway, mock):
-    ws = connect(ws_url(gateway), additional_headers=openai_ws_headers(mock))
-    assert recv_json(ws)["type"] == "session.created"
-    ws.close(code=4002, reason="done here")
+    with connect(ws_url(gateway), additional_headers=openai_ws_headers(mock)) as ws:
+        assert recv_json(ws)["type"] == "session.created"
+        ws.close(code=4002, reason="done here")
     session = last_session(mock, until=lambda s: s["ended"] != "open")
     assert session["ended"] == "closed" and session["client_close_code"] == 4002
     assert session["client_close_reason"] == "done here"
 
 
 def test_client_drop_gives_the_upstream_1001(gateway, mock):
-    ws = connect(ws_url(gateway), additional_headers=openai_ws_headers(mock))
-    assert recv_json(ws)["type"] == "session.created"
-    ws.socket.close()  # TCP gone without a close frame
+    with connect(ws_url(gateway), additional_headers=openai_ws_headers(mock)) as ws:
+        assert recv_json(ws)["type"] == "session.created"
+        ws.socket.shutdown(socket.SHUT_RDWR)  # TCP gone without a close frame
     session = last_session(mock, until=lambda s: s["ended"] != "open")
     assert session["client_close_code"] == 1001 and session["client_close_reason"] == "client went away"
 
@@ -271,11 +272,11 @@ def test_loadbalance_config_picks_a_target(gateway, mock):
 
 def test_shutdown_closes_both_sides_with_1001(launch, mock):
     gateway = launch()
-    ws = connect(ws_url(gateway), additional_headers=openai_ws_headers(mock))
-    assert recv_json(ws)["type"] == "session.created"
-    gateway.proc.terminate()  # SIGTERM: drain
-    with pytest.raises(ConnectionClosed) as closed:
-        ws.recv(timeout=10)
+    with connect(ws_url(gateway), additional_headers=openai_ws_headers(mock)) as ws:
+        assert recv_json(ws)["type"] == "session.created"
+        gateway.proc.terminate()  # SIGTERM: drain
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
     assert closed.value.rcvd.code == 1001 and "shutting down" in closed.value.rcvd.reason
     session = last_session(mock, until=lambda s: s["ended"] != "open")
     assert session["client_close_code"] == 1001 and "shutting down" in session["client_close_reason"]

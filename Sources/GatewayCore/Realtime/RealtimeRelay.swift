@@ -269,7 +269,7 @@ public final class RealtimeSession {
         for side in [client, upstream] where side.closeReceived && side.closeSent { side.closeChannel() }
         // A side that never answers our close (or never closes after its own) is closed after the grace period.
         if graceTimer == nil, let loop = client.context?.eventLoop ?? upstream.context?.eventLoop {
-            graceTimer = loop.scheduleTask(in: closeGrace) { [weak self] in
+            graceTimer = loop.assumeIsolated().scheduleTask(in: closeGrace) { [weak self] in
                 guard let self else { return }
                 self.client.closeChannel()
                 self.upstream.closeChannel()

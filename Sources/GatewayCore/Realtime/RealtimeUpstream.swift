@@ -1,6 +1,6 @@
 public import NIOCore
 import NIOConcurrencyHelpers
-public import NIOHTTP1
+import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import NIOWebSocket
