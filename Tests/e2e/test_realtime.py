@@ -281,3 +281,17 @@ def test_shutdown_closes_both_sides_with_1001(launch, mock):
     session = last_session(mock, until=lambda s: s["ended"] != "open")
     assert session["client_close_code"] == 1001 and "shutting down" in session["client_close_reason"]
     assert gateway.proc.wait(15) == 0  # the drain ended: both sockets closed
+
+
+def test_virtual_key_holds_the_provider_key(launch, mock, tmp_path):
+    keys = tmp_path / "virtual-keys.json"
+    keys.write_text(json.dumps({"rt-prod": {"provider": "openai", "api_key": "sk-held-realtime",
+                                            "custom_host": mock.url + "/v1", "openai_project": "proj-rt"}}))
+    gateway = launch("--virtual-keys-file", str(keys))
+    with connect(ws_url(gateway), additional_headers={"x-portkey-virtual-key": "rt-prod"}) as ws:
+        assert recv_json(ws)["type"] == "session.created"
+    assert last_session(mock)["authorization"] == "Bearer sk-held-realtime"
+    # Unknown names are refused as HTTP.
+    reply = call("GET", gateway.url + "/v1/realtime?model=x", headers=upgrade_headers(**{"x-portkey-virtual-key": "nope"}))
+    assert reply.status == 401 and reply.error()["code"] == "unknown_virtual_key"
+    assert "sk-held-realtime" not in gateway.output()
