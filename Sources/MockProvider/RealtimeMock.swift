@@ -19,7 +19,9 @@ import Synchronization
 /// - On connect: `session.created`. The transcript of every response is `heard N bytes of audio`,
 ///   N the decoded bytes appended so far, so a test sees the audio arrived whole.
 /// - Controls (query): `mock_close=<code>` (and `mock_close_reason=`) closes with that code after
-///   the client's first event; `mock_drop=1` drops the TCP connection there without a close frame.
+///   the client's first event; `mock_drop=1` drops the TCP connection there without a close frame;
+///   `mock_flood=<n>` sends n audio deltas of 1 MiB each right after `session.created`, counting in
+///   `flood_written_bytes` what the socket took (a test of the proxy's back-pressure).
 /// - `GET /mock/realtime-last`: what the last session saw (headers, events, audio bytes, the
 ///   client's close code and reason, or `dropped`).
 enum RealtimeMock {
@@ -37,12 +39,14 @@ enum RealtimeMock {
         /// open, closed (by the client's close frame), dropped (the client's TCP closed without
         /// one), server_closed, server_dropped (the mock_close / mock_drop controls).
         var ended = "open"
+        /// `mock_flood`: bytes of the flood's frames the socket has taken so far.
+        var floodWritten = 0
 
         var json: [String: Any] {
             ["uri": uri, "authorization": authorization ?? NSNull(), "api_key": apiKey ?? NSNull(),
              "openai_beta": openAIBeta ?? NSNull(), "subprotocol": subprotocol ?? NSNull(), "events": events,
              "audio_bytes": audioBytes, "client_close_code": clientCloseCode ?? NSNull(),
-             "client_close_reason": clientCloseReason ?? NSNull(), "ended": ended]
+             "client_close_reason": clientCloseReason ?? NSNull(), "ended": ended, "flood_written_bytes": floodWritten]
         }
     }
 
@@ -178,6 +182,21 @@ final class RealtimeMockHandler: ChannelInboundHandler {
                          "audio": ["input": ["format": ["type": "audio/pcm", "rate": 24000]],
                                    "output": ["format": ["type": "audio/pcm", "rate": 24000], "voice": "alloy"]]]
         send(["type": "session.created", "session": sessionConfig], context: context)
+        if let count = query["mock_flood"].flatMap({ Int($0) }), count > 0 { flood(count, context: context) }
+    }
+
+    /// `count` frames of 1 MiB (one buffer written again and again), each counted when written.
+    private func flood(_ count: Int, context: ChannelHandlerContext) {
+        var payload = context.channel.allocator.buffer(capacity: 1 << 20)
+        payload.writeString(#"{"type":"response.output_audio.delta","response_id":"resp_flood","delta":""#)
+        payload.writeRepeatingByte(UInt8(ascii: "A"), count: (1 << 20) - payload.readableBytes - 2)
+        payload.writeString(#""}"#)
+        let size = payload.readableBytes
+        for _ in 0..<count {
+            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: payload))).whenSuccess {
+                RealtimeMock.last.withLock { last in last?.floodWritten += size }
+            }
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

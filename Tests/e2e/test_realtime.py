@@ -295,3 +295,19 @@ def test_virtual_key_holds_the_provider_key(launch, mock, tmp_path):
     reply = call("GET", gateway.url + "/v1/realtime?model=x", headers=upgrade_headers(**{"x-portkey-virtual-key": "nope"}))
     assert reply.status == 401 and reply.error()["code"] == "unknown_virtual_key"
     assert "sk-held-realtime" not in gateway.output()
+
+
+def test_backpressure_holds_the_upstream_while_the_client_reads_nothing(gateway, mock):
+    """The mock sends 120 frames of 1 MiB at once; while the client reads nothing the gateway stops
+    reading from the mock, so most of them stay unwritten at the mock (a proxy that buffered would
+    have taken them all); then the client reads every one."""
+    count, size = 120, 1 << 20
+    with connect(ws_url(gateway, f"model=gpt-realtime&mock_flood={count}"), additional_headers=openai_ws_headers(mock),
+                 max_size=None, max_queue=2) as ws:
+        time.sleep(2)
+        held = last_session(mock)["flood_written_bytes"]
+        assert held < count * size // 2, f"{held} bytes left the mock while the client read nothing"
+        assert recv_json(ws)["type"] == "session.created"
+        for _ in range(count):
+            assert len(ws.recv(timeout=20)) == size
+    assert last_session(mock)["flood_written_bytes"] == count * size
