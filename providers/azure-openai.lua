@@ -28,6 +28,10 @@
 local compat = require("openai_compatible")
 
 local DEFAULT_API_VERSION = "2024-10-21"
+-- Image edits are not in 2024-10-21's inference reference; they appear with 2025-04-01-preview
+-- (gpt-image-1 on Azure). A client's api-version still wins. (From Azure's versioned references;
+-- not verified against a live resource.)
+local PATH_API_VERSIONS = { ["/images/edits"] = "2025-04-01-preview" }
 
 local provider = compat.provider {
   name = "Azure OpenAI",
@@ -91,7 +95,7 @@ function provider.prepare(ctx)
   end
 
   local named_version = setting(settings, "azure_api_version", "api_version")
-  local version = named_version or DEFAULT_API_VERSION
+  local version = named_version or PATH_API_VERSIONS[ctx.path] or DEFAULT_API_VERSION
   if not version:match("^[%w%.%-]+$") then
     error(compat.bad_request("azure-openai: invalid x-portkey-azure-api-version"))
   end

@@ -57,6 +57,18 @@ public enum Endpoint: String, Sendable, CaseIterable {
         return nil
     }
 
+    /// The client's method and path, as README.md's endpoint table lists them.
+    public var clientPath: String {
+        switch self {
+        case .models: "GET /v1/models"
+        case .files: "/v1/files, /v1/files/{id}, /v1/files/{id}/content"
+        case .batches: "/v1/batches, /v1/batches/{id}, /v1/batches/{id}/cancel"
+        case .realtime: "GET /v1/realtime (WebSocket)"
+        case .passthrough: "any other /v1 path"
+        default: "POST /v1/" + rawValue
+        }
+    }
+
     /// What the request body must be: JSON for the generation-like endpoints, a multipart form
     /// for uploads, anything (or nothing) for the rest.
     public enum BodyKind: Sendable { case json, multipart, any }

@@ -23,6 +23,9 @@ struct Check: AsyncParsableCommand {
     @Flag(name: .customLong("provider-table"), help: "Print the providers table of providers/README.md (id, endpoints, dialect, auth, notes) from what the provider scripts declare, instead of the summary.")
     var providerTable = false
 
+    @Flag(name: .customLong("endpoint-table"), help: "Print README.md's endpoint table (each endpoint and the providers that serve it natively, translated or passed through) from the provider scripts, instead of the summary.")
+    var endpointTable = false
+
     func run() async throws {
         let logger = Logger(label: "switchboard.check")
         do {
@@ -54,6 +57,14 @@ struct Check: AsyncParsableCommand {
             }
             if converters {
                 print(try Self.convertersJSON(generation.converters))
+                return
+            }
+            if endpointTable {
+                let paths = Endpoint.allCases.filter { $0 != .passthrough }.map { endpoint in
+                    (endpoint.rawValue, endpoint.clientPath)
+                }
+                print(ProviderTable.endpoints(generation.providers.values.sorted { $0.id < $1.id },
+                                              converters: generation.converters, paths: paths), terminator: "")
                 return
             }
             if providerTable {

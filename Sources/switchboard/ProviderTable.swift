@@ -25,6 +25,36 @@ enum ProviderTable {
         return out
     }
 
+    /// README.md's endpoint table: each client endpoint, and the providers that serve it by mode.
+    /// `converters` are the gateway's own (`messages_to_chat`, `responses_to_chat`): an endpoint
+    /// they lead from is served for every provider with their `to` endpoint, through them.
+    static func endpoints(_ providers: [ProviderInfo], converters: [ConverterInfo], paths: [(String, String)]) -> String {
+        var out = "| endpoint | path | native | translated | passed through |\n|---|---|---|---|---|\n"
+        for (endpoint, path) in paths {
+            var native: [String] = [], translated: [String] = [], passed: [String] = []
+            for provider in providers {
+                switch provider.endpoints[endpoint] {
+                case .native: native.append(provider.id)
+                case .translate: translated.append(provider.id)
+                case .passthrough: passed.append(provider.id)
+                case nil: break
+                }
+            }
+            var translatedCell = list(translated)
+            // The gateway's own converters serve the endpoint for every other provider with their `to`.
+            for converter in converters where converter.from == endpoint
+                && providers.contains(where: { $0.endpoints[endpoint] == nil && $0.endpoints[converter.to] != nil }) {
+                translatedCell = (translated.isEmpty ? "" : translatedCell + "; ")
+                    + "every other provider with \(converter.to), through `\(converter.module)`"
+            }
+            let cells = [endpoint, path, list(native), translatedCell, list(passed)]
+            out += "| " + cells.map(escaped).joined(separator: " | ") + " |\n"
+        }
+        return out
+    }
+
+    private static func list(_ ids: [String]) -> String { ids.isEmpty ? "—" : ids.joined(separator: ", ") }
+
     /// How the provider's endpoints are served, grouped by mode: "OpenAI (native)" when every one
     /// is served as the client sent it.
     static func dialect(_ provider: ProviderInfo) -> String {

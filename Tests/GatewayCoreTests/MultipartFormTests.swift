@@ -54,6 +54,17 @@ import Testing
         }
     }
 
+    @Test func aFormCutAfterItsModelIsStillMalformed() {
+        // The model came before the cut: reading it is not enough, the form must close.
+        let cut = "--XyZ\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nwhisper-1\r\n--XyZ\r\n"
+            + "Content-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n\r\nabc"
+        #expect {
+            try MultipartForm.model(of: Self.request(cut))
+        } throws: { error in
+            (error as? GatewayError)?.message.contains("closing delimiter") == true
+        }
+    }
+
     @Test func theProviderContractNamesEveryEndpoint() {
         // LuaRuntime cannot see GatewayCore's Endpoint, so the list an endpoint table is checked
         // against is written twice; they must agree.

@@ -18,8 +18,7 @@ def test_the_readme_table_is_the_generated_one():
     readme = (ROOT / "providers" / "README.md").read_text()
     quoted = readme[readme.index(START) + len(START):readme.index(END)]
     assert quoted == generated(), (
-        "providers/README.md's provider table differs from the scripts; regenerate it with "
-        "`switchboard check --provider-table` and paste it between the provider-table markers")
+        "providers/README.md's provider table differs from the scripts; regenerate it: scripts/write-tables")
 
 
 def test_every_provider_file_is_a_row_and_every_row_a_file():
@@ -41,3 +40,16 @@ def test_a_new_provider_appears_with_what_it_declares(tmp_path):
     table = generated(folder)
     assert ("| [`acme`](https://docs.acme.example) | chat/completions, rerank, other /v1 paths | native | "
             "Authorization: Bearer <key> | `https://api.acme.example/v1` | a \\| pipe |") in table.splitlines()
+
+
+def test_the_readme_endpoint_table_is_the_generated_one():
+    readme = (ROOT / "README.md").read_text()
+    start, end = "<!-- endpoint-table:start -->\n", "<!-- endpoint-table:end -->"
+    quoted = readme[readme.index(start) + len(start):readme.index(end)]
+    table = subprocess.run([BIN / "switchboard", "check", "--endpoint-table", "--providers", ROOT / "providers"],
+                           capture_output=True, text=True, timeout=60, check=True).stdout
+    assert quoted == table, "README.md's endpoint table differs from the scripts; regenerate it: scripts/write-tables"
+    # Every endpoint the gateway routes is a row.
+    rows = re.findall(r"^\| ([a-z/_]+) \| ", table, flags=re.MULTILINE)
+    assert {"images/generations", "audio/speech", "audio/transcriptions", "rerank", "moderations", "files", "batches",
+            "realtime", "chat/completions", "messages", "responses"} <= set(rows)

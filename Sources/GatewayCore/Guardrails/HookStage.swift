@@ -23,8 +23,8 @@ import Tracing
 struct HookStage: RequestStage {
     func passes(_ request: IncomingRequest, context: RequestContext) -> Bool {
         let options = context.options
-        // A config target without hooks carries empty ones: nothing to run (nor to refuse) either.
-        return (context.hooks?.isEmpty ?? true) && options.defaultInputGuardrails == nil && options.defaultOutputGuardrails == nil
+        // A config target always carries its (possibly empty) hooks: empty is none.
+        return ((context.hooks?.isEmpty ?? true) && options.defaultInputGuardrails == nil && options.defaultOutputGuardrails == nil)
             || (HookRun.requestType(request.endpoint) == nil && !HookRun.refusesHooks(request.endpoint))
     }
 

@@ -60,7 +60,8 @@ enum MultipartForm {
         case malformed(String)
     }
 
-    /// Finds the text field `name` in a form body. Parts are walked delimiter to delimiter; a
+    /// Finds the text field `name` in a form body. Parts are walked delimiter to delimiter to the
+    /// closing one (a form cut short is malformed even when the field came before the cut); a
     /// field value over 1 KiB is not a model name and reads as malformed.
     static func field(_ name: String, in bytes: UnsafeRawBufferPointer, boundary: [UInt8]) -> Lookup {
         guard let base = bytes.baseAddress else { return .malformed("empty body") }
@@ -76,10 +77,11 @@ enum MultipartForm {
             return .malformed("no '--\(String(decoding: boundary, as: UTF8.self))' delimiter")
         }
         let wanted = Array("name=\"\(name)\"".utf8)
+        var found: String?
         while true {
             // After a delimiter: "--" closes the form, CRLF opens a part.
             if index + 2 <= count && bytes[index] == UInt8(ascii: "-") && bytes[index + 1] == UInt8(ascii: "-") {
-                return .absent
+                return found.map { .found($0) } ?? .absent
             }
             guard index + 2 <= count, bytes[index] == 13, bytes[index + 1] == 10 else {
                 return .malformed("a delimiter is not followed by a line break")
@@ -93,10 +95,10 @@ enum MultipartForm {
                 return .malformed("the closing delimiter is missing (a cut upload?)")
             }
             let headers = UnsafeRawBufferPointer(rebasing: bytes[headersStart..<headersEnd])
-            if isField(wanted, headers: headers) {
+            if found == nil, isField(wanted, headers: headers) {
                 let end = max(contentStart, next)
                 guard end - contentStart <= 1024 else { return .malformed("the '\(name)' field is over 1 KiB") }
-                return .found(String(decoding: bytes[contentStart..<end], as: UTF8.self))
+                found = String(decoding: bytes[contentStart..<end], as: UTF8.self)
             }
             index = next + delimiter.count
         }

@@ -151,8 +151,15 @@ extension Gateway {
             }
             input.append(.init(key: "metadata", value: value))
         }
-        if needsParams, let body = request.body, let value = JSONTree.parse(body) {
-            input.append(.init(key: "params", value: value))
+        if needsParams, let body = request.body {
+            if let value = JSONTree.parse(body) {
+                input.append(.init(key: "params", value: value))
+            } else if request.endpoint.bodyKind == .multipart
+                        || request.headers.first(name: "content-type")?.lowercased().hasPrefix("multipart/form-data") == true,
+                      let model = try MultipartForm.model(of: request) {
+                // An upload's params are its form; conditions read its model, as for a JSON body.
+                input.append(.init(key: "params", value: .object([.init(key: "model", value: .string(model))])))
+            }
         }
         return .object(input)
     }

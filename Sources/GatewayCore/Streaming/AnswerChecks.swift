@@ -83,9 +83,15 @@ public struct StreamTerminal: Sendable, Equatable {
         case .chatCompletions, .completions: .openAIDone
         case .messages: .messageStop
         case .responses: .responseCompleted
-        // The other endpoints' event streams (speech, transcription and image events) are relayed
-        // unchecked: their terminal events are not pinned down in the references read.
-        case .embeddings, .models, .countTokens, .passthrough, .imageGenerations, .imageEdits, .imageVariations, .speech, .transcriptions, .translations, .rerank, .moderations, .files, .batches, .realtime: nil
+        // OpenAI's streamed images, speech (stream_format: sse) and transcriptions (stream: true)
+        // end with a `*.completed` / `*.done` event, named on its `event:` line or as the data's
+        // leading `type`; the images' and the transcript's carry the whole result.
+        case .imageGenerations: .imageGenerationCompleted
+        case .imageEdits: .imageEditCompleted
+        case .speech: .speechAudioDone
+        case .transcriptions: .transcriptTextDone
+        case .embeddings, .models, .countTokens, .passthrough, .imageVariations, .translations, .rerank, .moderations, .files,
+             .batches, .realtime: nil
         }
     }
 
@@ -95,13 +101,24 @@ public struct StreamTerminal: Sendable, Equatable {
         return ends(with: last)
     }
 
+    public static let imageGenerationCompleted = StreamTerminal(event: "image_generation.completed", data: nil,
+                                                                label: "the image_generation.completed event", longEvent: true)
+    public static let imageEditCompleted = StreamTerminal(event: "image_edit.completed", data: nil,
+                                                          label: "the image_edit.completed event", longEvent: true)
+    public static let speechAudioDone = StreamTerminal(event: "speech.audio.done", data: nil, label: "the speech.audio.done event")
+    public static let transcriptTextDone = StreamTerminal(event: "transcript.text.done", data: nil,
+                                                          label: "the transcript.text.done event", longEvent: true)
+
     /// Whether a stream whose last event began with `head` (its first bytes) and ended with
     /// `tail` (its last bytes) is complete. An event longer than the tail (a Responses
     /// `response.completed` carries the whole response) is known by its head.
     func endsStream(head: [UInt8], tail: [UInt8]) -> Bool {
-        if endsStream(tail) { return true }
         // The event must have ended (a blank line after it): an event cut short is not dispatched.
-        guard tail.suffix(2) == [10, 10] || tail.suffix(4) == [13, 10, 13, 10] else { return false }
+        // A long terminal event (a whole image or transcript) is likely to be the one cut, after
+        // its `event:` line already arrived; short ones are checked by their text as before.
+        let ended = tail.suffix(2) == [10, 10] || tail.suffix(4) == [13, 10, 13, 10]
+        if endsStream(tail) && (ended || !longEvent) { return true }
+        guard ended else { return false }
         guard !head.isEmpty, let first = SSETail.lastEvent(head) else { return false }
         return ends(with: first)
     }
