@@ -10,8 +10,11 @@ import Synchronization
 /// client events `session.update`, `input_audio_buffer.append`/`commit`, `response.create`; server
 /// events `session.created`, `session.updated`, `input_audio_buffer.committed`, `response.created`,
 /// `response.output_audio.delta`, `response.output_audio_transcript.delta`, `response.done`,
-/// `error`). The GA event names `response.output_audio.delta` / `…_transcript.delta` are from the
-/// SDK typings (openai-python); the mock sends only the fields tests read, not every field.
+/// `error`), and OpenAI's "Realtime conversations" guide for the session lifecycle. The GA event
+/// names `response.output_audio.delta` / `…_transcript.delta` were checked against the GA server
+/// event list of clients generated from OpenAI's API spec (openai-python's typings, the
+/// `RealtimeServerEvent` enums of async-openai and openai-protocol), not against the reference page
+/// itself; the mock sends only the fields tests read, not every field.
 ///
 /// - Handshake (`GET …/v1/realtime`, also under `/openai/v1/realtime` for Azure's URL): needs
 ///   `Authorization: Bearer <key>` or `api-key: <key>`; without one the upgrade is refused with 401
