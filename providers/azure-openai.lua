@@ -43,7 +43,8 @@ local provider = compat.provider {
   notes = "needs x-portkey-azure-resource-name, and x-portkey-azure-deployment-id for deployment paths; api-version 2024-10-21 by default; key auth only (no Entra ID)",
   endpoints = { "chat/completions", "completions", "embeddings", "models", "responses",
     "images/generations", "images/edits", "audio/speech", "audio/transcriptions", "audio/translations",
-    "files", "batches" },
+    "files", "batches",
+    "realtime" },  -- the GA Realtime WebSocket: see provider.prepare
   -- The resource name is the host: a client may not choose it for a key the gateway holds.
   host_settings = { "azure_resource_name", "resource_name" },
 }
@@ -101,6 +102,22 @@ function provider.prepare(ctx)
 
   local path = ctx.path
   local query = ctx.query or ""
+  if ctx.endpoint == "realtime" then
+    -- GA Realtime (https://learn.microsoft.com/azure/foundry/openai/how-to/realtime-audio-websockets):
+    -- wss://{resource}.openai.azure.com/openai/v1/realtime?model={deployment}, api-key header, no
+    -- api-version (the preview surface, /openai/realtime?api-version=...&deployment=..., is deprecated).
+    if not ("&" .. query):find("&model=") then
+      local deployment = setting(settings, "azure_deployment_id", "deployment_id")
+      if not deployment or not deployment:match("^[%w%._%-]+$") then
+        error(compat.bad_request(
+          "azure-openai realtime needs ?model=<deployment> or x-portkey-azure-deployment-id (config: deployment_id)"))
+      end
+      query = (query ~= "" and query .. "&" or "") .. "model=" .. deployment
+    end
+    local url = compat.join_url(base, "/v1/realtime", query)
+    req.url = (url:gsub("^https://", "wss://"):gsub("^http://", "ws://"))
+    return req
+  end
   if (path == "/responses" or path:sub(1, 11) == "/responses/") and not named_version
       and not ("&" .. query):find("&api%-version=") then
     req.url = compat.join_url(base, "/v1" .. path, query)  -- the v1 API: no api-version

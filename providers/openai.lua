@@ -11,7 +11,10 @@ local provider = compat.provider {
   -- /v1/responses is OpenAI's own (GET/DELETE /v1/responses/{id} reach it through "*").
   endpoints = { "chat/completions", "completions", "embeddings", "models", "responses",
     "images/generations", "images/edits", "images/variations", "audio/speech", "audio/transcriptions",
-    "audio/translations", "moderations", "files", "batches" },
+    "audio/translations", "moderations", "files", "batches",
+    -- The Realtime API's WebSocket (GA): wss://api.openai.com/v1/realtime?model=..., Authorization: Bearer
+    -- (https://developers.openai.com/api/docs/guides/realtime-websocket); the gateway does the upgrade.
+    "realtime" },
 }
 
 local prepare = provider.prepare

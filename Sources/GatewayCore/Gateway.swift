@@ -147,6 +147,8 @@ public struct GatewaySettings: Sendable {
     public var virtualKeys = VirtualKeys()
     /// Memory for the response cache (configs with `cache`); 0 turns caching off.
     public var cacheMaxBytes = 64 * 1024 * 1024
+    /// The largest WebSocket frame a `/v1/realtime` session takes from either side (audio events are large base64).
+    public var realtimeMaxFrameBytes = 16 * 1024 * 1024
 
     public init(maxRequestBodyBytes: Int = 32 * 1024 * 1024, maxResponseBodyBytes: Int = 64 * 1024 * 1024,
                 hostPolicy: CustomHostPolicy = CustomHostPolicy(), imageFetch: ImageFetchSettings = ImageFetchSettings()) {

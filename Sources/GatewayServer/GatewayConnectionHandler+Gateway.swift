@@ -39,6 +39,7 @@ extension GatewayConnectionHandler {
     }
 
     func dispatch(_ pending: ConnectionStateMachine.Request, context: ChannelHandlerContext) {
+        if pending.endpoint == .realtime { return dispatchRealtime(pending, context: context) }
         let gateway = shared.gateway
         let observer = gateway.observer
         var parsed: RequestOptions

@@ -46,7 +46,13 @@ struct MockProviderCommand: ParsableCommand {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    // The upgrader serves the Realtime WebSocket (RealtimeMock.swift); other requests pass.
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withServerUpgrade: (upgraders: [RealtimeMock.upgrader()], completionHandler: { context in
+                            RealtimeMock.removeHTTPHandlers(context.pipeline)
+                        }),
+                        withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(RealtimeUpgradeRefusalFilter())
                     try channel.pipeline.syncOperations.addHandler(MockHTTPHandler(pacer: pacers[ObjectIdentifier(channel.eventLoop)]))
                 }
             }

@@ -10,6 +10,7 @@ import Synchronization
 /// tests, and keeping it here keeps the endpoints ignorant of faults.
 enum Router {
     static func reply(for request: MockRequest, allocator: ByteBufferAllocator) -> Reply {
+        if let reply = RealtimeMock.httpReply(for: request, allocator: allocator) { return reply }  // RealtimeMock.swift
         let route = Route(method: request.head.method, path: request.path)
         if case .stats = route {
             let counters = ProcessCounters.shared

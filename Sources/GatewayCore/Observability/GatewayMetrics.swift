@@ -61,6 +61,10 @@ public struct GatewayMetrics: Sendable {
         Name.unpriced: "Requests with token usage whose model is not in the pricing table, by provider and model.",
         Name.rateLimited: "Requests refused by a key's limits, by key name and window (requests, tokens, budget).",
         Name.limitStoreFailures: "Commands to the shared limit store (Redis) that failed or timed out; limits fail open unless limits_fail_closed.",
+        Name.realtimeSessions: "Realtime WebSocket sessions, by provider and outcome (client_closed, upstream_closed, upstream_lost, client_lost, shutdown, refused).",
+        Name.realtimeActive: "Realtime WebSocket sessions open now.",
+        Name.realtimeFrames: "WebSocket frames relayed by realtime sessions, by provider and direction (to_upstream, to_client).",
+        Name.realtimeBytes: "WebSocket payload bytes relayed by realtime sessions, by provider and direction.",
     ]
 
     /// The OpenTelemetry GenAI semantic conventions' metrics, exported over OTLP when configured.

@@ -52,6 +52,13 @@ public enum RequestLogLine {
         out.key("stream")
         out.raw(fields.stream ? "true" : "false")
         out.string("error", fields.errorCode)
+        if let realtime = fields.realtime {
+            // Only for `/v1/realtime` sessions: frames each way and how the session ended.
+            out.number("frames_to_upstream", realtime.framesToUpstream)
+            out.number("frames_to_client", realtime.framesToClient)
+            out.string("realtime_outcome", realtime.outcome)
+            out.number("close_code", realtime.closeCode.map { Int(truncatingIfNeeded: $0) })
+        }
         if !fields.hooks.isEmpty {
             // Only when hooks ran: `"hooks":[{"id":"g1","verdict":false}]`.
             out.key("hooks")

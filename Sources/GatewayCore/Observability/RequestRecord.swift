@@ -37,6 +37,8 @@ public final class RequestRecord: Sendable {
         /// `HIT`, `MISS`, `REFRESH` or `DISABLED`; nil when no cache config applied.
         public var cache: String?
         public var stream = false
+        /// A `/v1/realtime` session's frame counts and outcome, when the request was one.
+        public var realtime: RealtimeSession.Summary?
         /// The error code the client got, for failures (never a message that could echo input).
         public var errorCode: String?
         /// The guardrail hooks that ran (id, verdict), in order; retried attempts add theirs.

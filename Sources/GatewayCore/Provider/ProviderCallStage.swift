@@ -45,6 +45,7 @@ extension Gateway {
     /// exchange) and ``answer(_:to:plan:context:)`` (relayed, translated, or — for an error —
     /// classified by the provider's `error(ctx, res)` and put in the client's error shape).
     nonisolated(nonsending) func callProvider(_ request: IncomingRequest, context requestContext: RequestContext) async throws(GatewayError) -> GatewayResponse {
+        if request.endpoint == .realtime { return try await callRealtime(request, context: requestContext) }
         let plan = try await planCall(request, context: requestContext)
         let response = try await send(request, plan: plan, options: requestContext.options)
         return try answer(response, to: request, plan: plan, context: requestContext)
@@ -191,7 +192,7 @@ extension Gateway {
     /// The plan's upstream URL, parsed and with its address policy; `needsLookup`: a client-chosen
     /// host name that must be looked up (and checked) before connecting.
     func upstreamURL(plan: ProviderPlan, options: RequestOptions) throws(GatewayError) -> (UpstreamURL, needsLookup: Bool) {
-        guard var url = UpstreamURL(plan.request.url) else {
+        guard var url = UpstreamURL(plan.request.url) ?? (plan.context.endpoint == "realtime" ? UpstreamURL(webSocket: plan.request.url) : nil) else {
             throw GatewayError(status: 502, type: .upstream,
                                message: "provider '\(plan.providerID)' built an invalid upstream URL (\(Self.origin(of: plan.request.url)))",
                                code: .invalidUpstreamUrl)

@@ -167,7 +167,8 @@ extension Gateway {
     /// Waits for a stream's first chunk before calling the attempt a success, so a stream that
     /// fails before any byte reaches the client still falls back or retries; the chunk is replayed.
     nonisolated(nonsending) static func firstByteChecked(_ response: GatewayResponse) async throws(GatewayError) -> GatewayResponse {
-        guard case .stream(let stream) = response.body else { return response }
+        // 101: a realtime session's upgraded upstream (RealtimeUpstreamLink), handed on as it is.
+        guard case .stream(let stream) = response.body, response.status != 101 else { return response }
         var iterator = stream.makeAsyncIterator()
         let first: ByteBuffer?
         do {

@@ -56,7 +56,8 @@ struct RouteExecutor: Sendable {
         }
 
         var succeeded: Bool {
-            if case .success(let response) = result { return (200..<300).contains(response.status) }
+            // 101: a realtime target whose upstream accepted the WebSocket upgrade.
+            if case .success(let response) = result { return (200..<300).contains(response.status) || response.status == 101 }
             return false
         }
     }
