@@ -170,6 +170,16 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 finish(reply, exchange, context: context)
                 return
             }
+            if let key = reply.holdKey, index == chunks.count - 1, !Holds.mayProceed(key) {
+                let next = index
+                pending = context.eventLoop.assumeIsolated().scheduleTask(in: Holds.pollInterval) {
+                    self.pending = nil
+                    self.writeChunks(chunks, from: next, reply, exchange, context: context)
+                }
+                return
+            }
+            // Counted first, so a client that has the bytes never reads a smaller count.
+            if let key = reply.holdKey { Holds.sent(key, bytes: chunks[index].readableBytes, last: index == chunks.count - 1) }
             context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(chunks[index]))), promise: nil)
             index += 1
             if reply.interval > .zero, index < chunks.count {

@@ -27,6 +27,8 @@ struct Reply: Sendable {
     var cutAfter: Int?
     /// Close the connection once the response is complete.
     var closeAfter = false
+    /// For streams: hold the last chunk back until a test releases this key (see `Holds`).
+    var holdKey: String?
 
     init(status: HTTPResponseStatus, contentType: String, body: Body) {
         self.status = status

@@ -13,6 +13,8 @@ enum Route: Sendable {
     case responses
     case gemini(model: String, action: GeminiAction)
     case echo
+    /// Images, audio, rerank, moderations, files and batches (issue 19), matched by `ExtraRoute`.
+    case extra(ExtraRoute)
     /// `GET /mock/stats`: the process counters, for tests that check what reached the upstream.
     case stats
     /// `POST /mock/fixtures/<name>`: stores a canned answer (see `Fixture`).
@@ -45,7 +47,9 @@ enum Route: Sendable {
         case "/mock/stats": self = method == .GET ? .stats : .methodNotAllowed(.openAI)
         case "/mock/last-request": self = method == .GET ? .lastRequest : .methodNotAllowed(.openAI)
         default:
-            if let name = path.stripping("/mock/fixtures/"), !name.isEmpty, method == .POST {
+            if let extra = ExtraRoute.match(method: method, path: path) {
+                self = extra
+            } else if let name = path.stripping("/mock/fixtures/"), !name.isEmpty, method == .POST {
                 self = .storeFixture(String(name))
             } else if let name = path.stripping("/mock/fixtures/"), !name.isEmpty, method == .GET {
                 self = .fixture(String(name))
@@ -86,6 +90,7 @@ enum Route: Sendable {
         switch self {
         case .messages, .countMessageTokens: .anthropic
         case .gemini: .gemini
+        case .extra(let extra): extra.dialect
         case .methodNotAllowed(let dialect), .notFound(let dialect): dialect
         default: .openAI
         }
@@ -95,6 +100,7 @@ enum Route: Sendable {
     var takesJSON: Bool {
         switch self {
         case .chatCompletions, .completions, .embeddings, .messages, .countMessageTokens, .responses, .gemini: true
+        case .extra(let extra): extra.takesJSON
         default: false
         }
     }

@@ -63,7 +63,7 @@ enum Router {
             reply.headers.add(name: "retry-after", value: retryAfter)
         }
         reply.latency = .milliseconds(Int64(controls.latencyMs))
-        reply.interval = .milliseconds(Int64(controls.intervalMs))
+        if controls.intervalMs > 0 { reply.interval = .milliseconds(Int64(controls.intervalMs)) }  // else the endpoint's own pacing
         if controls.reset == .after { reply.closeAfter = true }
         return reply
     }
@@ -178,6 +178,8 @@ enum Router {
             return OpenAIModels.retrieve(id, allocator)
         case .echo:
             return .reply(Echo.reply(for: request, allocator: allocator))
+        case .extra(let extra):
+            return try extra.run(request, json, controls, number, allocator)
         case .notFound:
             throw APIError(
                 status: .notFound,
