@@ -130,10 +130,12 @@ public struct StreamTerminal: Sendable, Equatable {
         if last.event == "error" { return true }
         if let text = last.data, text.hasPrefix("{\"error\"") || text.hasPrefix("{\"type\":\"error\"") { return true }
         if let data, last.data == data { return true }
-        // Anthropic's data repeats the type: {"type":"message_stop"}.
+        // Anthropic's data repeats the type: {"type":"message_stop"}; OpenAI's speech and
+        // transcription events are known by it alone, wherever the encoder put the key. (An
+        // unescaped `"type":"…"` cannot occur inside a JSON string, only as a member.)
         if let event, let text = last.data {
             let compact = text.filter { $0 != " " }
-            if compact.hasPrefix("{\"type\":\"\(event)\"") { return true }
+            if compact.hasPrefix("{\"type\":\"\(event)\"") || compact.contains("\"type\":\"\(event)\"") { return true }
         }
         return false
     }
