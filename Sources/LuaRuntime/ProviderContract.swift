@@ -47,11 +47,9 @@ public struct ProviderInfo: Sendable, Equatable {
     /// The provider's name in the OpenTelemetry GenAI conventions (`semconv_name` in the script,
     /// e.g. `aws.bedrock`) for `gen_ai.provider.name`; nil: the id is used.
     public var conventionName: String? = nil
-    /// What the provider table in providers/README.md says of it (`docs`, `auth_scheme` and
-    /// `notes` in the script): the API reference it was written from, its auth, one line of notes.
-    public var docs: String? = nil
-    public var authScheme: String? = nil
-    public var notes: String? = nil
+    /// What the provider table in providers/README.md says of it; nil when the script says nothing.
+    /// One reference: a ProviderInfo is copied on every request, and this is never read there.
+    public var about: ProviderAbout? = nil
 
     /// What a provider serves when its script does not say.
     public static let standardEndpoints = ["chat/completions", "completions", "embeddings", "models"]
@@ -70,6 +68,25 @@ public struct ProviderInfo: Sendable, Equatable {
     public var servedEndpoints: [String] {
         endpoints.keys.filter { $0 != "*" }.sorted().map { "/v1/" + $0 }
             + (endpoints["*"] != nil ? ["other /v1 paths (passed through)"] : [])
+    }
+}
+
+/// A provider's `docs`, `auth_scheme` and `notes`: the API reference it was written from, its auth,
+/// one line of notes (the generated providers table).
+public final class ProviderAbout: Sendable, Equatable {
+    public let docs: String?
+    public let authScheme: String?
+    public let notes: String?
+
+    public init?(docs: String?, authScheme: String?, notes: String?) {
+        guard docs != nil || authScheme != nil || notes != nil else { return nil }
+        self.docs = docs
+        self.authScheme = authScheme
+        self.notes = notes
+    }
+
+    public static func == (a: ProviderAbout, b: ProviderAbout) -> Bool {
+        a.docs == b.docs && a.authScheme == b.authScheme && a.notes == b.notes
     }
 }
 

@@ -187,7 +187,8 @@ extension ScriptGeneration {
                         clientHeaders: (vm.stringList(-1, "client_headers") ?? []).map { $0.lowercased() },
                         classifiesErrors: vm.hasFunction(-1, "error"),
                         conventionName: vm.field(-1, "semconv_name"),
-                        docs: vm.field(-1, "docs"), authScheme: vm.field(-1, "auth_scheme"), notes: vm.field(-1, "notes"))
+                        about: ProviderAbout(docs: vm.field(-1, "docs"), authScheme: vm.field(-1, "auth_scheme"),
+                                             notes: vm.field(-1, "notes")))
                 }
                 sb_rawsetfield(L, providers, file.name)
             } catch {

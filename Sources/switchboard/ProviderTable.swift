@@ -13,12 +13,12 @@ enum ProviderTable {
                 endpoints += (endpoints.isEmpty ? "" : ", ") + "other /v1 paths"
             }
             let cells = [
-                provider.docs.map { "[`\(provider.id)`](\($0))" } ?? "`\(provider.id)`",
+                provider.about?.docs.map { "[`\(provider.id)`](\($0))" } ?? "`\(provider.id)`",
                 endpoints,
                 dialect(provider),
-                provider.authScheme ?? "",
+                provider.about?.authScheme ?? "",
                 provider.baseURL.map { "`\($0)`" } ?? "—",
-                provider.notes ?? "",
+                provider.about?.notes ?? "",
             ]
             out += "| " + cells.map(escaped).joined(separator: " | ") + " |\n"
         }

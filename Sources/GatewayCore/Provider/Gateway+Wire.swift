@@ -17,12 +17,12 @@ extension Gateway {
             return (nil, try MultipartForm.model(of: request))
         case .any:
             guard request.endpoint != .models, let body = request.body, body.readableBytes > 0 else { return (nil, nil) }
-            let contentType = request.headers.first(name: "content-type")?.lowercased() ?? ""
-            if contentType.hasPrefix("multipart/form-data") {
+            let contentType = request.headers.first(name: "content-type") ?? ""
+            if contentType.utf8.count >= 19, contentType.prefix(19).lowercased() == "multipart/form-data" {
                 // An upload (`/v1/files`): relayed as it is; its model field, if any, is read.
                 return (nil, try MultipartForm.model(of: request))
             }
-            guard contentType.contains("json") else { return (nil, nil) }
+            guard Self.mentionsJSON(contentType) else { return (nil, nil) }
             needsJSON = false
         }
         guard let body = request.body, body.readableBytes > 0 else {
@@ -40,6 +40,23 @@ extension Gateway {
         case .failure(let failure):
             throw .invalidJSON(failure)
         }
+    }
+
+    /// Whether a content type names JSON (`application/json`, `…+json`, any case), read byte by byte:
+    /// `lowercased().contains("json")` cost ~20k instructions per translated request (callgrind).
+    static func mentionsJSON(_ contentType: String) -> Bool {
+        var matched = 0
+        for byte in contentType.utf8 {
+            let lower = byte | 0x20
+            let expected: UInt8 = matched == 0 ? 0x6A : matched == 1 ? 0x73 : matched == 2 ? 0x6F : 0x6E  // j s o n
+            if lower == expected {
+                matched += 1
+                if matched == 4 { return true }
+            } else {
+                matched = lower == 0x6A ? 1 : 0
+            }
+        }
+        return false
     }
 
     /// Headers that never travel between hops.
@@ -88,8 +105,7 @@ extension Gateway {
         if request.body != nil && !headers.contains(name: "content-type") && plan.body == nil {
             headers.add(name: "content-type", value: "application/json")
         }
-        if plan.body != nil,
-           plan.bodyFromTable || headers.first(name: "content-type").map({ $0.lowercased().contains("json") }) ?? true {
+        if plan.body != nil, plan.bodyFromTable || headers.first(name: "content-type").map(Self.mentionsJSON) ?? true {
             // A body the script built is JSON (a table always; a string unless the client's body
             // was something else: CSV bytes a script signs and sends on keep their type). The
             // script's own content-type wins.

@@ -103,8 +103,8 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHan
                 || contentType.hasPrefix("application/vnd.amazon.eventstream")
             // Audio and file contents are relayed as they arrive (speech is produced while it is
             // sent; a file can be larger than any answer the gateway holds).
-            let isBinary = exchange.relaysBinary
-                && (contentType.hasPrefix("audio/") || contentType.hasPrefix("application/octet-stream"))
+            let isBinary = exchange.relaysBinary && !isEventStream
+                && (contentType.utf8.starts(with: "audio/".utf8) || contentType.utf8.starts(with: "application/octet-stream".utf8))
             if (isEventStream || isBinary) && (200..<300).contains(head.status) {
                 exchange.deadline?.cancel()
                 streamCount += 1
