@@ -13,7 +13,7 @@ import Testing
 ///
 /// - `request.json` — the client's request: `method`, `path` (with `/v1`), `headers`, `body`;
 /// - `upstream_request.json` — what must reach the provider: `method`, `url`, `headers` (each named
-///   one must match; others are not checked), `body` (JSON) or `body_text`. Absent: no upstream call
+///   one must match, `null` must be absent; others are not checked), `body` (JSON) or `body_text`. Absent: no upstream call
 ///   may happen (the gateway answers itself);
 /// - `upstream_response.json` (`status`, `headers`, `body`) or `upstream_response.sse` (an event
 ///   stream, status 200): what the provider answers;
@@ -108,7 +108,12 @@ import Testing
                 #expect(Self.matches((actual.url.origin + actual.url.target), expected["url"] as Any), "\(label): url \((actual.url.origin + actual.url.target))")
                 for (header, value) in expected["headers"] as? [String: Any] ?? [:] {
                     let got = actual.headers.first(name: header)
-                    #expect(got != nil && Self.matches(got!, value), "\(label): upstream header \(header) = \(got ?? "absent")")
+                    if value is NSNull {
+                        // null: the header must not be sent (a key the client did not give, say).
+                        #expect(got == nil, "\(label): upstream header \(header) = \(got ?? ""), expected absent")
+                    } else {
+                        #expect(got != nil && Self.matches(got!, value), "\(label): upstream header \(header) = \(got ?? "absent")")
+                    }
                 }
                 let bytes = actual.body.map { Data($0.readableBytesView) } ?? Data()
                 if let text = expected["body_text"] as? String {
@@ -280,8 +285,12 @@ import Testing
         for (name, value) in request.headers { headers[name] = value }
         var out: [String: Any] = ["method": request.method.rawValue, "url": request.url.origin + request.url.target, "headers": headers]
         if let body = request.body {
-            out["body"] = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView), options: [.fragmentsAllowed]))
-                ?? String(buffer: body)
+            // JSON as `body`; anything else (a multipart form, CSV) byte for byte as `body_text`.
+            if let json = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView), options: [.fragmentsAllowed]) {
+                out["body"] = json
+            } else {
+                out["body_text"] = String(buffer: body)
+            }
         }
         return out
     }
