@@ -67,7 +67,7 @@ public struct ProviderInfo: Sendable, Equatable {
     /// The endpoints the provider lists, for error messages (`"*"` shown as "other /v1 paths").
     public var servedEndpoints: [String] {
         endpoints.keys.filter { $0 != "*" }.sorted().map { "/v1/" + $0 }
-            + (endpoints["*"] != nil ? ["other /v1 paths (passed through)"] : [])
+            + (endpoints["*"] != nil ? ["other /v1 paths the gateway does not name (passed through)"] : [])
     }
 }
 
