@@ -225,3 +225,27 @@ def test_a_named_configs_credential_settings_are_a_held_key(launch, mock, listen
     own = {"provider": "bedrock", "aws_access_key_id": "AKIACLIENTOWN", "aws_secret_access_key": "own", "custom_host": attacker}
     chat(gateway, {"x-portkey-config": json.dumps(own)}, body=body)
     assert b"AKIACLIENTOWN" in listener.everything()
+
+
+@pytest.mark.parametrize("config, setting, value", [
+    ({"provider": "databricks", "api_key": STORED}, "databricks_workspace", "evil"),
+    ({"provider": "oracle", "api_key": STORED}, "oracle_region", "evil"),
+    ({"provider": "azure-ai", "api_key": STORED}, "azure_resource_name", "evil"),
+    ({"provider": "azure-ai", "api_key": STORED}, "azure_foundry_url", "https://evil.example"),
+    ({"provider": "sagemaker", "aws_access_key_id": "AKIASTORED", "aws_secret_access_key": STORED}, "aws_region", "evil"),
+])
+def test_issue_19_host_settings_are_refused_with_a_held_key(launch, listener, tmp_path, config, setting, value):
+    """The providers added by issue 19 whose host comes from a setting (a workspace, a region, a
+    resource) declare it in host_settings: with a key the gateway holds (a named config's), a
+    client's value for it is refused before anything is sent, as a custom host is."""
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    (configs / "held.json").write_text(json.dumps(config))
+    gateway = launch("--configs", str(configs))
+    path = "/v1/endpoints/e/invocations" if config["provider"] == "sagemaker" else "/v1/chat/completions"
+    reply = chat(gateway, {"x-portkey-config": "held", "x-portkey-" + setting.replace("_", "-"): value}, path=path)
+    assert_refused(reply, listener, setting)
+    reply = chat(gateway, {"x-portkey-config": "held", "x-portkey-custom-host": f"http://127.0.0.1:{listener.port}/v1"},
+                 path=path)
+    assert reply.status == 400 and reply.error()["code"] == "custom_host_with_stored_key", reply.body
+    assert listener.connections == 0
