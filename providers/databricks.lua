@@ -18,16 +18,6 @@
 --   documents for OpenAI clients.
 local compat = require("openai_compatible")
 
-local provider = compat.provider {
-  name = "Databricks",
-  base_url = "https://{workspace}.cloud.databricks.com/serving-endpoints",
-  endpoints = { "chat/completions", "completions", "embeddings", "responses" },
-  host_settings = { "databricks_workspace" },
-  docs = "https://docs.databricks.com/machine-learning/model-serving/score-foundation-models.html",
-  auth_scheme = "Authorization: Bearer <Databricks token>",
-  notes = "requires x-portkey-databricks-workspace (host); model = serving endpoint name",
-}
-
 local LABEL = "^%w[%w%-]*$"
 local HOST_SUFFIXES = { ".cloud.databricks.com", ".gcp.databricks.com", ".azuredatabricks.net" }
 
@@ -49,25 +39,22 @@ local function workspace_host(v)
   return nil
 end
 
-local default_prepare = provider.prepare
-
-function provider.prepare(ctx)
-  local req = default_prepare(ctx)
-  if ctx.custom_host then
-    return req
-  end
-  local ws = (ctx.settings or {}).databricks_workspace
-  if ws == nil or ws == "" then
-    error(compat.bad_request(
-      "databricks needs x-portkey-databricks-workspace (config: databricks_workspace) or x-portkey-custom-host"))
-  end
-  local host = type(ws) == "string" and workspace_host(ws:lower())
-  if not host then
-    error(compat.bad_request("databricks: x-portkey-databricks-workspace must be a workspace name "
-      .. "or a host ending in .cloud.databricks.com, .gcp.databricks.com or .azuredatabricks.net"))
-  end
-  req.url = compat.join_url("https://" .. host .. "/serving-endpoints", ctx.path, ctx.query)
-  return req
-end
+local provider = compat.provider {
+  name = "Databricks",
+  base_url = "https://{workspace}.cloud.databricks.com/serving-endpoints",
+  endpoints = { "chat/completions", "completions", "embeddings", "responses" },
+  host_settings = { "databricks_workspace" },
+  docs = "https://docs.databricks.com/machine-learning/model-serving/score-foundation-models.html",
+  auth_scheme = "Authorization: Bearer <Databricks token>",
+  notes = "requires x-portkey-databricks-workspace (host); model = serving endpoint name",
+  url_setting = {
+    provider = "databricks", name = "databricks_workspace",
+    what = "a workspace name or a host ending in .cloud.databricks.com, .gcp.databricks.com or .azuredatabricks.net",
+    base = function(ws)
+      local host = workspace_host(ws:lower())
+      return host and "https://" .. host .. "/serving-endpoints"
+    end,
+  },
+}
 
 return provider

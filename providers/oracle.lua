@@ -23,25 +23,13 @@ local provider = compat.provider {
   docs = "https://docs.oracle.com/en-us/iaas/Content/generative-ai/openai-compatible-api.htm",
   auth_scheme = "Authorization: Bearer <OCI Generative AI API key>",
   notes = "requires x-portkey-oracle-region (host); OpenAI-compatible endpoint only: the native API needs OCI RSA request signing, which the host does not offer",
+  url_setting = {
+    provider = "oracle", name = "oracle_region", what = "an OCI region id such as us-chicago-1",
+    base = function(region)
+      if #region > 40 or not region:match("^%l+%-%l+%-%d+$") then return nil end
+      return "https://inference.generativeai." .. region .. ".oci.oraclecloud.com/openai/v1"
+    end,
+  },
 }
-
-local default_prepare = provider.prepare
-
-function provider.prepare(ctx)
-  local req = default_prepare(ctx)
-  if ctx.custom_host then
-    return req
-  end
-  local region = (ctx.settings or {}).oracle_region
-  if region == nil or region == "" then
-    error(compat.bad_request("oracle needs x-portkey-oracle-region (config: oracle_region) or x-portkey-custom-host"))
-  end
-  if type(region) ~= "string" or #region > 40 or not region:match("^%l+%-%l+%-%d+$") then
-    error(compat.bad_request("oracle: x-portkey-oracle-region must be an OCI region id such as us-chicago-1"))
-  end
-  req.url = compat.join_url("https://inference.generativeai." .. region .. ".oci.oraclecloud.com/openai/v1",
-    ctx.path, ctx.query)
-  return req
-end
 
 return provider

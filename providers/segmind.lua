@@ -41,10 +41,7 @@ local provider = {
   decode_body = true,
 }
 
-function provider.auth(ctx)
-  compat.require_key(spec, ctx)
-  return compat.base_url(spec, ctx), compat.auth_headers(spec, ctx.api_key)
-end
+provider.auth = compat.auth(spec)
 
 function provider.prepare(ctx)
   compat.require_key(spec, ctx)

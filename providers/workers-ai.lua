@@ -22,26 +22,14 @@ local provider = compat.provider {
   docs = "https://developers.cloudflare.com/workers-ai/configuration/open-ai-compatibility",
   auth_scheme = "Authorization: Bearer <Cloudflare API token>",
   notes = "requires x-portkey-workers-ai-account-id (path); OpenAI-compatible /ai/v1 surface",
+  url_setting = {
+    provider = "workers-ai", name = "workers_ai_account_id",
+    what = "a Cloudflare account id (32 hex characters)",
+    base = function(account)
+      if #account ~= 32 or not account:match("^%x+$") then return nil end
+      return "https://api.cloudflare.com/client/v4/accounts/" .. account:lower() .. "/ai/v1"
+    end,
+  },
 }
-
-local default_prepare = provider.prepare
-
-function provider.prepare(ctx)
-  local req = default_prepare(ctx)
-  if ctx.custom_host then
-    return req
-  end
-  local account = (ctx.settings or {}).workers_ai_account_id
-  if account == nil or account == "" then
-    error(compat.bad_request(
-      "workers-ai needs x-portkey-workers-ai-account-id (config: workers_ai_account_id) or x-portkey-custom-host"))
-  end
-  if type(account) ~= "string" or #account ~= 32 or not account:match("^%x+$") then
-    error(compat.bad_request("workers-ai: x-portkey-workers-ai-account-id must be a Cloudflare account id (32 hex characters)"))
-  end
-  req.url = compat.join_url("https://api.cloudflare.com/client/v4/accounts/" .. account:lower() .. "/ai/v1",
-    ctx.path, ctx.query)
-  return req
-end
 
 return provider

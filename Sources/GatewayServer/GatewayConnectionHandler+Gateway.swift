@@ -169,7 +169,7 @@ extension GatewayConnectionHandler {
         if cancelled || context == nil || !relay.channel.isActive { relayTask.cancel() }
     }
 
-    private func loopIsolation(_ loop: any EventLoop) -> EventLoopIsolation {
+    func loopIsolation(_ loop: any EventLoop) -> EventLoopIsolation {
         if let isolation { return isolation }
         let made = EventLoopIsolation(loop: loop)
         isolation = made

@@ -71,8 +71,7 @@ extension GatewayConnectionHandler {
         let loop = context.eventLoop
         let this = NIOLoopBound(self, eventLoop: loop)
         let head = pending.head
-        let isolation = self.isolation ?? EventLoopIsolation(loop: loop)
-        self.isolation = isolation
+        let isolation = loopIsolation(loop)
         task = isolation.assumeIsolated { isolation in Task {
             _ = isolation
             let result: Result<GatewayResponse, GatewayError>

@@ -59,8 +59,24 @@ local function without_trailing_slashes(s)
   return s:sub(1, n)
 end
 
+-- The base URL a setting places (a workspace, region or account), for a spec's
+-- `url_setting = { provider = id, name = setting, what = "the shape it must have",
+-- base = function(value) return url or nil end }`: required unless the client gives a custom host;
+-- a 400 naming the header and the config key when missing, and the shape when `base` refuses it.
+function M.setting_url(setting, ctx)
+  local value = (ctx.settings or {})[setting.name]
+  local header = "x-portkey-" .. (setting.name:gsub("_", "-"))
+  if value == nil or value == "" then
+    error(M.bad_request(setting.provider .. " needs " .. header .. " (config: " .. setting.name
+      .. ") or x-portkey-custom-host"))
+  end
+  local url = type(value) == "string" and setting.base(value)
+  if not url then error(M.bad_request(setting.provider .. ": " .. header .. " must be " .. setting.what)) end
+  return url
+end
+
 function M.base_url(spec, ctx)
-  local base = ctx.custom_host or spec.base_url
+  local base = ctx.custom_host or (spec.url_setting and M.setting_url(spec.url_setting, ctx)) or spec.base_url
   if not base then return nil end
   base = without_trailing_slashes(base)
   local suffix = spec.custom_host_path
@@ -73,6 +89,20 @@ function M.base_url(spec, ctx)
     base = base:sub(1, -#suffix - 1)
   end
   return base
+end
+
+-- The `auth(ctx)` of a provider described by `spec` (the passthrough paths' base URL and headers):
+-- the key required unless spec.requires_key is false, the base URL (with its version path; a
+-- custom host or spec.url_setting places it), and the auth headers.
+function M.auth(spec)
+  return function(ctx)
+    M.require_key(spec, ctx)
+    local base = M.base_url(spec, ctx)
+    if not base then
+      error(M.bad_request((spec.name or "this provider") .. " has no default URL: set x-portkey-custom-host"))
+    end
+    return base, M.auth_headers(spec, ctx.api_key)
+  end
 end
 
 -- Builds a provider table from a spec (see providers/README.md for the fields). Its endpoint
@@ -95,15 +125,7 @@ function M.provider(spec)
       .. (p.requires_key and "" or " (optional)")
   end
 
-  -- The base URL (with its version path) and the auth headers.
-  function p.auth(ctx)
-    M.require_key(spec, ctx)
-    local base = M.base_url(spec, ctx)
-    if not base then
-      error(M.bad_request((spec.name or "this provider") .. " has no default URL: set x-portkey-custom-host"))
-    end
-    return base, M.auth_headers(spec, ctx.api_key)
-  end
+  p.auth = M.auth(spec)
 
   function p.prepare(ctx)
     local base, headers = p.auth(ctx)

@@ -24,13 +24,13 @@ function M.provider(spec)
   p.endpoints = { ["*"] = "passthrough" }
   p.requires_key = spec.requires_key ~= false
 
+  local auth = compat.auth(spec)
   function p.auth(ctx)
     if not spec.base_url and not ctx.custom_host then
       error(compat.bad_request(spec.name .. " has no default host: set x-portkey-custom-host to your server" ..
         (spec.host_example and (" (e.g. " .. spec.host_example .. ")") or ""), nil, "missing_custom_host"))
     end
-    compat.require_key(spec, ctx)
-    return compat.base_url(spec, ctx), compat.auth_headers(spec, ctx.api_key)
+    return auth(ctx)
   end
 
   -- Unused while every path is passthrough; the contract requires it.

@@ -22,13 +22,6 @@ enum RealtimeConnector {
 
     static let refusalBodyLimit = 64 * 1024
 
-    /// Client TLS, as UpstreamClient's (HTTP/1.1 by ALPN: the upgrade is an HTTP/1.1 exchange).
-    static let tls: NIOSSLContext? = {
-        var configuration = TLSConfiguration.makeClientConfiguration()
-        configuration.applicationProtocols = ["http/1.1"]
-        return try? NIOSSLContext(configuration: configuration)
-    }()
-
     /// The upgrade request's head: the script's headers (minus anything about a body), the Host,
     /// and the client's offered subprotocols.
     static func requestHead(_ request: UpstreamRequest, subprotocols: String?) -> HTTPRequestHead {
@@ -55,15 +48,7 @@ enum RealtimeConnector {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    if url.addressPolicy != .any {
-                        try sync.addHandler(AddressPolicyHandler(policy: url.addressPolicy))
-                    }
-                    if url.isTLS {
-                        guard let tls else { throw UpstreamError(.tls, "TLS is unavailable") }
-                        let isIP = url.host.contains(":") || url.host.allSatisfy { $0.isNumber || $0 == "." }
-                        try sync.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: isIP ? nil : url.host))
-                    }
+                    try channel.pipeline.syncOperations.addUpstreamTransport(for: url, tls: UpstreamClient.tls)
                 }
             }
         return bootstrap.connect(host: url.connectAddress ?? url.host, port: url.port)

@@ -32,10 +32,16 @@ public final class UpstreamClient: Sendable {
             pools[ObjectIdentifier(loop)] = LoopPool(eventLoop: loop, maxIdlePerOrigin: maxIdlePerOrigin, idleTimeout: idleTimeout)
         }
         self.pools = pools
+        self.tls = Self.tls
+    }
+
+    /// Client TLS for every upstream connection, HTTP/1.1 by ALPN (the Realtime upgrade is an
+    /// HTTP/1.1 exchange too); nil when it cannot be set up, which fails TLS connections only.
+    static let tls: NIOSSLContext? = {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.applicationProtocols = ["http/1.1"]
-        self.tls = try? NIOSSLContext(configuration: configuration)
-    }
+        return try? NIOSSLContext(configuration: configuration)
+    }()
 
     /// Sends a request and returns the response head with its body (collected, or streaming).
     /// - Parameters:
@@ -125,16 +131,7 @@ public final class UpstreamClient: Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    if url.addressPolicy != .any {
-                        // Sees every socket address NIO connects to (each resolved one), so the
-                        // policy judges the address, not the URL's spelling of it.
-                        try sync.addHandler(AddressPolicyHandler(policy: url.addressPolicy))
-                    }
-                    if url.isTLS {
-                        guard let tls else { throw UpstreamError(.tls, "TLS is unavailable") }
-                        let isIP = url.host.contains(":") || url.host.allSatisfy { $0.isNumber || $0 == "." }
-                        try sync.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: isIP ? nil : url.host))
-                    }
+                    try sync.addUpstreamTransport(for: url, tls: tls)
                     // Requests go out as finished bytes (UpstreamRequest.serialized); answers are
                     // parsed by NIO's decoder. Headers are checked where they are made (wireProblem),
                     // so nothing re-validates them per byte on the way out.
@@ -305,4 +302,20 @@ extension UpstreamURL {
     }
 
     var key: Key { Key(isTLS: isTLS, host: host, port: port, connectAddress: connectAddress, addressPolicy: addressPolicy) }
+}
+
+extension ChannelPipeline.SynchronousOperations {
+    /// The handlers every upstream connection starts with, HTTP or WebSocket: the address policy,
+    /// which sees every socket address NIO connects to (each resolved one), so the policy judges
+    /// the address and not the URL's spelling of it; then TLS for https/wss, with SNI for a name.
+    func addUpstreamTransport(for url: UpstreamURL, tls: NIOSSLContext?) throws {
+        if url.addressPolicy != .any {
+            try addHandler(AddressPolicyHandler(policy: url.addressPolicy))
+        }
+        if url.isTLS {
+            guard let tls else { throw UpstreamError(.tls, "TLS is unavailable") }
+            let isIP = url.host.contains(":") || url.host.allSatisfy { $0.isNumber || $0 == "." }
+            try addHandler(try NIOSSLClientHandler(context: tls, serverHostname: isIP ? nil : url.host))
+        }
+    }
 }
